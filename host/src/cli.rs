@@ -1,0 +1,483 @@
+//! `hatchery …`: the command line. Core commands are declared here; every installed
+//! plugin's commands are added from its manifest, so `hatchery --help` lists them
+//! without loading any plugin code.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::db::{self, Database, migrate, users};
+use crate::error::{Error, Result};
+use crate::http::{self, AppState};
+use crate::plugins::manifest::{Capabilities, Manifest, Runtime};
+use crate::plugins::package::{self, Package, ReadLimits};
+use crate::plugins::{InstallOptions, PluginDetails, PluginHost, PluginState, scan_manifests};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hatchery",
+    version,
+    about = "Hatchery: a game-server panel with sandboxed, runtime-installable plugins",
+    after_help = "Configuration comes from hatchery.toml (or --config) and HATCHERY_* environment variables.\nStart with `hatchery serve`; see `hatchery <command> --help` for details."
+)]
+struct Cli {
+    /// Configuration file (default: ./hatchery.toml when it exists)
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: CoreCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum CoreCommand {
+    /// Run the panel: HTTP API, plugins and background work
+    Serve,
+    /// Install, list, enable, disable and remove plugins
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Manage users and their API keys
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// List installed plugins and their state
+    List {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install a plugin package (.hpkg); it takes effect on a running panel within seconds
+    Install {
+        /// The package file
+        file: PathBuf,
+        /// Accept a package that no trusted key signed
+        #[arg(long)]
+        allow_unsigned: bool,
+        /// Install without enabling
+        #[arg(long)]
+        disabled: bool,
+        /// Grant only these capabilities (comma-separated: database,emit,storage,subscribe:<event>)
+        #[arg(long, value_name = "CAPABILITIES")]
+        grant: Option<String>,
+        /// Do not ask for confirmation
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Enable an installed plugin
+    Enable {
+        id: String,
+        /// Replace its grants (comma-separated: database,emit,storage,subscribe:<event>)
+        #[arg(long, value_name = "CAPABILITIES")]
+        grant: Option<String>,
+    },
+    /// Disable a plugin (its data stays)
+    Disable { id: String },
+    /// Remove a plugin
+    Uninstall {
+        id: String,
+        /// Also drop its tables, migration history and private files
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Build a package from a plugin directory (for plugin authors)
+    Pack {
+        /// Directory holding plugin.toml and the files it names
+        dir: PathBuf,
+        /// Signing key made by `hatchery plugin keygen`; unsigned without it
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// Where to write the package
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Create an ed25519 signing key for packages and print its public key
+    Keygen {
+        /// Where to write the secret key (kept private)
+        output: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Make the user an administrator
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Issue an API key for a user and print it once
+    ApiKey {
+        username: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Expire the key after this many days
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
+    },
+}
+
+/// Entry point of the `hatchery` binary.
+pub fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let config_flag = config_flag(&args);
+    // Plugin commands come from manifests; a broken configuration must not hide --help.
+    let manifests = Config::load(config_flag.as_deref())
+        .map(|config| scan_manifests(&config.plugins_dir))
+        .unwrap_or_default();
+    let matches = command_with_plugins(&manifests).get_matches_from(&args);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(run(matches, &manifests));
+    match outcome {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config_flag(args: &[String]) -> Option<PathBuf> {
+    args.iter().enumerate().find_map(|(index, arg)| {
+        arg.strip_prefix("--config=")
+            .map(PathBuf::from)
+            .or_else(|| (arg == "--config").then(|| args.get(index + 1).map(PathBuf::from)).flatten())
+    })
+}
+
+/// The core CLI plus one subcommand per plugin that declares commands.
+pub fn command_with_plugins(manifests: &[Manifest]) -> clap::Command {
+    let mut command = Cli::command();
+    for manifest in manifests.iter().filter(|m| !m.commands.is_empty()) {
+        if command.find_subcommand(&manifest.id).is_some() {
+            continue;
+        }
+        let about = if manifest.description.is_empty() {
+            format!("{} (plugin)", manifest.name)
+        } else {
+            format!("{} (plugin)", manifest.description)
+        };
+        let mut plugin = clap::Command::new(manifest.id.clone())
+            .about(about)
+            .subcommand_required(true)
+            .arg_required_else_help(true);
+        for declared in &manifest.commands {
+            let usage = if declared.usage.is_empty() { "ARGS".to_string() } else { declared.usage.clone() };
+            plugin = plugin.subcommand(
+                clap::Command::new(declared.name.clone()).about(declared.about.clone()).arg(
+                    Arg::new("args")
+                        .num_args(0..)
+                        .trailing_var_arg(true)
+                        .allow_hyphen_values(true)
+                        .value_name(usage),
+                ),
+            );
+        }
+        command = command.subcommand(plugin);
+    }
+    command
+}
+
+async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
+    if let Some((name, sub)) = matches.subcommand()
+        && manifests.iter().any(|m| m.id == name)
+    {
+        let config = Config::load(matches.get_one::<PathBuf>("config").map(PathBuf::as_path))?;
+        return run_plugin_command(config, name, sub).await;
+    }
+    let cli = Cli::from_arg_matches(&matches).map_err(|err| Error::bad_request(err.to_string()))?;
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        CoreCommand::Serve => serve(config).await.map(|()| ExitCode::SUCCESS),
+        CoreCommand::Plugin(command) => plugin_command(config, command).await,
+        CoreCommand::User(command) => user_command(config, command).await,
+    }
+}
+
+fn init_logging(filter: &str, to_stderr_quietly: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| {
+        eprintln!("warning: log filter `{filter}` is invalid; using `info`");
+        tracing_subscriber::EnvFilter::new("info")
+    });
+    let filter = if to_stderr_quietly { tracing_subscriber::EnvFilter::new("warn") } else { filter };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Opens the database (creating the data directory) and applies core migrations.
+async fn open_database(config: &Config) -> Result<Database> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|err| Error::io(format!("cannot create the data directory {}", config.data_dir.display()), err))?;
+    let db = Database::connect(&config.database_url).await?;
+    migrate::apply_core(&db).await?;
+    Ok(db)
+}
+
+async fn serve(config: Config) -> Result<()> {
+    init_logging(&config.log, false);
+    let db = open_database(&config).await?;
+    tracing::info!(database = db.dialect_name(), data_dir = %config.data_dir.display(), "database ready");
+    let plugins = PluginHost::start(config.clone(), db.clone()).await?;
+    for status in plugins.registry().statuses() {
+        if let Some(error) = &status.error {
+            tracing::warn!(plugin = %status.id, "plugin failed: {error}");
+        }
+    }
+    let _watcher = plugins.spawn_watcher();
+    let state = AppState {
+        config: Arc::new(config),
+        db: db.clone(),
+        plugins,
+    };
+    let served = http::serve(state).await;
+    db.close().await;
+    served
+}
+
+async fn start_host(config: &Config) -> Result<(Database, Arc<PluginHost>)> {
+    init_logging(&config.log, true);
+    let db = open_database(config).await?;
+    let plugins = PluginHost::start(config.clone(), db.clone()).await?;
+    Ok((db, plugins))
+}
+
+async fn run_plugin_command(config: Config, id: &str, matches: &ArgMatches) -> Result<ExitCode> {
+    let (db, plugins) = start_host(&config).await?;
+    let mut args = Vec::new();
+    if let Some((name, sub)) = matches.subcommand() {
+        args.push(name.to_string());
+        if let Some(values) = sub.get_many::<String>("args") {
+            args.extend(values.cloned());
+        }
+    }
+    let output = plugins.run_command(id, args).await?;
+    // Events the command published reach their subscribers before the process ends.
+    plugins.events().drain(Duration::from_secs(5)).await;
+    db.close().await;
+    print!("{}", output.stdout);
+    eprint!("{}", output.stderr);
+    std::io::stdout().flush().ok();
+    Ok(ExitCode::from(u8::try_from(output.exit_code.clamp(0, 255)).unwrap_or(1)))
+}
+
+async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCode> {
+    match command {
+        PluginCommand::Pack { dir, key, output } => {
+            let files = package::read_dir_files(&dir)?;
+            let key = key
+                .map(|path| {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|err| Error::io(format!("cannot read {}", path.display()), err))?;
+                    package::parse_signing_key(&text).map_err(|err| Error::bad_request(format!("{}: {err}", path.display())))
+                })
+                .transpose()?;
+            let bytes = package::pack(&files, key.as_ref())?;
+            write_new_file(&output, &bytes)?;
+            println!(
+                "wrote {} ({} files, {}, {})",
+                output.display(),
+                files.len(),
+                human_bytes(bytes.len() as u64),
+                if key.is_some() { "signed" } else { "unsigned" }
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        PluginCommand::Keygen { output } => {
+            let secret = package::generate_signing_key();
+            let key = package::parse_signing_key(&secret).map_err(Error::bad_request)?;
+            write_new_file(&output, format!("{secret}\n").as_bytes())?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o600));
+            }
+            println!("secret key written to {} (keep it private)", output.display());
+            println!("public key: {}", package::public_key_of(&key));
+            println!("panels trust it with: plugins.trusted_keys = [\"{}\"]", package::public_key_of(&key));
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+
+    let (db, plugins) = start_host(&config).await?;
+    let result = match command {
+        PluginCommand::List { json } => {
+            let details = plugins.registry().all_details();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&details).expect("plain data"));
+            } else {
+                print_plugin_table(&details);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Install { file, allow_unsigned, disabled, grant, yes } => {
+            let bytes = std::fs::read(&file).map_err(|err| Error::io(format!("cannot read {}", file.display()), err))?;
+            let grants = grant.as_deref().map(Capabilities::parse_list).transpose().map_err(Error::bad_request)?;
+            let preview = Package::read(&bytes, &config.plugins.trusted_keys, ReadLimits::default())?;
+            if !yes && !confirm_install(&preview, grants.as_ref())? {
+                println!("nothing installed");
+                return Ok(ExitCode::FAILURE);
+            }
+            let details = plugins
+                .install(&bytes, InstallOptions { allow_unsigned, enable: !disabled, grants })
+                .await?;
+            report(&details, "installed")
+        }
+        PluginCommand::Enable { id, grant } => {
+            let grants = grant.as_deref().map(Capabilities::parse_list).transpose().map_err(Error::bad_request)?;
+            let details = plugins.enable(&id, grants).await?;
+            report(&details, "enabled")
+        }
+        PluginCommand::Disable { id } => {
+            let details = plugins.disable(&id).await?;
+            report(&details, "disabled")
+        }
+        PluginCommand::Uninstall { id, purge } => {
+            plugins.uninstall(&id, purge).await?;
+            println!("{id} uninstalled{}", if purge { " and its data purged" } else { "; its data was kept (use --purge to remove it)" });
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::Pack { .. } | PluginCommand::Keygen { .. } => unreachable!("handled above"),
+    };
+    db.close().await;
+    result
+}
+
+fn report(details: &PluginDetails, action: &str) -> Result<ExitCode> {
+    let status = &details.status;
+    match status.state {
+        PluginState::Failed => {
+            eprintln!(
+                "{} {} was {action} but failed to load: {}",
+                status.id,
+                status.version,
+                status.error.as_deref().unwrap_or("unknown error")
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        state => {
+            println!("{} {} {action} (now {})", status.id, status.version, serde_json::to_value(state).expect("enum").as_str().unwrap_or(""));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Shows what the package asks for, like a phone's permission screen.
+fn confirm_install(package: &Package, grants: Option<&Capabilities>) -> Result<bool> {
+    let manifest = &package.manifest;
+    println!("{} {} ({}, {})", manifest.name, manifest.version, manifest.id, manifest.runtime.as_str());
+    if !manifest.description.is_empty() {
+        println!("  {}", manifest.description);
+    }
+    match &package.signer {
+        package::PackageSigner::Trusted(key) => println!("  signed by trusted key {key}"),
+        package::PackageSigner::Untrusted(key) => println!("  signed by UNTRUSTED key {key}"),
+        package::PackageSigner::Unsigned => println!("  NOT SIGNED"),
+    }
+    if manifest.runtime == Runtime::Native {
+        println!("  WARNING: native plugins run unsandboxed with the panel's full privileges.");
+    }
+    let granted = grants.unwrap_or(&manifest.capabilities).describe();
+    if granted.is_empty() {
+        println!("  asks for no capabilities");
+    } else {
+        println!("  will be granted:");
+        for line in granted {
+            println!("    - {line}");
+        }
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::bad_request("confirm with --yes when not running in a terminal"));
+    }
+    print!("Install? [y/N] ");
+    std::io::stdout().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|err| Error::io("cannot read the answer", err))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+fn print_plugin_table(details: &[PluginDetails]) {
+    if details.is_empty() {
+        println!("no plugins installed; add one with `hatchery plugin install <file.hpkg>`");
+        return;
+    }
+    println!("{:<24} {:<10} {:<7} {:<9} ERROR", "ID", "VERSION", "RUNTIME", "STATE");
+    for detail in details {
+        let status = &detail.status;
+        let state = serde_json::to_value(status.state).expect("enum");
+        println!(
+            "{:<24} {:<10} {:<7} {:<9} {}",
+            status.id,
+            status.version,
+            status.runtime,
+            state.as_str().unwrap_or(""),
+            status.error.as_deref().unwrap_or("")
+        );
+    }
+}
+
+async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> {
+    init_logging(&config.log, true);
+    let db = open_database(&config).await?;
+    let result = match command {
+        UserCommand::Create { username, email, admin } => {
+            let user = users::create(&db, &username, &email, admin).await?;
+            println!("created {}user {} ({})", if user.admin { "admin " } else { "" }, user.username, user.uuid);
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::ApiKey { username, description, expires_in_days } => {
+            let user = users::find_by_username(&db, &username)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("no user `{username}`; create one with `hatchery user create`")))?;
+            let expires = expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
+            let key = users::issue_api_key(&db, user.id, &description, expires).await?;
+            println!("{}", key.token);
+            eprintln!("API key {} for {} — shown once; send it as `Authorization: Bearer <key>`", key.identifier, user.username);
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    db.close().await;
+    result
+}
+
+fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|err| Error::io(format!("cannot create {}", parent.display()), err))?;
+    }
+    std::fs::write(path, bytes).map_err(|err| Error::io(format!("cannot write {}", path.display()), err))
+}
+
+fn human_bytes(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}
+
+/// Keeps `db` reachable from tests that assert on the dialect.
+pub fn dialect_of(db: &Database) -> &'static str {
+    db::dialect_name(db.dialect())
+}

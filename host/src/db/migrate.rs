@@ -1,0 +1,172 @@
+//! Schema migrations for the host and for every plugin, through one mechanism: each
+//! owner (`core` or a plugin id) has numbered SQL files per dialect, recorded in
+//! `schema_migrations` with a checksum so an edited, already-applied file is caught.
+
+use sha2::{Digest, Sha256};
+use sqlx::AssertSqlSafe;
+
+use super::{Database, Dialect, on_pool};
+use crate::error::{Error, Result};
+
+pub const CORE_OWNER: &str = "core";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    pub version: i64,
+    pub name: String,
+    pub sql: String,
+}
+
+impl Migration {
+    /// Builds a migration from a file name such as `0001_create_greetings.sql`.
+    pub fn from_file(file_name: &str, sql: String) -> Result<Migration, String> {
+        let stem = file_name
+            .strip_suffix(".sql")
+            .ok_or_else(|| format!("migration `{file_name}` must end in .sql"))?;
+        let (number, name) = stem
+            .split_once('_')
+            .ok_or_else(|| format!("migration `{file_name}` must be named like 0001_name.sql"))?;
+        let version = number
+            .parse::<i64>()
+            .ok()
+            .filter(|version| *version > 0)
+            .ok_or_else(|| {
+                format!("migration `{file_name}` must start with a positive number, like 0001_")
+            })?;
+        Ok(Migration {
+            version,
+            name: name.to_string(),
+            sql,
+        })
+    }
+
+    fn checksum(&self) -> String {
+        hex::encode(Sha256::digest(self.sql.as_bytes()))
+    }
+}
+
+/// The host's own migrations for `dialect`.
+pub fn core_migrations(dialect: Dialect) -> Vec<Migration> {
+    let files: &[(&str, &str)] = match dialect {
+        Dialect::Sqlite => &[(
+            "0001_core.sql",
+            include_str!("../../migrations/sqlite/0001_core.sql"),
+        )],
+        Dialect::Postgres => &[(
+            "0001_core.sql",
+            include_str!("../../migrations/postgres/0001_core.sql"),
+        )],
+    };
+    files
+        .iter()
+        .map(|(name, sql)| Migration::from_file(name, sql.to_string()).expect("core migration names are valid"))
+        .collect()
+}
+
+const CREATE_TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    owner TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at TEXT NOT NULL,
+    PRIMARY KEY (owner, version)
+)";
+
+/// Applies the migrations of `owner` that have not run yet, each in its own
+/// transaction, in version order. Returns how many ran.
+pub async fn apply(db: &Database, owner: &str, migrations: &[Migration]) -> Result<usize> {
+    let mut sorted: Vec<&Migration> = migrations.iter().collect();
+    sorted.sort_by_key(|m| m.version);
+    if let Some(pair) = sorted.windows(2).find(|pair| pair[0].version == pair[1].version) {
+        return Err(Error::Migration(format!(
+            "{owner}: two migrations share version {}",
+            pair[0].version
+        )));
+    }
+
+    on_pool!(db, pool => sqlx::query(CREATE_TRACKING_TABLE).execute(pool).await.map(drop))?;
+
+    let mut applied_count = 0;
+    for migration in sorted {
+        let ran = on_pool!(db, pool => {
+            let mut tx = pool.begin().await?;
+            if db.dialect() == Dialect::Postgres {
+                // Panels starting together must not run the same migration twice.
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT pg_advisory_xact_lock({})",
+                    lock_key(owner)
+                )))
+                .execute(&mut *tx)
+                .await?;
+            }
+            let existing: Option<(String,)> = sqlx::query_as(
+                "SELECT checksum FROM schema_migrations WHERE owner = $1 AND version = $2",
+            )
+            .bind(owner)
+            .bind(migration.version)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match existing {
+                Some((checksum,)) if checksum == migration.checksum() => false,
+                Some(_) => {
+                    return Err(Error::Migration(format!(
+                        "{owner}: migration {:04}_{} was changed after it was applied; \
+                         add a new migration instead of editing an old one",
+                        migration.version, migration.name
+                    )));
+                }
+                None => {
+                    sqlx::raw_sql(AssertSqlSafe(migration.sql.clone()))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|err| {
+                            Error::Migration(format!(
+                                "{owner}: {:04}_{}: {err}",
+                                migration.version, migration.name
+                            ))
+                        })?;
+                    sqlx::query(
+                        "INSERT INTO schema_migrations (owner, version, name, checksum, applied_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(owner)
+                    .bind(migration.version)
+                    .bind(&migration.name)
+                    .bind(migration.checksum())
+                    .bind(chrono::Utc::now().to_rfc3339())
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    true
+                }
+            }
+        });
+        if ran {
+            applied_count += 1;
+            tracing::info!(owner, version = migration.version, name = %migration.name, "applied migration");
+        }
+    }
+    Ok(applied_count)
+}
+
+/// Forgets `owner`'s migrations (after its tables were dropped).
+pub async fn forget(db: &Database, owner: &str) -> Result<()> {
+    on_pool!(db, pool => {
+        sqlx::query(CREATE_TRACKING_TABLE).execute(pool).await?;
+        sqlx::query("DELETE FROM schema_migrations WHERE owner = $1")
+            .bind(owner)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Runs the host's own migrations.
+pub async fn apply_core(db: &Database) -> Result<usize> {
+    apply(db, CORE_OWNER, &core_migrations(db.dialect())).await
+}
+
+fn lock_key(owner: &str) -> i64 {
+    let digest = Sha256::digest(owner.as_bytes());
+    i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}

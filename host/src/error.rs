@@ -1,0 +1,146 @@
+//! The host's one error type. Every variant knows which HTTP status it becomes, so
+//! handlers return `Result<_, Error>` and the JSON error shape is decided here only.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad configuration; the message names the key.
+    #[error("{0}")]
+    Config(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `plugin.toml` that cannot be used; the message names the field.
+    #[error("invalid plugin manifest: {0}")]
+    Manifest(String),
+    /// A plugin package that is refused (bad zip, hash, signature, contents).
+    #[error("invalid plugin package: {0}")]
+    Package(String),
+    /// Plugin code that could not be loaded.
+    #[error("{0}")]
+    PluginLoad(String),
+    /// A call into a plugin that failed: trap, panic, memory or time limit.
+    #[error("{0}")]
+    PluginCall(String),
+    #[error("{0}")]
+    PluginTimeout(String),
+    #[error("{0}")]
+    PluginBusy(String),
+    #[error("{message}")]
+    BadRequest {
+        message: String,
+        field: Option<String>,
+    },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Error::BadRequest {
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn bad_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::BadRequest {
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Config(_)
+            | Error::Database(_)
+            | Error::Migration(_)
+            | Error::Io { .. }
+            | Error::PluginLoad(_)
+            | Error::PluginCall(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::PluginTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Error::PluginBusy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Manifest(_) | Error::Package(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::Database(_) => "database",
+            Error::Migration(_) => "migration",
+            Error::Io { .. } => "io",
+            Error::Manifest(_) => "invalid_manifest",
+            Error::Package(_) => "invalid_package",
+            Error::PluginLoad(_) => "plugin_load_failed",
+            Error::PluginCall(_) => "plugin_failed",
+            Error::PluginTimeout(_) => "plugin_timeout",
+            Error::PluginBusy(_) => "plugin_busy",
+            Error::BadRequest { .. } => "bad_request",
+            Error::NotFound(_) => "not_found",
+            Error::MethodNotAllowed(_) => "method_not_allowed",
+            Error::Conflict(_) => "conflict",
+            Error::Unauthenticated(_) => "unauthenticated",
+            Error::Forbidden(_) => "forbidden",
+            Error::PayloadTooLarge(_) => "payload_too_large",
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        // Internal details stay in the log; the client learns what kind of failure it was.
+        let message = match &self {
+            Error::Database(_) | Error::Io { .. } => {
+                tracing::error!(error = %self, "request failed");
+                "internal error; see the panel's log".to_string()
+            }
+            other => other.to_string(),
+        };
+        let mut error = json!({ "code": self.code(), "message": message });
+        if let Error::BadRequest {
+            field: Some(field), ..
+        } = &self
+        {
+            error["field"] = json!(field);
+        }
+        (status, axum::Json(json!({ "error": error }))).into_response()
+    }
+}

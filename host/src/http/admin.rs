@@ -1,0 +1,123 @@
+//! `/api/admin/plugins`: the plugin lifecycle for administrators.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{AppState, auth};
+use crate::error::Result;
+use crate::plugins::manifest::Capabilities;
+use crate::plugins::{InstallOptions, PluginDetails};
+use crate::policy;
+
+async fn admin(state: &AppState, headers: &HeaderMap) -> Result<()> {
+    let principal = auth::principal(state, headers).await?;
+    policy::require_admin(principal.as_ref())?;
+    Ok(())
+}
+
+pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>> {
+    admin(&state, &headers).await?;
+    Ok(Json(json!({ "plugins": state.plugins.registry().all_details() })))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<PluginDetails>> {
+    admin(&state, &headers).await?;
+    Ok(Json(state.plugins.details(&id)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstallQuery {
+    #[serde(default)]
+    allow_unsigned: bool,
+    /// Enable right away (the default).
+    #[serde(default = "yes")]
+    enable: bool,
+    /// Comma-separated capabilities to grant; default: what the manifest requests.
+    grant: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /api/admin/plugins`: the body is the package file.
+pub async fn install(
+    State(state): State<AppState>,
+    Query(query): Query<InstallQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<PluginDetails>)> {
+    admin(&state, &headers).await?;
+    let grants = query
+        .grant
+        .as_deref()
+        .map(Capabilities::parse_list)
+        .transpose()
+        .map_err(|err| crate::error::Error::bad_field("grant", err))?;
+    let details = state
+        .plugins
+        .install(
+            &body,
+            InstallOptions {
+                allow_unsigned: query.allow_unsigned,
+                enable: query.enable,
+                grants,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(details)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnableBody {
+    /// Replaces the current grants when given.
+    grants: Option<Capabilities>,
+}
+
+pub async fn enable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Option<Json<EnableBody>>,
+) -> Result<Json<PluginDetails>> {
+    admin(&state, &headers).await?;
+    let grants = body.and_then(|Json(body)| body.grants);
+    Ok(Json(state.plugins.enable(&id, grants).await?))
+}
+
+pub async fn disable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<PluginDetails>> {
+    admin(&state, &headers).await?;
+    Ok(Json(state.plugins.disable(&id).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UninstallQuery {
+    #[serde(default)]
+    purge: bool,
+}
+
+pub async fn uninstall(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<UninstallQuery>,
+    headers: HeaderMap,
+) -> Result<StatusCode> {
+    admin(&state, &headers).await?;
+    state.plugins.uninstall(&id, query.purge).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,101 @@
+//! The HTTP API. This is the only module that knows about HTTP; everything below it
+//! speaks the host's own types.
+
+mod admin;
+mod auth;
+mod health;
+mod plugin_routes;
+mod ui;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{any, get, post};
+use tracing::Instrument;
+
+use crate::config::Config;
+use crate::db::Database;
+use crate::error::{Error, Result};
+use crate::plugins::PluginHost;
+
+/// Largest request body a plugin route receives.
+pub const PLUGIN_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Database,
+    pub plugins: Arc<PluginHost>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let package_limit = usize::try_from(state.config.max_package_bytes).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/api/health", get(health::health))
+        .route("/api/ui/contributions", get(ui::contributions))
+        .route("/plugin-assets/{id}/{*path}", get(ui::asset))
+        .route(
+            "/api/admin/plugins",
+            get(admin::list).post(admin::install).layer(DefaultBodyLimit::max(package_limit)),
+        )
+        .route("/api/admin/plugins/{id}", get(admin::show).delete(admin::uninstall))
+        .route("/api/admin/plugins/{id}/enable", post(admin::enable))
+        .route("/api/admin/plugins/{id}/disable", post(admin::disable))
+        .route(
+            "/api/plugins/{id}",
+            any(plugin_routes::dispatch_root).layer(DefaultBodyLimit::max(PLUGIN_BODY_LIMIT)),
+        )
+        .route(
+            "/api/plugins/{id}/{*path}",
+            any(plugin_routes::dispatch).layer(DefaultBodyLimit::max(PLUGIN_BODY_LIMIT)),
+        )
+        .fallback(|| async { Error::NotFound("no such endpoint".into()) })
+        .layer(middleware::from_fn(request_span))
+        .with_state(state)
+}
+
+/// One tracing span per request.
+async fn request_span(request: Request, next: Next) -> Response {
+    let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path());
+    async move {
+        let response = next.run(request).await;
+        tracing::debug!(status = response.status().as_u16(), "responded");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// Serves the API until Ctrl-C or SIGTERM.
+pub async fn serve(state: AppState) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(state.config.listen)
+        .await
+        .map_err(|err| Error::io(format!("cannot listen on {}", state.config.listen), err))?;
+    let address = listener
+        .local_addr()
+        .map_err(|err| Error::io("cannot read the listening address", err))?;
+    tracing::info!("Hatchery {} is listening on http://{address}", crate::plugins::HOST_VERSION);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|err| Error::io("the HTTP server stopped", err))
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down");
+}

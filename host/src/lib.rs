@@ -1,0 +1,13 @@
+//! The Hatchery panel host: configuration, database, HTTP API, CLI, event bus and the
+//! plugin runtimes. See ARCHITECTURE.md for the map.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod plugins;
+pub mod policy;
+
+pub use error::{Error, Result};

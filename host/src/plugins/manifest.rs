@@ -1,0 +1,437 @@
+//! `plugin.toml`: everything the host knows about a plugin without running its code.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+/// Ids that name host event namespaces, so no plugin may take them.
+const RESERVED_IDS: &[&str] = &[
+    "host", "core", "plugin", "plugins", "server", "servers", "user", "users", "node", "nodes",
+    "egg", "eggs", "backup", "backups", "admin", "api", "auth", "system",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Lowercase letters, digits and single hyphens: `hello-wasm`.
+    pub id: String,
+    pub name: String,
+    pub version: semver::Version,
+    #[serde(default)]
+    pub description: String,
+    /// The host versions this plugin works with, e.g. `>=0.1, <1`.
+    pub host: semver::VersionReq,
+    pub runtime: Runtime,
+    /// The code inside the package: a component (`.wasm`) or a shared library.
+    pub entry: String,
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    #[serde(default)]
+    pub permissions: Vec<PermissionDecl>,
+    #[serde(default)]
+    pub routes: Vec<RouteDecl>,
+    #[serde(default)]
+    pub commands: Vec<CommandDecl>,
+    #[serde(default)]
+    pub ui: Vec<UiContribution>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    Wasm,
+    Native,
+}
+
+impl Runtime {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Wasm => "wasm",
+            Runtime::Native => "native",
+        }
+    }
+}
+
+/// What a plugin asks for (in the manifest) or was given (by the admin). Everything
+/// defaults to nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capabilities {
+    /// Create and use its own tables (`<id>__…`).
+    #[serde(default)]
+    pub database: bool,
+    /// Publish events in its own namespace (`<id>.…`).
+    #[serde(default)]
+    pub emit: bool,
+    /// A private directory, visible to a Wasm plugin as `/data`.
+    #[serde(default)]
+    pub storage: bool,
+    /// Events to receive: exact names or `prefix.*`.
+    #[serde(default)]
+    pub subscribe: Vec<String>,
+}
+
+impl Capabilities {
+    /// Whether every grant here was also requested in `requested`.
+    pub fn is_within(&self, requested: &Capabilities) -> Result<(), String> {
+        let mut excess = Vec::new();
+        if self.database && !requested.database {
+            excess.push("database".to_string());
+        }
+        if self.emit && !requested.emit {
+            excess.push("emit".to_string());
+        }
+        if self.storage && !requested.storage {
+            excess.push("storage".to_string());
+        }
+        for pattern in &self.subscribe {
+            if !requested.subscribe.contains(pattern) {
+                excess.push(format!("subscribe:{pattern}"));
+            }
+        }
+        if excess.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "cannot grant what the plugin did not request: {}",
+                excess.join(", ")
+            ))
+        }
+    }
+
+    /// Human-readable lines, as the install prompt shows them.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.database {
+            lines.push("database: create and use its own tables".to_string());
+        }
+        if self.emit {
+            lines.push("emit: publish events in its own namespace".to_string());
+        }
+        if self.storage {
+            lines.push("storage: a private data directory".to_string());
+        }
+        for pattern in &self.subscribe {
+            lines.push(format!("subscribe: receive `{pattern}` events"));
+        }
+        lines
+    }
+
+    /// Parses `database,emit,storage,subscribe:<pattern>` as given on the command line.
+    pub fn parse_list(list: &str) -> Result<Capabilities, String> {
+        let mut grants = Capabilities::default();
+        for item in list.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+            match item {
+                "database" => grants.database = true,
+                "emit" => grants.emit = true,
+                "storage" => grants.storage = true,
+                other => match other.strip_prefix("subscribe:") {
+                    Some(pattern) => grants.subscribe.push(pattern.to_string()),
+                    None => {
+                        return Err(format!(
+                            "unknown capability `{other}`; use database, emit, storage or subscribe:<event>"
+                        ));
+                    }
+                },
+            }
+        }
+        Ok(grants)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionDecl {
+    /// `<plugin-id>.<name>`, e.g. `hello-wasm.greet`.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteDecl {
+    pub method: String,
+    /// Below `/api/plugins/<id>`; `{name}` marks a parameter segment.
+    pub path: String,
+    #[serde(default)]
+    pub auth: RouteAuth,
+    /// A permission the user must hold (declared in `[[permissions]]`).
+    pub permission: Option<String>,
+}
+
+/// Who may call a route; the host enforces it before the plugin runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteAuth {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in user.
+    #[default]
+    User,
+    /// Administrators only.
+    Admin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandDecl {
+    /// The subcommand: `hatchery <plugin-id> <name> …`.
+    pub name: String,
+    pub about: String,
+    /// Arguments as shown in help, e.g. `NAME`.
+    #[serde(default)]
+    pub usage: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiContribution {
+    /// A versioned slot id, e.g. `dashboard.widgets/v1`.
+    pub slot: String,
+    /// An ES module inside the package's `ui/` directory.
+    pub module: String,
+    /// The module's export to render.
+    #[serde(default = "default_export")]
+    pub export: String,
+    pub title: String,
+    pub permission: Option<String>,
+}
+
+fn default_export() -> String {
+    "default".into()
+}
+
+impl Manifest {
+    /// Parses and validates `plugin.toml` text; errors name the offending field.
+    pub fn parse(text: &str) -> Result<Manifest, String> {
+        let manifest: Manifest = toml::from_str(text).map_err(|err| err.to_string())?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        validate_id(&self.id)?;
+        if self.name.trim().is_empty() {
+            return Err("name: must not be empty".into());
+        }
+        validate_relative_path("entry", &self.entry)?;
+        if self.runtime == Runtime::Wasm && !self.entry.ends_with(".wasm") {
+            return Err(format!("entry: a wasm plugin's entry must be a .wasm file, not `{}`", self.entry));
+        }
+
+        let own_prefix = format!("{}.", self.id);
+        let mut permissions = BTreeSet::new();
+        for permission in &self.permissions {
+            if !permission.name.starts_with(&own_prefix) || permission.name.len() == own_prefix.len() {
+                return Err(format!(
+                    "permissions: `{}` must start with `{own_prefix}`",
+                    permission.name
+                ));
+            }
+            if !permissions.insert(permission.name.as_str()) {
+                return Err(format!("permissions: `{}` is declared twice", permission.name));
+            }
+        }
+        let check_permission = |field: &str, permission: &Option<String>| match permission {
+            Some(name) if !permissions.contains(name.as_str()) => Err(format!(
+                "{field}: permission `{name}` is not declared under [[permissions]]"
+            )),
+            _ => Ok(()),
+        };
+
+        let mut seen_routes = BTreeSet::new();
+        for route in &self.routes {
+            let method = route.method.to_ascii_uppercase();
+            if !matches!(method.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE") {
+                return Err(format!("routes: method `{}` is not GET, POST, PUT, PATCH or DELETE", route.method));
+            }
+            super::routes::RoutePattern::parse(&route.path).map_err(|err| format!("routes: {err}"))?;
+            if !seen_routes.insert((method.clone(), route.path.clone())) {
+                return Err(format!("routes: {method} {} is declared twice", route.path));
+            }
+            check_permission("routes", &route.permission)?;
+        }
+
+        let mut seen_commands = BTreeSet::new();
+        for command in &self.commands {
+            if !is_slug(&command.name) {
+                return Err(format!(
+                    "commands: `{}` must be lowercase letters, digits and hyphens",
+                    command.name
+                ));
+            }
+            if !seen_commands.insert(command.name.as_str()) {
+                return Err(format!("commands: `{}` is declared twice", command.name));
+            }
+        }
+
+        for contribution in &self.ui {
+            let (name, version) = contribution.slot.split_once("/v").ok_or_else(|| {
+                format!("ui: slot `{}` needs a version, like `dashboard.widgets/v1`", contribution.slot)
+            })?;
+            if name.is_empty()
+                || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+                || version.parse::<u32>().is_err()
+            {
+                return Err(format!("ui: slot `{}` is not a slot id like `dashboard.widgets/v1`", contribution.slot));
+            }
+            validate_relative_path("ui.module", &contribution.module)?;
+            if !contribution.module.starts_with("ui/")
+                || !(contribution.module.ends_with(".js") || contribution.module.ends_with(".mjs"))
+            {
+                return Err(format!(
+                    "ui: module `{}` must be a .js or .mjs file inside ui/",
+                    contribution.module
+                ));
+            }
+            check_permission("ui", &contribution.permission)?;
+        }
+
+        for pattern in &self.capabilities.subscribe {
+            let name = pattern.strip_suffix(".*").unwrap_or(pattern);
+            if name.is_empty()
+                || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-' || c == '_')
+            {
+                return Err(format!(
+                    "capabilities.subscribe: `{pattern}` is not an event name or `prefix.*` pattern"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this host's version is inside the manifest's `host` range.
+    pub fn check_host_version(&self, host_version: &semver::Version) -> Result<(), String> {
+        if self.host.matches(host_version) {
+            Ok(())
+        } else {
+            Err(format!(
+                "plugin {} {} needs a Hatchery host matching `{}`, but this host is {host_version}",
+                self.id, self.version, self.host
+            ))
+        }
+    }
+}
+
+pub fn validate_id(id: &str) -> Result<(), String> {
+    let well_formed = (2..=48).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && !id.ends_with('-')
+        && !id.contains("--")
+        && is_slug(id);
+    if !well_formed {
+        return Err(format!(
+            "id: `{id}` must be 2–48 lowercase letters, digits and single hyphens, starting with a letter"
+        ));
+    }
+    if RESERVED_IDS.contains(&id) {
+        return Err(format!("id: `{id}` is reserved for the host"));
+    }
+    Ok(())
+}
+
+fn is_slug(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A path inside a package: relative, `/`-separated, no `..`, no empty parts.
+pub fn validate_relative_path(field: &str, path: &str) -> Result<(), String> {
+    let bad = path.is_empty()
+        || path.starts_with('/')
+        || path.contains('\\')
+        || path.contains('\0')
+        || path.split('/').any(|part| part.is_empty() || part == "." || part == "..");
+    if bad {
+        Err(format!("{field}: `{path}` must be a relative path inside the package"))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = r#"
+id = "hello-wasm"
+name = "Hello"
+version = "0.1.0"
+host = ">=0.1, <1"
+runtime = "wasm"
+entry = "plugin.wasm"
+
+[capabilities]
+database = true
+subscribe = ["hello-native.greeted", "plugin.*"]
+
+[[permissions]]
+name = "hello-wasm.greet"
+
+[[routes]]
+method = "POST"
+path = "/greetings/{name}"
+permission = "hello-wasm.greet"
+
+[[ui]]
+slot = "dashboard.widgets/v1"
+module = "ui/card.js"
+title = "Hello"
+"#;
+
+    fn with(replace: &str, by: &str) -> Result<Manifest, String> {
+        assert!(VALID.contains(replace), "{replace}");
+        Manifest::parse(&VALID.replacen(replace, by, 1))
+    }
+
+    #[test]
+    fn a_valid_manifest_parses() {
+        let manifest = Manifest::parse(VALID).unwrap();
+        assert_eq!(manifest.id, "hello-wasm");
+        assert_eq!(manifest.routes[0].auth, RouteAuth::User);
+        assert_eq!(manifest.ui[0].export, "default");
+    }
+
+    // Golden messages: what an author sees for each mistake.
+    #[test]
+    fn mistakes_are_named() {
+        let cases = [
+            (r#"id = "hello-wasm""#, r#"id = "Hello""#, "id: `Hello` must be 2–48 lowercase letters"),
+            (r#"id = "hello-wasm""#, r#"id = "server""#, "id: `server` is reserved for the host"),
+            (r#"id = "hello-wasm""#, r#"id = "a--b""#, "single hyphens"),
+            (r#"entry = "plugin.wasm""#, r#"entry = "../x.wasm""#, "entry: `../x.wasm` must be a relative path"),
+            (r#"entry = "plugin.wasm""#, r#"entry = "plugin.so""#, "entry: a wasm plugin's entry must be a .wasm file"),
+            (r#"method = "POST""#, r#"method = "BREW""#, "routes: method `BREW`"),
+            (r#"path = "/greetings/{name}""#, r#"path = "greetings""#, "routes: route path `greetings` must start with /"),
+            (r#"permission = "hello-wasm.greet""#, r#"permission = "hello-wasm.other""#, "routes: permission `hello-wasm.other` is not declared"),
+            (r#"name = "hello-wasm.greet""#, r#"name = "other.greet""#, "permissions: `other.greet` must start with `hello-wasm.`"),
+            (r#"slot = "dashboard.widgets/v1""#, r#"slot = "dashboard""#, "ui: slot `dashboard` needs a version"),
+            (r#"module = "ui/card.js""#, r#"module = "card.css""#, "ui: module `card.css` must be a .js or .mjs file inside ui/"),
+            (r#"host = ">=0.1, <1""#, r#"host = "soon""#, "host"),
+            (r#"runtime = "wasm""#, r#"runtime = "python""#, "runtime"),
+            ("database = true", "database = true\nnetwork = true", "unknown field `network`"),
+            (r#""plugin.*""#, r#""Plugin!""#, "capabilities.subscribe: `Plugin!`"),
+        ];
+        for (from, to, expected) in cases {
+            let err = with(from, to).expect_err(to);
+            assert!(err.contains(expected), "for `{to}`: got `{err}`, expected `{expected}`");
+        }
+    }
+
+    #[test]
+    fn host_range_is_checked() {
+        let manifest = Manifest::parse(VALID).unwrap();
+        assert!(manifest.check_host_version(&semver::Version::new(0, 1, 0)).is_ok());
+        let err = manifest.check_host_version(&semver::Version::new(1, 0, 0)).unwrap_err();
+        assert!(err.contains("needs a Hatchery host matching `>=0.1, <1`"), "{err}");
+    }
+
+    #[test]
+    fn grants_cannot_exceed_requests() {
+        let requested = Capabilities::parse_list("database,subscribe:plugin.*").unwrap();
+        assert!(Capabilities::parse_list("database").unwrap().is_within(&requested).is_ok());
+        let err = Capabilities::parse_list("database,storage").unwrap().is_within(&requested).unwrap_err();
+        assert!(err.contains("storage"));
+        assert!(Capabilities::parse_list("network").is_err());
+    }
+}

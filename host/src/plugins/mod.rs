@@ -1,0 +1,871 @@
+//! The plugin host: installed plugins, their lifecycle, and the running registry.
+//!
+//! The database says which plugins are installed, enabled and granted what; the
+//! plugins directory holds their files. [`PluginHost::reconcile`] turns that desired
+//! state into the running [`Registry`] as a diff — unchanged plugins keep their loaded
+//! code, changed ones are reloaded — and swaps it in atomically, so requests in flight
+//! finish on the registry they started with. Startup is the diff from empty. Every
+//! change bumps a revision in the database that running panels poll, so a change made
+//! by the CLI or another panel instance takes effect everywhere without a restart.
+
+pub mod manifest;
+pub mod native;
+pub mod package;
+pub mod routes;
+pub mod services;
+pub mod wasm;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use base64::Engine as _;
+use chrono::Utc;
+use hatchery_sdk::{CommandOutput, Event, Principal, Request, Response};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::db::plugins::PluginRecord;
+use crate::db::{self, Database, Dialect, migrate, sql_guard};
+use crate::error::{Error, Result};
+use crate::events::{EventBus, Subscriber, host_event};
+use manifest::{Capabilities, Manifest, RouteDecl, Runtime};
+use package::{MANIFEST_FILE, Package, PackageSigner, ReadLimits};
+use routes::RoutePattern;
+use services::HostServices;
+
+pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// How often a running panel checks whether another process changed the plugins.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// A plugin's code, in whichever runtime it runs.
+pub enum PluginCode {
+    Wasm(wasm::WasmPlugin),
+    Native(native::NativePlugin),
+}
+
+impl PluginCode {
+    pub async fn handle_request(&self, request: Request) -> Result<Response> {
+        match self {
+            PluginCode::Wasm(plugin) => plugin.handle_request(request).await,
+            PluginCode::Native(plugin) => plugin.handle_request(request).await,
+        }
+    }
+
+    pub async fn handle_event(&self, event: Event) -> Result<()> {
+        match self {
+            PluginCode::Wasm(plugin) => plugin.handle_event(event).await,
+            PluginCode::Native(plugin) => plugin.handle_event(event).await,
+        }
+    }
+
+    pub async fn run_command(&self, args: Vec<String>) -> Result<CommandOutput> {
+        match self {
+            PluginCode::Wasm(plugin) => plugin.run_command(args).await,
+            PluginCode::Native(plugin) => plugin.run_command(args).await,
+        }
+    }
+}
+
+/// An enabled plugin whose code is loaded.
+pub struct LoadedPlugin {
+    pub manifest: Arc<Manifest>,
+    pub code: PluginCode,
+    pub grants: Capabilities,
+    routes: Vec<(RouteDecl, RoutePattern)>,
+    ui_assets: BTreeMap<String, UiAsset>,
+}
+
+/// A UI module as served to browsers.
+#[derive(Clone)]
+pub struct UiAsset {
+    pub bytes: Arc<[u8]>,
+    /// Subresource-integrity value: `sha256-<base64>`.
+    pub integrity: String,
+}
+
+/// The result of matching a request against a plugin's declared routes.
+pub enum RouteMatch<'a> {
+    Found {
+        route: &'a RouteDecl,
+        params: Vec<(String, String)>,
+    },
+    WrongMethod,
+    NotFound,
+}
+
+impl LoadedPlugin {
+    pub fn match_route(&self, method: &str, path: &str) -> RouteMatch<'_> {
+        let mut path_matched = false;
+        for (route, pattern) in &self.routes {
+            if let Some(params) = pattern.matches(path) {
+                if route.method.eq_ignore_ascii_case(method) {
+                    return RouteMatch::Found { route, params };
+                }
+                path_matched = true;
+            }
+        }
+        if path_matched {
+            RouteMatch::WrongMethod
+        } else {
+            RouteMatch::NotFound
+        }
+    }
+
+    pub fn ui_asset(&self, path: &str) -> Option<&UiAsset> {
+        self.ui_assets.get(path)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginState {
+    Enabled,
+    Disabled,
+    Failed,
+}
+
+/// What `/api/health` and `plugin list` report about one plugin.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginStatus {
+    pub id: String,
+    pub version: String,
+    pub runtime: String,
+    pub state: PluginState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    status: PluginStatus,
+    /// Changes whenever the record does; an unchanged key keeps the loaded code.
+    key: String,
+    record: PluginRecord,
+    manifest: Option<Arc<Manifest>>,
+    loaded: Option<Arc<LoadedPlugin>>,
+}
+
+/// An immutable snapshot of every installed plugin.
+#[derive(Default)]
+pub struct Registry {
+    entries: BTreeMap<String, Entry>,
+}
+
+impl Registry {
+    pub fn statuses(&self) -> Vec<PluginStatus> {
+        self.entries.values().map(|entry| entry.status.clone()).collect()
+    }
+
+    pub fn status(&self, id: &str) -> Option<&PluginStatus> {
+        self.entries.get(id).map(|entry| &entry.status)
+    }
+
+    /// The loaded code of an enabled plugin.
+    pub fn enabled(&self, id: &str) -> Option<&Arc<LoadedPlugin>> {
+        self.entries.get(id).and_then(|entry| entry.loaded.as_ref())
+    }
+
+    pub fn loaded_plugins(&self) -> impl Iterator<Item = &Arc<LoadedPlugin>> {
+        self.entries.values().filter_map(|entry| entry.loaded.as_ref())
+    }
+
+    /// Full details of a plugin, for the admin API and CLI.
+    pub fn details(&self, id: &str) -> Option<PluginDetails> {
+        let entry = self.entries.get(id)?;
+        let requested = entry.manifest.as_ref().map(|m| m.capabilities.clone());
+        Some(PluginDetails {
+            status: entry.status.clone(),
+            name: entry.manifest.as_ref().map(|m| m.name.clone()),
+            description: entry.manifest.as_ref().map(|m| m.description.clone()),
+            source: entry.record.source.clone(),
+            requested,
+            granted: serde_json::from_str(&entry.record.grants).unwrap_or_default(),
+            trusted_code: entry.status.runtime == "native",
+            installed_at: entry.record.installed_at,
+            updated_at: entry.record.updated_at,
+        })
+    }
+
+    pub fn all_details(&self) -> Vec<PluginDetails> {
+        self.entries.keys().filter_map(|id| self.details(id)).collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginDetails {
+    #[serde(flatten)]
+    pub status: PluginStatus,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub source: String,
+    /// Capabilities the manifest asks for.
+    pub requested: Option<Capabilities>,
+    /// Capabilities the admin granted.
+    pub granted: Capabilities,
+    /// Native plugins run unsandboxed inside the panel process.
+    pub trusted_code: bool,
+    pub installed_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+/// How an installation was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    /// Accept a package that no trusted key signed.
+    pub allow_unsigned: bool,
+    /// Enable the plugin right away.
+    pub enable: bool,
+    /// What to grant; `None` grants what the manifest requests.
+    pub grants: Option<Capabilities>,
+}
+
+pub struct PluginHost {
+    config: Config,
+    db: Database,
+    events: Arc<EventBus>,
+    wasm: wasm::WasmRuntime,
+    registry: ArcSwap<Registry>,
+    /// Serialises reconciliations and remembers the revision last applied.
+    applied_revision: tokio::sync::Mutex<i64>,
+    /// Live event subscriptions, kept while the plugin's code is unchanged.
+    subscriptions: Mutex<HashMap<String, (Arc<LoadedPlugin>, Subscriber)>>,
+}
+
+impl PluginHost {
+    /// Adopts plugins the operator placed in the plugins directory, then loads every
+    /// enabled plugin. Plugins that fail are reported, never fatal.
+    pub async fn start(config: Config, db: Database) -> Result<Arc<PluginHost>> {
+        std::fs::create_dir_all(&config.plugins_dir).map_err(|err| {
+            Error::io(format!("cannot create the plugins directory {}", config.plugins_dir.display()), err)
+        })?;
+        let wasm = wasm::WasmRuntime::new(&config.cache_dir(), config.wasm)?;
+        let host = Arc::new(PluginHost {
+            config,
+            db,
+            events: Arc::new(EventBus::default()),
+            wasm,
+            registry: ArcSwap::default(),
+            applied_revision: tokio::sync::Mutex::new(-1),
+            subscriptions: Mutex::default(),
+        });
+        host.adopt_directories().await?;
+        host.reconcile().await?;
+        Ok(host)
+    }
+
+    pub fn registry(&self) -> arc_swap::Guard<Arc<Registry>> {
+        self.registry.load()
+    }
+
+    pub fn events(&self) -> &Arc<EventBus> {
+        &self.events
+    }
+
+    pub fn wasm_runtime(&self) -> &wasm::WasmRuntime {
+        &self.wasm
+    }
+
+    /// Polls the plugins revision and reconciles when another process changed it.
+    pub fn spawn_watcher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let host = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(WATCH_INTERVAL);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let Some(host) = host.upgrade() else { return };
+                let applied = *host.applied_revision.lock().await;
+                match db::plugins::revision(&host.db).await {
+                    Ok(revision) if revision != applied => {
+                        if let Err(err) = host.reconcile().await {
+                            tracing::error!("could not apply plugin changes: {err}");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!("could not check for plugin changes: {err}"),
+                }
+            }
+        })
+    }
+
+    /// Brings the running registry in line with the database.
+    pub async fn reconcile(&self) -> Result<()> {
+        let mut applied = self.applied_revision.lock().await;
+        let revision = db::plugins::revision(&self.db).await?;
+        let records = db::plugins::list(&self.db).await?;
+        let current = self.registry.load_full();
+        let mut entries = BTreeMap::new();
+        for record in records {
+            let key = record_key(&record);
+            let entry = match current.entries.get(&record.id) {
+                Some(existing) if existing.key == key => existing.clone(),
+                _ => self.build_entry(record, key).await,
+            };
+            entries.insert(entry.status.id.clone(), entry);
+        }
+        let next = Arc::new(Registry { entries });
+        self.resubscribe(&next);
+        self.registry.store(next.clone());
+        *applied = revision;
+        drop(applied);
+
+        for (id, entry) in &next.entries {
+            let before = current.entries.get(id).map(|e| e.status.state);
+            if before != Some(entry.status.state) {
+                self.announce_state(&entry.status);
+            }
+        }
+        for (id, entry) in &current.entries {
+            if !next.entries.contains_key(id) && entry.status.state == PluginState::Enabled {
+                self.events.publish(host_event("plugin.disabled", serde_json::json!({ "id": id })));
+            }
+        }
+        Ok(())
+    }
+
+    fn announce_state(&self, status: &PluginStatus) {
+        let payload = serde_json::json!({ "id": status.id, "version": status.version });
+        match status.state {
+            PluginState::Enabled => {
+                tracing::info!(plugin = %status.id, version = %status.version, runtime = %status.runtime, "plugin enabled");
+                self.events.publish(host_event("plugin.enabled", payload));
+            }
+            PluginState::Disabled => {
+                tracing::info!(plugin = %status.id, "plugin disabled");
+                self.events.publish(host_event("plugin.disabled", payload));
+            }
+            PluginState::Failed => {
+                tracing::error!(plugin = %status.id, error = status.error.as_deref().unwrap_or(""), "plugin failed to load");
+            }
+        }
+    }
+
+    async fn build_entry(&self, record: PluginRecord, key: String) -> Entry {
+        let mut status = PluginStatus {
+            id: record.id.clone(),
+            version: record.version.clone(),
+            runtime: record.runtime.clone(),
+            state: PluginState::Disabled,
+            error: None,
+        };
+        let manifest = read_manifest(&self.plugin_dir(&record.id)).ok().map(Arc::new);
+        let mut loaded = None;
+        if record.enabled {
+            match self.load(&record).await {
+                Ok(plugin) => {
+                    status.state = PluginState::Enabled;
+                    loaded = Some(Arc::new(plugin));
+                }
+                Err(err) => {
+                    status.state = PluginState::Failed;
+                    status.error = Some(err.to_string());
+                }
+            }
+        }
+        Entry {
+            status,
+            key,
+            record,
+            manifest,
+            loaded,
+        }
+    }
+
+    async fn load(&self, record: &PluginRecord) -> Result<LoadedPlugin> {
+        let dir = self.plugin_dir(&record.id);
+        if !dir.is_dir() {
+            return Err(Error::PluginLoad(format!(
+                "its files are missing from {}; reinstall the plugin",
+                dir.display()
+            )));
+        }
+        let files = package::read_dir_files(&dir)?;
+        let actual = package::content_hash(&files);
+        if actual != record.content_sha256 {
+            return Err(Error::PluginLoad(format!(
+                "its files in {} changed since it was installed; reinstall the plugin",
+                dir.display()
+            )));
+        }
+        let manifest = parse_manifest_file(&files)?;
+        if manifest.id != record.id {
+            return Err(Error::PluginLoad(format!(
+                "its manifest says id `{}` but it is installed as `{}`",
+                manifest.id, record.id
+            )));
+        }
+        manifest
+            .check_host_version(&host_version())
+            .map_err(Error::PluginLoad)?;
+        let grants: Capabilities = serde_json::from_str(&record.grants)
+            .map_err(|err| Error::PluginLoad(format!("its stored grants are unreadable: {err}")))?;
+        grants.is_within(&manifest.capabilities).map_err(Error::PluginLoad)?;
+
+        let migrations = migrations_for(&files, self.db.dialect())?;
+        if !migrations.is_empty() {
+            if !grants.database {
+                return Err(Error::PluginLoad(
+                    "it has migrations but the database capability was not granted".into(),
+                ));
+            }
+            let prefix = sql_guard::table_prefix(&manifest.id);
+            for migration in &migrations {
+                sql_guard::check(self.db.dialect(), &migration.sql, &prefix, false).map_err(|err| {
+                    Error::PluginLoad(format!("migration {:04}_{} refused: {err}", migration.version, migration.name))
+                })?;
+            }
+            migrate::apply(&self.db, &manifest.id, &migrations).await?;
+        }
+
+        let services = Arc::new(HostServices::new(&manifest.id, grants.clone(), self.db.clone(), self.events.clone()));
+        let entry_bytes = files
+            .get(&manifest.entry)
+            .ok_or_else(|| Error::PluginLoad(format!("its entry `{}` is missing", manifest.entry)))?;
+        let code = match manifest.runtime {
+            Runtime::Wasm => {
+                let storage = if grants.storage {
+                    let dir = self.config.plugin_storage_dir(&manifest.id);
+                    std::fs::create_dir_all(&dir)
+                        .map_err(|err| Error::io(format!("cannot create {}", dir.display()), err))?;
+                    Some(dir)
+                } else {
+                    None
+                };
+                PluginCode::Wasm(self.wasm.load(&manifest.id, entry_bytes, services, storage)?)
+            }
+            Runtime::Native => PluginCode::Native(native::NativePlugin::load(
+                &manifest.id,
+                entry_bytes,
+                services,
+                &self.config.cache_dir(),
+            )?),
+        };
+
+        let routes = manifest
+            .routes
+            .iter()
+            .map(|route| {
+                let pattern = RoutePattern::parse(&route.path).map_err(Error::Manifest)?;
+                Ok((route.clone(), pattern))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let ui_assets = manifest
+            .ui
+            .iter()
+            .filter_map(|contribution| {
+                files.get(&contribution.module).map(|bytes| {
+                    let integrity = format!(
+                        "sha256-{}",
+                        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+                    );
+                    (
+                        contribution.module.clone(),
+                        UiAsset {
+                            bytes: Arc::from(bytes.as_slice()),
+                            integrity,
+                        },
+                    )
+                })
+            })
+            .collect();
+        Ok(LoadedPlugin {
+            manifest: Arc::new(manifest),
+            code,
+            grants,
+            routes,
+            ui_assets,
+        })
+    }
+
+    /// Points the event bus at the plugins of `registry`, keeping the delivery queue of
+    /// every plugin whose code did not change.
+    fn resubscribe(&self, registry: &Registry) {
+        let mut subscriptions = self.subscriptions.lock().expect("subscriptions lock");
+        let mut next = HashMap::new();
+        for plugin in registry.loaded_plugins() {
+            if plugin.grants.subscribe.is_empty() {
+                continue;
+            }
+            let id = plugin.manifest.id.clone();
+            let kept = subscriptions
+                .remove(&id)
+                .filter(|(previous, _)| Arc::ptr_eq(previous, plugin));
+            let subscription = kept.unwrap_or_else(|| {
+                let (subscriber, delivery) = self.events.subscriber(&id, plugin.grants.subscribe.clone());
+                let receiver = plugin.clone();
+                tokio::spawn(delivery.run(move |event| {
+                    let receiver = receiver.clone();
+                    async move {
+                        let name = event.name.clone();
+                        if let Err(err) = receiver.code.handle_event(event).await {
+                            tracing::warn!(plugin = %receiver.manifest.id, event = %name, "event handler failed: {err}");
+                        }
+                    }
+                }));
+                (plugin.clone(), subscriber)
+            });
+            next.insert(id, subscription);
+        }
+        self.events
+            .set_subscribers(next.values().map(|(_, subscriber)| subscriber.clone()).collect());
+        *subscriptions = next;
+    }
+
+    /// Registers plugin directories the operator placed by hand: they are trusted
+    /// like the panel's own files, enabled, and granted what they request.
+    async fn adopt_directories(&self) -> Result<()> {
+        let entries = std::fs::read_dir(&self.config.plugins_dir).map_err(|err| {
+            Error::io(format!("cannot list {}", self.config.plugins_dir.display()), err)
+        })?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !entry.path().is_dir() {
+                continue;
+            }
+            if let Err(err) = self.adopt_directory(&name, &entry.path()).await {
+                tracing::error!(directory = %entry.path().display(), "ignoring plugin directory: {err}");
+            }
+        }
+        Ok(())
+    }
+
+    async fn adopt_directory(&self, name: &str, dir: &Path) -> Result<()> {
+        let files = package::read_dir_files(dir)?;
+        let manifest = parse_manifest_file(&files)?;
+        if manifest.id != name {
+            return Err(Error::Manifest(format!(
+                "the directory is named `{name}` but the manifest's id is `{}`",
+                manifest.id
+            )));
+        }
+        let content = package::content_hash(&files);
+        let now = Utc::now();
+        let existing = db::plugins::get(&self.db, name).await?;
+        let record = match existing {
+            Some(record) if record.content_sha256 == content || record.source != "directory" => return Ok(()),
+            Some(record) => PluginRecord {
+                version: manifest.version.to_string(),
+                runtime: manifest.runtime.as_str().into(),
+                content_sha256: content,
+                updated_at: now,
+                ..record
+            },
+            None => {
+                tracing::info!(plugin = name, grants = ?manifest.capabilities.describe(), "adopting a plugin placed in the plugins directory");
+                PluginRecord {
+                    id: manifest.id.clone(),
+                    version: manifest.version.to_string(),
+                    runtime: manifest.runtime.as_str().into(),
+                    enabled: true,
+                    grants: serde_json::to_string(&manifest.capabilities).expect("plain data"),
+                    source: "directory".into(),
+                    content_sha256: content,
+                    installed_at: now,
+                    updated_at: now,
+                }
+            }
+        };
+        db::plugins::save(&self.db, &record).await
+    }
+
+    /// Verifies and installs a package. Nothing changes unless every check passes.
+    pub async fn install(&self, bytes: &[u8], options: InstallOptions) -> Result<PluginDetails> {
+        if bytes.len() as u64 > self.config.max_package_bytes {
+            return Err(Error::PayloadTooLarge(format!(
+                "the package is larger than the {} MiB limit (max_package_mb)",
+                self.config.max_package_bytes / (1024 * 1024)
+            )));
+        }
+        let package = Package::read(bytes, &self.config.plugins.trusted_keys, ReadLimits::default())?;
+        let allow_unsigned = options.allow_unsigned || self.config.plugins.allow_unsigned;
+        match &package.signer {
+            PackageSigner::Trusted(_) => {}
+            PackageSigner::Untrusted(key) if !allow_unsigned => {
+                return Err(Error::Package(format!(
+                    "it is signed by {key}, which is not a trusted key; add the key to plugins.trusted_keys, \
+                     or install with --allow-unsigned if you trust this package"
+                )));
+            }
+            PackageSigner::Unsigned if !allow_unsigned => {
+                return Err(Error::Package(
+                    "it is not signed; install with --allow-unsigned (API: ?allow_unsigned=true) if you trust it".into(),
+                ));
+            }
+            _ => {}
+        }
+        let manifest = &package.manifest;
+        manifest
+            .check_host_version(&host_version())
+            .map_err(Error::Package)?;
+        let grants = options.grants.clone().unwrap_or_else(|| manifest.capabilities.clone());
+        grants.is_within(&manifest.capabilities).map_err(Error::bad_request)?;
+
+        // Check everything that could make it fail to load before touching anything.
+        let prefix = sql_guard::table_prefix(&manifest.id);
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            for migration in migrations_for(&package.files, dialect)? {
+                sql_guard::check(dialect, &migration.sql, &prefix, false).map_err(|err| {
+                    Error::Package(format!(
+                        "migrations/{}/{:04}_{}.sql is refused: {err}",
+                        db::dialect_name(dialect),
+                        migration.version,
+                        migration.name
+                    ))
+                })?;
+            }
+        }
+        if manifest.runtime == Runtime::Wasm {
+            self.wasm
+                .compile(&package.files[&manifest.entry])
+                .map_err(|err| Error::Package(err.to_string()))?;
+        }
+
+        let existing = db::plugins::get(&self.db, &manifest.id).await?;
+        self.write_plugin_files(&manifest.id, &package.files)?;
+        let now = Utc::now();
+        let record = PluginRecord {
+            id: manifest.id.clone(),
+            version: manifest.version.to_string(),
+            runtime: manifest.runtime.as_str().into(),
+            enabled: options.enable,
+            grants: serde_json::to_string(&grants).expect("plain data"),
+            source: "package".into(),
+            content_sha256: package.content_sha256(),
+            installed_at: existing.as_ref().map_or(now, |r| r.installed_at),
+            updated_at: now,
+        };
+        db::plugins::save(&self.db, &record).await?;
+        self.reconcile().await?;
+        self.events.publish(host_event(
+            "plugin.installed",
+            serde_json::json!({ "id": manifest.id, "version": manifest.version.to_string() }),
+        ));
+        self.details(&manifest.id)
+    }
+
+    /// Writes the files into a staging directory, then swaps it into place.
+    fn write_plugin_files(&self, id: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
+        let root = &self.config.plugins_dir;
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".staging-{id}-"))
+            .tempdir_in(root)
+            .map_err(|err| Error::io(format!("cannot create a staging directory in {}", root.display()), err))?;
+        for (path, bytes) in files {
+            let target = staging.path().join(path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|err| Error::io(format!("cannot create {}", parent.display()), err))?;
+            }
+            std::fs::write(&target, bytes).map_err(|err| Error::io(format!("cannot write {}", target.display()), err))?;
+        }
+        let final_dir = self.plugin_dir(id);
+        let retired = root.join(format!(".retired-{id}-{}", uuid::Uuid::new_v4()));
+        if final_dir.exists() {
+            std::fs::rename(&final_dir, &retired)
+                .map_err(|err| Error::io(format!("cannot move aside {}", final_dir.display()), err))?;
+        }
+        let staged = staging.keep();
+        if let Err(err) = std::fs::rename(&staged, &final_dir) {
+            // Put the previous version back so nothing is lost.
+            if retired.exists() {
+                let _ = std::fs::rename(&retired, &final_dir);
+            }
+            let _ = std::fs::remove_dir_all(&staged);
+            return Err(Error::io(format!("cannot move the plugin into {}", final_dir.display()), err));
+        }
+        if retired.exists() {
+            let _ = std::fs::remove_dir_all(&retired);
+        }
+        Ok(())
+    }
+
+    /// Enables a plugin, optionally with narrower grants than before.
+    pub async fn enable(&self, id: &str, grants: Option<Capabilities>) -> Result<PluginDetails> {
+        let record = self.record(id).await?;
+        let grants_json = match grants {
+            Some(grants) => {
+                let manifest = read_manifest(&self.plugin_dir(&record.id))?;
+                grants.is_within(&manifest.capabilities).map_err(Error::bad_request)?;
+                Some(serde_json::to_string(&grants).expect("plain data"))
+            }
+            None => None,
+        };
+        db::plugins::set_enabled(&self.db, id, true, grants_json.as_deref()).await?;
+        self.reconcile().await?;
+        self.details(id)
+    }
+
+    pub async fn disable(&self, id: &str) -> Result<PluginDetails> {
+        self.record(id).await?;
+        db::plugins::set_enabled(&self.db, id, false, None).await?;
+        self.reconcile().await?;
+        self.details(id)
+    }
+
+    /// Removes a plugin. With `purge`, its tables, migration history and private
+    /// directory go too; otherwise they stay for a later reinstall.
+    pub async fn uninstall(&self, id: &str, purge: bool) -> Result<()> {
+        self.record(id).await?;
+        db::plugins::delete(&self.db, id).await?;
+        self.reconcile().await?;
+        let dir = self.plugin_dir(id);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|err| Error::io(format!("cannot remove {}", dir.display()), err))?;
+        }
+        if purge {
+            let tables = db::plugins::tables_with_prefix(&self.db, &sql_guard::table_prefix(id)).await?;
+            for table in tables {
+                let statement = format!("DROP TABLE IF EXISTS \"{}\"", table.replace('"', ""));
+                db::on_pool!(&self.db, pool => sqlx::query(sqlx::AssertSqlSafe(statement)).execute(pool).await.map(drop))?;
+            }
+            migrate::forget(&self.db, id).await?;
+            let storage = self.config.plugin_storage_dir(id);
+            if storage.exists() {
+                std::fs::remove_dir_all(&storage)
+                    .map_err(|err| Error::io(format!("cannot remove {}", storage.display()), err))?;
+            }
+        }
+        self.events.publish(host_event("plugin.uninstalled", serde_json::json!({ "id": id, "purged": purge })));
+        Ok(())
+    }
+
+    /// Runs `hatchery <id> <args>…` in this process.
+    pub async fn run_command(&self, id: &str, args: Vec<String>) -> Result<CommandOutput> {
+        let registry = self.registry();
+        let Some(plugin) = registry.enabled(id) else {
+            return Err(self.unavailable(id));
+        };
+        plugin.code.run_command(args).await
+    }
+
+    /// Why `id` cannot serve a call right now.
+    pub fn unavailable(&self, id: &str) -> Error {
+        match self.registry().status(id) {
+            None => Error::NotFound(format!("no plugin `{id}` is installed")),
+            Some(status) if status.state == PluginState::Failed => Error::PluginLoad(format!(
+                "plugin {id} failed to load: {}",
+                status.error.as_deref().unwrap_or("unknown error")
+            )),
+            Some(_) => Error::NotFound(format!(
+                "plugin {id} is disabled; enable it with `hatchery plugin enable {id}`"
+            )),
+        }
+    }
+
+    pub fn details(&self, id: &str) -> Result<PluginDetails> {
+        self.registry()
+            .details(id)
+            .ok_or_else(|| Error::NotFound(format!("no plugin `{id}` is installed")))
+    }
+
+    async fn record(&self, id: &str) -> Result<PluginRecord> {
+        db::plugins::get(&self.db, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no plugin `{id}` is installed; see `hatchery plugin list`")))
+    }
+
+    fn plugin_dir(&self, id: &str) -> PathBuf {
+        self.config.plugins_dir.join(id)
+    }
+
+    /// The principal-visible UI contributions of every enabled plugin.
+    pub fn ui_contributions(&self, principal: Option<&Principal>) -> Vec<UiContributionView> {
+        let registry = self.registry();
+        let mut views = Vec::new();
+        for plugin in registry.loaded_plugins() {
+            for contribution in &plugin.manifest.ui {
+                let visible = match &contribution.permission {
+                    None => true,
+                    Some(permission) => principal.is_some_and(|p| p.can(permission)),
+                };
+                let Some(asset) = plugin.ui_asset(&contribution.module) else { continue };
+                if visible {
+                    views.push(UiContributionView {
+                        plugin: plugin.manifest.id.clone(),
+                        slot: contribution.slot.clone(),
+                        title: contribution.title.clone(),
+                        export: contribution.export.clone(),
+                        module: format!(
+                            "/plugin-assets/{}/{}?v={}",
+                            plugin.manifest.id,
+                            contribution.module,
+                            &asset.integrity[7..15].replace(['/', '+'], "_")
+                        ),
+                        integrity: asset.integrity.clone(),
+                    });
+                }
+            }
+        }
+        views
+    }
+}
+
+/// One UI contribution as the web panel consumes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UiContributionView {
+    pub plugin: String,
+    pub slot: String,
+    pub title: String,
+    pub export: String,
+    /// Where the ES module is served.
+    pub module: String,
+    /// Subresource integrity for the module.
+    pub integrity: String,
+}
+
+pub fn host_version() -> semver::Version {
+    semver::Version::parse(HOST_VERSION).expect("the crate version is semver")
+}
+
+fn record_key(record: &PluginRecord) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        record.version, record.content_sha256, record.enabled, record.grants
+    )
+}
+
+fn parse_manifest_file(files: &BTreeMap<String, Vec<u8>>) -> Result<Manifest> {
+    let text = files
+        .get(MANIFEST_FILE)
+        .ok_or_else(|| Error::Manifest(format!("{MANIFEST_FILE} is missing")))?;
+    Manifest::parse(&String::from_utf8_lossy(text)).map_err(Error::Manifest)
+}
+
+/// Reads only the manifest of an installed plugin.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|err| Error::io(format!("cannot read {}", path.display()), err))?;
+    Manifest::parse(&text).map_err(|err| Error::Manifest(format!("{}: {err}", path.display())))
+}
+
+/// Manifests of every plugin directory below `plugins_dir` (for CLI help, which must
+/// not need the database).
+pub fn scan_manifests(plugins_dir: &Path) -> Vec<Manifest> {
+    let Ok(entries) = std::fs::read_dir(plugins_dir) else {
+        return Vec::new();
+    };
+    let mut manifests: Vec<Manifest> = entries
+        .flatten()
+        .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|entry| read_manifest(&entry.path()).ok())
+        .collect();
+    manifests.sort_by(|a, b| a.id.cmp(&b.id));
+    manifests
+}
+
+fn migrations_for(files: &BTreeMap<String, Vec<u8>>, dialect: Dialect) -> Result<Vec<migrate::Migration>> {
+    let prefix = format!("migrations/{}/", db::dialect_name(dialect));
+    files
+        .iter()
+        .filter_map(|(path, bytes)| path.strip_prefix(&prefix).map(|name| (path, name, bytes)))
+        .map(|(path, name, bytes)| {
+            let sql = String::from_utf8(bytes.clone())
+                .map_err(|_| Error::Package(format!("{path} is not UTF-8")))?;
+            migrate::Migration::from_file(name, sql).map_err(|err| Error::Package(format!("{path}: {err}")))
+        })
+        .collect()
+}

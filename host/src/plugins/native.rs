@@ -1,0 +1,245 @@
+//! The native runtime: shared libraries loaded with libloading through the SDK's C ABI.
+//!
+//! Native plugins are trusted code (not sandboxed): they run in the host process. The
+//! host still checks the ABI magic and version before calling anything, only moves
+//! bytes across the boundary, catches panics on both sides, and never unloads a
+//! library (disable = unregister; a restart drops the code).
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use arc_swap::ArcSwap;
+use hatchery_sdk::abi::{self, Buffer, HostApi};
+use hatchery_sdk::{CommandOutput, DbValue, Event, LogLevel, Request, Response};
+use sha2::{Digest, Sha256};
+
+use super::services::HostServices;
+use crate::error::{Error, Result};
+
+type InitFn = unsafe extern "C" fn(*const HostApi) -> i32;
+type CallFn = unsafe extern "C" fn(u32, *const u8, usize, *mut Buffer) -> i32;
+type FreeFn = unsafe extern "C" fn(Buffer);
+
+/// A library that was loaded and initialised; lives until the process exits.
+struct NativeLibrary {
+    call: CallFn,
+    free: FreeFn,
+    context: &'static NativeContext,
+}
+
+/// What the host's callbacks need; `services` is swapped when grants change.
+struct NativeContext {
+    services: ArcSwap<HostServices>,
+    runtime: tokio::runtime::Handle,
+}
+
+/// Libraries already in this process, by plugin id and code hash.
+fn loaded() -> &'static Mutex<HashMap<(String, String), &'static NativeLibrary>> {
+    static LOADED: OnceLock<Mutex<HashMap<(String, String), &'static NativeLibrary>>> = OnceLock::new();
+    LOADED.get_or_init(Default::default)
+}
+
+pub struct NativePlugin {
+    id: String,
+    library: &'static NativeLibrary,
+}
+
+impl NativePlugin {
+    /// Loads (or reuses) the library whose bytes are `code`. The bytes are copied to a
+    /// file named by their hash first, so replacing the installed plugin never changes
+    /// code that is already mapped.
+    pub fn load(id: &str, code: &[u8], services: Arc<HostServices>, cache_dir: &Path) -> Result<NativePlugin> {
+        let digest = hex::encode(Sha256::digest(code));
+        let key = (id.to_string(), digest.clone());
+        let mut loaded = loaded().lock().expect("native registry lock");
+        if let Some(library) = loaded.get(&key) {
+            library.context.services.store(services);
+            return Ok(NativePlugin {
+                id: id.to_string(),
+                library,
+            });
+        }
+
+        let dir = cache_dir.join("native");
+        std::fs::create_dir_all(&dir).map_err(|err| Error::io(format!("cannot create {}", dir.display()), err))?;
+        let path = dir.join(format!("{id}-{digest}{}", std::env::consts::DLL_SUFFIX));
+        if !path.exists() {
+            let partial = path.with_extension("partial");
+            std::fs::write(&partial, code)
+                .and_then(|()| std::fs::rename(&partial, &path))
+                .map_err(|err| Error::io(format!("cannot write {}", path.display()), err))?;
+        }
+
+        let context: &'static NativeContext = Box::leak(Box::new(NativeContext {
+            services: ArcSwap::new(services),
+            runtime: tokio::runtime::Handle::current(),
+        }));
+        let library = open(id, &path, context)?;
+        let library: &'static NativeLibrary = Box::leak(Box::new(library));
+        loaded.insert(key, library);
+        Ok(NativePlugin {
+            id: id.to_string(),
+            library,
+        })
+    }
+
+    pub async fn handle_request(&self, request: Request) -> Result<Response> {
+        let output = self.call(abi::OP_HANDLE_REQUEST, abi::encode(&request)).await?;
+        abi::decode(&output).map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))
+    }
+
+    pub async fn handle_event(&self, event: Event) -> Result<()> {
+        self.call(abi::OP_HANDLE_EVENT, abi::encode(&event)).await.map(drop)
+    }
+
+    pub async fn run_command(&self, args: Vec<String>) -> Result<CommandOutput> {
+        let output = self.call(abi::OP_RUN_COMMAND, abi::encode(&args)).await?;
+        abi::decode(&output).map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))
+    }
+
+    /// Calls the plugin on a blocking thread: its code may block, and its host calls
+    /// wait on the async runtime from there.
+    async fn call(&self, op: u32, input: Vec<u8>) -> Result<Vec<u8>> {
+        let library = self.library;
+        let (status, bytes) = tokio::task::spawn_blocking(move || {
+            let mut output = Buffer::EMPTY;
+            // SAFETY: the library passed the magic and ABI checks; input and output
+            // are valid for the duration of the call; the output is freed by the
+            // library's own allocator.
+            unsafe {
+                let status = (library.call)(op, input.as_ptr(), input.len(), &mut output);
+                let bytes = output.as_slice().to_vec();
+                (library.free)(output);
+                (status, bytes)
+            }
+        })
+        .await
+        .map_err(|err| Error::PluginCall(format!("plugin {} could not be called: {err}", self.id)))?;
+        match status {
+            abi::STATUS_OK => Ok(bytes),
+            _ => Err(Error::PluginCall(format!(
+                "plugin {}: {}",
+                self.id,
+                String::from_utf8_lossy(&bytes)
+            ))),
+        }
+    }
+}
+
+fn open(id: &str, path: &Path, context: &'static NativeContext) -> Result<NativeLibrary> {
+    let fail = |message: String| Error::PluginLoad(format!("{id}: {message}"));
+    // SAFETY: loading runs the library's initialisers; native plugins are trusted code
+    // that the admin installed knowingly.
+    let library = unsafe { libloading::Library::new(path) }
+        .map_err(|err| fail(format!("cannot load {}: {err}", path.display())))?;
+    // SAFETY: each symbol is read with the type the SDK exports it with, and only after
+    // the magic and ABI version (plain data) were checked.
+    unsafe {
+        let magic = library
+            .get::<*const [u8; 8]>("HATCHERY_PLUGIN_MAGIC")
+            .map_err(|_| fail("not a Hatchery plugin (no HATCHERY_PLUGIN_MAGIC); build it with hatchery_sdk::export_plugin!".into()))?;
+        if **magic != abi::MAGIC {
+            return Err(fail("not a Hatchery plugin (wrong magic)".into()));
+        }
+        let version = library
+            .get::<*const u32>("HATCHERY_PLUGIN_ABI_VERSION")
+            .map_err(|_| fail("no HATCHERY_PLUGIN_ABI_VERSION symbol".into()))?;
+        if **version != abi::ABI_VERSION {
+            return Err(fail(format!(
+                "built for native ABI version {}, this host speaks {}; rebuild it with a matching hatchery-sdk",
+                **version,
+                abi::ABI_VERSION
+            )));
+        }
+        let init: InitFn = *library
+            .get::<InitFn>("hatchery_plugin_init")
+            .map_err(|_| fail("no hatchery_plugin_init symbol".into()))?;
+        let call: CallFn = *library
+            .get::<CallFn>("hatchery_plugin_call")
+            .map_err(|_| fail("no hatchery_plugin_call symbol".into()))?;
+        let free: FreeFn = *library
+            .get::<FreeFn>("hatchery_plugin_free")
+            .map_err(|_| fail("no hatchery_plugin_free symbol".into()))?;
+
+        let host_api: &'static HostApi = Box::leak(Box::new(HostApi {
+            abi_version: abi::ABI_VERSION,
+            context: context as *const NativeContext as *const c_void,
+            call: host_call,
+            free: host_free,
+        }));
+        if init(host_api) != abi::STATUS_OK {
+            return Err(fail("hatchery_plugin_init refused the host".into()));
+        }
+        // Never unloaded: code may still run on other threads, and Rust cdylibs do not
+        // support unloading safely.
+        std::mem::forget(library);
+        Ok(NativeLibrary { call, free, context })
+    }
+}
+
+unsafe extern "C" fn host_free(buffer: Buffer) {
+    // SAFETY: the buffer was made by `host_call` below in this allocator.
+    unsafe { buffer.free() }
+}
+
+unsafe extern "C" fn host_call(
+    context: *const c_void,
+    op: u32,
+    input: *const u8,
+    input_len: usize,
+    output: *mut Buffer,
+) -> i32 {
+    // SAFETY: `context` is the leaked NativeContext handed out in `open`; the plugin
+    // passes a readable input and a writable output, per the ABI.
+    let (context, input) = unsafe {
+        (
+            &*(context as *const NativeContext),
+            if input.is_null() {
+                &[][..]
+            } else {
+                std::slice::from_raw_parts(input, input_len)
+            },
+        )
+    };
+    // A host panic must never unwind into plugin code.
+    let outcome = catch_unwind(AssertUnwindSafe(|| serve_host_call(context, op, input)));
+    let (status, bytes) = match outcome {
+        Ok(Ok(bytes)) => (abi::STATUS_OK, bytes),
+        Ok(Err(message)) => (abi::STATUS_ERROR, message.into_bytes()),
+        Err(_) => (abi::STATUS_PANIC, b"the host failed while serving this call".to_vec()),
+    };
+    unsafe { output.write(Buffer::from_vec(bytes)) };
+    status
+}
+
+fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec<u8>, String> {
+    let services = context.services.load_full();
+    match op {
+        abi::HOST_LOG => {
+            let (level, message): (LogLevel, String) = abi::decode(input)?;
+            services.log(level, &message);
+            Ok(abi::encode(&()))
+        }
+        abi::HOST_PLUGIN_ID => Ok(abi::encode(services.plugin_id())),
+        abi::HOST_DB_DIALECT => Ok(abi::encode(&services.dialect())),
+        abi::HOST_DB_EXECUTE => {
+            let (sql, params): (String, Vec<DbValue>) = abi::decode(input)?;
+            let affected = context.runtime.block_on(services.db_execute(&sql, params))?;
+            Ok(abi::encode(&affected))
+        }
+        abi::HOST_DB_QUERY => {
+            let (sql, params): (String, Vec<DbValue>) = abi::decode(input)?;
+            let rows = context.runtime.block_on(services.db_query(&sql, params))?;
+            Ok(abi::encode(&rows))
+        }
+        abi::HOST_EMIT => {
+            let (name, payload): (String, String) = abi::decode(input)?;
+            services.emit(&name, &payload)?;
+            Ok(abi::encode(&()))
+        }
+        other => Err(format!("unknown host operation {other}; the plugin may need a newer host")),
+    }
+}

@@ -1,0 +1,400 @@
+//! The Wasm runtime: one shared engine, a fresh store per call with memory, time and
+//! concurrency limits, and compiled components cached on disk.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hatchery_sdk::{CommandOutput, DbRows, DbValue, Dialect, Event, LogLevel, Request, Response};
+use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::services::HostServices;
+use crate::config::WasmLimits;
+use crate::error::{Error, Result};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit/v1",
+        world: "plugin",
+        imports: { default: async },
+        exports: { default: async },
+    });
+}
+
+use bindings::hatchery::plugin::{host, types};
+
+/// How often the engine's epoch advances; call deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// How long a call waits for a free slot before the plugin counts as busy.
+const QUEUE_WAIT: Duration = Duration::from_secs(2);
+/// The WIT contract major version this host implements.
+const CONTRACT_MAJOR: &str = "1";
+
+pub struct WasmRuntime {
+    engine: Engine,
+    linker: Linker<CallState>,
+    cache_dir: PathBuf,
+    limits: WasmLimits,
+}
+
+/// A loaded component, ready to be instantiated per call.
+pub struct WasmPlugin {
+    id: String,
+    pre: bindings::PluginPre<CallState>,
+    services: Arc<HostServices>,
+    storage_dir: Option<PathBuf>,
+    slots: Arc<Semaphore>,
+    limits: WasmLimits,
+}
+
+/// Everything one call's store holds.
+pub struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    services: Arc<HostServices>,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasmRuntime {
+    pub fn new(cache_dir: &Path, limits: WasmLimits) -> Result<WasmRuntime> {
+        let engine = build_engine(limits)?;
+        let mut linker = Linker::new(&engine);
+        // Rust's std imports WASI; linking it grants nothing the context does not allow.
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|err| Error::PluginLoad(format!("cannot link WASI: {err}")))?;
+        bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
+            .map_err(|err| Error::PluginLoad(format!("cannot link the host interface: {err}")))?;
+
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .map_err(|err| Error::io("cannot start the Wasm timer thread", err))?;
+
+        Ok(WasmRuntime {
+            engine,
+            linker,
+            cache_dir: cache_dir.join("wasm"),
+            limits,
+        })
+    }
+
+    /// Compiles (or loads from the cache) and links a component.
+    pub fn load(
+        &self,
+        id: &str,
+        wasm: &[u8],
+        services: Arc<HostServices>,
+        storage_dir: Option<PathBuf>,
+    ) -> Result<WasmPlugin> {
+        let component = self.compile(wasm)?;
+        check_contract_version(&self.engine, &component)?;
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|err| {
+            Error::PluginLoad(format!(
+                "{id}: the component needs imports this host does not provide: {err:#}"
+            ))
+        })?;
+        let pre = bindings::PluginPre::new(instance_pre).map_err(|err| {
+            Error::PluginLoad(format!("{id}: the component does not export the plugin interface: {err:#}"))
+        })?;
+        Ok(WasmPlugin {
+            id: id.to_string(),
+            pre,
+            services,
+            storage_dir,
+            slots: Arc::new(Semaphore::new(self.limits.concurrency as usize)),
+            limits: self.limits,
+        })
+    }
+
+    /// Compiles `wasm`, reusing a cached compilation made by this same engine build.
+    pub fn compile(&self, wasm: &[u8]) -> Result<Component> {
+        let cache_file = self.cache_file(wasm);
+        if cache_file.exists() {
+            // SAFETY: the cache directory is written only by this host, and the file
+            // name pins the exact engine configuration that produced it.
+            match unsafe { Component::deserialize_file(&self.engine, &cache_file) } {
+                Ok(component) => return Ok(component),
+                Err(err) => tracing::warn!(file = %cache_file.display(), "recompiling: cached component unusable: {err}"),
+            }
+        }
+        let component = Component::new(&self.engine, wasm)
+            .map_err(|err| Error::PluginLoad(format!("not a valid Wasm component: {err:#}")))?;
+        if let Err(err) = self.store_in_cache(&component, &cache_file) {
+            tracing::warn!("could not cache a compiled component: {err}");
+        }
+        Ok(component)
+    }
+
+    /// Compiles without touching the cache (to measure cold loads).
+    pub fn compile_uncached(&self, wasm: &[u8]) -> Result<Component> {
+        Component::new(&self.engine, wasm)
+            .map_err(|err| Error::PluginLoad(format!("not a valid Wasm component: {err:#}")))
+    }
+
+    fn cache_file(&self, wasm: &[u8]) -> PathBuf {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        let digest = hex::encode(Sha256::digest(wasm));
+        self.cache_dir.join(format!("{digest}-{:016x}.cwasm", hasher.finish()))
+    }
+
+    fn store_in_cache(&self, component: &Component, file: &Path) -> Result<()> {
+        std::fs::create_dir_all(&self.cache_dir)
+            .map_err(|err| Error::io(format!("cannot create {}", self.cache_dir.display()), err))?;
+        let bytes = component
+            .serialize()
+            .map_err(|err| Error::PluginLoad(format!("cannot serialize component: {err}")))?;
+        let partial = file.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&partial, bytes)
+            .and_then(|()| std::fs::rename(&partial, file))
+            .map_err(|err| Error::io(format!("cannot write {}", file.display()), err))
+    }
+}
+
+fn build_engine(limits: WasmLimits) -> Result<Engine> {
+    let mut config = wasmtime::Config::new();
+    config.epoch_interruption(true);
+    config.wasm_component_model(true);
+    let mut pooled = config.clone();
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    pool.max_memory_size(usize::try_from(limits.memory_mb * 1024 * 1024).unwrap_or(usize::MAX));
+    pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    match Engine::new(&pooled) {
+        Ok(engine) => Ok(engine),
+        Err(err) => {
+            tracing::warn!("pooling allocator unavailable ({err}); allocating instances on demand");
+            Engine::new(&config).map_err(|err| Error::PluginLoad(format!("cannot start the Wasm engine: {err}")))
+        }
+    }
+}
+
+/// Refuses components built against another major version of the contract.
+fn check_contract_version(engine: &Engine, component: &Component) -> Result<()> {
+    for (name, _) in component.component_type().imports(engine) {
+        if let Some(version) = name.strip_prefix("hatchery:plugin/").and_then(|rest| rest.split_once('@')).map(|(_, v)| v) {
+            if version.split('.').next() != Some(CONTRACT_MAJOR) {
+                return Err(Error::PluginLoad(format!(
+                    "the plugin was built against contract hatchery:plugin@{version}; this host speaks {CONTRACT_MAJOR}.x — rebuild it with a matching hatchery-sdk"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl WasmPlugin {
+    pub async fn handle_request(&self, request: Request) -> Result<Response> {
+        let request = to_wit_request(request);
+        let (_slot, mut store, instance) = self.instantiate().await?;
+        let outcome = self
+            .bounded(instance.hatchery_plugin_guest().call_handle_request(&mut store, &request))
+            .await?;
+        let response = outcome.map_err(|err| Error::PluginCall(format!("plugin {} failed: {err}", self.id)))?;
+        Ok(Response {
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
+        })
+    }
+
+    pub async fn handle_event(&self, event: Event) -> Result<()> {
+        let event = types::Event {
+            name: event.name,
+            payload: event.payload,
+            source: event.source,
+        };
+        let (_slot, mut store, instance) = self.instantiate().await?;
+        let outcome = self
+            .bounded(instance.hatchery_plugin_guest().call_handle_event(&mut store, &event))
+            .await?;
+        outcome.map_err(|err| Error::PluginCall(format!("plugin {} failed to handle an event: {err}", self.id)))
+    }
+
+    pub async fn run_command(&self, args: Vec<String>) -> Result<CommandOutput> {
+        let (_slot, mut store, instance) = self.instantiate().await?;
+        let output = self
+            .bounded(instance.hatchery_plugin_guest().call_run_command(&mut store, &args))
+            .await?;
+        Ok(CommandOutput {
+            exit_code: output.exit_code,
+            stdout: output.stdout,
+            stderr: output.stderr,
+        })
+    }
+
+    /// A store with this call's limits and a fresh instance in it.
+    async fn instantiate(&self) -> Result<(OwnedSemaphorePermit, Store<CallState>, bindings::Plugin)> {
+        let slot = tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                Error::PluginBusy(format!(
+                    "plugin {} is busy: {} calls are already running; try again shortly",
+                    self.id, self.limits.concurrency
+                ))
+            })?
+            .expect("the semaphore is never closed");
+        let mut wasi = WasiCtxBuilder::new();
+        if let Some(dir) = &self.storage_dir {
+            wasi.preopened_dir(dir, "/data", FsPerms::ReadWrite)
+                .map_err(|err| Error::PluginLoad(format!("cannot open {}: {err}", dir.display())))?;
+        }
+        let state = CallState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(usize::try_from(self.limits.memory_mb * 1024 * 1024).unwrap_or(usize::MAX))
+                .trap_on_grow_failure(true)
+                .build(),
+            services: self.services.clone(),
+        };
+        let mut store = Store::new(self.pre.engine(), state);
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(self.limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1));
+        store.epoch_deadline_trap();
+        let instance = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|err| self.call_error(err))?;
+        Ok((slot, store, instance))
+    }
+
+    /// Runs a call under the time limit (which the epoch deadline enforces inside Wasm;
+    /// the outer timeout also covers time spent in host calls).
+    async fn bounded<T>(&self, call: impl std::future::Future<Output = wasmtime::Result<T>>) -> Result<T> {
+        let limit = Duration::from_millis(self.limits.timeout_ms) + Duration::from_millis(250);
+        match tokio::time::timeout(limit, call).await {
+            Ok(result) => result.map_err(|err| self.call_error(err)),
+            Err(_) => Err(self.timeout_error()),
+        }
+    }
+
+    fn timeout_error(&self) -> Error {
+        Error::PluginTimeout(format!(
+            "plugin {} did not finish within its time limit of {} ms",
+            self.id, self.limits.timeout_ms
+        ))
+    }
+
+    fn call_error(&self, err: wasmtime::Error) -> Error {
+        if matches!(err.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+            return self.timeout_error();
+        }
+        let text = format!("{err:#}");
+        if text.contains("forcing trap when growing memory") || text.contains("memory minimum size") {
+            return Error::PluginCall(format!(
+                "plugin {} exceeded its memory limit of {} MiB",
+                self.id, self.limits.memory_mb
+            ));
+        }
+        Error::PluginCall(format!("plugin {} crashed: {text}", self.id))
+    }
+}
+
+fn to_wit_request(request: Request) -> types::HttpRequest {
+    types::HttpRequest {
+        method: request.method,
+        route: request.route,
+        path: request.path,
+        query: request.query,
+        params: request.params,
+        headers: request.headers,
+        body: request.body,
+        principal: request.principal.map(|p| types::Principal {
+            user_id: p.user_id,
+            username: p.username,
+            admin: p.admin,
+            permissions: p.permissions,
+        }),
+    }
+}
+
+impl types::Host for CallState {}
+
+impl host::Host for CallState {
+    async fn log(&mut self, level: types::LogLevel, message: String) {
+        let level = match level {
+            types::LogLevel::Trace => LogLevel::Trace,
+            types::LogLevel::Debug => LogLevel::Debug,
+            types::LogLevel::Info => LogLevel::Info,
+            types::LogLevel::Warn => LogLevel::Warn,
+            types::LogLevel::Error => LogLevel::Error,
+        };
+        self.services.log(level, &message);
+    }
+
+    async fn plugin_id(&mut self) -> String {
+        self.services.plugin_id().to_string()
+    }
+
+    async fn db_dialect(&mut self) -> types::Dialect {
+        match self.services.dialect() {
+            Dialect::Sqlite => types::Dialect::Sqlite,
+            Dialect::Postgres => types::Dialect::Postgres,
+        }
+    }
+
+    async fn db_execute(&mut self, sql: String, params: Vec<types::DbValue>) -> Result<u64, String> {
+        self.services.db_execute(&sql, from_wit_values(params)).await
+    }
+
+    async fn db_query(&mut self, sql: String, params: Vec<types::DbValue>) -> Result<types::DbRows, String> {
+        let rows: DbRows = self.services.db_query(&sql, from_wit_values(params)).await?;
+        Ok(types::DbRows {
+            columns: rows.columns,
+            rows: rows
+                .rows
+                .into_iter()
+                .map(|row| row.into_iter().map(to_wit_value).collect())
+                .collect(),
+        })
+    }
+
+    async fn emit(&mut self, name: String, payload: String) -> Result<(), String> {
+        self.services.emit(&name, &payload)
+    }
+}
+
+fn from_wit_values(values: Vec<types::DbValue>) -> Vec<DbValue> {
+    values
+        .into_iter()
+        .map(|value| match value {
+            types::DbValue::Null => DbValue::Null,
+            types::DbValue::Integer(v) => DbValue::Integer(v),
+            types::DbValue::Real(v) => DbValue::Real(v),
+            types::DbValue::Text(v) => DbValue::Text(v),
+            types::DbValue::Blob(v) => DbValue::Blob(v),
+        })
+        .collect()
+}
+
+fn to_wit_value(value: DbValue) -> types::DbValue {
+    match value {
+        DbValue::Null => types::DbValue::Null,
+        DbValue::Integer(v) => types::DbValue::Integer(v),
+        DbValue::Real(v) => types::DbValue::Real(v),
+        DbValue::Text(v) => types::DbValue::Text(v),
+        DbValue::Blob(v) => types::DbValue::Blob(v),
+    }
+}

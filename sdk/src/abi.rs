@@ -1,0 +1,210 @@
+//! The native plugin ABI: a C boundary that only byte buffers cross.
+//!
+//! Rust has no stable ABI, so a native plugin exports plain `extern "C"` symbols:
+//! `HATCHERY_PLUGIN_MAGIC` and `HATCHERY_PLUGIN_ABI_VERSION` (checked by the host before
+//! anything else), `hatchery_plugin_init`, `hatchery_plugin_call` and
+//! `hatchery_plugin_free`. Arguments and results are the [`crate::types`] values encoded
+//! with postcard. Whoever allocates a [`Buffer`] also frees it: the host hands plugin
+//! buffers back through `hatchery_plugin_free`, the plugin hands host buffers back
+//! through [`HostApi::free`]. Host services are callbacks in [`HostApi`], so a plugin
+//! never assumes it shares the host's allocator, runtime or `std`.
+
+use std::ffi::c_void;
+
+use serde::{Serialize, de::DeserializeOwned};
+
+pub const MAGIC: [u8; 8] = *b"HATCHERY";
+/// Bumped on any incompatible change of this module.
+pub const ABI_VERSION: u32 = 1;
+
+/// Calls into the plugin.
+pub const OP_HANDLE_REQUEST: u32 = 1;
+pub const OP_HANDLE_EVENT: u32 = 2;
+pub const OP_RUN_COMMAND: u32 = 3;
+
+/// Calls into the host.
+pub const HOST_LOG: u32 = 1;
+pub const HOST_PLUGIN_ID: u32 = 2;
+pub const HOST_DB_DIALECT: u32 = 3;
+pub const HOST_DB_EXECUTE: u32 = 4;
+pub const HOST_DB_QUERY: u32 = 5;
+pub const HOST_EMIT: u32 = 6;
+
+/// Result codes of both directions. With `STATUS_OK` the buffer holds the encoded
+/// result; otherwise it holds a UTF-8 message.
+pub const STATUS_OK: i32 = 0;
+pub const STATUS_ERROR: i32 = 1;
+pub const STATUS_PANIC: i32 = 2;
+
+/// Bytes owned by the side that allocated them.
+#[repr(C)]
+#[derive(Debug)]
+pub struct Buffer {
+    pub ptr: *mut u8,
+    pub len: usize,
+    pub cap: usize,
+}
+
+impl Buffer {
+    pub const EMPTY: Buffer = Buffer {
+        ptr: std::ptr::null_mut(),
+        len: 0,
+        cap: 0,
+    };
+
+    pub fn from_vec(bytes: Vec<u8>) -> Buffer {
+        let mut bytes = std::mem::ManuallyDrop::new(bytes);
+        Buffer {
+            ptr: bytes.as_mut_ptr(),
+            len: bytes.len(),
+            cap: bytes.capacity(),
+        }
+    }
+
+    /// # Safety
+    /// The buffer must be valid: produced by [`Buffer::from_vec`] (in any allocator) and
+    /// not yet freed.
+    pub unsafe fn as_slice(&self) -> &[u8] {
+        if self.ptr.is_null() {
+            &[]
+        } else {
+            unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+        }
+    }
+
+    /// # Safety
+    /// Must be called in the allocator that made the buffer, exactly once.
+    pub unsafe fn free(self) {
+        if !self.ptr.is_null() {
+            drop(unsafe { Vec::from_raw_parts(self.ptr, self.len, self.cap) });
+        }
+    }
+}
+
+/// The host's services, handed to the plugin once at load time.
+#[repr(C)]
+pub struct HostApi {
+    pub abi_version: u32,
+    /// Opaque to the plugin; passed back on every call.
+    pub context: *const c_void,
+    pub call: unsafe extern "C" fn(
+        context: *const c_void,
+        op: u32,
+        input: *const u8,
+        input_len: usize,
+        output: *mut Buffer,
+    ) -> i32,
+    pub free: unsafe extern "C" fn(buffer: Buffer),
+}
+
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    // Encoding plain data into a Vec cannot fail.
+    postcard::to_stdvec(value).expect("postcard encoding of plain data")
+}
+
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    postcard::from_bytes(bytes).map_err(|err| format!("malformed message across the plugin ABI: {err}"))
+}
+
+/// The plugin side of the ABI; `export_plugin!` wires these into the exported symbols.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod guest {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::OnceLock;
+
+    use super::*;
+    use crate::{Event, Plugin, Request};
+
+    struct Host(&'static HostApi);
+    // The host promises its callbacks may be called from any thread.
+    unsafe impl Send for Host {}
+    unsafe impl Sync for Host {}
+
+    static HOST: OnceLock<Host> = OnceLock::new();
+
+    /// # Safety
+    /// `host` must point to a `HostApi` that outlives the process.
+    pub unsafe fn init(host: *const HostApi) -> i32 {
+        let Some(host) = (unsafe { host.as_ref() }) else {
+            return STATUS_ERROR;
+        };
+        if host.abi_version != ABI_VERSION {
+            return STATUS_ERROR;
+        }
+        match HOST.set(Host(host)) {
+            Ok(()) => STATUS_OK,
+            Err(_) => STATUS_ERROR,
+        }
+    }
+
+    /// # Safety
+    /// `input` must point to `input_len` readable bytes and `output` to a writable buffer.
+    pub unsafe fn call(
+        plugin: &'static dyn Plugin,
+        op: u32,
+        input: *const u8,
+        input_len: usize,
+        output: *mut Buffer,
+    ) -> i32 {
+        let input = if input.is_null() {
+            &[][..]
+        } else {
+            unsafe { std::slice::from_raw_parts(input, input_len) }
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| dispatch(plugin, op, input)));
+        let (status, bytes) = match outcome {
+            Ok(Ok(bytes)) => (STATUS_OK, bytes),
+            Ok(Err(message)) => (STATUS_ERROR, message.into_bytes()),
+            Err(panic) => (STATUS_PANIC, panic_message(&*panic).into_bytes()),
+        };
+        unsafe { output.write(Buffer::from_vec(bytes)) };
+        status
+    }
+
+    fn dispatch(plugin: &dyn Plugin, op: u32, input: &[u8]) -> Result<Vec<u8>, String> {
+        match op {
+            OP_HANDLE_REQUEST => {
+                let request: Request = decode(input)?;
+                let response = plugin
+                    .handle_request(request)
+                    .unwrap_or_else(Into::into);
+                Ok(encode(&response))
+            }
+            OP_HANDLE_EVENT => {
+                let event: Event = decode(input)?;
+                plugin.handle_event(event).map_err(|err| err.to_string())?;
+                Ok(Vec::new())
+            }
+            OP_RUN_COMMAND => {
+                let args: Vec<String> = decode(input)?;
+                Ok(encode(&plugin.run_command(args)))
+            }
+            other => Err(format!("unknown plugin operation {other}")),
+        }
+    }
+
+    fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".into());
+        format!("plugin panicked: {detail}")
+    }
+
+    /// Calls a host service and decodes its answer.
+    pub(crate) fn host_call<T: DeserializeOwned>(op: u32, input: &[u8]) -> Result<T, String> {
+        let Some(Host(host)) = HOST.get() else {
+            return Err("the plugin was not initialised by a Hatchery host".into());
+        };
+        let mut output = Buffer::EMPTY;
+        let status = unsafe { (host.call)(host.context, op, input.as_ptr(), input.len(), &mut output) };
+        let bytes = unsafe { output.as_slice() }.to_vec();
+        unsafe { (host.free)(output) };
+        if status == STATUS_OK {
+            decode(&bytes)
+        } else {
+            Err(String::from_utf8_lossy(&bytes).into_owned())
+        }
+    }
+}

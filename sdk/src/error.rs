@@ -1,0 +1,72 @@
+use serde::Serialize;
+
+use crate::Response;
+
+/// An error a plugin returns from a route; the host sends it as
+/// `{"error": {"code", "message"}}` with `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Error {
+    #[serde(skip)]
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Error {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Error::new(400, "bad_request", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Error::new(403, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Error::new(404, "not_found", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(500, "internal", message)
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.status, self.code, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Error> for Response {
+    fn from(error: Error) -> Self {
+        let body = serde_json::to_vec(&serde_json::json!({ "error": error }))
+            .unwrap_or_else(|_| b"{}".to_vec());
+        Response {
+            status: error.status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
+        }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(error: serde_json::Error) -> Self {
+        Error::bad_request(format!("invalid JSON: {error}"))
+    }
+}
+
+/// Host calls fail with a message; inside a route they become a 500.
+impl From<String> for Error {
+    fn from(message: String) -> Self {
+        Error::internal(message)
+    }
+}

@@ -1,0 +1,114 @@
+//! # Hatchery plugin SDK
+//!
+//! Implement [`Plugin`] (every method has a default) and call [`export_plugin!`] once.
+//! The same source builds as a Wasm component (`--target wasm32-wasip2`, sandboxed,
+//! installable at runtime) or as a native `cdylib` (trusted, loaded through a C ABI).
+//!
+//! ```ignore
+//! use hatchery_sdk::{export_plugin, Plugin, Request, Response, Error};
+//!
+//! #[derive(Default)]
+//! struct Hello;
+//!
+//! impl Plugin for Hello {
+//!     fn handle_request(&self, request: Request) -> Result<Response, Error> {
+//!         Ok(Response::json(&serde_json::json!({ "hello": "world" })))
+//!     }
+//! }
+//!
+//! export_plugin!(Hello);
+//! ```
+//!
+//! What the plugin may do (its own tables, emitting events, …) is declared in its
+//! `plugin.toml` and granted by the admin; [`host`] calls outside the grant return errors.
+//!
+//! A Wasm plugin is instantiated afresh for every call, so keep state in the database,
+//! not in `self`. This crate knows nothing about HTTP servers, databases or wasmtime:
+//! it only describes values and forwards calls to whichever host loaded it.
+
+mod error;
+pub mod host;
+mod types;
+
+#[doc(hidden)]
+pub mod abi;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use error::Error;
+pub use serde_json::json;
+pub use types::*;
+
+/// A Hatchery plugin. Override only what the manifest declares.
+pub trait Plugin: Send + Sync + 'static {
+    /// Answers a request to one of the manifest's `[[routes]]`. The host has already
+    /// authenticated the user and checked the route's permission.
+    fn handle_request(&self, request: Request) -> Result<Response, Error> {
+        let _ = request;
+        Ok(Response::not_found())
+    }
+
+    /// Receives an event listed under `subscribe` in the manifest. Events reach each
+    /// plugin in the order they were published; an error is logged by the host.
+    fn handle_event(&self, event: Event) -> Result<(), Error> {
+        let _ = event;
+        Ok(())
+    }
+
+    /// Runs `hatchery <plugin-id> <args>…` for the manifest's `[[commands]]`.
+    fn run_command(&self, args: Vec<String>) -> CommandOutput {
+        let _ = args;
+        CommandOutput::usage("this plugin has no commands")
+    }
+}
+
+/// Exports a [`Plugin`] type (which must implement `Default`) for the host to load.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        pub fn __hatchery_plugin_instance() -> &'static dyn $crate::Plugin {
+            static INSTANCE: ::std::sync::OnceLock<$plugin> = ::std::sync::OnceLock::new();
+            INSTANCE.get_or_init(<$plugin as ::core::default::Default>::default)
+        }
+
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            #[unsafe(no_mangle)]
+            pub static HATCHERY_PLUGIN_MAGIC: [u8; 8] = $crate::abi::MAGIC;
+
+            #[unsafe(no_mangle)]
+            pub static HATCHERY_PLUGIN_ABI_VERSION: u32 = $crate::abi::ABI_VERSION;
+
+            #[unsafe(no_mangle)]
+            pub unsafe extern "C" fn hatchery_plugin_init(host: *const $crate::abi::HostApi) -> i32 {
+                unsafe { $crate::abi::guest::init(host) }
+            }
+
+            #[unsafe(no_mangle)]
+            pub unsafe extern "C" fn hatchery_plugin_call(
+                op: u32,
+                input: *const u8,
+                input_len: usize,
+                output: *mut $crate::abi::Buffer,
+            ) -> i32 {
+                unsafe {
+                    $crate::abi::guest::call(
+                        __hatchery_plugin_instance(),
+                        op,
+                        input,
+                        input_len,
+                        output,
+                    )
+                }
+            }
+
+            #[unsafe(no_mangle)]
+            pub unsafe extern "C" fn hatchery_plugin_free(buffer: $crate::abi::Buffer) {
+                unsafe { buffer.free() }
+            }
+        };
+    };
+}

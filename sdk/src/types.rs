@@ -1,0 +1,271 @@
+//! The values a plugin exchanges with the host. They mirror `wit/v1/plugin.wit` one to
+//! one; native plugins receive them serialized, Wasm plugins through the component model.
+
+use serde::{Deserialize, Serialize};
+
+/// The authenticated user behind a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub user_id: i64,
+    pub username: String,
+    pub admin: bool,
+    pub permissions: Vec<String>,
+}
+
+impl Principal {
+    /// Whether the user holds `permission` (admins hold every permission).
+    pub fn can(&self, permission: &str) -> bool {
+        self.admin || self.permissions.iter().any(|p| p == permission)
+    }
+}
+
+/// An HTTP request to one of the plugin's declared routes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub method: String,
+    /// The manifest's route pattern that matched, e.g. `/greetings/{name}`.
+    pub route: String,
+    pub path: String,
+    pub query: String,
+    pub params: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub principal: Option<Principal>,
+}
+
+impl Request {
+    /// The value of a `{name}` segment of the matched route.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// A header value; names compare case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body parsed as JSON, or a 400 error that says why it could not be.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::Error> {
+        serde_json::from_slice(&self.body)
+            .map_err(|err| crate::Error::bad_request(format!("invalid JSON body: {err}")))
+    }
+
+    /// `true` when the route pattern and method are the ones given.
+    pub fn is(&self, method: &str, route: &str) -> bool {
+        self.method.eq_ignore_ascii_case(method) && self.route == route
+    }
+}
+
+/// An HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A `200 OK` JSON response.
+    pub fn json<T: Serialize + ?Sized>(value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => Response {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body,
+            },
+            Err(err) => crate::Error::internal(format!("could not encode JSON: {err}")).into(),
+        }
+    }
+
+    /// A `200 OK` plain-text response.
+    pub fn text(body: impl Into<String>) -> Self {
+        Response {
+            status: 200,
+            headers: vec![(
+                "content-type".into(),
+                "text/plain; charset=utf-8".into(),
+            )],
+            body: body.into().into_bytes(),
+        }
+    }
+
+    /// The same response with another status code.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The response the host's own handlers give for an unknown route.
+    pub fn not_found() -> Self {
+        crate::Error::new(404, "not_found", "no such route in this plugin").into()
+    }
+}
+
+/// An event delivered to a subscriber.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub name: String,
+    /// JSON text.
+    pub payload: String,
+    /// `host` or the emitting plugin's id.
+    pub source: String,
+}
+
+impl Event {
+    /// The payload parsed as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::Error> {
+        serde_json::from_str(&self.payload).map_err(|err| {
+            crate::Error::internal(format!("event {} has an unexpected payload: {err}", self.name))
+        })
+    }
+}
+
+/// What a CLI command printed and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandOutput {
+    pub exit_code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CommandOutput {
+    /// Success with `stdout` printed.
+    pub fn ok(stdout: impl Into<String>) -> Self {
+        CommandOutput {
+            exit_code: 0,
+            stdout: stdout.into(),
+            stderr: String::new(),
+        }
+    }
+
+    /// Failure (exit code 1) with `message` on stderr.
+    pub fn failure(message: impl Into<String>) -> Self {
+        CommandOutput {
+            exit_code: 1,
+            stdout: String::new(),
+            stderr: message.into(),
+        }
+    }
+
+    /// Wrong arguments (exit code 2, as clap uses) with `usage` on stderr.
+    pub fn usage(usage: impl Into<String>) -> Self {
+        CommandOutput {
+            exit_code: 2,
+            stdout: String::new(),
+            stderr: usage.into(),
+        }
+    }
+}
+
+/// One SQL value, as bound to a placeholder or read from a column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DbValue {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl DbValue {
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            DbValue::Integer(value) => Some(*value),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            DbValue::Text(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for DbValue {
+    fn from(value: i64) -> Self {
+        DbValue::Integer(value)
+    }
+}
+
+impl From<f64> for DbValue {
+    fn from(value: f64) -> Self {
+        DbValue::Real(value)
+    }
+}
+
+impl From<&str> for DbValue {
+    fn from(value: &str) -> Self {
+        DbValue::Text(value.to_owned())
+    }
+}
+
+impl From<String> for DbValue {
+    fn from(value: String) -> Self {
+        DbValue::Text(value)
+    }
+}
+
+impl From<Vec<u8>> for DbValue {
+    fn from(value: Vec<u8>) -> Self {
+        DbValue::Blob(value)
+    }
+}
+
+impl<T: Into<DbValue>> From<Option<T>> for DbValue {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(DbValue::Null, Into::into)
+    }
+}
+
+/// The result of a query: column names and rows of values in the same order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DbRows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<DbValue>>,
+}
+
+impl DbRows {
+    /// The rows as maps from column name to value.
+    pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
+        self.rows.iter().map(|values| Row {
+            columns: &self.columns,
+            values,
+        })
+    }
+}
+
+/// One row of [`DbRows`], with values looked up by column name.
+pub struct Row<'a> {
+    columns: &'a [String],
+    values: &'a [DbValue],
+}
+
+impl Row<'_> {
+    pub fn get(&self, column: &str) -> Option<&DbValue> {
+        let index = self.columns.iter().position(|name| name == column)?;
+        self.values.get(index)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}

@@ -1,0 +1,129 @@
+//! The Wasm side: the component-model bindings of `wit/v1` and their conversion to the
+//! SDK's own types, so plugin code never sees generated WIT types.
+
+pub(crate) mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit/v1",
+        world: "plugin",
+    });
+}
+
+use bindings::exports::hatchery::plugin::guest::Guest;
+use bindings::hatchery::plugin::types as wit;
+
+use crate::Plugin;
+
+unsafe extern "Rust" {
+    // Defined by `export_plugin!` in the plugin crate.
+    safe fn __hatchery_plugin_instance() -> &'static dyn Plugin;
+}
+
+struct Component;
+
+impl Guest for Component {
+    fn handle_request(request: wit::HttpRequest) -> Result<wit::HttpResponse, String> {
+        let response = __hatchery_plugin_instance()
+            .handle_request(convert::request(request))
+            .unwrap_or_else(Into::into);
+        Ok(wit::HttpResponse {
+            status: response.status,
+            headers: response.headers,
+            body: response.body,
+        })
+    }
+
+    fn handle_event(event: wit::Event) -> Result<(), String> {
+        __hatchery_plugin_instance()
+            .handle_event(crate::Event {
+                name: event.name,
+                payload: event.payload,
+                source: event.source,
+            })
+            .map_err(|err| err.to_string())
+    }
+
+    fn run_command(args: Vec<String>) -> wit::CommandOutput {
+        let output = __hatchery_plugin_instance().run_command(args);
+        wit::CommandOutput {
+            exit_code: output.exit_code,
+            stdout: output.stdout,
+            stderr: output.stderr,
+        }
+    }
+}
+
+bindings::export!(Component with_types_in bindings);
+
+pub(crate) mod convert {
+    use super::wit;
+    use crate::{DbRows, DbValue, Dialect, LogLevel, Principal, Request};
+
+    pub fn request(request: wit::HttpRequest) -> Request {
+        Request {
+            method: request.method,
+            route: request.route,
+            path: request.path,
+            query: request.query,
+            params: request.params,
+            headers: request.headers,
+            body: request.body,
+            principal: request.principal.map(|p| Principal {
+                user_id: p.user_id,
+                username: p.username,
+                admin: p.admin,
+                permissions: p.permissions,
+            }),
+        }
+    }
+
+    pub fn log_level(level: LogLevel) -> wit::LogLevel {
+        match level {
+            LogLevel::Trace => wit::LogLevel::Trace,
+            LogLevel::Debug => wit::LogLevel::Debug,
+            LogLevel::Info => wit::LogLevel::Info,
+            LogLevel::Warn => wit::LogLevel::Warn,
+            LogLevel::Error => wit::LogLevel::Error,
+        }
+    }
+
+    pub fn dialect(dialect: wit::Dialect) -> Dialect {
+        match dialect {
+            wit::Dialect::Sqlite => Dialect::Sqlite,
+            wit::Dialect::Postgres => Dialect::Postgres,
+        }
+    }
+
+    pub fn db_values(values: &[DbValue]) -> Vec<wit::DbValue> {
+        values
+            .iter()
+            .map(|value| match value {
+                DbValue::Null => wit::DbValue::Null,
+                DbValue::Integer(v) => wit::DbValue::Integer(*v),
+                DbValue::Real(v) => wit::DbValue::Real(*v),
+                DbValue::Text(v) => wit::DbValue::Text(v.clone()),
+                DbValue::Blob(v) => wit::DbValue::Blob(v.clone()),
+            })
+            .collect()
+    }
+
+    pub fn db_rows(rows: wit::DbRows) -> DbRows {
+        DbRows {
+            columns: rows.columns,
+            rows: rows
+                .rows
+                .into_iter()
+                .map(|row| {
+                    row.into_iter()
+                        .map(|value| match value {
+                            wit::DbValue::Null => DbValue::Null,
+                            wit::DbValue::Integer(v) => DbValue::Integer(v),
+                            wit::DbValue::Real(v) => DbValue::Real(v),
+                            wit::DbValue::Text(v) => DbValue::Text(v),
+                            wit::DbValue::Blob(v) => DbValue::Blob(v),
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+}
