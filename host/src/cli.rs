@@ -234,6 +234,7 @@ async fn open_database(config: &Config) -> Result<Database> {
 
 async fn serve(config: Config) -> Result<()> {
     init_logging(&config.log, false);
+    let listener = http::bind(&config).await?;
     let db = open_database(&config).await?;
     tracing::info!(database = db.dialect_name(), data_dir = %config.data_dir.display(), "database ready");
     let plugins = PluginHost::start(config.clone(), db.clone()).await?;
@@ -248,7 +249,7 @@ async fn serve(config: Config) -> Result<()> {
         db: db.clone(),
         plugins,
     };
-    let served = http::serve(state).await;
+    let served = http::serve(listener, state).await;
     db.close().await;
     served
 }

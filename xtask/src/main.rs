@@ -1,1 +1,345 @@
-fn main() {}
+//! `cargo xtask build | run | test`: builds the host and every plugin (Wasm and native),
+//! assembles plugin directories and signed packages, and runs the panel or the tests.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+const TOOLCHAIN: &str = "1.95.0";
+const WASM_TARGET: &str = "wasm32-wasip2";
+const WASM_PROFILE: &str = "wasm";
+
+const HELP: &str = "\
+cargo xtask <command>
+
+Commands:
+  build   Build the host and every plugin; assemble them into target/hatchery/ and
+          install the example plugins into ./data/plugins for `hatchery serve`
+  run     build, then start the panel (extra arguments go to `hatchery serve`)
+  test    build, then run every test of the workspace
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("build") => build().map(drop),
+        Some("run") => build().and_then(|layout| run(&layout, &args[1..])),
+        Some("test") => build().and_then(|layout| test(&layout, &args[1..])),
+        _ => {
+            eprint!("{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where things are.
+struct Layout {
+    root: PathBuf,
+    target: PathBuf,
+    /// Assembled plugin directories and packages.
+    out: PathBuf,
+}
+
+impl Layout {
+    fn discover() -> Result<Layout> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .context("xtask lives inside the workspace")?
+            .to_path_buf();
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .map(|dir| if dir.is_absolute() { dir } else { root.join(dir) })
+            .unwrap_or_else(|| root.join("target"));
+        let out = target.join("hatchery");
+        Ok(Layout { root, target, out })
+    }
+
+    fn hatchery(&self) -> PathBuf {
+        self.target.join("debug").join(format!("hatchery{}", std::env::consts::EXE_SUFFIX))
+    }
+}
+
+#[derive(Deserialize)]
+struct ManifestHead {
+    id: String,
+    runtime: String,
+    entry: String,
+}
+
+/// A plugin manifest found in a crate: `plugin.toml`, or `<name>.plugin.toml` when one
+/// source builds several plugins.
+struct PluginSource {
+    crate_dir: PathBuf,
+    crate_name: String,
+    manifest_path: PathBuf,
+    head: ManifestHead,
+    /// Test-only plugins are packaged but never installed for `hatchery serve`.
+    testing: bool,
+}
+
+fn build() -> Result<Layout> {
+    let layout = Layout::discover()?;
+    let sources = plugin_sources(&layout.root)?;
+    ensure_wasm_target()?;
+
+    step("building the host, wings and native plugins");
+    cargo(&layout.root, &["build", "--workspace"])?;
+
+    let wasm_crates: Vec<&str> = sources
+        .iter()
+        .filter(|s| s.head.runtime == "wasm")
+        .map(|s| s.crate_name.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !wasm_crates.is_empty() {
+        step("building Wasm plugins");
+        let mut args = vec!["build", "--target", WASM_TARGET, "--profile", WASM_PROFILE];
+        for name in &wasm_crates {
+            args.extend(["-p", name]);
+        }
+        cargo(&layout.root, &args)?;
+    }
+
+    step("assembling plugin directories and signed packages");
+    let plugins_out = layout.out.join("plugins");
+    let packages_out = layout.out.join("packages");
+    for dir in [&plugins_out, &packages_out] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).with_context(|| format!("cleaning {}", dir.display()))?;
+        }
+        std::fs::create_dir_all(dir)?;
+    }
+    let key = dev_signing_key(&layout)?;
+    for source in &sources {
+        let assembled = plugins_out.join(&source.head.id);
+        assemble(&layout, source, &assembled)?;
+        let package = packages_out.join(format!("{}.hpkg", source.head.id));
+        run_quiet(
+            Command::new(layout.hatchery())
+                .args(["plugin", "pack"])
+                .arg(&assembled)
+                .arg("--key")
+                .arg(&key)
+                .arg("--output")
+                .arg(&package),
+        )?;
+    }
+
+    step("installing the example plugins into ./data/plugins");
+    let installed = layout.root.join("data").join("plugins");
+    std::fs::create_dir_all(&installed)?;
+    for source in sources.iter().filter(|s| !s.testing) {
+        let target = installed.join(&source.head.id);
+        if target.exists() {
+            std::fs::remove_dir_all(&target)?;
+        }
+        copy_dir(&plugins_out.join(&source.head.id), &target)?;
+    }
+    println!("  plugins: {}", plugins_out.display());
+    println!("  packages (signed with {}): {}", key.display(), packages_out.display());
+    Ok(layout)
+}
+
+fn run(layout: &Layout, extra: &[String]) -> Result<()> {
+    step("starting the panel (Ctrl-C stops it)");
+    let status = Command::new(layout.hatchery())
+        .arg("serve")
+        .args(extra)
+        .current_dir(&layout.root)
+        .status()
+        .context("starting hatchery")?;
+    if !status.success() {
+        bail!("hatchery serve exited with {status}");
+    }
+    Ok(())
+}
+
+fn test(layout: &Layout, extra: &[String]) -> Result<()> {
+    step("running the tests");
+    let nextest = Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    let mut command = Command::new("cargo");
+    if nextest {
+        command.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        command.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    command
+        .args(extra)
+        .env("PLUGIN_ARTIFACTS_DIR", &layout.out)
+        .current_dir(&layout.root);
+    let status = command.status().context("running cargo")?;
+    if !status.success() {
+        bail!("tests failed");
+    }
+    if !nextest {
+        return Ok(());
+    }
+    // nextest does not run doctests.
+    let status = Command::new("cargo")
+        .args(["test", "--workspace", "--doc"])
+        .current_dir(&layout.root)
+        .status()?;
+    if !status.success() {
+        bail!("doctests failed");
+    }
+    Ok(())
+}
+
+fn plugin_sources(root: &Path) -> Result<Vec<PluginSource>> {
+    let mut sources = Vec::new();
+    let mut pending = vec![root.join("plugins")];
+    while let Some(dir) = pending.pop() {
+        let cargo_toml = dir.join("Cargo.toml");
+        if cargo_toml.exists() {
+            let crate_name = crate_name(&cargo_toml)?;
+            let testing = dir.starts_with(root.join("plugins").join("testing"));
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                if name == "plugin.toml" || name.ends_with(".plugin.toml") {
+                    let text = std::fs::read_to_string(&path)?;
+                    let head: ManifestHead = toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+                    sources.push(PluginSource {
+                        crate_dir: dir.clone(),
+                        crate_name: crate_name.clone(),
+                        manifest_path: path,
+                        head,
+                        testing,
+                    });
+                }
+            }
+            continue;
+        }
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            }
+        }
+    }
+    sources.sort_by(|a, b| a.head.id.cmp(&b.head.id));
+    Ok(sources)
+}
+
+fn crate_name(cargo_toml: &Path) -> Result<String> {
+    #[derive(Deserialize)]
+    struct CargoToml {
+        package: Package,
+    }
+    #[derive(Deserialize)]
+    struct Package {
+        name: String,
+    }
+    let text = std::fs::read_to_string(cargo_toml)?;
+    let parsed: CargoToml = toml::from_str(&text).with_context(|| format!("reading {}", cargo_toml.display()))?;
+    Ok(parsed.package.name)
+}
+
+/// Lays out a plugin as the host expects it: manifest, entry, migrations, ui.
+fn assemble(layout: &Layout, source: &PluginSource, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out)?;
+    std::fs::copy(&source.manifest_path, out.join("plugin.toml"))?;
+    let library = source.crate_name.replace('-', "_");
+    let artifact = match source.head.runtime.as_str() {
+        "wasm" => layout
+            .target
+            .join(WASM_TARGET)
+            .join(WASM_PROFILE)
+            .join(format!("{library}.wasm")),
+        _ => layout.target.join("debug").join(format!(
+            "{}{library}{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        )),
+    };
+    std::fs::copy(&artifact, out.join(&source.head.entry))
+        .with_context(|| format!("copying {} for {}", artifact.display(), source.head.id))?;
+    for extra in ["migrations", "ui"] {
+        let from = source.crate_dir.join(extra);
+        if from.is_dir() {
+            copy_dir(&from, &out.join(extra))?;
+        }
+    }
+    Ok(())
+}
+
+fn dev_signing_key(layout: &Layout) -> Result<PathBuf> {
+    let key = layout.out.join("dev-signing.key");
+    if !key.exists() {
+        run_quiet(Command::new(layout.hatchery()).args(["plugin", "keygen"]).arg(&key))?;
+    }
+    Ok(key)
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let output = Command::new("rustup")
+        .args(["target", "list", "--installed", "--toolchain", TOOLCHAIN])
+        .output()
+        .context("running rustup (is it installed?)")?;
+    if String::from_utf8_lossy(&output.stdout).lines().any(|line| line.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    step(&format!("adding the {WASM_TARGET} target to Rust {TOOLCHAIN}"));
+    let status = Command::new("rustup")
+        .args(["target", "add", WASM_TARGET, "--toolchain", TOOLCHAIN])
+        .status()?;
+    if !status.success() {
+        bail!("could not add the {WASM_TARGET} target; run `rustup target add {WASM_TARGET} --toolchain {TOOLCHAIN}`");
+    }
+    Ok(())
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    let status = Command::new("cargo").args(args).current_dir(root).status().context("running cargo")?;
+    if !status.success() {
+        bail!("cargo {} failed", args.join(" "));
+    }
+    Ok(())
+}
+
+fn run_quiet(command: &mut Command) -> Result<()> {
+    let output = command.output().with_context(|| format!("running {command:?}"))?;
+    if !output.status.success() {
+        bail!(
+            "{command:?} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        files.insert(entry.file_name(), entry.path());
+    }
+    for (name, path) in files {
+        if path.is_dir() {
+            copy_dir(&path, &to.join(name))?;
+        } else {
+            std::fs::copy(&path, to.join(name)).with_context(|| format!("copying {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn step(message: &str) {
+    println!("==> {message}");
+}

@@ -17,7 +17,8 @@ use super::Dialect;
 /// Functions a plugin may call. Anything else (file access, settings, sleeps, dynamic
 /// SQL) is refused.
 const ALLOWED_FUNCTIONS: &[&str] = &[
-    "abs", "avg", "char_length", "coalesce", "concat", "count", "date", "datetime",
+    "abs", "avg", "char_length", "coalesce", "concat", "count", "current_date",
+    "current_time", "current_timestamp", "date", "datetime",
     "group_concat", "ifnull", "instr", "json", "json_array", "json_build_array",
     "json_build_object", "json_extract", "json_object", "jsonb_build_object", "julianday",
     "length", "lower", "ltrim", "max", "min", "now", "nullif", "position", "printf",

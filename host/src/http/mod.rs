@@ -69,11 +69,19 @@ async fn request_span(request: Request, next: Next) -> Response {
     .await
 }
 
-/// Serves the API until Ctrl-C or SIGTERM.
-pub async fn serve(state: AppState) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(state.config.listen)
-        .await
-        .map_err(|err| Error::io(format!("cannot listen on {}", state.config.listen), err))?;
+/// Binds the configured address; done before anything slow so a taken port is
+/// reported at once.
+pub async fn bind(config: &Config) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(config.listen).await.map_err(|err| {
+        Error::io(
+            format!("cannot listen on {} (set listen or HATCHERY_LISTEN to another address)", config.listen),
+            err,
+        )
+    })
+}
+
+/// Serves the API on `listener` until Ctrl-C or SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<()> {
     let address = listener
         .local_addr()
         .map_err(|err| Error::io("cannot read the listening address", err))?;

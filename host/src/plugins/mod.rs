@@ -310,8 +310,16 @@ impl PluginHost {
         let next = Arc::new(Registry { entries });
         self.resubscribe(&next);
         self.registry.store(next.clone());
+        // Startup loads every plugin; only later changes are news for subscribers.
+        let first = *applied < 0;
         *applied = revision;
         drop(applied);
+        if first {
+            for status in next.statuses().iter().filter(|s| s.state == PluginState::Failed) {
+                self.announce_state(status);
+            }
+            return Ok(());
+        }
 
         for (id, entry) in &next.entries {
             let before = current.entries.get(id).map(|e| e.status.state);

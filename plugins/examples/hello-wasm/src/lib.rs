@@ -1,1 +1,115 @@
+//! A Wasm example plugin that uses every extension point: routes, a migration, events
+//! (it publishes `hello-wasm.greeted` and records what it receives), a CLI command and
+//! a UI slot. A Wasm plugin starts fresh on every call, so all state is in its tables.
 
+use hatchery_sdk::{CommandOutput, DbValue, Error, Event, Plugin, Request, Response, host, json};
+use serde::Deserialize;
+
+#[derive(Default)]
+struct HelloWasm;
+
+#[derive(Deserialize)]
+struct NewGreeting {
+    name: String,
+}
+
+impl Plugin for HelloWasm {
+    fn handle_request(&self, request: Request) -> Result<Response, Error> {
+        if request.is("GET", "/hello") {
+            let greetings = count_greetings()?;
+            let events = host::query(
+                "SELECT name, source FROM hello_wasm__events_seen ORDER BY id DESC LIMIT 20",
+                &[],
+            )?;
+            let events_seen: Vec<String> = events
+                .iter()
+                .map(|row| text(row.get("name")))
+                .collect();
+            return Ok(Response::json(&json!({
+                "hello": "world",
+                "plugin": host::plugin_id(),
+                "runtime": "wasm",
+                "greetings": greetings,
+                "events_seen": events_seen,
+            })));
+        }
+        if request.is("GET", "/greetings") {
+            let rows = host::query(
+                "SELECT name, greeted_by FROM hello_wasm__greetings ORDER BY id LIMIT 100",
+                &[],
+            )?;
+            let greetings: Vec<_> = rows
+                .iter()
+                .map(|row| json!({ "name": text(row.get("name")), "greeted_by": text(row.get("greeted_by")) }))
+                .collect();
+            return Ok(Response::json(&json!({ "greetings": greetings })));
+        }
+        if request.is("POST", "/greetings") {
+            let body: NewGreeting = request.json()?;
+            let by = request
+                .principal
+                .as_ref()
+                .map(|user| user.username.clone())
+                .unwrap_or_default();
+            let message = greet(&body.name, &by)?;
+            return Ok(Response::json(&json!({ "greeting": message })).with_status(201));
+        }
+        Ok(Response::not_found())
+    }
+
+    fn handle_event(&self, event: Event) -> Result<(), Error> {
+        host::execute(
+            "INSERT INTO hello_wasm__events_seen (name, source, payload) VALUES ($1, $2, $3)",
+            &[event.name.into(), event.source.into(), event.payload.into()],
+        )?;
+        Ok(())
+    }
+
+    fn run_command(&self, args: Vec<String>) -> CommandOutput {
+        match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["greet", name] => match greet(name, "cli") {
+                Ok(message) => CommandOutput::ok(format!("{message}\n")),
+                Err(err) => CommandOutput::failure(format!("{}\n", err.message)),
+            },
+            ["list"] => match host::query("SELECT name FROM hello_wasm__greetings ORDER BY id", &[]) {
+                Ok(rows) if rows.rows.is_empty() => CommandOutput::ok("nobody greeted yet\n"),
+                Ok(rows) => CommandOutput::ok(
+                    rows.iter()
+                        .map(|row| format!("{}\n", text(row.get("name"))))
+                        .collect::<String>(),
+                ),
+                Err(err) => CommandOutput::failure(format!("{err}\n")),
+            },
+            _ => CommandOutput::usage("usage: hatchery hello-wasm greet NAME | list\n"),
+        }
+    }
+}
+
+/// Stores a greeting and tells subscribers about it.
+fn greet(name: &str, by: &str) -> Result<String, Error> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(Error::bad_request("a name is 1 to 64 characters"));
+    }
+    host::execute(
+        "INSERT INTO hello_wasm__greetings (name, greeted_by) VALUES ($1, $2)",
+        &[name.into(), by.into()],
+    )?;
+    host::emit("greeted", &json!({ "name": name, "by": by }))?;
+    Ok(format!("Hello, {name}!"))
+}
+
+fn count_greetings() -> Result<i64, Error> {
+    let rows = host::query("SELECT count(*) AS total FROM hello_wasm__greetings", &[])?;
+    Ok(rows
+        .iter()
+        .next()
+        .and_then(|row| row.get("total").and_then(DbValue::as_i64))
+        .unwrap_or(0))
+}
+
+fn text(value: Option<&DbValue>) -> String {
+    value.and_then(DbValue::as_str).unwrap_or_default().to_string()
+}
+
+hatchery_sdk::export_plugin!(HelloWasm);
