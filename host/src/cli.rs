@@ -333,7 +333,11 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
         PluginCommand::Install { file, allow_unsigned, disabled, grant, yes } => {
             let bytes = std::fs::read(&file).map_err(|err| Error::io(format!("cannot read {}", file.display()), err))?;
             let grants = grant.as_deref().map(Capabilities::parse_list).transpose().map_err(Error::bad_request)?;
-            let preview = Package::read(&bytes, &config.plugins.trusted_keys, ReadLimits::default())?;
+            let preview = Package::read(
+                &bytes,
+                &config.plugins.trusted_keys,
+                ReadLimits::for_package_limit(config.max_package_bytes),
+            )?;
             if !yes && !confirm_install(&preview, grants.as_ref())? {
                 println!("nothing installed");
                 return Ok(ExitCode::FAILURE);

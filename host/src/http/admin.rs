@@ -84,14 +84,21 @@ pub struct EnableBody {
     grants: Option<Capabilities>,
 }
 
+/// `POST /api/admin/plugins/{id}/enable`, optionally with `{"grants": {…}}`.
 pub async fn enable(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Option<Json<EnableBody>>,
+    body: Bytes,
 ) -> Result<Json<PluginDetails>> {
     admin(&state, &headers).await?;
-    let grants = body.and_then(|Json(body)| body.grants);
+    let grants = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let body: EnableBody = serde_json::from_slice(&body)
+            .map_err(|err| crate::error::Error::bad_request(format!("invalid JSON body: {err}")))?;
+        body.grants
+    };
     Ok(Json(state.plugins.enable(&id, grants).await?))
 }
 

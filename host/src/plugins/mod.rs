@@ -588,7 +588,11 @@ impl PluginHost {
                 self.config.max_package_bytes / (1024 * 1024)
             )));
         }
-        let package = Package::read(bytes, &self.config.plugins.trusted_keys, ReadLimits::default())?;
+        let package = Package::read(
+            bytes,
+            &self.config.plugins.trusted_keys,
+            ReadLimits::for_package_limit(self.config.max_package_bytes),
+        )?;
         let allow_unsigned = options.allow_unsigned || self.config.plugins.allow_unsigned;
         match &package.signer {
             PackageSigner::Trusted(_) => {}

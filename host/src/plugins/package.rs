@@ -29,11 +29,12 @@ pub struct ReadLimits {
     pub max_total_bytes: u64,
 }
 
-impl Default for ReadLimits {
-    fn default() -> Self {
+impl ReadLimits {
+    /// Limits for packages up to `max_package_bytes`: they may expand to four times that.
+    pub fn for_package_limit(max_package_bytes: u64) -> Self {
         ReadLimits {
             max_files: 2_000,
-            max_total_bytes: 256 * 1024 * 1024,
+            max_total_bytes: max_package_bytes.saturating_mul(4),
         }
     }
 }

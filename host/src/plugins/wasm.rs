@@ -10,7 +10,7 @@ use hatchery_sdk::{CommandOutput, DbRows, DbValue, Dialect, Event, LogLevel, Req
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::services::HostServices;
@@ -270,8 +270,17 @@ impl WasmPlugin {
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limits);
-        store.set_epoch_deadline(self.limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1));
-        store.epoch_deadline_trap();
+        // Every tick, a running guest yields to the async runtime (so a busy plugin
+        // cannot starve other requests) until its time is up, then it is interrupted.
+        let deadline = std::time::Instant::now() + Duration::from_millis(self.limits.timeout_ms);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if std::time::Instant::now() >= deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+            }
+        });
         let instance = self
             .pre
             .instantiate_async(&mut store)

@@ -1,1 +1,9 @@
+//! Integration tests: one binary, a module per topic (wasmtime's layout).
 
+mod cli;
+mod config;
+mod database;
+mod hostile;
+mod lifecycle;
+mod plugin_routes;
+mod support;
