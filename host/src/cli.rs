@@ -137,7 +137,10 @@ pub fn main() -> ExitCode {
         .unwrap_or_default();
     let matches = command_with_plugins(&manifests).get_matches_from(&args);
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -158,7 +161,11 @@ fn config_flag(args: &[String]) -> Option<PathBuf> {
     args.iter().enumerate().find_map(|(index, arg)| {
         arg.strip_prefix("--config=")
             .map(PathBuf::from)
-            .or_else(|| (arg == "--config").then(|| args.get(index + 1).map(PathBuf::from)).flatten())
+            .or_else(|| {
+                (arg == "--config")
+                    .then(|| args.get(index + 1).map(PathBuf::from))
+                    .flatten()
+            })
     })
 }
 
@@ -179,15 +186,21 @@ pub fn command_with_plugins(manifests: &[Manifest]) -> clap::Command {
             .subcommand_required(true)
             .arg_required_else_help(true);
         for declared in &manifest.commands {
-            let usage = if declared.usage.is_empty() { "ARGS".to_string() } else { declared.usage.clone() };
+            let usage = if declared.usage.is_empty() {
+                "ARGS".to_string()
+            } else {
+                declared.usage.clone()
+            };
             plugin = plugin.subcommand(
-                clap::Command::new(declared.name.clone()).about(declared.about.clone()).arg(
-                    Arg::new("args")
-                        .num_args(0..)
-                        .trailing_var_arg(true)
-                        .allow_hyphen_values(true)
-                        .value_name(usage),
-                ),
+                clap::Command::new(declared.name.clone())
+                    .about(declared.about.clone())
+                    .arg(
+                        Arg::new("args")
+                            .num_args(0..)
+                            .trailing_var_arg(true)
+                            .allow_hyphen_values(true)
+                            .value_name(usage),
+                    ),
             );
         }
         command = command.subcommand(plugin);
@@ -216,7 +229,11 @@ fn init_logging(filter: &str, to_stderr_quietly: bool) {
         eprintln!("warning: log filter `{filter}` is invalid; using `info`");
         tracing_subscriber::EnvFilter::new("info")
     });
-    let filter = if to_stderr_quietly { tracing_subscriber::EnvFilter::new("warn") } else { filter };
+    let filter = if to_stderr_quietly {
+        tracing_subscriber::EnvFilter::new("warn")
+    } else {
+        filter
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -225,8 +242,15 @@ fn init_logging(filter: &str, to_stderr_quietly: bool) {
 
 /// Opens the database (creating the data directory) and applies core migrations.
 async fn open_database(config: &Config) -> Result<Database> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|err| Error::io(format!("cannot create the data directory {}", config.data_dir.display()), err))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|err| {
+        Error::io(
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            ),
+            err,
+        )
+    })?;
     let db = Database::connect(&config.database_url).await?;
     migrate::apply_core(&db).await?;
     Ok(db)
@@ -277,7 +301,9 @@ async fn run_plugin_command(config: Config, id: &str, matches: &ArgMatches) -> R
     print!("{}", output.stdout);
     eprint!("{}", output.stderr);
     std::io::stdout().flush().ok();
-    Ok(ExitCode::from(u8::try_from(output.exit_code.clamp(0, 255)).unwrap_or(1)))
+    Ok(ExitCode::from(
+        u8::try_from(output.exit_code.clamp(0, 255)).unwrap_or(1),
+    ))
 }
 
 async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCode> {
@@ -288,7 +314,8 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
                 .map(|path| {
                     let text = std::fs::read_to_string(&path)
                         .map_err(|err| Error::io(format!("cannot read {}", path.display()), err))?;
-                    package::parse_signing_key(&text).map_err(|err| Error::bad_request(format!("{}: {err}", path.display())))
+                    package::parse_signing_key(&text)
+                        .map_err(|err| Error::bad_request(format!("{}: {err}", path.display())))
                 })
                 .transpose()?;
             let bytes = package::pack(&files, key.as_ref())?;
@@ -311,9 +338,15 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
                 use std::os::unix::fs::PermissionsExt;
                 let _ = std::fs::set_permissions(&output, std::fs::Permissions::from_mode(0o600));
             }
-            println!("secret key written to {} (keep it private)", output.display());
+            println!(
+                "secret key written to {} (keep it private)",
+                output.display()
+            );
             println!("public key: {}", package::public_key_of(&key));
-            println!("panels trust it with: plugins.trusted_keys = [\"{}\"]", package::public_key_of(&key));
+            println!(
+                "panels trust it with: plugins.trusted_keys = [\"{}\"]",
+                package::public_key_of(&key)
+            );
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}
@@ -324,15 +357,29 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
         PluginCommand::List { json } => {
             let details = plugins.registry().all_details();
             if json {
-                println!("{}", serde_json::to_string_pretty(&details).expect("plain data"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&details).expect("plain data")
+                );
             } else {
                 print_plugin_table(&details);
             }
             Ok(ExitCode::SUCCESS)
         }
-        PluginCommand::Install { file, allow_unsigned, disabled, grant, yes } => {
-            let bytes = std::fs::read(&file).map_err(|err| Error::io(format!("cannot read {}", file.display()), err))?;
-            let grants = grant.as_deref().map(Capabilities::parse_list).transpose().map_err(Error::bad_request)?;
+        PluginCommand::Install {
+            file,
+            allow_unsigned,
+            disabled,
+            grant,
+            yes,
+        } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|err| Error::io(format!("cannot read {}", file.display()), err))?;
+            let grants = grant
+                .as_deref()
+                .map(Capabilities::parse_list)
+                .transpose()
+                .map_err(Error::bad_request)?;
             let preview = Package::read(
                 &bytes,
                 &config.plugins.trusted_keys,
@@ -343,12 +390,23 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
                 return Ok(ExitCode::FAILURE);
             }
             let details = plugins
-                .install(&bytes, InstallOptions { allow_unsigned, enable: !disabled, grants })
+                .install(
+                    &bytes,
+                    InstallOptions {
+                        allow_unsigned,
+                        enable: !disabled,
+                        grants,
+                    },
+                )
                 .await?;
             report(&details, "installed")
         }
         PluginCommand::Enable { id, grant } => {
-            let grants = grant.as_deref().map(Capabilities::parse_list).transpose().map_err(Error::bad_request)?;
+            let grants = grant
+                .as_deref()
+                .map(Capabilities::parse_list)
+                .transpose()
+                .map_err(Error::bad_request)?;
             let details = plugins.enable(&id, grants).await?;
             report(&details, "enabled")
         }
@@ -358,7 +416,14 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
         }
         PluginCommand::Uninstall { id, purge } => {
             plugins.uninstall(&id, purge).await?;
-            println!("{id} uninstalled{}", if purge { " and its data purged" } else { "; its data was kept (use --purge to remove it)" });
+            println!(
+                "{id} uninstalled{}",
+                if purge {
+                    " and its data purged"
+                } else {
+                    "; its data was kept (use --purge to remove it)"
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Pack { .. } | PluginCommand::Keygen { .. } => unreachable!("handled above"),
@@ -380,7 +445,15 @@ fn report(details: &PluginDetails, action: &str) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
         state => {
-            println!("{} {} {action} (now {})", status.id, status.version, serde_json::to_value(state).expect("enum").as_str().unwrap_or(""));
+            println!(
+                "{} {} {action} (now {})",
+                status.id,
+                status.version,
+                serde_json::to_value(state)
+                    .expect("enum")
+                    .as_str()
+                    .unwrap_or("")
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -389,7 +462,13 @@ fn report(details: &PluginDetails, action: &str) -> Result<ExitCode> {
 /// Shows what the package asks for, like a phone's permission screen.
 fn confirm_install(package: &Package, grants: Option<&Capabilities>) -> Result<bool> {
     let manifest = &package.manifest;
-    println!("{} {} ({}, {})", manifest.name, manifest.version, manifest.id, manifest.runtime.as_str());
+    println!(
+        "{} {} ({}, {})",
+        manifest.name,
+        manifest.version,
+        manifest.id,
+        manifest.runtime.as_str()
+    );
     if !manifest.description.is_empty() {
         println!("  {}", manifest.description);
     }
@@ -411,7 +490,9 @@ fn confirm_install(package: &Package, grants: Option<&Capabilities>) -> Result<b
         }
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::bad_request("confirm with --yes when not running in a terminal"));
+        return Err(Error::bad_request(
+            "confirm with --yes when not running in a terminal",
+        ));
     }
     print!("Install? [y/N] ");
     std::io::stdout().flush().ok();
@@ -428,7 +509,10 @@ fn print_plugin_table(details: &[PluginDetails]) {
         println!("no plugins installed; add one with `hatchery plugin install <file.hpkg>`");
         return;
     }
-    println!("{:<24} {:<10} {:<7} {:<9} ERROR", "ID", "VERSION", "RUNTIME", "STATE");
+    println!(
+        "{:<24} {:<10} {:<7} {:<9} ERROR",
+        "ID", "VERSION", "RUNTIME", "STATE"
+    );
     for detail in details {
         let status = &detail.status;
         let state = serde_json::to_value(status.state).expect("enum");
@@ -447,19 +531,40 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
     init_logging(&config.log, true);
     let db = open_database(&config).await?;
     let result = match command {
-        UserCommand::Create { username, email, admin } => {
+        UserCommand::Create {
+            username,
+            email,
+            admin,
+        } => {
             let user = users::create(&db, &username, &email, admin).await?;
-            println!("created {}user {} ({})", if user.admin { "admin " } else { "" }, user.username, user.uuid);
+            println!(
+                "created {}user {} ({})",
+                if user.admin { "admin " } else { "" },
+                user.username,
+                user.uuid
+            );
             Ok(ExitCode::SUCCESS)
         }
-        UserCommand::ApiKey { username, description, expires_in_days } => {
+        UserCommand::ApiKey {
+            username,
+            description,
+            expires_in_days,
+        } => {
             let user = users::find_by_username(&db, &username)
                 .await?
-                .ok_or_else(|| Error::NotFound(format!("no user `{username}`; create one with `hatchery user create`")))?;
-            let expires = expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "no user `{username}`; create one with `hatchery user create`"
+                    ))
+                })?;
+            let expires = expires_in_days
+                .map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
             let key = users::issue_api_key(&db, user.id, &description, expires).await?;
             println!("{}", key.token);
-            eprintln!("API key {} for {} — shown once; send it as `Authorization: Bearer <key>`", key.identifier, user.username);
+            eprintln!(
+                "API key {} for {} — shown once; send it as `Authorization: Bearer <key>`",
+                key.identifier, user.username
+            );
             Ok(ExitCode::SUCCESS)
         }
     };
@@ -469,9 +574,11 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
 
 fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|err| Error::io(format!("cannot create {}", parent.display()), err))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|err| Error::io(format!("cannot create {}", parent.display()), err))?;
     }
-    std::fs::write(path, bytes).map_err(|err| Error::io(format!("cannot write {}", path.display()), err))
+    std::fs::write(path, bytes)
+        .map_err(|err| Error::io(format!("cannot write {}", path.display()), err))
 }
 
 fn human_bytes(bytes: u64) -> String {

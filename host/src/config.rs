@@ -193,7 +193,9 @@ impl Config {
         };
         for key in &trusted_keys {
             crate::plugins::package::parse_public_key(key).map_err(|err| {
-                Error::Config(format!("plugins.trusted_keys: `{key}` is not usable: {err}"))
+                Error::Config(format!(
+                    "plugins.trusted_keys: `{key}` is not usable: {err}"
+                ))
             })?;
         }
 
@@ -263,7 +265,9 @@ fn number<T: std::str::FromStr>(
     env.get(var)
         .map(|text| {
             text.trim().parse::<T>().map_err(|_| {
-                Error::Config(format!("{key} (from {var}): `{text}` is not a whole number"))
+                Error::Config(format!(
+                    "{key} (from {var}): `{text}` is not a whole number"
+                ))
             })
         })
         .transpose()

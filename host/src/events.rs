@@ -115,12 +115,14 @@ impl EventBus {
 
 impl Subscriber {
     fn wants(&self, name: &str) -> bool {
-        self.patterns.iter().any(|pattern| match pattern.strip_suffix(".*") {
-            Some(prefix) => name
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.starts_with('.')),
-            None => pattern == name,
-        })
+        self.patterns
+            .iter()
+            .any(|pattern| match pattern.strip_suffix(".*") {
+                Some(prefix) => name
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('.')),
+                None => pattern == name,
+            })
     }
 }
 

@@ -6,7 +6,11 @@ use crate::error::{Error, Result};
 use crate::plugins::manifest::RouteAuth;
 
 /// Checks a caller against a route's declared `auth` and `permission`.
-pub fn authorize(principal: Option<&Principal>, auth: RouteAuth, permission: Option<&str>) -> Result<()> {
+pub fn authorize(
+    principal: Option<&Principal>,
+    auth: RouteAuth,
+    permission: Option<&str>,
+) -> Result<()> {
     if auth == RouteAuth::Public && permission.is_none() {
         return Ok(());
     }
@@ -19,7 +23,9 @@ pub fn authorize(principal: Option<&Principal>, auth: RouteAuth, permission: Opt
     if let Some(permission) = permission
         && !principal.can(permission)
     {
-        return Err(Error::Forbidden(format!("this needs the `{permission}` permission")));
+        return Err(Error::Forbidden(format!(
+            "this needs the `{permission}` permission"
+        )));
     }
     Ok(())
 }
@@ -46,11 +52,23 @@ mod tests {
     #[test]
     fn decisions() {
         assert!(authorize(None, RouteAuth::Public, None).is_ok());
-        assert!(matches!(authorize(None, RouteAuth::User, None), Err(Error::Unauthenticated(_))));
-        assert!(matches!(authorize(None, RouteAuth::Public, Some("x.y")), Err(Error::Unauthenticated(_))));
+        assert!(matches!(
+            authorize(None, RouteAuth::User, None),
+            Err(Error::Unauthenticated(_))
+        ));
+        assert!(matches!(
+            authorize(None, RouteAuth::Public, Some("x.y")),
+            Err(Error::Unauthenticated(_))
+        ));
         assert!(authorize(Some(&user(false, &[])), RouteAuth::User, None).is_ok());
-        assert!(matches!(authorize(Some(&user(false, &[])), RouteAuth::Admin, None), Err(Error::Forbidden(_))));
-        assert!(matches!(authorize(Some(&user(false, &[])), RouteAuth::User, Some("x.y")), Err(Error::Forbidden(_))));
+        assert!(matches!(
+            authorize(Some(&user(false, &[])), RouteAuth::Admin, None),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(matches!(
+            authorize(Some(&user(false, &[])), RouteAuth::User, Some("x.y")),
+            Err(Error::Forbidden(_))
+        ));
         assert!(authorize(Some(&user(false, &["x.y"])), RouteAuth::User, Some("x.y")).is_ok());
         assert!(authorize(Some(&user(true, &[])), RouteAuth::User, Some("x.y")).is_ok());
     }

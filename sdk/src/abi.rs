@@ -103,7 +103,8 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 }
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    postcard::from_bytes(bytes).map_err(|err| format!("malformed message across the plugin ABI: {err}"))
+    postcard::from_bytes(bytes)
+        .map_err(|err| format!("malformed message across the plugin ABI: {err}"))
 }
 
 /// The plugin side of the ABI; `export_plugin!` wires these into the exported symbols.
@@ -165,9 +166,7 @@ pub mod guest {
         match op {
             OP_HANDLE_REQUEST => {
                 let request: Request = decode(input)?;
-                let response = plugin
-                    .handle_request(request)
-                    .unwrap_or_else(Into::into);
+                let response = plugin.handle_request(request).unwrap_or_else(Into::into);
                 Ok(encode(&response))
             }
             OP_HANDLE_EVENT => {
@@ -198,7 +197,8 @@ pub mod guest {
             return Err("the plugin was not initialised by a Hatchery host".into());
         };
         let mut output = Buffer::EMPTY;
-        let status = unsafe { (host.call)(host.context, op, input.as_ptr(), input.len(), &mut output) };
+        let status =
+            unsafe { (host.call)(host.context, op, input.as_ptr(), input.len(), &mut output) };
         let bytes = unsafe { output.as_slice() }.to_vec();
         unsafe { (host.free)(output) };
         if status == STATUS_OK {
@@ -206,5 +206,91 @@ pub mod guest {
         } else {
             Err(String::from_utf8_lossy(&bytes).into_owned())
         }
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::{CommandOutput, Error, Plugin, Request, Response};
+
+    struct Echo;
+
+    impl Plugin for Echo {
+        fn handle_request(&self, request: Request) -> Result<Response, Error> {
+            if request.path == "/boom" {
+                panic!("boom");
+            }
+            if request.path == "/refuse" {
+                return Err(Error::forbidden("no"));
+            }
+            Ok(Response::text(request.path))
+        }
+
+        fn run_command(&self, args: Vec<String>) -> CommandOutput {
+            CommandOutput::ok(args.join(" "))
+        }
+    }
+
+    static ECHO: Echo = Echo;
+
+    fn call(op: u32, input: &[u8]) -> (i32, Vec<u8>) {
+        let mut output = Buffer::EMPTY;
+        let status = unsafe { guest::call(&ECHO, op, input.as_ptr(), input.len(), &mut output) };
+        let bytes = unsafe { output.as_slice() }.to_vec();
+        unsafe { output.free() };
+        (status, bytes)
+    }
+
+    fn request(path: &str) -> Vec<u8> {
+        encode(&Request {
+            method: "GET".into(),
+            route: path.into(),
+            path: path.into(),
+            query: String::new(),
+            params: vec![],
+            headers: vec![],
+            body: vec![],
+            principal: None,
+        })
+    }
+
+    #[test]
+    fn requests_and_commands_round_trip() {
+        let (status, bytes) = call(OP_HANDLE_REQUEST, &request("/hi"));
+        assert_eq!(status, STATUS_OK);
+        let response: Response = decode(&bytes).unwrap();
+        assert_eq!(response.body, b"/hi");
+
+        let (status, bytes) = call(
+            OP_RUN_COMMAND,
+            &encode(&vec!["a".to_string(), "b".to_string()]),
+        );
+        assert_eq!(status, STATUS_OK);
+        assert_eq!(decode::<CommandOutput>(&bytes).unwrap().stdout, "a b");
+    }
+
+    #[test]
+    fn plugin_errors_become_responses_and_panics_are_contained() {
+        let (status, bytes) = call(OP_HANDLE_REQUEST, &request("/refuse"));
+        assert_eq!(status, STATUS_OK);
+        assert_eq!(decode::<Response>(&bytes).unwrap().status, 403);
+
+        let (status, bytes) = call(OP_HANDLE_REQUEST, &request("/boom"));
+        assert_eq!(status, STATUS_PANIC);
+        assert_eq!(String::from_utf8(bytes).unwrap(), "plugin panicked: boom");
+    }
+
+    #[test]
+    fn malformed_input_and_unknown_operations_are_errors() {
+        let (status, bytes) = call(OP_HANDLE_REQUEST, b"\xff\xff");
+        assert_eq!(status, STATUS_ERROR);
+        assert!(
+            String::from_utf8(bytes)
+                .unwrap()
+                .contains("malformed message")
+        );
+        let (status, _) = call(99, &[]);
+        assert_eq!(status, STATUS_ERROR);
     }
 }

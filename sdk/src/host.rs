@@ -67,8 +67,8 @@ mod imp {
 
 #[cfg(target_arch = "wasm32")]
 mod imp {
-    use crate::wasm::convert;
     use crate::wasm::bindings::hatchery::plugin::host;
+    use crate::wasm::convert;
     use crate::{DbRows, DbValue, Dialect, LogLevel};
 
     pub fn log(level: LogLevel, message: &str) {

@@ -83,7 +83,9 @@ macro_rules! export_plugin {
             pub static HATCHERY_PLUGIN_ABI_VERSION: u32 = $crate::abi::ABI_VERSION;
 
             #[unsafe(no_mangle)]
-            pub unsafe extern "C" fn hatchery_plugin_init(host: *const $crate::abi::HostApi) -> i32 {
+            pub unsafe extern "C" fn hatchery_plugin_init(
+                host: *const $crate::abi::HostApi,
+            ) -> i32 {
                 unsafe { $crate::abi::guest::init(host) }
             }
 

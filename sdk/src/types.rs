@@ -87,10 +87,7 @@ impl Response {
     pub fn text(body: impl Into<String>) -> Self {
         Response {
             status: 200,
-            headers: vec![(
-                "content-type".into(),
-                "text/plain; charset=utf-8".into(),
-            )],
+            headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
             body: body.into().into_bytes(),
         }
     }
@@ -121,7 +118,10 @@ impl Event {
     /// The payload parsed as JSON.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::Error> {
         serde_json::from_str(&self.payload).map_err(|err| {
-            crate::Error::internal(format!("event {} has an unexpected payload: {err}", self.name))
+            crate::Error::internal(format!(
+                "event {} has an unexpected payload: {err}",
+                self.name
+            ))
         })
     }
 }

@@ -20,6 +20,8 @@ Commands:
           install the example plugins into ./data/plugins for `hatchery serve`
   run     build, then start the panel (extra arguments go to `hatchery serve`)
   test    build, then run every test of the workspace
+  bench   build, then run the benchmarks (release build) and print their figures
+  lint    cargo fmt --check and cargo clippy -D warnings on the whole workspace
 ";
 
 fn main() -> ExitCode {
@@ -28,6 +30,8 @@ fn main() -> ExitCode {
         Some("build") => build().map(drop),
         Some("run") => build().and_then(|layout| run(&layout, &args[1..])),
         Some("test") => build().and_then(|layout| test(&layout, &args[1..])),
+        Some("bench") => build().and_then(|layout| bench(&layout)),
+        Some("lint") => Layout::discover().and_then(|layout| lint(&layout)),
         _ => {
             eprint!("{HELP}");
             return ExitCode::from(2);
@@ -58,14 +62,22 @@ impl Layout {
             .to_path_buf();
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
-            .map(|dir| if dir.is_absolute() { dir } else { root.join(dir) })
+            .map(|dir| {
+                if dir.is_absolute() {
+                    dir
+                } else {
+                    root.join(dir)
+                }
+            })
             .unwrap_or_else(|| root.join("target"));
         let out = target.join("hatchery");
         Ok(Layout { root, target, out })
     }
 
     fn hatchery(&self) -> PathBuf {
-        self.target.join("debug").join(format!("hatchery{}", std::env::consts::EXE_SUFFIX))
+        self.target
+            .join("debug")
+            .join(format!("hatchery{}", std::env::consts::EXE_SUFFIX))
     }
 }
 
@@ -147,7 +159,11 @@ fn build() -> Result<Layout> {
         copy_dir(&plugins_out.join(&source.head.id), &target)?;
     }
     println!("  plugins: {}", plugins_out.display());
-    println!("  packages (signed with {}): {}", key.display(), packages_out.display());
+    println!(
+        "  packages (signed with {}): {}",
+        key.display(),
+        packages_out.display()
+    );
     Ok(layout)
 }
 
@@ -166,6 +182,7 @@ fn run(layout: &Layout, extra: &[String]) -> Result<()> {
 }
 
 fn test(layout: &Layout, extra: &[String]) -> Result<()> {
+    ensure_postgres()?;
     step("running the tests");
     let nextest = Command::new("cargo")
         .args(["nextest", "--version"])
@@ -199,6 +216,85 @@ fn test(layout: &Layout, extra: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The database tests need PostgreSQL; start the local cluster if it is not running.
+fn ensure_postgres() -> Result<()> {
+    if std::env::var_os("TEST_POSTGRES_URL").is_some() {
+        return Ok(());
+    }
+    let reachable = || std::net::TcpStream::connect(("127.0.0.1", 5432)).is_ok();
+    if reachable() {
+        return Ok(());
+    }
+    step("starting PostgreSQL");
+    let version = std::fs::read_dir("/etc/postgresql")
+        .ok()
+        .and_then(|mut entries| entries.next())
+        .and_then(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned());
+    if let Some(version) = version {
+        let _ = Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", &version, "main", "start"])
+            .status();
+    }
+    for _ in 0..30 {
+        if reachable() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    bail!(
+        "PostgreSQL is not reachable on 127.0.0.1:5432; start it, or point TEST_POSTGRES_URL at a server"
+    )
+}
+
+fn bench(layout: &Layout) -> Result<()> {
+    step("running the benchmarks (release build)");
+    let status = Command::new("cargo")
+        .args(["bench", "-p", "hatchery"])
+        .env("PLUGIN_ARTIFACTS_DIR", &layout.out)
+        .current_dir(&layout.root)
+        .status()?;
+    if !status.success() {
+        bail!("benchmarks failed");
+    }
+    Ok(())
+}
+
+fn lint(layout: &Layout) -> Result<()> {
+    step("checking formatting");
+    cargo(&layout.root, &["fmt", "--all", "--", "--check"])?;
+    step("running clippy");
+    cargo(
+        &layout.root,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    ensure_wasm_target()?;
+    cargo(
+        &layout.root,
+        &[
+            "clippy",
+            "--target",
+            WASM_TARGET,
+            "-p",
+            "hatchery-sdk",
+            "-p",
+            "hello-wasm",
+            "-p",
+            "hostile",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )
+}
+
 fn plugin_sources(root: &Path) -> Result<Vec<PluginSource>> {
     let mut sources = Vec::new();
     let mut pending = vec![root.join("plugins")];
@@ -209,10 +305,15 @@ fn plugin_sources(root: &Path) -> Result<Vec<PluginSource>> {
             let testing = dir.starts_with(root.join("plugins").join("testing"));
             for entry in std::fs::read_dir(&dir)? {
                 let path = entry?.path();
-                let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let name = path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 if name == "plugin.toml" || name.ends_with(".plugin.toml") {
                     let text = std::fs::read_to_string(&path)?;
-                    let head: ManifestHead = toml::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+                    let head: ManifestHead = toml::from_str(&text)
+                        .with_context(|| format!("reading {}", path.display()))?;
                     sources.push(PluginSource {
                         crate_dir: dir.clone(),
                         crate_name: crate_name.clone(),
@@ -224,7 +325,9 @@ fn plugin_sources(root: &Path) -> Result<Vec<PluginSource>> {
             }
             continue;
         }
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?
+        {
             let path = entry?.path();
             if path.is_dir() {
                 pending.push(path);
@@ -245,7 +348,8 @@ fn crate_name(cargo_toml: &Path) -> Result<String> {
         name: String,
     }
     let text = std::fs::read_to_string(cargo_toml)?;
-    let parsed: CargoToml = toml::from_str(&text).with_context(|| format!("reading {}", cargo_toml.display()))?;
+    let parsed: CargoToml =
+        toml::from_str(&text).with_context(|| format!("reading {}", cargo_toml.display()))?;
     Ok(parsed.package.name)
 }
 
@@ -280,7 +384,11 @@ fn assemble(layout: &Layout, source: &PluginSource, out: &Path) -> Result<()> {
 fn dev_signing_key(layout: &Layout) -> Result<PathBuf> {
     let key = layout.out.join("dev-signing.key");
     if !key.exists() {
-        run_quiet(Command::new(layout.hatchery()).args(["plugin", "keygen"]).arg(&key))?;
+        run_quiet(
+            Command::new(layout.hatchery())
+                .args(["plugin", "keygen"])
+                .arg(&key),
+        )?;
     }
     Ok(key)
 }
@@ -290,21 +398,32 @@ fn ensure_wasm_target() -> Result<()> {
         .args(["target", "list", "--installed", "--toolchain", TOOLCHAIN])
         .output()
         .context("running rustup (is it installed?)")?;
-    if String::from_utf8_lossy(&output.stdout).lines().any(|line| line.trim() == WASM_TARGET) {
+    if String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .any(|line| line.trim() == WASM_TARGET)
+    {
         return Ok(());
     }
-    step(&format!("adding the {WASM_TARGET} target to Rust {TOOLCHAIN}"));
+    step(&format!(
+        "adding the {WASM_TARGET} target to Rust {TOOLCHAIN}"
+    ));
     let status = Command::new("rustup")
         .args(["target", "add", WASM_TARGET, "--toolchain", TOOLCHAIN])
         .status()?;
     if !status.success() {
-        bail!("could not add the {WASM_TARGET} target; run `rustup target add {WASM_TARGET} --toolchain {TOOLCHAIN}`");
+        bail!(
+            "could not add the {WASM_TARGET} target; run `rustup target add {WASM_TARGET} --toolchain {TOOLCHAIN}`"
+        );
     }
     Ok(())
 }
 
 fn cargo(root: &Path, args: &[&str]) -> Result<()> {
-    let status = Command::new("cargo").args(args).current_dir(root).status().context("running cargo")?;
+    let status = Command::new("cargo")
+        .args(args)
+        .current_dir(root)
+        .status()
+        .context("running cargo")?;
     if !status.success() {
         bail!("cargo {} failed", args.join(" "));
     }
@@ -312,7 +431,9 @@ fn cargo(root: &Path, args: &[&str]) -> Result<()> {
 }
 
 fn run_quiet(command: &mut Command) -> Result<()> {
-    let output = command.output().with_context(|| format!("running {command:?}"))?;
+    let output = command
+        .output()
+        .with_context(|| format!("running {command:?}"))?;
     if !output.status.success() {
         bail!(
             "{command:?} failed:\n{}{}",
@@ -334,7 +455,8 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         if path.is_dir() {
             copy_dir(&path, &to.join(name))?;
         } else {
-            std::fs::copy(&path, to.join(name)).with_context(|| format!("copying {}", path.display()))?;
+            std::fs::copy(&path, to.join(name))
+                .with_context(|| format!("copying {}", path.display()))?;
         }
     }
     Ok(())

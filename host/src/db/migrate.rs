@@ -59,7 +59,9 @@ pub fn core_migrations(dialect: Dialect) -> Vec<Migration> {
     };
     files
         .iter()
-        .map(|(name, sql)| Migration::from_file(name, sql.to_string()).expect("core migration names are valid"))
+        .map(|(name, sql)| {
+            Migration::from_file(name, sql.to_string()).expect("core migration names are valid")
+        })
         .collect()
 }
 
@@ -77,7 +79,10 @@ const CREATE_TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migration
 pub async fn apply(db: &Database, owner: &str, migrations: &[Migration]) -> Result<usize> {
     let mut sorted: Vec<&Migration> = migrations.iter().collect();
     sorted.sort_by_key(|m| m.version);
-    if let Some(pair) = sorted.windows(2).find(|pair| pair[0].version == pair[1].version) {
+    if let Some(pair) = sorted
+        .windows(2)
+        .find(|pair| pair[0].version == pair[1].version)
+    {
         return Err(Error::Migration(format!(
             "{owner}: two migrations share version {}",
             pair[0].version

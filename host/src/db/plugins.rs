@@ -121,25 +121,24 @@ pub async fn revision(db: &Database) -> Result<i64> {
 /// Names of the tables whose names start with `prefix` (a plugin's tables).
 pub async fn tables_with_prefix(db: &Database, prefix: &str) -> Result<Vec<String>> {
     let pattern = format!("{}%", prefix.replace('_', "\\_"));
-    let names: Vec<String> = match db {
-        Database::Sqlite(pool) => {
-            sqlx::query_scalar(
+    let names: Vec<String> =
+        match db {
+            Database::Sqlite(pool) => sqlx::query_scalar(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE $1 ESCAPE '\\'",
             )
             .bind(&pattern)
             .fetch_all(pool)
-            .await?
-        }
-        Database::Postgres(pool) => {
-            sqlx::query_scalar(
-                "SELECT table_name::text FROM information_schema.tables \
+            .await?,
+            Database::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables \
                  WHERE table_schema = current_schema() AND table_name LIKE $1 ESCAPE '\\'",
-            )
-            .bind(&pattern)
-            .fetch_all(pool)
-            .await?
-        }
-    };
+                )
+                .bind(&pattern)
+                .fetch_all(pool)
+                .await?
+            }
+        };
     Ok(names)
 }
 

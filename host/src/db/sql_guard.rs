@@ -17,13 +17,52 @@ use super::Dialect;
 /// Functions a plugin may call. Anything else (file access, settings, sleeps, dynamic
 /// SQL) is refused.
 const ALLOWED_FUNCTIONS: &[&str] = &[
-    "abs", "avg", "char_length", "coalesce", "concat", "count", "current_date",
-    "current_time", "current_timestamp", "date", "datetime",
-    "group_concat", "ifnull", "instr", "json", "json_array", "json_build_array",
-    "json_build_object", "json_extract", "json_object", "jsonb_build_object", "julianday",
-    "length", "lower", "ltrim", "max", "min", "now", "nullif", "position", "printf",
-    "random", "replace", "round", "rtrim", "string_agg", "strftime", "substr", "substring",
-    "sum", "to_char", "total", "trim", "typeof", "unixepoch", "upper",
+    "abs",
+    "avg",
+    "char_length",
+    "coalesce",
+    "concat",
+    "count",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "date",
+    "datetime",
+    "group_concat",
+    "ifnull",
+    "instr",
+    "json",
+    "json_array",
+    "json_build_array",
+    "json_build_object",
+    "json_extract",
+    "json_object",
+    "jsonb_build_object",
+    "julianday",
+    "length",
+    "lower",
+    "ltrim",
+    "max",
+    "min",
+    "now",
+    "nullif",
+    "position",
+    "printf",
+    "random",
+    "replace",
+    "round",
+    "rtrim",
+    "string_agg",
+    "strftime",
+    "substr",
+    "substring",
+    "sum",
+    "to_char",
+    "total",
+    "trim",
+    "typeof",
+    "unixepoch",
+    "upper",
 ];
 
 /// The prefix every table of `plugin_id` carries. Plugin ids never contain `--`, so
@@ -75,7 +114,9 @@ fn check_statement(statement: &Statement, prefix: &str) -> Result<(), String> {
             object_type, names, ..
         } => {
             if !matches!(object_type, ObjectType::Table | ObjectType::Index) {
-                return Err(format!("DROP {object_type} is not allowed; only tables and indexes"));
+                return Err(format!(
+                    "DROP {object_type} is not allowed; only tables and indexes"
+                ));
             }
             for name in names {
                 owned(name, prefix, "object")?;
@@ -103,7 +144,9 @@ fn check_statement(statement: &Statement, prefix: &str) -> Result<(), String> {
         if let Expr::Function(function) = expr {
             let name = last_part(&function.name);
             if !ALLOWED_FUNCTIONS.contains(&name.as_str()) {
-                return ControlFlow::Break(format!("function {name}() is not allowed in plugin SQL"));
+                return ControlFlow::Break(format!(
+                    "function {name}() is not allowed in plugin SQL"
+                ));
             }
             if function.name.0.len() > 1 {
                 return ControlFlow::Break(format!(
@@ -161,12 +204,30 @@ mod tests {
     #[test]
     fn own_tables_are_usable_in_both_dialects() {
         for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-            ok(dialect, "CREATE TABLE hello_wasm__greetings (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
-            ok(dialect, "CREATE INDEX hello_wasm__by_name ON hello_wasm__greetings (name)");
-            ok(dialect, "INSERT INTO hello_wasm__greetings (name) VALUES ($1)");
-            ok(dialect, "SELECT name, count(*) FROM hello_wasm__greetings WHERE id > $1 GROUP BY name");
-            ok(dialect, "UPDATE hello_wasm__greetings SET name = upper(name) WHERE id = $1");
-            ok(dialect, "DELETE FROM hello_wasm__greetings WHERE id IN (SELECT id FROM hello_wasm__old)");
+            ok(
+                dialect,
+                "CREATE TABLE hello_wasm__greetings (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+            );
+            ok(
+                dialect,
+                "CREATE INDEX hello_wasm__by_name ON hello_wasm__greetings (name)",
+            );
+            ok(
+                dialect,
+                "INSERT INTO hello_wasm__greetings (name) VALUES ($1)",
+            );
+            ok(
+                dialect,
+                "SELECT name, count(*) FROM hello_wasm__greetings WHERE id > $1 GROUP BY name",
+            );
+            ok(
+                dialect,
+                "UPDATE hello_wasm__greetings SET name = upper(name) WHERE id = $1",
+            );
+            ok(
+                dialect,
+                "DELETE FROM hello_wasm__greetings WHERE id IN (SELECT id FROM hello_wasm__old)",
+            );
             ok(dialect, "DROP TABLE hello_wasm__old");
         }
     }
@@ -175,33 +236,82 @@ mod tests {
     fn other_tables_are_refused() {
         for dialect in [Dialect::Sqlite, Dialect::Postgres] {
             refused(dialect, "SELECT * FROM users", "does not belong");
-            refused(dialect, "SELECT g.name FROM hello_wasm__greetings g JOIN api_keys k ON k.id = g.id", "api_keys");
-            refused(dialect, "INSERT INTO hello_wasm__x SELECT * FROM plugins", "plugins");
-            refused(dialect, "DELETE FROM hello_native__greetings", "hello_native__greetings");
+            refused(
+                dialect,
+                "SELECT g.name FROM hello_wasm__greetings g JOIN api_keys k ON k.id = g.id",
+                "api_keys",
+            );
+            refused(
+                dialect,
+                "INSERT INTO hello_wasm__x SELECT * FROM plugins",
+                "plugins",
+            );
+            refused(
+                dialect,
+                "DELETE FROM hello_native__greetings",
+                "hello_native__greetings",
+            );
             refused(dialect, "SELECT * FROM hello_wasm__", "does not belong");
-            refused(dialect, "SELECT * FROM main.hello_wasm__greetings", "schema-qualified");
-            refused(dialect, "CREATE TABLE users2 (id INTEGER)", "does not belong");
-            refused(dialect, "CREATE INDEX idx ON hello_wasm__greetings (name)", "does not belong");
-            refused(dialect, "SELECT * FROM hello_wasm__a WHERE id IN (SELECT user_id FROM api_keys)", "api_keys");
+            refused(
+                dialect,
+                "SELECT * FROM main.hello_wasm__greetings",
+                "schema-qualified",
+            );
+            refused(
+                dialect,
+                "CREATE TABLE users2 (id INTEGER)",
+                "does not belong",
+            );
+            refused(
+                dialect,
+                "CREATE INDEX idx ON hello_wasm__greetings (name)",
+                "does not belong",
+            );
+            refused(
+                dialect,
+                "SELECT * FROM hello_wasm__a WHERE id IN (SELECT user_id FROM api_keys)",
+                "api_keys",
+            );
         }
     }
 
     #[test]
     fn dangerous_statements_and_functions_are_refused() {
-        refused(Dialect::Sqlite, "ATTACH DATABASE '/etc/passwd' AS x", "not allowed");
+        refused(
+            Dialect::Sqlite,
+            "ATTACH DATABASE '/etc/passwd' AS x",
+            "not allowed",
+        );
         refused(Dialect::Sqlite, "PRAGMA writable_schema = 1", "not allowed");
-        refused(Dialect::Postgres, "SELECT pg_read_file('/etc/passwd')", "pg_read_file");
+        refused(
+            Dialect::Postgres,
+            "SELECT pg_read_file('/etc/passwd')",
+            "pg_read_file",
+        );
         refused(Dialect::Postgres, "SELECT pg_sleep(100)", "pg_sleep");
         refused(Dialect::Postgres, "SET search_path = other", "not allowed");
-        refused(Dialect::Postgres, "GRANT ALL ON hello_wasm__a TO public", "not allowed");
-        refused(Dialect::Sqlite, "SELECT load_extension('evil')", "load_extension");
+        refused(
+            Dialect::Postgres,
+            "GRANT ALL ON hello_wasm__a TO public",
+            "not allowed",
+        );
+        refused(
+            Dialect::Sqlite,
+            "SELECT load_extension('evil')",
+            "load_extension",
+        );
         refused(Dialect::Postgres, "DROP SCHEMA public", "not allowed");
     }
 
     #[test]
     fn single_mode_wants_one_statement() {
-        let err = check(Dialect::Sqlite, "DELETE FROM hello_wasm__a; DELETE FROM hello_wasm__b", PREFIX, true)
-            .unwrap_err();
+        let err = check(
+            Dialect::Sqlite,
+            "DELETE FROM hello_wasm__a; DELETE FROM hello_wasm__b",
+            PREFIX,
+            true,
+        )
+        .unwrap_err();
         assert!(err.contains("one statement"));
         assert!(check(Dialect::Sqlite, "", PREFIX, true).is_err());
     }

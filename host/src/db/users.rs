@@ -23,7 +23,10 @@ const USER_COLUMNS: &str = "id, uuid, username, email, admin, created_at";
 pub async fn create(db: &Database, username: &str, email: &str, admin: bool) -> Result<User> {
     validate_username(username)?;
     if !email.contains('@') || email.len() > 254 {
-        return Err(Error::bad_field("email", format!("`{email}` is not an email address")));
+        return Err(Error::bad_field(
+            "email",
+            format!("`{email}` is not an email address"),
+        ));
     }
     let now = Utc::now();
     let uuid = uuid::Uuid::new_v4().to_string();

@@ -21,7 +21,9 @@ async fn admin(state: &AppState, headers: &HeaderMap) -> Result<()> {
 
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>> {
     admin(&state, &headers).await?;
-    Ok(Json(json!({ "plugins": state.plugins.registry().all_details() })))
+    Ok(Json(
+        json!({ "plugins": state.plugins.registry().all_details() }),
+    ))
 }
 
 pub async fn show(

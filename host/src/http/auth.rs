@@ -18,7 +18,9 @@ pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<P
         .to_str()
         .ok()
         .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or_else(|| Error::Unauthenticated("the Authorization header must be `Bearer <API key>`".into()))?;
+        .ok_or_else(|| {
+            Error::Unauthenticated("the Authorization header must be `Bearer <API key>`".into())
+        })?;
     let user = users::verify_api_key(&state.db, token.trim()).await?;
     Ok(Some(Principal {
         user_id: user.id,

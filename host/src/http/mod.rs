@@ -39,9 +39,14 @@ pub fn router(state: AppState) -> Router {
         .route("/plugin-assets/{id}/{*path}", get(ui::asset))
         .route(
             "/api/admin/plugins",
-            get(admin::list).post(admin::install).layer(DefaultBodyLimit::max(package_limit)),
+            get(admin::list)
+                .post(admin::install)
+                .layer(DefaultBodyLimit::max(package_limit)),
         )
-        .route("/api/admin/plugins/{id}", get(admin::show).delete(admin::uninstall))
+        .route(
+            "/api/admin/plugins/{id}",
+            get(admin::show).delete(admin::uninstall),
+        )
         .route("/api/admin/plugins/{id}/enable", post(admin::enable))
         .route("/api/admin/plugins/{id}/disable", post(admin::disable))
         .route(
@@ -59,7 +64,8 @@ pub fn router(state: AppState) -> Router {
 
 /// One tracing span per request.
 async fn request_span(request: Request, next: Next) -> Response {
-    let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path());
+    let span =
+        tracing::info_span!("request", method = %request.method(), path = %request.uri().path());
     async move {
         let response = next.run(request).await;
         tracing::debug!(status = response.status().as_u16(), "responded");
@@ -72,12 +78,17 @@ async fn request_span(request: Request, next: Next) -> Response {
 /// Binds the configured address; done before anything slow so a taken port is
 /// reported at once.
 pub async fn bind(config: &Config) -> Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(config.listen).await.map_err(|err| {
-        Error::io(
-            format!("cannot listen on {} (set listen or HATCHERY_LISTEN to another address)", config.listen),
-            err,
-        )
-    })
+    tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|err| {
+            Error::io(
+                format!(
+                    "cannot listen on {} (set listen or HATCHERY_LISTEN to another address)",
+                    config.listen
+                ),
+                err,
+            )
+        })
 }
 
 /// Serves the API on `listener` until Ctrl-C or SIGTERM.
@@ -85,7 +96,10 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
     let address = listener
         .local_addr()
         .map_err(|err| Error::io("cannot read the listening address", err))?;
-    tracing::info!("Hatchery {} is listening on http://{address}", crate::plugins::HOST_VERSION);
+    tracing::info!(
+        "Hatchery {} is listening on http://{address}",
+        crate::plugins::HOST_VERSION
+    );
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -96,8 +110,9 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler installs");
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("SIGTERM handler installs");
         tokio::select! {
             _ = interrupt => {},
             _ = terminate.recv() => {},

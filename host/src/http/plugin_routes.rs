@@ -64,7 +64,9 @@ async fn handle(
     let (route, params) = match plugin.match_route(method.as_str(), &path) {
         RouteMatch::Found { route, params } => (route.clone(), params),
         RouteMatch::WrongMethod => {
-            return Err(Error::MethodNotAllowed(format!("{method} is not allowed on this route")));
+            return Err(Error::MethodNotAllowed(format!(
+                "{method} is not allowed on this route"
+            )));
         }
         RouteMatch::NotFound => {
             return Err(Error::NotFound(format!("plugin {id} has no route {path}")));
@@ -89,7 +91,8 @@ async fn handle(
         principal,
     };
     let span = tracing::info_span!("plugin_call", plugin = %id, route = %route.path);
-    let response = tracing::Instrument::instrument(plugin.code.handle_request(request), span).await?;
+    let response =
+        tracing::Instrument::instrument(plugin.code.handle_request(request), span).await?;
     into_http(&id, response)
 }
 
@@ -97,7 +100,12 @@ fn into_http(id: &str, response: hatchery_sdk::Response) -> Result<Response> {
     let status = StatusCode::from_u16(response.status)
         .ok()
         .filter(|status| !status.is_informational())
-        .ok_or_else(|| Error::PluginCall(format!("plugin {id} answered with invalid status {}", response.status)))?;
+        .ok_or_else(|| {
+            Error::PluginCall(format!(
+                "plugin {id} answered with invalid status {}",
+                response.status
+            ))
+        })?;
     let mut builder = Response::builder().status(status);
     for (name, value) in response.headers {
         let lower = name.to_ascii_lowercase();

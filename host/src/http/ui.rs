@@ -10,9 +10,14 @@ use super::{AppState, auth};
 use crate::error::{Error, Result};
 
 /// `GET /api/ui/contributions`: every enabled plugin's contributions the caller may see.
-pub async fn contributions(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>> {
+pub async fn contributions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>> {
     let principal = auth::principal(&state, &headers).await?;
-    Ok(Json(json!({ "contributions": state.plugins.ui_contributions(principal.as_ref()) })))
+    Ok(Json(
+        json!({ "contributions": state.plugins.ui_contributions(principal.as_ref()) }),
+    ))
 }
 
 /// `GET /plugin-assets/{id}/{path}`: a contributed module, served as JavaScript.
@@ -33,11 +38,18 @@ pub async fn asset(
         (header::CACHE_CONTROL, "no-cache".to_string()),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
     ];
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
         return Ok((axum::http::StatusCode::NOT_MODIFIED, cache_headers).into_response());
     }
     Ok((
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8".to_string())],
+        [(
+            header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8".to_string(),
+        )],
         cache_headers,
         [("x-integrity", asset.integrity.clone())],
         asset.bytes.to_vec(),

@@ -120,7 +120,11 @@ impl Capabilities {
     /// Parses `database,emit,storage,subscribe:<pattern>` as given on the command line.
     pub fn parse_list(list: &str) -> Result<Capabilities, String> {
         let mut grants = Capabilities::default();
-        for item in list.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+        for item in list
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
             match item {
                 "database" => grants.database = true,
                 "emit" => grants.emit = true,
@@ -217,20 +221,28 @@ impl Manifest {
         }
         validate_relative_path("entry", &self.entry)?;
         if self.runtime == Runtime::Wasm && !self.entry.ends_with(".wasm") {
-            return Err(format!("entry: a wasm plugin's entry must be a .wasm file, not `{}`", self.entry));
+            return Err(format!(
+                "entry: a wasm plugin's entry must be a .wasm file, not `{}`",
+                self.entry
+            ));
         }
 
         let own_prefix = format!("{}.", self.id);
         let mut permissions = BTreeSet::new();
         for permission in &self.permissions {
-            if !permission.name.starts_with(&own_prefix) || permission.name.len() == own_prefix.len() {
+            if !permission.name.starts_with(&own_prefix)
+                || permission.name.len() == own_prefix.len()
+            {
                 return Err(format!(
                     "permissions: `{}` must start with `{own_prefix}`",
                     permission.name
                 ));
             }
             if !permissions.insert(permission.name.as_str()) {
-                return Err(format!("permissions: `{}` is declared twice", permission.name));
+                return Err(format!(
+                    "permissions: `{}` is declared twice",
+                    permission.name
+                ));
             }
         }
         let check_permission = |field: &str, permission: &Option<String>| match permission {
@@ -244,9 +256,13 @@ impl Manifest {
         for route in &self.routes {
             let method = route.method.to_ascii_uppercase();
             if !matches!(method.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE") {
-                return Err(format!("routes: method `{}` is not GET, POST, PUT, PATCH or DELETE", route.method));
+                return Err(format!(
+                    "routes: method `{}` is not GET, POST, PUT, PATCH or DELETE",
+                    route.method
+                ));
             }
-            super::routes::RoutePattern::parse(&route.path).map_err(|err| format!("routes: {err}"))?;
+            super::routes::RoutePattern::parse(&route.path)
+                .map_err(|err| format!("routes: {err}"))?;
             if !seen_routes.insert((method.clone(), route.path.clone())) {
                 return Err(format!("routes: {method} {} is declared twice", route.path));
             }
@@ -268,13 +284,21 @@ impl Manifest {
 
         for contribution in &self.ui {
             let (name, version) = contribution.slot.split_once("/v").ok_or_else(|| {
-                format!("ui: slot `{}` needs a version, like `dashboard.widgets/v1`", contribution.slot)
+                format!(
+                    "ui: slot `{}` needs a version, like `dashboard.widgets/v1`",
+                    contribution.slot
+                )
             })?;
             if name.is_empty()
-                || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
                 || version.parse::<u32>().is_err()
             {
-                return Err(format!("ui: slot `{}` is not a slot id like `dashboard.widgets/v1`", contribution.slot));
+                return Err(format!(
+                    "ui: slot `{}` is not a slot id like `dashboard.widgets/v1`",
+                    contribution.slot
+                ));
             }
             validate_relative_path("ui.module", &contribution.module)?;
             if !contribution.module.starts_with("ui/")
@@ -291,7 +315,9 @@ impl Manifest {
         for pattern in &self.capabilities.subscribe {
             let name = pattern.strip_suffix(".*").unwrap_or(pattern);
             if name.is_empty()
-                || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-' || c == '_')
+                || !name.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-' || c == '_'
+                })
             {
                 return Err(format!(
                     "capabilities.subscribe: `{pattern}` is not an event name or `prefix.*` pattern"
@@ -332,7 +358,10 @@ pub fn validate_id(id: &str) -> Result<(), String> {
 }
 
 fn is_slug(text: &str) -> bool {
-    !text.is_empty() && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// A path inside a package: relative, `/`-separated, no `..`, no empty parts.
@@ -341,9 +370,13 @@ pub fn validate_relative_path(field: &str, path: &str) -> Result<(), String> {
         || path.starts_with('/')
         || path.contains('\\')
         || path.contains('\0')
-        || path.split('/').any(|part| part.is_empty() || part == "." || part == "..");
+        || path
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..");
     if bad {
-        Err(format!("{field}: `{path}` must be a relative path inside the package"))
+        Err(format!(
+            "{field}: `{path}` must be a relative path inside the package"
+        ))
     } else {
         Ok(())
     }
@@ -396,41 +429,109 @@ title = "Hello"
     #[test]
     fn mistakes_are_named() {
         let cases = [
-            (r#"id = "hello-wasm""#, r#"id = "Hello""#, "id: `Hello` must be 2–48 lowercase letters"),
-            (r#"id = "hello-wasm""#, r#"id = "server""#, "id: `server` is reserved for the host"),
+            (
+                r#"id = "hello-wasm""#,
+                r#"id = "Hello""#,
+                "id: `Hello` must be 2–48 lowercase letters",
+            ),
+            (
+                r#"id = "hello-wasm""#,
+                r#"id = "server""#,
+                "id: `server` is reserved for the host",
+            ),
             (r#"id = "hello-wasm""#, r#"id = "a--b""#, "single hyphens"),
-            (r#"entry = "plugin.wasm""#, r#"entry = "../x.wasm""#, "entry: `../x.wasm` must be a relative path"),
-            (r#"entry = "plugin.wasm""#, r#"entry = "plugin.so""#, "entry: a wasm plugin's entry must be a .wasm file"),
-            (r#"method = "POST""#, r#"method = "BREW""#, "routes: method `BREW`"),
-            (r#"path = "/greetings/{name}""#, r#"path = "greetings""#, "routes: route path `greetings` must start with /"),
-            (r#"permission = "hello-wasm.greet""#, r#"permission = "hello-wasm.other""#, "routes: permission `hello-wasm.other` is not declared"),
-            (r#"name = "hello-wasm.greet""#, r#"name = "other.greet""#, "permissions: `other.greet` must start with `hello-wasm.`"),
-            (r#"slot = "dashboard.widgets/v1""#, r#"slot = "dashboard""#, "ui: slot `dashboard` needs a version"),
-            (r#"module = "ui/card.js""#, r#"module = "card.css""#, "ui: module `card.css` must be a .js or .mjs file inside ui/"),
+            (
+                r#"entry = "plugin.wasm""#,
+                r#"entry = "../x.wasm""#,
+                "entry: `../x.wasm` must be a relative path",
+            ),
+            (
+                r#"entry = "plugin.wasm""#,
+                r#"entry = "plugin.so""#,
+                "entry: a wasm plugin's entry must be a .wasm file",
+            ),
+            (
+                r#"method = "POST""#,
+                r#"method = "BREW""#,
+                "routes: method `BREW`",
+            ),
+            (
+                r#"path = "/greetings/{name}""#,
+                r#"path = "greetings""#,
+                "routes: route path `greetings` must start with /",
+            ),
+            (
+                r#"permission = "hello-wasm.greet""#,
+                r#"permission = "hello-wasm.other""#,
+                "routes: permission `hello-wasm.other` is not declared",
+            ),
+            (
+                r#"name = "hello-wasm.greet""#,
+                r#"name = "other.greet""#,
+                "permissions: `other.greet` must start with `hello-wasm.`",
+            ),
+            (
+                r#"slot = "dashboard.widgets/v1""#,
+                r#"slot = "dashboard""#,
+                "ui: slot `dashboard` needs a version",
+            ),
+            (
+                r#"module = "ui/card.js""#,
+                r#"module = "card.css""#,
+                "ui: module `card.css` must be a .js or .mjs file inside ui/",
+            ),
             (r#"host = ">=0.1, <1""#, r#"host = "soon""#, "host"),
             (r#"runtime = "wasm""#, r#"runtime = "python""#, "runtime"),
-            ("database = true", "database = true\nnetwork = true", "unknown field `network`"),
-            (r#""plugin.*""#, r#""Plugin!""#, "capabilities.subscribe: `Plugin!`"),
+            (
+                "database = true",
+                "database = true\nnetwork = true",
+                "unknown field `network`",
+            ),
+            (
+                r#""plugin.*""#,
+                r#""Plugin!""#,
+                "capabilities.subscribe: `Plugin!`",
+            ),
         ];
         for (from, to, expected) in cases {
             let err = with(from, to).expect_err(to);
-            assert!(err.contains(expected), "for `{to}`: got `{err}`, expected `{expected}`");
+            assert!(
+                err.contains(expected),
+                "for `{to}`: got `{err}`, expected `{expected}`"
+            );
         }
     }
 
     #[test]
     fn host_range_is_checked() {
         let manifest = Manifest::parse(VALID).unwrap();
-        assert!(manifest.check_host_version(&semver::Version::new(0, 1, 0)).is_ok());
-        let err = manifest.check_host_version(&semver::Version::new(1, 0, 0)).unwrap_err();
-        assert!(err.contains("needs a Hatchery host matching `>=0.1, <1`"), "{err}");
+        assert!(
+            manifest
+                .check_host_version(&semver::Version::new(0, 1, 0))
+                .is_ok()
+        );
+        let err = manifest
+            .check_host_version(&semver::Version::new(1, 0, 0))
+            .unwrap_err();
+        assert!(
+            err.contains("needs a Hatchery host matching `>=0.1, <1`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn grants_cannot_exceed_requests() {
         let requested = Capabilities::parse_list("database,subscribe:plugin.*").unwrap();
-        assert!(Capabilities::parse_list("database").unwrap().is_within(&requested).is_ok());
-        let err = Capabilities::parse_list("database,storage").unwrap().is_within(&requested).unwrap_err();
+        assert!(
+            Capabilities::parse_list("database")
+                .unwrap()
+                .is_within(&requested)
+                .is_ok()
+        );
+        let err = Capabilities::parse_list("database,storage")
+            .unwrap()
+            .is_within(&requested)
+            .unwrap_err();
         assert!(err.contains("storage"));
         assert!(Capabilities::parse_list("network").is_err());
     }

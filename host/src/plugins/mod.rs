@@ -157,7 +157,10 @@ pub struct Registry {
 
 impl Registry {
     pub fn statuses(&self) -> Vec<PluginStatus> {
-        self.entries.values().map(|entry| entry.status.clone()).collect()
+        self.entries
+            .values()
+            .map(|entry| entry.status.clone())
+            .collect()
     }
 
     pub fn status(&self, id: &str) -> Option<&PluginStatus> {
@@ -170,7 +173,9 @@ impl Registry {
     }
 
     pub fn loaded_plugins(&self) -> impl Iterator<Item = &Arc<LoadedPlugin>> {
-        self.entries.values().filter_map(|entry| entry.loaded.as_ref())
+        self.entries
+            .values()
+            .filter_map(|entry| entry.loaded.as_ref())
     }
 
     /// Full details of a plugin, for the admin API and CLI.
@@ -191,7 +196,10 @@ impl Registry {
     }
 
     pub fn all_details(&self) -> Vec<PluginDetails> {
-        self.entries.keys().filter_map(|id| self.details(id)).collect()
+        self.entries
+            .keys()
+            .filter_map(|id| self.details(id))
+            .collect()
     }
 }
 
@@ -240,7 +248,13 @@ impl PluginHost {
     /// enabled plugin. Plugins that fail are reported, never fatal.
     pub async fn start(config: Config, db: Database) -> Result<Arc<PluginHost>> {
         std::fs::create_dir_all(&config.plugins_dir).map_err(|err| {
-            Error::io(format!("cannot create the plugins directory {}", config.plugins_dir.display()), err)
+            Error::io(
+                format!(
+                    "cannot create the plugins directory {}",
+                    config.plugins_dir.display()
+                ),
+                err,
+            )
         })?;
         let wasm = wasm::WasmRuntime::new(&config.cache_dir(), config.wasm)?;
         let host = Arc::new(PluginHost {
@@ -315,7 +329,11 @@ impl PluginHost {
         *applied = revision;
         drop(applied);
         if first {
-            for status in next.statuses().iter().filter(|s| s.state == PluginState::Failed) {
+            for status in next
+                .statuses()
+                .iter()
+                .filter(|s| s.state == PluginState::Failed)
+            {
                 self.announce_state(status);
             }
             return Ok(());
@@ -329,7 +347,10 @@ impl PluginHost {
         }
         for (id, entry) in &current.entries {
             if !next.entries.contains_key(id) && entry.status.state == PluginState::Enabled {
-                self.events.publish(host_event("plugin.disabled", serde_json::json!({ "id": id })));
+                self.events.publish(host_event(
+                    "plugin.disabled",
+                    serde_json::json!({ "id": id }),
+                ));
             }
         }
         Ok(())
@@ -360,7 +381,9 @@ impl PluginHost {
             state: PluginState::Disabled,
             error: None,
         };
-        let manifest = read_manifest(&self.plugin_dir(&record.id)).ok().map(Arc::new);
+        let manifest = read_manifest(&self.plugin_dir(&record.id))
+            .ok()
+            .map(Arc::new);
         let mut loaded = None;
         if record.enabled {
             match self.load(&record).await {
@@ -411,7 +434,9 @@ impl PluginHost {
             .map_err(Error::PluginLoad)?;
         let grants: Capabilities = serde_json::from_str(&record.grants)
             .map_err(|err| Error::PluginLoad(format!("its stored grants are unreadable: {err}")))?;
-        grants.is_within(&manifest.capabilities).map_err(Error::PluginLoad)?;
+        grants
+            .is_within(&manifest.capabilities)
+            .map_err(Error::PluginLoad)?;
 
         let migrations = migrations_for(&files, self.db.dialect())?;
         if !migrations.is_empty() {
@@ -422,28 +447,42 @@ impl PluginHost {
             }
             let prefix = sql_guard::table_prefix(&manifest.id);
             for migration in &migrations {
-                sql_guard::check(self.db.dialect(), &migration.sql, &prefix, false).map_err(|err| {
-                    Error::PluginLoad(format!("migration {:04}_{} refused: {err}", migration.version, migration.name))
-                })?;
+                sql_guard::check(self.db.dialect(), &migration.sql, &prefix, false).map_err(
+                    |err| {
+                        Error::PluginLoad(format!(
+                            "migration {:04}_{} refused: {err}",
+                            migration.version, migration.name
+                        ))
+                    },
+                )?;
             }
             migrate::apply(&self.db, &manifest.id, &migrations).await?;
         }
 
-        let services = Arc::new(HostServices::new(&manifest.id, grants.clone(), self.db.clone(), self.events.clone()));
-        let entry_bytes = files
-            .get(&manifest.entry)
-            .ok_or_else(|| Error::PluginLoad(format!("its entry `{}` is missing", manifest.entry)))?;
+        let services = Arc::new(HostServices::new(
+            &manifest.id,
+            grants.clone(),
+            self.db.clone(),
+            self.events.clone(),
+        ));
+        let entry_bytes = files.get(&manifest.entry).ok_or_else(|| {
+            Error::PluginLoad(format!("its entry `{}` is missing", manifest.entry))
+        })?;
         let code = match manifest.runtime {
             Runtime::Wasm => {
                 let storage = if grants.storage {
                     let dir = self.config.plugin_storage_dir(&manifest.id);
-                    std::fs::create_dir_all(&dir)
-                        .map_err(|err| Error::io(format!("cannot create {}", dir.display()), err))?;
+                    std::fs::create_dir_all(&dir).map_err(|err| {
+                        Error::io(format!("cannot create {}", dir.display()), err)
+                    })?;
                     Some(dir)
                 } else {
                     None
                 };
-                PluginCode::Wasm(self.wasm.load(&manifest.id, entry_bytes, services, storage)?)
+                PluginCode::Wasm(
+                    self.wasm
+                        .load(&manifest.id, entry_bytes, services, storage)?,
+                )
             }
             Runtime::Native => PluginCode::Native(native::NativePlugin::load(
                 &manifest.id,
@@ -518,8 +557,11 @@ impl PluginHost {
             });
             next.insert(id, subscription);
         }
-        self.events
-            .set_subscribers(next.values().map(|(_, subscriber)| subscriber.clone()).collect());
+        self.events.set_subscribers(
+            next.values()
+                .map(|(_, subscriber)| subscriber.clone())
+                .collect(),
+        );
         *subscriptions = next;
     }
 
@@ -527,7 +569,10 @@ impl PluginHost {
     /// like the panel's own files, enabled, and granted what they request.
     async fn adopt_directories(&self) -> Result<()> {
         let entries = std::fs::read_dir(&self.config.plugins_dir).map_err(|err| {
-            Error::io(format!("cannot list {}", self.config.plugins_dir.display()), err)
+            Error::io(
+                format!("cannot list {}", self.config.plugins_dir.display()),
+                err,
+            )
         })?;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -554,7 +599,9 @@ impl PluginHost {
         let now = Utc::now();
         let existing = db::plugins::get(&self.db, name).await?;
         let record = match existing {
-            Some(record) if record.content_sha256 == content || record.source != "directory" => return Ok(()),
+            Some(record) if record.content_sha256 == content || record.source != "directory" => {
+                return Ok(());
+            }
             Some(record) => PluginRecord {
                 version: manifest.version.to_string(),
                 runtime: manifest.runtime.as_str().into(),
@@ -613,8 +660,13 @@ impl PluginHost {
         manifest
             .check_host_version(&host_version())
             .map_err(Error::Package)?;
-        let grants = options.grants.clone().unwrap_or_else(|| manifest.capabilities.clone());
-        grants.is_within(&manifest.capabilities).map_err(Error::bad_request)?;
+        let grants = options
+            .grants
+            .clone()
+            .unwrap_or_else(|| manifest.capabilities.clone());
+        grants
+            .is_within(&manifest.capabilities)
+            .map_err(Error::bad_request)?;
 
         // Check everything that could make it fail to load before touching anything.
         let prefix = sql_guard::table_prefix(&manifest.id);
@@ -665,20 +717,27 @@ impl PluginHost {
         let staging = tempfile::Builder::new()
             .prefix(&format!(".staging-{id}-"))
             .tempdir_in(root)
-            .map_err(|err| Error::io(format!("cannot create a staging directory in {}", root.display()), err))?;
+            .map_err(|err| {
+                Error::io(
+                    format!("cannot create a staging directory in {}", root.display()),
+                    err,
+                )
+            })?;
         for (path, bytes) in files {
             let target = staging.path().join(path);
             if let Some(parent) = target.parent() {
                 std::fs::create_dir_all(parent)
                     .map_err(|err| Error::io(format!("cannot create {}", parent.display()), err))?;
             }
-            std::fs::write(&target, bytes).map_err(|err| Error::io(format!("cannot write {}", target.display()), err))?;
+            std::fs::write(&target, bytes)
+                .map_err(|err| Error::io(format!("cannot write {}", target.display()), err))?;
         }
         let final_dir = self.plugin_dir(id);
         let retired = root.join(format!(".retired-{id}-{}", uuid::Uuid::new_v4()));
         if final_dir.exists() {
-            std::fs::rename(&final_dir, &retired)
-                .map_err(|err| Error::io(format!("cannot move aside {}", final_dir.display()), err))?;
+            std::fs::rename(&final_dir, &retired).map_err(|err| {
+                Error::io(format!("cannot move aside {}", final_dir.display()), err)
+            })?;
         }
         let staged = staging.keep();
         if let Err(err) = std::fs::rename(&staged, &final_dir) {
@@ -687,7 +746,10 @@ impl PluginHost {
                 let _ = std::fs::rename(&retired, &final_dir);
             }
             let _ = std::fs::remove_dir_all(&staged);
-            return Err(Error::io(format!("cannot move the plugin into {}", final_dir.display()), err));
+            return Err(Error::io(
+                format!("cannot move the plugin into {}", final_dir.display()),
+                err,
+            ));
         }
         if retired.exists() {
             let _ = std::fs::remove_dir_all(&retired);
@@ -701,7 +763,9 @@ impl PluginHost {
         let grants_json = match grants {
             Some(grants) => {
                 let manifest = read_manifest(&self.plugin_dir(&record.id))?;
-                grants.is_within(&manifest.capabilities).map_err(Error::bad_request)?;
+                grants
+                    .is_within(&manifest.capabilities)
+                    .map_err(Error::bad_request)?;
                 Some(serde_json::to_string(&grants).expect("plain data"))
             }
             None => None,
@@ -726,10 +790,12 @@ impl PluginHost {
         self.reconcile().await?;
         let dir = self.plugin_dir(id);
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|err| Error::io(format!("cannot remove {}", dir.display()), err))?;
+            std::fs::remove_dir_all(&dir)
+                .map_err(|err| Error::io(format!("cannot remove {}", dir.display()), err))?;
         }
         if purge {
-            let tables = db::plugins::tables_with_prefix(&self.db, &sql_guard::table_prefix(id)).await?;
+            let tables =
+                db::plugins::tables_with_prefix(&self.db, &sql_guard::table_prefix(id)).await?;
             for table in tables {
                 let statement = format!("DROP TABLE IF EXISTS \"{}\"", table.replace('"', ""));
                 db::on_pool!(&self.db, pool => sqlx::query(sqlx::AssertSqlSafe(statement)).execute(pool).await.map(drop))?;
@@ -737,11 +803,15 @@ impl PluginHost {
             migrate::forget(&self.db, id).await?;
             let storage = self.config.plugin_storage_dir(id);
             if storage.exists() {
-                std::fs::remove_dir_all(&storage)
-                    .map_err(|err| Error::io(format!("cannot remove {}", storage.display()), err))?;
+                std::fs::remove_dir_all(&storage).map_err(|err| {
+                    Error::io(format!("cannot remove {}", storage.display()), err)
+                })?;
             }
         }
-        self.events.publish(host_event("plugin.uninstalled", serde_json::json!({ "id": id, "purged": purge })));
+        self.events.publish(host_event(
+            "plugin.uninstalled",
+            serde_json::json!({ "id": id, "purged": purge }),
+        ));
         Ok(())
     }
 
@@ -775,9 +845,11 @@ impl PluginHost {
     }
 
     async fn record(&self, id: &str) -> Result<PluginRecord> {
-        db::plugins::get(&self.db, id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("no plugin `{id}` is installed; see `hatchery plugin list`")))
+        db::plugins::get(&self.db, id).await?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "no plugin `{id}` is installed; see `hatchery plugin list`"
+            ))
+        })
     }
 
     fn plugin_dir(&self, id: &str) -> PathBuf {
@@ -794,7 +866,9 @@ impl PluginHost {
                     None => true,
                     Some(permission) => principal.is_some_and(|p| p.can(permission)),
                 };
-                let Some(asset) = plugin.ui_asset(&contribution.module) else { continue };
+                let Some(asset) = plugin.ui_asset(&contribution.module) else {
+                    continue;
+                };
                 if visible {
                     views.push(UiContributionView {
                         plugin: plugin.manifest.id.clone(),
@@ -850,7 +924,8 @@ fn parse_manifest_file(files: &BTreeMap<String, Vec<u8>>) -> Result<Manifest> {
 /// Reads only the manifest of an installed plugin.
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|err| Error::io(format!("cannot read {}", path.display()), err))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|err| Error::io(format!("cannot read {}", path.display()), err))?;
     Manifest::parse(&text).map_err(|err| Error::Manifest(format!("{}: {err}", path.display())))
 }
 
@@ -869,7 +944,10 @@ pub fn scan_manifests(plugins_dir: &Path) -> Vec<Manifest> {
     manifests
 }
 
-fn migrations_for(files: &BTreeMap<String, Vec<u8>>, dialect: Dialect) -> Result<Vec<migrate::Migration>> {
+fn migrations_for(
+    files: &BTreeMap<String, Vec<u8>>,
+    dialect: Dialect,
+) -> Result<Vec<migrate::Migration>> {
     let prefix = format!("migrations/{}/", db::dialect_name(dialect));
     files
         .iter()
@@ -877,7 +955,8 @@ fn migrations_for(files: &BTreeMap<String, Vec<u8>>, dialect: Dialect) -> Result
         .map(|(path, name, bytes)| {
             let sql = String::from_utf8(bytes.clone())
                 .map_err(|_| Error::Package(format!("{path} is not UTF-8")))?;
-            migrate::Migration::from_file(name, sql).map_err(|err| Error::Package(format!("{path}: {err}")))
+            migrate::Migration::from_file(name, sql)
+                .map_err(|err| Error::Package(format!("{path}: {err}")))
         })
         .collect()
 }

@@ -38,7 +38,8 @@ struct NativeContext {
 
 /// Libraries already in this process, by plugin id and code hash.
 fn loaded() -> &'static Mutex<HashMap<(String, String), &'static NativeLibrary>> {
-    static LOADED: OnceLock<Mutex<HashMap<(String, String), &'static NativeLibrary>>> = OnceLock::new();
+    static LOADED: OnceLock<Mutex<HashMap<(String, String), &'static NativeLibrary>>> =
+        OnceLock::new();
     LOADED.get_or_init(Default::default)
 }
 
@@ -51,7 +52,12 @@ impl NativePlugin {
     /// Loads (or reuses) the library whose bytes are `code`. The bytes are copied to a
     /// file named by their hash first, so replacing the installed plugin never changes
     /// code that is already mapped.
-    pub fn load(id: &str, code: &[u8], services: Arc<HostServices>, cache_dir: &Path) -> Result<NativePlugin> {
+    pub fn load(
+        id: &str,
+        code: &[u8],
+        services: Arc<HostServices>,
+        cache_dir: &Path,
+    ) -> Result<NativePlugin> {
         let digest = hex::encode(Sha256::digest(code));
         let key = (id.to_string(), digest.clone());
         let mut loaded = loaded().lock().expect("native registry lock");
@@ -64,7 +70,8 @@ impl NativePlugin {
         }
 
         let dir = cache_dir.join("native");
-        std::fs::create_dir_all(&dir).map_err(|err| Error::io(format!("cannot create {}", dir.display()), err))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|err| Error::io(format!("cannot create {}", dir.display()), err))?;
         let path = dir.join(format!("{id}-{digest}{}", std::env::consts::DLL_SUFFIX));
         if !path.exists() {
             let partial = path.with_extension("partial");
@@ -87,12 +94,16 @@ impl NativePlugin {
     }
 
     pub async fn handle_request(&self, request: Request) -> Result<Response> {
-        let output = self.call(abi::OP_HANDLE_REQUEST, abi::encode(&request)).await?;
+        let output = self
+            .call(abi::OP_HANDLE_REQUEST, abi::encode(&request))
+            .await?;
         abi::decode(&output).map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))
     }
 
     pub async fn handle_event(&self, event: Event) -> Result<()> {
-        self.call(abi::OP_HANDLE_EVENT, abi::encode(&event)).await.map(drop)
+        self.call(abi::OP_HANDLE_EVENT, abi::encode(&event))
+            .await
+            .map(drop)
     }
 
     pub async fn run_command(&self, args: Vec<String>) -> Result<CommandOutput> {
@@ -100,11 +111,11 @@ impl NativePlugin {
         abi::decode(&output).map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))
     }
 
-    /// Calls the plugin on a blocking thread: its code may block, and its host calls
-    /// wait on the async runtime from there.
+    /// Calls the plugin where blocking is allowed: its code may block, and its host
+    /// calls wait on the async runtime from there.
     async fn call(&self, op: u32, input: Vec<u8>) -> Result<Vec<u8>> {
         let library = self.library;
-        let (status, bytes) = tokio::task::spawn_blocking(move || {
+        let invoke = move || {
             let mut output = Buffer::EMPTY;
             // SAFETY: the library passed the magic and ABI checks; input and output
             // are valid for the duration of the call; the output is freed by the
@@ -115,9 +126,18 @@ impl NativePlugin {
                 (library.free)(output);
                 (status, bytes)
             }
-        })
-        .await
-        .map_err(|err| Error::PluginCall(format!("plugin {} could not be called: {err}", self.id)))?;
+        };
+        // On the multi-threaded runtime the call runs in place (cheaper than a hop to
+        // the blocking pool) while tokio hands this worker's other tasks elsewhere.
+        let multi_threaded = tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread;
+        let (status, bytes) = if multi_threaded {
+            tokio::task::block_in_place(invoke)
+        } else {
+            tokio::task::spawn_blocking(invoke).await.map_err(|err| {
+                Error::PluginCall(format!("plugin {} could not be called: {err}", self.id))
+            })?
+        };
         match status {
             abi::STATUS_OK => Ok(bytes),
             _ => Err(Error::PluginCall(format!(
@@ -176,7 +196,11 @@ fn open(id: &str, path: &Path, context: &'static NativeContext) -> Result<Native
         // Never unloaded: code may still run on other threads, and Rust cdylibs do not
         // support unloading safely.
         std::mem::forget(library);
-        Ok(NativeLibrary { call, free, context })
+        Ok(NativeLibrary {
+            call,
+            free,
+            context,
+        })
     }
 }
 
@@ -209,7 +233,10 @@ unsafe extern "C" fn host_call(
     let (status, bytes) = match outcome {
         Ok(Ok(bytes)) => (abi::STATUS_OK, bytes),
         Ok(Err(message)) => (abi::STATUS_ERROR, message.into_bytes()),
-        Err(_) => (abi::STATUS_PANIC, b"the host failed while serving this call".to_vec()),
+        Err(_) => (
+            abi::STATUS_PANIC,
+            b"the host failed while serving this call".to_vec(),
+        ),
     };
     unsafe { output.write(Buffer::from_vec(bytes)) };
     status
@@ -227,7 +254,9 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
         abi::HOST_DB_DIALECT => Ok(abi::encode(&services.dialect())),
         abi::HOST_DB_EXECUTE => {
             let (sql, params): (String, Vec<DbValue>) = abi::decode(input)?;
-            let affected = context.runtime.block_on(services.db_execute(&sql, params))?;
+            let affected = context
+                .runtime
+                .block_on(services.db_execute(&sql, params))?;
             Ok(abi::encode(&affected))
         }
         abi::HOST_DB_QUERY => {
@@ -240,6 +269,8 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
             services.emit(&name, &payload)?;
             Ok(abi::encode(&()))
         }
-        other => Err(format!("unknown host operation {other}; the plugin may need a newer host")),
+        other => Err(format!(
+            "unknown host operation {other}; the plugin may need a newer host"
+        )),
     }
 }

@@ -135,9 +135,12 @@ fn read_zip(bytes: &[u8], limits: ReadLimits) -> Result<BTreeMap<String, Vec<u8>
         if entry.is_dir() {
             continue;
         }
-        validate_relative_path("file", &name).map_err(|err| Error::Package(format!("unsafe entry name: {err}")))?;
+        validate_relative_path("file", &name)
+            .map_err(|err| Error::Package(format!("unsafe entry name: {err}")))?;
         if entry.is_symlink() {
-            return Err(Error::Package(format!("{name} is a symbolic link; packages hold regular files only")));
+            return Err(Error::Package(format!(
+                "{name} is a symbolic link; packages hold regular files only"
+            )));
         }
         let budget = limits.max_total_bytes - total;
         let mut content = Vec::new();
@@ -175,7 +178,11 @@ fn verify_signature(
     }
     for (path, bytes) in files.iter().filter(|(path, _)| *path != SIGNATURE_FILE) {
         match signature.files.get(path) {
-            None => return Err(Error::Package(format!("{path} is not listed in {SIGNATURE_FILE}"))),
+            None => {
+                return Err(Error::Package(format!(
+                    "{path} is not listed in {SIGNATURE_FILE}"
+                )));
+            }
             Some(expected) if *expected != hex::encode(Sha256::digest(bytes)) => {
                 return Err(Error::Package(format!(
                     "{path} does not match its sha256 in {SIGNATURE_FILE}; the package was altered or damaged"
@@ -184,8 +191,14 @@ fn verify_signature(
             Some(_) => {}
         }
     }
-    if let Some(missing) = signature.files.keys().find(|path| !files.contains_key(*path)) {
-        return Err(Error::Package(format!("{missing} is listed in {SIGNATURE_FILE} but missing")));
+    if let Some(missing) = signature
+        .files
+        .keys()
+        .find(|path| !files.contains_key(*path))
+    {
+        return Err(Error::Package(format!(
+            "{missing} is listed in {SIGNATURE_FILE} but missing"
+        )));
     }
 
     let key = parse_public_key(&signature.public_key)
@@ -196,10 +209,16 @@ fn verify_signature(
         .and_then(|bytes| Signature::from_slice(&bytes).ok())
         .ok_or_else(|| Error::Package(format!("{SIGNATURE_FILE}: the signature is not ed25519")))?;
     let message = signed_message(&signature.files);
-    key.verify(message.as_bytes(), &raw_signature).map_err(|_| {
-        Error::Package(format!("{SIGNATURE_FILE}: the signature does not match the file list"))
-    })?;
-    if trusted_keys.iter().any(|trusted| trusted.trim() == signature.public_key) {
+    key.verify(message.as_bytes(), &raw_signature)
+        .map_err(|_| {
+            Error::Package(format!(
+                "{SIGNATURE_FILE}: the signature does not match the file list"
+            ))
+        })?;
+    if trusted_keys
+        .iter()
+        .any(|trusted| trusted.trim() == signature.public_key)
+    {
         Ok(PackageSigner::Trusted(signature.public_key))
     } else {
         Ok(PackageSigner::Untrusted(signature.public_key))
@@ -295,7 +314,8 @@ pub fn pack(files: &BTreeMap<String, Vec<u8>>, key: Option<&SigningKey>) -> Resu
     let manifest_text = files
         .get(MANIFEST_FILE)
         .ok_or_else(|| Error::Package(format!("{MANIFEST_FILE} is missing")))?;
-    let manifest = Manifest::parse(&String::from_utf8_lossy(manifest_text)).map_err(Error::Manifest)?;
+    let manifest =
+        Manifest::parse(&String::from_utf8_lossy(manifest_text)).map_err(Error::Manifest)?;
     check_contents(&manifest, &files)?;
 
     if let Some(key) = key {
@@ -339,7 +359,8 @@ pub fn read_dir_files(dir: &std::path::Path) -> Result<BTreeMap<String, Vec<u8>>
         let entries = std::fs::read_dir(&current)
             .map_err(|err| Error::io(format!("cannot list {}", current.display()), err))?;
         for entry in entries {
-            let entry = entry.map_err(|err| Error::io(format!("cannot list {}", current.display()), err))?;
+            let entry = entry
+                .map_err(|err| Error::io(format!("cannot list {}", current.display()), err))?;
             let path = entry.path();
             let file_type = entry
                 .file_type()

@@ -21,16 +21,24 @@ impl RoutePattern {
         if !rest.is_empty() {
             for part in rest.split('/') {
                 if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                        return Err(format!("route path `{path}`: `{part}` is not a valid parameter"));
+                    if name.is_empty()
+                        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        return Err(format!(
+                            "route path `{path}`: `{part}` is not a valid parameter"
+                        ));
                     }
                     segments.push(Segment::Param(name.to_string()));
                 } else if !part.is_empty()
-                    && part.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
                 {
                     segments.push(Segment::Literal(part.to_string()));
                 } else {
-                    return Err(format!("route path `{path}`: segment `{part}` is not allowed"));
+                    return Err(format!(
+                        "route path `{path}`: segment `{part}` is not allowed"
+                    ));
                 }
             }
         }

@@ -110,16 +110,18 @@ impl HostServices {
         }
         let valid_name = !name.is_empty()
             && name.len() <= 128
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
+            && name.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_')
+            });
         if !valid_name {
             return Err(format!(
                 "event name `{name}` must be lowercase letters, digits, '.', '-' or '_'"
             ));
         }
         if payload.len() > MAX_EVENT_BYTES {
-            return Err(format!("event payload is larger than {MAX_EVENT_BYTES} bytes"));
+            return Err(format!(
+                "event payload is larger than {MAX_EVENT_BYTES} bytes"
+            ));
         }
         serde_json::from_str::<serde_json::Value>(payload)
             .map_err(|err| format!("event payload is not JSON: {err}"))?;
@@ -184,7 +186,9 @@ fn sqlite_row(row: &sqlx::sqlite::SqliteRow) -> Result<Vec<DbValue>, String> {
             }
             let kind = raw.type_info().name().to_string();
             let value = match kind.as_str() {
-                "INTEGER" | "BOOLEAN" | "INT8" | "BIGINT" => DbValue::Integer(row.try_get(index).map_err(|e| e.to_string())?),
+                "INTEGER" | "BOOLEAN" | "INT8" | "BIGINT" => {
+                    DbValue::Integer(row.try_get(index).map_err(|e| e.to_string())?)
+                }
                 "REAL" | "NUMERIC" => DbValue::Real(row.try_get(index).map_err(|e| e.to_string())?),
                 "BLOB" => DbValue::Blob(row.try_get(index).map_err(|e| e.to_string())?),
                 _ => DbValue::Text(row.try_get(index).map_err(|e| e.to_string())?),

@@ -76,8 +76,10 @@ impl WasmRuntime {
         // Rust's std imports WASI; linking it grants nothing the context does not allow.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|err| Error::PluginLoad(format!("cannot link WASI: {err}")))?;
-        bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
-            .map_err(|err| Error::PluginLoad(format!("cannot link the host interface: {err}")))?;
+        bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| {
+            state
+        })
+        .map_err(|err| Error::PluginLoad(format!("cannot link the host interface: {err}")))?;
 
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -115,7 +117,9 @@ impl WasmRuntime {
             ))
         })?;
         let pre = bindings::PluginPre::new(instance_pre).map_err(|err| {
-            Error::PluginLoad(format!("{id}: the component does not export the plugin interface: {err:#}"))
+            Error::PluginLoad(format!(
+                "{id}: the component does not export the plugin interface: {err:#}"
+            ))
         })?;
         Ok(WasmPlugin {
             id: id.to_string(),
@@ -135,7 +139,9 @@ impl WasmRuntime {
             // name pins the exact engine configuration that produced it.
             match unsafe { Component::deserialize_file(&self.engine, &cache_file) } {
                 Ok(component) => return Ok(component),
-                Err(err) => tracing::warn!(file = %cache_file.display(), "recompiling: cached component unusable: {err}"),
+                Err(err) => {
+                    tracing::warn!(file = %cache_file.display(), "recompiling: cached component unusable: {err}")
+                }
             }
         }
         let component = Component::new(&self.engine, wasm)
@@ -154,9 +160,12 @@ impl WasmRuntime {
 
     fn cache_file(&self, wasm: &[u8]) -> PathBuf {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
         let digest = hex::encode(Sha256::digest(wasm));
-        self.cache_dir.join(format!("{digest}-{:016x}.cwasm", hasher.finish()))
+        self.cache_dir
+            .join(format!("{digest}-{:016x}.cwasm", hasher.finish()))
     }
 
     fn store_in_cache(&self, component: &Component, file: &Path) -> Result<()> {
@@ -179,12 +188,16 @@ fn build_engine(limits: WasmLimits) -> Result<Engine> {
     let mut pooled = config.clone();
     let mut pool = wasmtime::PoolingAllocationConfig::default();
     pool.max_memory_size(usize::try_from(limits.memory_mb * 1024 * 1024).unwrap_or(usize::MAX));
+    // Returning memory to the OS in batches cuts the TLB flushes a fresh instance per
+    // call would otherwise cost every core.
+    pool.decommit_batch_size(32);
     pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&pooled) {
         Ok(engine) => Ok(engine),
         Err(err) => {
             tracing::warn!("pooling allocator unavailable ({err}); allocating instances on demand");
-            Engine::new(&config).map_err(|err| Error::PluginLoad(format!("cannot start the Wasm engine: {err}")))
+            Engine::new(&config)
+                .map_err(|err| Error::PluginLoad(format!("cannot start the Wasm engine: {err}")))
         }
     }
 }
@@ -192,7 +205,11 @@ fn build_engine(limits: WasmLimits) -> Result<Engine> {
 /// Refuses components built against another major version of the contract.
 fn check_contract_version(engine: &Engine, component: &Component) -> Result<()> {
     for (name, _) in component.component_type().imports(engine) {
-        if let Some(version) = name.strip_prefix("hatchery:plugin/").and_then(|rest| rest.split_once('@')).map(|(_, v)| v) {
+        if let Some(version) = name
+            .strip_prefix("hatchery:plugin/")
+            .and_then(|rest| rest.split_once('@'))
+            .map(|(_, v)| v)
+        {
             if version.split('.').next() != Some(CONTRACT_MAJOR) {
                 return Err(Error::PluginLoad(format!(
                     "the plugin was built against contract hatchery:plugin@{version}; this host speaks {CONTRACT_MAJOR}.x — rebuild it with a matching hatchery-sdk"
@@ -208,9 +225,14 @@ impl WasmPlugin {
         let request = to_wit_request(request);
         let (_slot, mut store, instance) = self.instantiate().await?;
         let outcome = self
-            .bounded(instance.hatchery_plugin_guest().call_handle_request(&mut store, &request))
+            .bounded(
+                instance
+                    .hatchery_plugin_guest()
+                    .call_handle_request(&mut store, &request),
+            )
             .await?;
-        let response = outcome.map_err(|err| Error::PluginCall(format!("plugin {} failed: {err}", self.id)))?;
+        let response = outcome
+            .map_err(|err| Error::PluginCall(format!("plugin {} failed: {err}", self.id)))?;
         Ok(Response {
             status: response.status,
             headers: response.headers,
@@ -226,15 +248,28 @@ impl WasmPlugin {
         };
         let (_slot, mut store, instance) = self.instantiate().await?;
         let outcome = self
-            .bounded(instance.hatchery_plugin_guest().call_handle_event(&mut store, &event))
+            .bounded(
+                instance
+                    .hatchery_plugin_guest()
+                    .call_handle_event(&mut store, &event),
+            )
             .await?;
-        outcome.map_err(|err| Error::PluginCall(format!("plugin {} failed to handle an event: {err}", self.id)))
+        outcome.map_err(|err| {
+            Error::PluginCall(format!(
+                "plugin {} failed to handle an event: {err}",
+                self.id
+            ))
+        })
     }
 
     pub async fn run_command(&self, args: Vec<String>) -> Result<CommandOutput> {
         let (_slot, mut store, instance) = self.instantiate().await?;
         let output = self
-            .bounded(instance.hatchery_plugin_guest().call_run_command(&mut store, &args))
+            .bounded(
+                instance
+                    .hatchery_plugin_guest()
+                    .call_run_command(&mut store, &args),
+            )
             .await?;
         Ok(CommandOutput {
             exit_code: output.exit_code,
@@ -243,8 +278,16 @@ impl WasmPlugin {
         })
     }
 
+    /// Creates a store and an instance and drops them: the fixed cost of every call.
+    /// Used to measure that cost.
+    pub async fn instantiate_only(&self) -> Result<()> {
+        self.instantiate().await.map(drop)
+    }
+
     /// A store with this call's limits and a fresh instance in it.
-    async fn instantiate(&self) -> Result<(OwnedSemaphorePermit, Store<CallState>, bindings::Plugin)> {
+    async fn instantiate(
+        &self,
+    ) -> Result<(OwnedSemaphorePermit, Store<CallState>, bindings::Plugin)> {
         let slot = tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned())
             .await
             .map_err(|_| {
@@ -257,13 +300,17 @@ impl WasmPlugin {
         let mut wasi = WasiCtxBuilder::new();
         if let Some(dir) = &self.storage_dir {
             wasi.preopened_dir(dir, "/data", FsPerms::ReadWrite)
-                .map_err(|err| Error::PluginLoad(format!("cannot open {}: {err}", dir.display())))?;
+                .map_err(|err| {
+                    Error::PluginLoad(format!("cannot open {}: {err}", dir.display()))
+                })?;
         }
         let state = CallState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
-                .memory_size(usize::try_from(self.limits.memory_mb * 1024 * 1024).unwrap_or(usize::MAX))
+                .memory_size(
+                    usize::try_from(self.limits.memory_mb * 1024 * 1024).unwrap_or(usize::MAX),
+                )
                 .trap_on_grow_failure(true)
                 .build(),
             services: self.services.clone(),
@@ -278,7 +325,10 @@ impl WasmPlugin {
             if std::time::Instant::now() >= deadline {
                 Ok(UpdateDeadline::Interrupt)
             } else {
-                Ok(UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())))
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
             }
         });
         let instance = self
@@ -291,7 +341,10 @@ impl WasmPlugin {
 
     /// Runs a call under the time limit (which the epoch deadline enforces inside Wasm;
     /// the outer timeout also covers time spent in host calls).
-    async fn bounded<T>(&self, call: impl std::future::Future<Output = wasmtime::Result<T>>) -> Result<T> {
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = wasmtime::Result<T>>,
+    ) -> Result<T> {
         let limit = Duration::from_millis(self.limits.timeout_ms) + Duration::from_millis(250);
         match tokio::time::timeout(limit, call).await {
             Ok(result) => result.map_err(|err| self.call_error(err)),
@@ -311,7 +364,8 @@ impl WasmPlugin {
             return self.timeout_error();
         }
         let text = format!("{err:#}");
-        if text.contains("forcing trap when growing memory") || text.contains("memory minimum size") {
+        if text.contains("forcing trap when growing memory") || text.contains("memory minimum size")
+        {
             return Error::PluginCall(format!(
                 "plugin {} exceeded its memory limit of {} MiB",
                 self.id, self.limits.memory_mb
@@ -364,12 +418,25 @@ impl host::Host for CallState {
         }
     }
 
-    async fn db_execute(&mut self, sql: String, params: Vec<types::DbValue>) -> Result<u64, String> {
-        self.services.db_execute(&sql, from_wit_values(params)).await
+    async fn db_execute(
+        &mut self,
+        sql: String,
+        params: Vec<types::DbValue>,
+    ) -> Result<u64, String> {
+        self.services
+            .db_execute(&sql, from_wit_values(params))
+            .await
     }
 
-    async fn db_query(&mut self, sql: String, params: Vec<types::DbValue>) -> Result<types::DbRows, String> {
-        let rows: DbRows = self.services.db_query(&sql, from_wit_values(params)).await?;
+    async fn db_query(
+        &mut self,
+        sql: String,
+        params: Vec<types::DbValue>,
+    ) -> Result<types::DbRows, String> {
+        let rows: DbRows = self
+            .services
+            .db_query(&sql, from_wit_values(params))
+            .await?;
         Ok(types::DbRows {
             columns: rows.columns,
             rows: rows

@@ -8,41 +8,66 @@ use crate::support::{Dialect, eventually, panel};
 
 #[test]
 fn help_lists_the_commands_plugins_contribute() {
-    let panel = panel(Dialect::Sqlite).plugin("hello-wasm").plugin("hello-native").start();
+    let panel = panel(Dialect::Sqlite)
+        .plugin("hello-wasm")
+        .plugin("hello-native")
+        .start();
     let help = panel.cli_ok(&["--help"]);
     assert!(help.contains("hello-wasm"), "{help}");
     assert!(help.contains("hello-native"), "{help}");
     assert!(help.contains("Greets people"), "{help}");
     let plugin_help = panel.cli_ok(&["hello-wasm", "--help"]);
-    assert!(plugin_help.contains("greet") && plugin_help.contains("Greet NAME and remember the greeting"), "{plugin_help}");
+    assert!(
+        plugin_help.contains("greet")
+            && plugin_help.contains("Greet NAME and remember the greeting"),
+        "{plugin_help}"
+    );
     assert!(plugin_help.contains("list"), "{plugin_help}");
 }
 
 #[test]
 fn plugin_commands_run_in_both_runtimes_and_share_the_panels_data() {
     for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-        let panel = panel(dialect).plugin("hello-wasm").plugin("hello-native").start();
+        let panel = panel(dialect)
+            .plugin("hello-wasm")
+            .plugin("hello-native")
+            .start();
         let output = panel.cli_ok(&["hello-wasm", "greet", "Ada"]);
         assert_eq!(output, "Hello, Ada!\n");
         // The running panel sees what the command stored.
         let list = panel.get("/api/plugins/hello-wasm/greetings");
-        assert_eq!(list.body["greetings"], json!([{ "name": "Ada", "greeted_by": "cli" }]));
+        assert_eq!(
+            list.body["greetings"],
+            json!([{ "name": "Ada", "greeted_by": "cli" }])
+        );
         assert_eq!(panel.cli_ok(&["hello-wasm", "list"]), "Ada\n");
 
         let native = panel.cli_ok(&["hello-native", "greet", "Bob"]);
         assert_eq!(native, "Hello, Bob! (from native code)\n");
         // The command's event reached hello-wasm's handler in the CLI process.
         let seen = panel.get("/api/plugins/hello-wasm/hello").body["events_seen"].clone();
-        assert!(seen.as_array().unwrap().iter().any(|e| e == "hello-native.greeted"), "{seen}");
+        assert!(
+            seen.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e == "hello-native.greeted"),
+            "{seen}"
+        );
     }
 }
 
 #[test]
 fn plugin_command_failures_keep_their_exit_codes() {
-    let panel = panel(Dialect::Sqlite).plugin("hello-wasm").plugin("hostile-native").plugin("hostile-wasm").start();
+    let panel = panel(Dialect::Sqlite)
+        .plugin("hello-wasm")
+        .plugin("hostile-native")
+        .plugin("hostile-wasm")
+        .start();
     let usage = panel.cli(&["hello-wasm", "greet"]);
     assert_eq!(usage.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&usage.stderr).contains("usage: hatchery hello-wasm greet NAME"));
+    assert!(
+        String::from_utf8_lossy(&usage.stderr).contains("usage: hatchery hello-wasm greet NAME")
+    );
 
     let invalid = panel.cli(&["hello-wasm", "greet", ""]);
     assert_eq!(invalid.status.code(), Some(1));
@@ -63,21 +88,47 @@ fn disabled_plugins_say_how_to_enable_them() {
     let output = panel.cli(&["hello-wasm", "greet", "Ada"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("hatchery plugin enable hello-wasm"), "{stderr}");
+    assert!(
+        stderr.contains("hatchery plugin enable hello-wasm"),
+        "{stderr}"
+    );
     // The running panel notices the change without a restart.
-    eventually(Duration::from_secs(10), "the panel to disable hello-wasm", || {
-        (panel.get("/api/plugins/hello-wasm/hello").status == 404).then_some(())
-    });
+    eventually(
+        Duration::from_secs(10),
+        "the panel to disable hello-wasm",
+        || (panel.get("/api/plugins/hello-wasm/hello").status == 404).then_some(()),
+    );
 }
 
 #[test]
 fn user_commands_validate_their_input() {
     let panel = panel(Dialect::Sqlite).start();
-    let bad = panel.cli(&["user", "create", "--username", "no spaces", "--email", "a@b.c"]);
+    let bad = panel.cli(&[
+        "user",
+        "create",
+        "--username",
+        "no spaces",
+        "--email",
+        "a@b.c",
+    ]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("usernames are"));
-    panel.cli_ok(&["user", "create", "--username", "ada", "--email", "ada@example.com"]);
-    let twice = panel.cli(&["user", "create", "--username", "ada", "--email", "other@example.com"]);
+    panel.cli_ok(&[
+        "user",
+        "create",
+        "--username",
+        "ada",
+        "--email",
+        "ada@example.com",
+    ]);
+    let twice = panel.cli(&[
+        "user",
+        "create",
+        "--username",
+        "ada",
+        "--email",
+        "other@example.com",
+    ]);
     assert!(String::from_utf8_lossy(&twice.stderr).contains("already exists"));
     let unknown = panel.cli(&["user", "api-key", "nobody"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user `nobody`"));

@@ -19,24 +19,58 @@ fn serve_with(env: &[(&str, &str)], config_file: Option<&str>) -> (bool, String)
     }
     command.envs(env.iter().copied());
     let output = command.output().unwrap();
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn unknown_and_invalid_settings_stop_startup_with_the_key_named() {
     let cases: [(&[(&str, &str)], Option<&str>, &str); 7] = [
-        (&[("HATCHERY_LISEN", "127.0.0.1:1")], None, "unknown environment variable HATCHERY_LISEN"),
-        (&[("HATCHERY_LISTEN", "everywhere")], None, "listen: `everywhere` is not a socket address"),
-        (&[("HATCHERY_DATABASE_URL", "mysql://x")], None, "database_url: scheme `mysql` is not supported"),
-        (&[("HATCHERY_WASM_MEMORY_MB", "lots")], None, "wasm.memory_mb (from HATCHERY_WASM_MEMORY_MB): `lots` is not a whole number"),
-        (&[], Some("lisen = \"127.0.0.1:1\"\n"), "unknown field `lisen`"),
-        (&[], Some("[wasm]\ntimeout_ms = 0\n"), "wasm.timeout_ms: must be greater than zero"),
-        (&[], Some("[plugins]\ntrusted_keys = [\"nope\"]\n"), "plugins.trusted_keys: `nope` is not usable"),
+        (
+            &[("HATCHERY_LISEN", "127.0.0.1:1")],
+            None,
+            "unknown environment variable HATCHERY_LISEN",
+        ),
+        (
+            &[("HATCHERY_LISTEN", "everywhere")],
+            None,
+            "listen: `everywhere` is not a socket address",
+        ),
+        (
+            &[("HATCHERY_DATABASE_URL", "mysql://x")],
+            None,
+            "database_url: scheme `mysql` is not supported",
+        ),
+        (
+            &[("HATCHERY_WASM_MEMORY_MB", "lots")],
+            None,
+            "wasm.memory_mb (from HATCHERY_WASM_MEMORY_MB): `lots` is not a whole number",
+        ),
+        (
+            &[],
+            Some("lisen = \"127.0.0.1:1\"\n"),
+            "unknown field `lisen`",
+        ),
+        (
+            &[],
+            Some("[wasm]\ntimeout_ms = 0\n"),
+            "wasm.timeout_ms: must be greater than zero",
+        ),
+        (
+            &[],
+            Some("[plugins]\ntrusted_keys = [\"nope\"]\n"),
+            "plugins.trusted_keys: `nope` is not usable",
+        ),
     ];
     for (env, file, expected) in cases {
         let (ok, stderr) = serve_with(env, file);
         assert!(!ok, "{env:?} {file:?} should fail");
-        assert!(stderr.contains(expected), "{env:?} {file:?}: `{stderr}` lacks `{expected}`");
+        assert!(
+            stderr.contains(expected),
+            "{env:?} {file:?}: `{stderr}` lacks `{expected}`"
+        );
     }
 }
 
@@ -44,7 +78,10 @@ fn unknown_and_invalid_settings_stop_startup_with_the_key_named() {
 fn a_missing_config_file_is_an_error_but_no_file_at_all_is_fine() {
     let (ok, stderr) = serve_with(&[("HATCHERY_CONFIG", "/nonexistent/hatchery.toml")], None);
     assert!(!ok);
-    assert!(stderr.contains("cannot read /nonexistent/hatchery.toml"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read /nonexistent/hatchery.toml"),
+        "{stderr}"
+    );
     // Defaults: a SQLite file inside the data directory.
     let panel = panel(Dialect::Sqlite).start();
     assert_eq!(panel.health()["database"], "sqlite");
@@ -54,10 +91,20 @@ fn a_missing_config_file_is_an_error_but_no_file_at_all_is_fine() {
 fn the_config_file_and_environment_combine() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hatchery.toml");
-    std::fs::write(&file, "listen = \"127.0.0.1:1\"\nlog = \"debug\"\n[wasm]\nmemory_mb = 16\n").unwrap();
-    let env = [("HATCHERY_LISTEN".to_string(), "127.0.0.1:9999".to_string())].into_iter().collect();
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:1\"\nlog = \"debug\"\n[wasm]\nmemory_mb = 16\n",
+    )
+    .unwrap();
+    let env = [("HATCHERY_LISTEN".to_string(), "127.0.0.1:9999".to_string())]
+        .into_iter()
+        .collect();
     let config = hatchery_host::config::Config::from_sources(Some(&file), &env).unwrap();
-    assert_eq!(config.listen.to_string(), "127.0.0.1:9999", "the environment wins");
+    assert_eq!(
+        config.listen.to_string(),
+        "127.0.0.1:9999",
+        "the environment wins"
+    );
     assert_eq!(config.log, "debug");
     assert_eq!(config.wasm.memory_mb, 16);
     assert_eq!(config.wasm.timeout_ms, 5000);

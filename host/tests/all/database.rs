@@ -24,23 +24,40 @@ async fn migrations_apply_once_and_catch_edits() {
     for dialect in DIALECTS {
         let dir = tempfile::tempdir().unwrap();
         let (db, _guard) = fresh(dialect, dir.path()).await;
-        assert_eq!(migrate::apply_core(&db).await.unwrap(), 0, "already applied");
+        assert_eq!(
+            migrate::apply_core(&db).await.unwrap(),
+            0,
+            "already applied"
+        );
 
-        let first = vec![Migration::from_file("0001_a.sql", "CREATE TABLE demo__a (id INTEGER)".into()).unwrap()];
+        let first = vec![
+            Migration::from_file("0001_a.sql", "CREATE TABLE demo__a (id INTEGER)".into()).unwrap(),
+        ];
         assert_eq!(migrate::apply(&db, "demo", &first).await.unwrap(), 1);
         assert_eq!(migrate::apply(&db, "demo", &first).await.unwrap(), 0);
 
-        let edited = vec![Migration::from_file("0001_a.sql", "CREATE TABLE demo__b (id INTEGER)".into()).unwrap()];
-        let err = migrate::apply(&db, "demo", &edited).await.unwrap_err().to_string();
+        let edited = vec![
+            Migration::from_file("0001_a.sql", "CREATE TABLE demo__b (id INTEGER)".into()).unwrap(),
+        ];
+        let err = migrate::apply(&db, "demo", &edited)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("was changed after it was applied"), "{err}");
 
         // A failing migration leaves nothing behind: not the table, not the record.
         let broken = vec![
             first[0].clone(),
-            Migration::from_file("0002_b.sql", "CREATE TABLE demo__c (id INTEGER); CREATE TABLE oops (".into()).unwrap(),
+            Migration::from_file(
+                "0002_b.sql",
+                "CREATE TABLE demo__c (id INTEGER); CREATE TABLE oops (".into(),
+            )
+            .unwrap(),
         ];
         assert!(migrate::apply(&db, "demo", &broken).await.is_err());
-        let tables = plugin_records::tables_with_prefix(&db, "demo__").await.unwrap();
+        let tables = plugin_records::tables_with_prefix(&db, "demo__")
+            .await
+            .unwrap();
         assert_eq!(tables, vec!["demo__a".to_string()], "{dialect:?}");
         db.close().await;
     }
@@ -51,12 +68,26 @@ async fn api_keys_verify_in_constant_form_and_expire() {
     for dialect in DIALECTS {
         let dir = tempfile::tempdir().unwrap();
         let (db, _guard) = fresh(dialect, dir.path()).await;
-        let user = users::create(&db, "ada", "Ada@Example.com", true).await.unwrap();
+        let user = users::create(&db, "ada", "Ada@Example.com", true)
+            .await
+            .unwrap();
         assert_eq!(user.email, "ada@example.com");
-        assert!(users::create(&db, "ada", "x@example.com", false).await.is_err());
+        assert!(
+            users::create(&db, "ada", "x@example.com", false)
+                .await
+                .is_err()
+        );
 
-        let key = users::issue_api_key(&db, user.id, "ci", None).await.unwrap();
-        assert_eq!(users::verify_api_key(&db, &key.token).await.unwrap().username, "ada");
+        let key = users::issue_api_key(&db, user.id, "ci", None)
+            .await
+            .unwrap();
+        assert_eq!(
+            users::verify_api_key(&db, &key.token)
+                .await
+                .unwrap()
+                .username,
+            "ada"
+        );
 
         let mut wrong = key.token.clone();
         wrong.pop();
@@ -65,10 +96,18 @@ async fn api_keys_verify_in_constant_form_and_expire() {
         assert!(users::verify_api_key(&db, "hk_short").await.is_err());
         assert!(users::verify_api_key(&db, "").await.is_err());
 
-        let expired = users::issue_api_key(&db, user.id, "old", Some(chrono::Utc::now() - chrono::Duration::seconds(1)))
+        let expired = users::issue_api_key(
+            &db,
+            user.id,
+            "old",
+            Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .await
+        .unwrap();
+        let err = users::verify_api_key(&db, &expired.token)
             .await
-            .unwrap();
-        let err = users::verify_api_key(&db, &expired.token).await.unwrap_err().to_string();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("expired"), "{err}");
         db.close().await;
     }
@@ -79,11 +118,19 @@ async fn plugin_sql_round_trips_every_value_type_on_both_dialects() {
     for dialect in DIALECTS {
         let dir = tempfile::tempdir().unwrap();
         let (db, _guard) = fresh(dialect, dir.path()).await;
-        let granted = Capabilities { database: true, ..Capabilities::default() };
-        let services = HostServices::new("demo", granted, db.clone(), Arc::new(EventBus::default()));
+        let granted = Capabilities {
+            database: true,
+            ..Capabilities::default()
+        };
+        let services =
+            HostServices::new("demo", granted, db.clone(), Arc::new(EventBus::default()));
         let create = match dialect {
-            Dialect::Sqlite => "CREATE TABLE demo__values (i INTEGER, r REAL, t TEXT, b BLOB, n INTEGER)",
-            Dialect::Postgres => "CREATE TABLE demo__values (i BIGINT, r DOUBLE PRECISION, t TEXT, b BYTEA, n INTEGER)",
+            Dialect::Sqlite => {
+                "CREATE TABLE demo__values (i INTEGER, r REAL, t TEXT, b BLOB, n INTEGER)"
+            }
+            Dialect::Postgres => {
+                "CREATE TABLE demo__values (i BIGINT, r DOUBLE PRECISION, t TEXT, b BYTEA, n INTEGER)"
+            }
         };
         services.db_execute(create, vec![]).await.unwrap();
         let inserted = services
@@ -100,7 +147,13 @@ async fn plugin_sql_round_trips_every_value_type_on_both_dialects() {
             .await
             .unwrap();
         assert_eq!(inserted, 1);
-        let rows = services.db_query("SELECT i, r, t, b, n FROM demo__values WHERE i = $1", vec![DbValue::Integer(-7)]).await.unwrap();
+        let rows = services
+            .db_query(
+                "SELECT i, r, t, b, n FROM demo__values WHERE i = $1",
+                vec![DbValue::Integer(-7)],
+            )
+            .await
+            .unwrap();
         assert_eq!(rows.columns, ["i", "r", "t", "b", "n"]);
         assert_eq!(
             rows.rows,
@@ -114,12 +167,26 @@ async fn plugin_sql_round_trips_every_value_type_on_both_dialects() {
             "{dialect:?}"
         );
 
-        let refused = services.db_query("SELECT * FROM users", vec![]).await.unwrap_err();
+        let refused = services
+            .db_query("SELECT * FROM users", vec![])
+            .await
+            .unwrap_err();
         assert!(refused.contains("does not belong"), "{refused}");
 
-        let without_grant = HostServices::new("demo", Capabilities::default(), db.clone(), Arc::new(EventBus::default()));
-        let denied = without_grant.db_query("SELECT * FROM demo__values", vec![]).await.unwrap_err();
-        assert!(denied.contains("database capability was not granted"), "{denied}");
+        let without_grant = HostServices::new(
+            "demo",
+            Capabilities::default(),
+            db.clone(),
+            Arc::new(EventBus::default()),
+        );
+        let denied = without_grant
+            .db_query("SELECT * FROM demo__values", vec![])
+            .await
+            .unwrap_err();
+        assert!(
+            denied.contains("database capability was not granted"),
+            "{denied}"
+        );
         db.close().await;
     }
 }
@@ -143,8 +210,16 @@ async fn plugin_records_bump_the_revision_panels_watch() {
             updated_at: now,
         };
         plugin_records::save(&db, &record).await.unwrap();
-        assert!(plugin_records::set_enabled(&db, "demo", false, Some("{\"database\":true}")).await.unwrap());
-        assert!(!plugin_records::set_enabled(&db, "missing", false, None).await.unwrap());
+        assert!(
+            plugin_records::set_enabled(&db, "demo", false, Some("{\"database\":true}"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !plugin_records::set_enabled(&db, "missing", false, None)
+                .await
+                .unwrap()
+        );
         let stored = plugin_records::get(&db, "demo").await.unwrap().unwrap();
         assert!(!stored.enabled);
         assert_eq!(stored.grants, "{\"database\":true}");

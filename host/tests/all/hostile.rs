@@ -20,7 +20,10 @@ fn hostile_panel() -> Panel {
 
 fn assert_still_serving(panel: &Panel) {
     assert_eq!(panel.health()["status"], "ok");
-    assert_eq!(panel.get("/api/plugins/hostile-wasm/ok").body, json!({ "ok": true }));
+    assert_eq!(
+        panel.get("/api/plugins/hostile-wasm/ok").body,
+        json!({ "ok": true })
+    );
     assert_eq!(panel.get("/api/plugins/hello-native/hello").status, 200);
 }
 
@@ -28,12 +31,42 @@ fn assert_still_serving(panel: &Panel) {
 fn loops_allocations_traps_and_panics_become_errors() {
     let panel = hostile_panel();
     let cases = [
-        ("/api/plugins/hostile-wasm/loop", 504, "plugin_timeout", "did not finish within its time limit of 1000 ms"),
-        ("/api/plugins/hostile-wasm/alloc", 500, "plugin_failed", "exceeded its memory limit of 16 MiB"),
-        ("/api/plugins/hostile-wasm/trap", 500, "plugin_failed", "plugin hostile-wasm crashed"),
-        ("/api/plugins/hostile-wasm/panic", 500, "plugin_failed", "plugin hostile-wasm crashed"),
-        ("/api/plugins/hostile-native/panic", 500, "plugin_failed", "plugin panicked: the hostile plugin panicked on purpose"),
-        ("/api/plugins/hostile-native/trap", 500, "plugin_failed", "native code cannot trap"),
+        (
+            "/api/plugins/hostile-wasm/loop",
+            504,
+            "plugin_timeout",
+            "did not finish within its time limit of 1000 ms",
+        ),
+        (
+            "/api/plugins/hostile-wasm/alloc",
+            500,
+            "plugin_failed",
+            "exceeded its memory limit of 16 MiB",
+        ),
+        (
+            "/api/plugins/hostile-wasm/trap",
+            500,
+            "plugin_failed",
+            "plugin hostile-wasm crashed",
+        ),
+        (
+            "/api/plugins/hostile-wasm/panic",
+            500,
+            "plugin_failed",
+            "plugin hostile-wasm crashed",
+        ),
+        (
+            "/api/plugins/hostile-native/panic",
+            500,
+            "plugin_failed",
+            "plugin panicked: the hostile plugin panicked on purpose",
+        ),
+        (
+            "/api/plugins/hostile-native/trap",
+            500,
+            "plugin_failed",
+            "native code cannot trap",
+        ),
     ];
     for (path, status, code, message) in cases {
         let started = Instant::now();
@@ -76,12 +109,21 @@ fn concurrency_is_capped_per_plugin() {
     std::thread::scope(|scope| {
         let spinning = scope.spawn(|| panel.get("/api/plugins/hostile-wasm/loop").status);
         // Once the loop holds the only slot, other calls wait briefly, then get 503.
-        let busy = eventually(Duration::from_secs(7), "a call to be turned away as busy", || {
-            let answer = panel.get("/api/plugins/hostile-wasm/ok");
-            (answer.status == 503).then_some(answer)
-        });
+        let busy = eventually(
+            Duration::from_secs(7),
+            "a call to be turned away as busy",
+            || {
+                let answer = panel.get("/api/plugins/hostile-wasm/ok");
+                (answer.status == 503).then_some(answer)
+            },
+        );
         assert_eq!(busy.body["error"]["code"], "plugin_busy");
-        assert!(busy.body["error"]["message"].as_str().unwrap().contains("1 calls are already running"));
+        assert!(
+            busy.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("1 calls are already running")
+        );
         assert_eq!(spinning.join().unwrap(), 504);
     });
     assert_eq!(panel.get("/api/plugins/hostile-wasm/ok").status, 200);
@@ -95,7 +137,12 @@ fn the_sandbox_grants_nothing_that_was_not_granted() {
     assert_ne!(escape.body["read_etc_passwd"], "read", "{escape:?}");
     assert_ne!(escape.body["list_root"], "listed", "{escape:?}");
     assert_eq!(escape.body["environment"], 0);
-    assert!(escape.body["emit_without_grant"].as_str().unwrap().contains("emit capability was not granted"));
+    assert!(
+        escape.body["emit_without_grant"]
+            .as_str()
+            .unwrap()
+            .contains("emit capability was not granted")
+    );
 }
 
 #[test]
@@ -104,22 +151,41 @@ fn plugin_sql_is_confined_to_its_own_tables() {
     let refused = [
         ("SELECT * FROM users", "does not belong to this plugin"),
         ("SELECT * FROM api_keys", "does not belong to this plugin"),
-        ("SELECT * FROM hello_wasm__greetings", "does not belong to this plugin"),
+        (
+            "SELECT * FROM hello_wasm__greetings",
+            "does not belong to this plugin",
+        ),
         ("DELETE FROM plugins", "does not belong to this plugin"),
         ("ATTACH DATABASE '/tmp/x.db' AS x", "not allowed"),
         ("PRAGMA writable_schema = 1", "not allowed"),
         ("PRAGMA table_info(users)", "could not parse SQL"),
         ("SELECT 1; DROP TABLE users", "one statement"),
-        ("SELECT * FROM sqlite_master", "does not belong to this plugin"),
+        (
+            "SELECT * FROM sqlite_master",
+            "does not belong to this plugin",
+        ),
     ];
     for (sql, expected) in refused {
-        let answer = panel.request("POST", "/api/plugins/hostile-wasm/sql", None, Some(sql.as_bytes().to_vec()));
+        let answer = panel.request(
+            "POST",
+            "/api/plugins/hostile-wasm/sql",
+            None,
+            Some(sql.as_bytes().to_vec()),
+        );
         assert_eq!(answer.status, 403, "{sql}: {answer:?}");
         let message = answer.body["refused"].as_str().unwrap();
-        assert!(message.contains(expected), "{sql}: `{message}` lacks `{expected}`");
+        assert!(
+            message.contains(expected),
+            "{sql}: `{message}` lacks `{expected}`"
+        );
     }
     // Its own namespace works.
-    let answer = panel.request("POST", "/api/plugins/hostile-wasm/sql", None, Some(b"SELECT 1 AS one".to_vec()));
+    let answer = panel.request(
+        "POST",
+        "/api/plugins/hostile-wasm/sql",
+        None,
+        Some(b"SELECT 1 AS one".to_vec()),
+    );
     assert_eq!(answer.body, json!({ "rows": 1 }));
     // And the core tables are intact.
     assert_eq!(panel.get("/api/plugins/hello-wasm/hello").status, 200);
@@ -130,17 +196,29 @@ fn a_failing_subscriber_does_not_affect_the_others() {
     let panel = hostile_panel();
     let admin = panel.admin_key();
     for name in ["Ada", "Grace"] {
-        panel.post_json("/api/plugins/hello-wasm/greetings", Some(&admin), json!({ "name": name }));
+        panel.post_json(
+            "/api/plugins/hello-wasm/greetings",
+            Some(&admin),
+            json!({ "name": name }),
+        );
     }
     // Both hostile plugins panic on hello-wasm.greeted; hello-native still hears both.
-    let heard = eventually(Duration::from_secs(10), "hello-native to hear both greetings", || {
-        let heard = panel.get("/api/plugins/hello-native/hello").body["greetings_heard"].clone();
-        (heard.as_array().map_or(0, Vec::len) == 2).then_some(heard)
-    });
+    let heard = eventually(
+        Duration::from_secs(10),
+        "hello-native to hear both greetings",
+        || {
+            let heard =
+                panel.get("/api/plugins/hello-native/hello").body["greetings_heard"].clone();
+            (heard.as_array().map_or(0, Vec::len) == 2).then_some(heard)
+        },
+    );
     assert_eq!(heard, json!(["Ada", "Grace"]));
     eventually(Duration::from_secs(10), "the failures to be logged", || {
         let log = panel.log();
-        (log.contains("event handler failed") && log.contains("hostile-native") && log.contains("hostile-wasm")).then_some(())
+        (log.contains("event handler failed")
+            && log.contains("hostile-native")
+            && log.contains("hostile-wasm"))
+        .then_some(())
     });
     assert_still_serving(&panel);
 }

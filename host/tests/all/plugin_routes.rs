@@ -10,14 +10,27 @@ use crate::support::{DIALECTS, Dialect, eventually, panel};
 #[test]
 fn health_reports_database_and_every_plugin() {
     for dialect in DIALECTS {
-        let panel = panel(dialect).plugin("hello-wasm").plugin("hello-native").start();
+        let panel = panel(dialect)
+            .plugin("hello-wasm")
+            .plugin("hello-native")
+            .start();
         let health = panel.health();
         assert_eq!(health["status"], "ok");
         assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
-        assert_eq!(health["database"], if dialect == Dialect::Sqlite { "sqlite" } else { "postgres" });
+        assert_eq!(
+            health["database"],
+            if dialect == Dialect::Sqlite {
+                "sqlite"
+            } else {
+                "postgres"
+            }
+        );
         let plugins = health["plugins"].as_array().unwrap();
         for (id, runtime) in [("hello-wasm", "wasm"), ("hello-native", "native")] {
-            let plugin = plugins.iter().find(|p| p["id"] == id).unwrap_or_else(|| panic!("{id} in {health}"));
+            let plugin = plugins
+                .iter()
+                .find(|p| p["id"] == id)
+                .unwrap_or_else(|| panic!("{id} in {health}"));
             assert_eq!(plugin["state"], "enabled", "{plugin}");
             assert_eq!(plugin["runtime"], runtime);
             assert_eq!(plugin["version"], "0.1.0");
@@ -28,7 +41,10 @@ fn health_reports_database_and_every_plugin() {
 
 #[test]
 fn hello_routes_answer_in_both_runtimes() {
-    let panel = panel(Dialect::Sqlite).plugin("hello-wasm").plugin("hello-native").start();
+    let panel = panel(Dialect::Sqlite)
+        .plugin("hello-wasm")
+        .plugin("hello-native")
+        .start();
     for (id, runtime) in [("hello-wasm", "wasm"), ("hello-native", "native")] {
         let answer = panel.get(&format!("/api/plugins/{id}/hello"));
         assert_eq!(answer.status, 200, "{answer:?}");
@@ -39,15 +55,28 @@ fn hello_routes_answer_in_both_runtimes() {
     }
     // Undeclared routes and methods never reach the plugin.
     assert_eq!(panel.get("/api/plugins/hello-wasm/nope").status, 404);
-    assert_eq!(panel.request("DELETE", "/api/plugins/hello-wasm/hello", None, None).status, 405);
+    assert_eq!(
+        panel
+            .request("DELETE", "/api/plugins/hello-wasm/hello", None, None)
+            .status,
+        405
+    );
     let missing = panel.get("/api/plugins/no-such-plugin/hello");
     assert_eq!(missing.status, 404);
-    assert!(missing.body["error"]["message"].as_str().unwrap().contains("no plugin `no-such-plugin`"));
+    assert!(
+        missing.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no plugin `no-such-plugin`")
+    );
 }
 
 #[test]
 fn the_host_checks_authentication_and_permissions_before_the_plugin_runs() {
-    let panel = panel(Dialect::Sqlite).plugin("hello-wasm").plugin("hello-native").start();
+    let panel = panel(Dialect::Sqlite)
+        .plugin("hello-wasm")
+        .plugin("hello-native")
+        .start();
     let admin = panel.admin_key();
     let user = panel.user_key("mallory");
     let body = json!({ "name": "Ada" });
@@ -56,76 +85,155 @@ fn the_host_checks_authentication_and_permissions_before_the_plugin_runs() {
     assert_eq!(anonymous.status, 401, "{anonymous:?}");
     assert_eq!(anonymous.body["error"]["code"], "unauthenticated");
 
-    let bad_key = panel.post_json("/api/plugins/hello-wasm/greetings", Some("hk_wrong"), body.clone());
+    let bad_key = panel.post_json(
+        "/api/plugins/hello-wasm/greetings",
+        Some("hk_wrong"),
+        body.clone(),
+    );
     assert_eq!(bad_key.status, 401);
 
-    let forbidden = panel.post_json("/api/plugins/hello-wasm/greetings", Some(&user), body.clone());
+    let forbidden = panel.post_json(
+        "/api/plugins/hello-wasm/greetings",
+        Some(&user),
+        body.clone(),
+    );
     assert_eq!(forbidden.status, 403, "{forbidden:?}");
-    assert!(forbidden.body["error"]["message"].as_str().unwrap().contains("hello-wasm.greet"));
+    assert!(
+        forbidden.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("hello-wasm.greet")
+    );
 
     // Nothing was stored by the refused calls.
-    assert_eq!(panel.get("/api/plugins/hello-wasm/hello").body["greetings"], 0);
+    assert_eq!(
+        panel.get("/api/plugins/hello-wasm/hello").body["greetings"],
+        0
+    );
 
     let created = panel.post_json("/api/plugins/hello-wasm/greetings", Some(&admin), body);
     assert_eq!(created.status, 201, "{created:?}");
     assert_eq!(created.body["greeting"], "Hello, Ada!");
     let list = panel.get("/api/plugins/hello-wasm/greetings");
-    assert_eq!(list.body["greetings"], json!([{ "name": "Ada", "greeted_by": "root" }]));
+    assert_eq!(
+        list.body["greetings"],
+        json!([{ "name": "Ada", "greeted_by": "root" }])
+    );
 
     // A route that needs any signed-in user accepts the non-admin.
-    let note = panel.post_json("/api/plugins/hello-native/notes", Some(&admin), json!({ "body": "remember" }));
+    let note = panel.post_json(
+        "/api/plugins/hello-native/notes",
+        Some(&admin),
+        json!({ "body": "remember" }),
+    );
     assert_eq!(note.status, 201, "{note:?}");
     let id = note.body["id"].as_i64().unwrap();
     let read = panel.get_as(&format!("/api/plugins/hello-native/notes/{id}"), &user);
     assert_eq!(read.status, 200, "{read:?}");
     assert_eq!(read.body["body"], "remember");
     assert_eq!(read.body["author"], "root");
-    assert_eq!(panel.get(&format!("/api/plugins/hello-native/notes/{id}")).status, 401);
-    assert_eq!(panel.get_as("/api/plugins/hello-native/notes/999", &user).status, 404);
+    assert_eq!(
+        panel
+            .get(&format!("/api/plugins/hello-native/notes/{id}"))
+            .status,
+        401
+    );
+    assert_eq!(
+        panel
+            .get_as("/api/plugins/hello-native/notes/999", &user)
+            .status,
+        404
+    );
 }
 
 #[test]
 fn plugin_errors_are_json_with_the_plugins_status() {
     let panel = panel(Dialect::Sqlite).plugin("hello-wasm").start();
     let admin = panel.admin_key();
-    let answer = panel.request("POST", "/api/plugins/hello-wasm/greetings", Some(&admin), Some(b"not json".to_vec()));
+    let answer = panel.request(
+        "POST",
+        "/api/plugins/hello-wasm/greetings",
+        Some(&admin),
+        Some(b"not json".to_vec()),
+    );
     assert_eq!(answer.status, 400, "{answer:?}");
-    assert!(answer.body["error"]["message"].as_str().unwrap().contains("invalid JSON"));
+    assert!(
+        answer.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON")
+    );
 }
 
 #[test]
 fn events_cross_runtimes_in_order_and_reach_every_subscriber() {
     for dialect in DIALECTS {
-        let panel = panel(dialect).plugin("hello-wasm").plugin("hello-native").start();
+        let panel = panel(dialect)
+            .plugin("hello-wasm")
+            .plugin("hello-native")
+            .start();
         let admin = panel.admin_key();
         for name in ["Ada", "Grace", "Edsger"] {
-            let answer = panel.post_json("/api/plugins/hello-wasm/greetings", Some(&admin), json!({ "name": name }));
+            let answer = panel.post_json(
+                "/api/plugins/hello-wasm/greetings",
+                Some(&admin),
+                json!({ "name": name }),
+            );
             assert_eq!(answer.status, 201, "{answer:?}");
         }
         // hello-native subscribes to hello-wasm.greeted: delivered asynchronously, in order.
-        let heard = eventually(Duration::from_secs(10), "hello-native to hear three greetings", || {
-            let heard = panel.get("/api/plugins/hello-native/hello").body["greetings_heard"].clone();
-            (heard.as_array().map_or(0, Vec::len) == 3).then_some(heard)
-        });
+        let heard = eventually(
+            Duration::from_secs(10),
+            "hello-native to hear three greetings",
+            || {
+                let heard =
+                    panel.get("/api/plugins/hello-native/hello").body["greetings_heard"].clone();
+                (heard.as_array().map_or(0, Vec::len) == 3).then_some(heard)
+            },
+        );
         assert_eq!(heard, json!(["Ada", "Grace", "Edsger"]));
         // The publisher does not receive its own event.
         let seen = panel.get("/api/plugins/hello-wasm/hello").body["events_seen"].clone();
-        assert!(!seen.as_array().unwrap().iter().any(|e| e == "hello-wasm.greeted"), "{seen}");
+        assert!(
+            !seen
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e == "hello-wasm.greeted"),
+            "{seen}"
+        );
     }
 }
 
 #[test]
 fn migrations_are_tracked_per_plugin_and_run_once() {
-    let mut panel = panel(Dialect::Sqlite).plugin("hello-wasm").plugin("hello-native").start();
+    let mut panel = panel(Dialect::Sqlite)
+        .plugin("hello-wasm")
+        .plugin("hello-native")
+        .start();
     let admin = panel.admin_key();
-    panel.post_json("/api/plugins/hello-wasm/greetings", Some(&admin), json!({ "name": "Ada" }));
+    panel.post_json(
+        "/api/plugins/hello-wasm/greetings",
+        Some(&admin),
+        json!({ "name": "Ada" }),
+    );
     panel.restart();
     // Data survives and the migration did not run again.
-    assert_eq!(panel.get("/api/plugins/hello-wasm/hello").body["greetings"], 1);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    assert_eq!(
+        panel.get("/api/plugins/hello-wasm/hello").body["greetings"],
+        1
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let owners: Vec<(String, i64)> = runtime.block_on(async {
-        let db = hatchery_host::db::Database::connect(panel.database_url()).await.unwrap();
-        let hatchery_host::db::Database::Sqlite(pool) = db else { unreachable!("a SQLite panel") };
+        let db = hatchery_host::db::Database::connect(panel.database_url())
+            .await
+            .unwrap();
+        let hatchery_host::db::Database::Sqlite(pool) = db else {
+            unreachable!("a SQLite panel")
+        };
         sqlx::query_as("SELECT owner, version FROM schema_migrations ORDER BY owner, version")
             .fetch_all(&pool)
             .await
@@ -133,36 +241,62 @@ fn migrations_are_tracked_per_plugin_and_run_once() {
     });
     assert_eq!(
         owners,
-        vec![("core".into(), 1), ("hello-native".into(), 1), ("hello-wasm".into(), 1)]
+        vec![
+            ("core".into(), 1),
+            ("hello-native".into(), 1),
+            ("hello-wasm".into(), 1)
+        ]
     );
 }
 
 #[test]
 fn ui_slots_list_contributions_and_serve_their_modules() {
-    let panel = panel(Dialect::Sqlite).plugin("hello-wasm").plugin("hello-native").start();
+    let panel = panel(Dialect::Sqlite)
+        .plugin("hello-wasm")
+        .plugin("hello-native")
+        .start();
     let answer = panel.get("/api/ui/contributions");
     assert_eq!(answer.status, 200);
     let contributions = answer.body["contributions"].as_array().unwrap().clone();
     assert_eq!(contributions.len(), 2, "{contributions:?}");
-    let card = contributions.iter().find(|c| c["plugin"] == "hello-wasm").unwrap();
+    let card = contributions
+        .iter()
+        .find(|c| c["plugin"] == "hello-wasm")
+        .unwrap();
     assert_eq!(card["slot"], "dashboard.widgets/v1");
     assert_eq!(card["export"], "HelloCard");
     assert_eq!(card["title"], "Greetings");
-    let native = contributions.iter().find(|c| c["plugin"] == "hello-native").unwrap();
+    let native = contributions
+        .iter()
+        .find(|c| c["plugin"] == "hello-native")
+        .unwrap();
     assert_eq!(native["slot"], "admin.overview.cards/v1");
 
     for contribution in &contributions {
         let module = panel.get(contribution["module"].as_str().unwrap());
         assert_eq!(module.status, 200);
-        assert_eq!(module.header("content-type"), Some("text/javascript; charset=utf-8"));
+        assert_eq!(
+            module.header("content-type"),
+            Some("text/javascript; charset=utf-8")
+        );
         assert_eq!(module.header("x-content-type-options"), Some("nosniff"));
         let expected = {
             use base64::Engine;
-            format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&module.raw)))
+            format!(
+                "sha256-{}",
+                base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&module.raw))
+            )
         };
         assert_eq!(contribution["integrity"], expected.as_str());
         assert!(String::from_utf8_lossy(&module.raw).contains("export"));
     }
-    assert_eq!(panel.get("/plugin-assets/hello-wasm/ui/missing.js").status, 404);
-    assert_eq!(panel.get("/plugin-assets/hello-wasm/plugin.wasm").status, 404, "only UI modules are served");
+    assert_eq!(
+        panel.get("/plugin-assets/hello-wasm/ui/missing.js").status,
+        404
+    );
+    assert_eq!(
+        panel.get("/plugin-assets/hello-wasm/plugin.wasm").status,
+        404,
+        "only UI modules are served"
+    );
 }

@@ -69,7 +69,8 @@ pub struct TestDatabase {
 
 /// The PostgreSQL server tests use (its `postgres` database, for creating others).
 pub fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 impl TestDatabase {
@@ -83,7 +84,10 @@ impl TestDatabase {
                 let name = format!("hatchery_test_{}", uuid());
                 postgres_admin(&format!("CREATE DATABASE {name}"));
                 let admin = postgres_admin_url();
-                let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(base, _)| base)
+                    .unwrap_or(&admin);
                 TestDatabase {
                     url: format!("{base}/{name}"),
                     postgres_name: Some(name),
@@ -106,13 +110,24 @@ impl Drop for TestDatabase {
 fn postgres_admin(statement: &str) {
     let statement = statement.to_string();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         runtime.block_on(async {
             use sqlx::Connection;
-            let mut connection = sqlx::PgConnection::connect(&postgres_admin_url()).await.unwrap_or_else(|err| {
-                panic!("PostgreSQL must be running at {} for the tests: {err}", postgres_admin_url())
-            });
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut connection).await.unwrap();
+            let mut connection = sqlx::PgConnection::connect(&postgres_admin_url())
+                .await
+                .unwrap_or_else(|err| {
+                    panic!(
+                        "PostgreSQL must be running at {} for the tests: {err}",
+                        postgres_admin_url()
+                    )
+                });
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                .execute(&mut connection)
+                .await
+                .unwrap();
         });
     })
     .join()
@@ -148,10 +163,16 @@ impl PanelBuilder {
         let database = TestDatabase::new(self.dialect, dir.path());
         let port = free_port();
         let mut env = vec![
-            ("HATCHERY_DATA_DIR".to_string(), dir.path().display().to_string()),
+            (
+                "HATCHERY_DATA_DIR".to_string(),
+                dir.path().display().to_string(),
+            ),
             ("HATCHERY_LISTEN".to_string(), format!("127.0.0.1:{port}")),
             ("HATCHERY_DATABASE_URL".to_string(), database.url.clone()),
-            ("HATCHERY_LOG".to_string(), "info,hatchery_host=debug".to_string()),
+            (
+                "HATCHERY_LOG".to_string(),
+                "info,hatchery_host=debug".to_string(),
+            ),
         ];
         env.extend(self.env);
         let mut panel = Panel {
@@ -204,7 +225,10 @@ pub struct Answer {
 
 impl Answer {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -224,10 +248,19 @@ impl Panel {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("hatchery serve exited with {status}:\n{}", self.log());
             }
-            if self.agent.get(format!("{}/api/health", self.url)).call().is_ok() {
+            if self
+                .agent
+                .get(format!("{}/api/health", self.url))
+                .call()
+                .is_ok()
+            {
                 break;
             }
-            assert!(Instant::now() < deadline, "hatchery did not answer within 60 s:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "hatchery did not answer within 60 s:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         self.child = Some(child);
@@ -268,7 +301,10 @@ impl Panel {
     /// Runs `hatchery <args>` against this panel's configuration.
     pub fn cli(&self, args: &[&str]) -> Output {
         let mut command = Command::new(hatchery_bin());
-        command.args(args).current_dir(self.dir.path()).stdin(Stdio::null());
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
         self.apply_env(&mut command);
         command.output().expect("hatchery runs")
     }
@@ -290,7 +326,15 @@ impl Panel {
     pub fn admin_key(&self) -> String {
         self.admin_key
             .get_or_init(|| {
-                self.cli_ok(&["user", "create", "--username", "root", "--email", "root@example.com", "--admin"]);
+                self.cli_ok(&[
+                    "user",
+                    "create",
+                    "--username",
+                    "root",
+                    "--email",
+                    "root@example.com",
+                    "--admin",
+                ]);
                 self.cli_ok(&["user", "api-key", "root"]).trim().to_string()
             })
             .clone()
@@ -298,11 +342,26 @@ impl Panel {
 
     /// A new non-admin user's API key.
     pub fn user_key(&self, username: &str) -> String {
-        self.cli_ok(&["user", "create", "--username", username, "--email", &format!("{username}@example.com")]);
-        self.cli_ok(&["user", "api-key", username]).trim().to_string()
+        self.cli_ok(&[
+            "user",
+            "create",
+            "--username",
+            username,
+            "--email",
+            &format!("{username}@example.com"),
+        ]);
+        self.cli_ok(&["user", "api-key", username])
+            .trim()
+            .to_string()
     }
 
-    pub fn request(&self, method: &str, path: &str, key: Option<&str>, body: Option<Vec<u8>>) -> Answer {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Answer {
         let url = format!("{}{path}", self.url);
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(key) = key {
@@ -312,16 +371,28 @@ impl Panel {
             Some(body) => self.agent.run(builder.body(body).unwrap()),
             None => self.agent.run(builder.body(()).unwrap()),
         };
-        let mut response = result.unwrap_or_else(|err| panic!("{method} {path}: {err}\n{}", self.log()));
+        let mut response =
+            result.unwrap_or_else(|err| panic!("{method} {path}: {err}\n{}", self.log()));
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
             .collect();
-        let raw = response.body_mut().with_config().limit(64 * 1024 * 1024).read_to_vec().unwrap();
-        let body = serde_json::from_slice(&raw).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into_owned()));
-        Answer { status, body, headers, raw }
+        let raw = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap();
+        let body = serde_json::from_slice(&raw)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into_owned()));
+        Answer {
+            status,
+            body,
+            headers,
+            raw,
+        }
     }
 
     pub fn get(&self, path: &str) -> Answer {
@@ -344,7 +415,12 @@ impl Panel {
 
     /// The health entry of one plugin.
     pub fn plugin_health(&self, id: &str) -> Option<Value> {
-        self.health()["plugins"].as_array().unwrap().iter().find(|p| p["id"] == id).cloned()
+        self.health()["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .cloned()
     }
 }
 
@@ -364,13 +440,20 @@ pub fn eventually<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Opt
         if let Some(value) = check() {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {

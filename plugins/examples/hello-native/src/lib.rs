@@ -26,7 +26,10 @@ impl Plugin for HelloNative {
     fn handle_request(&self, request: Request) -> Result<Response, Error> {
         let served = self.requests_served.fetch_add(1, Ordering::Relaxed) + 1;
         if request.is("GET", "/hello") {
-            let heard = host::query("SELECT name FROM hello_native__greetings_heard ORDER BY id", &[])?;
+            let heard = host::query(
+                "SELECT name FROM hello_native__greetings_heard ORDER BY id",
+                &[],
+            )?;
             let names: Vec<&str> = heard
                 .rows
                 .iter()
@@ -45,13 +48,21 @@ impl Plugin for HelloNative {
             if note.body.trim().is_empty() {
                 return Err(Error::bad_request("a note needs a body"));
             }
-            let author = request.principal.as_ref().map(|p| p.username.as_str()).unwrap_or("");
+            let author = request
+                .principal
+                .as_ref()
+                .map(|p| p.username.as_str())
+                .unwrap_or("");
             host::execute(
                 "INSERT INTO hello_native__notes (author, body) VALUES ($1, $2)",
                 &[author.into(), note.body.as_str().into()],
             )?;
             let rows = host::query("SELECT max(id) AS id FROM hello_native__notes", &[])?;
-            let id = rows.rows.first().and_then(|row| row.first()).and_then(DbValue::as_i64);
+            let id = rows
+                .rows
+                .first()
+                .and_then(|row| row.first())
+                .and_then(DbValue::as_i64);
             host::emit("note-added", &json!({ "id": id, "author": author }))?;
             return Ok(Response::json(&json!({ "id": id })).with_status(201));
         }
@@ -64,7 +75,10 @@ impl Plugin for HelloNative {
                 "SELECT author, body FROM hello_native__notes WHERE id = $1",
                 &[id.into()],
             )?;
-            let row = rows.iter().next().ok_or_else(|| Error::not_found("no such note"))?;
+            let row = rows
+                .iter()
+                .next()
+                .ok_or_else(|| Error::not_found("no such note"))?;
             return Ok(Response::json(&json!({
                 "id": id,
                 "author": row.get("author").and_then(DbValue::as_str),

@@ -21,10 +21,7 @@ impl Plugin for HelloWasm {
                 "SELECT name, source FROM hello_wasm__events_seen ORDER BY id DESC LIMIT 20",
                 &[],
             )?;
-            let events_seen: Vec<String> = events
-                .iter()
-                .map(|row| text(row.get("name")))
-                .collect();
+            let events_seen: Vec<String> = events.iter().map(|row| text(row.get("name"))).collect();
             return Ok(Response::json(&json!({
                 "hello": "world",
                 "plugin": host::plugin_id(),
@@ -66,20 +63,27 @@ impl Plugin for HelloWasm {
     }
 
     fn run_command(&self, args: Vec<String>) -> CommandOutput {
-        match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        match args
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
             ["greet", name] => match greet(name, "cli") {
                 Ok(message) => CommandOutput::ok(format!("{message}\n")),
                 Err(err) => CommandOutput::failure(format!("{}\n", err.message)),
             },
-            ["list"] => match host::query("SELECT name FROM hello_wasm__greetings ORDER BY id", &[]) {
-                Ok(rows) if rows.rows.is_empty() => CommandOutput::ok("nobody greeted yet\n"),
-                Ok(rows) => CommandOutput::ok(
-                    rows.iter()
-                        .map(|row| format!("{}\n", text(row.get("name"))))
-                        .collect::<String>(),
-                ),
-                Err(err) => CommandOutput::failure(format!("{err}\n")),
-            },
+            ["list"] => {
+                match host::query("SELECT name FROM hello_wasm__greetings ORDER BY id", &[]) {
+                    Ok(rows) if rows.rows.is_empty() => CommandOutput::ok("nobody greeted yet\n"),
+                    Ok(rows) => CommandOutput::ok(
+                        rows.iter()
+                            .map(|row| format!("{}\n", text(row.get("name"))))
+                            .collect::<String>(),
+                    ),
+                    Err(err) => CommandOutput::failure(format!("{err}\n")),
+                }
+            }
             _ => CommandOutput::usage("usage: hatchery hello-wasm greet NAME | list\n"),
         }
     }
@@ -109,7 +113,10 @@ fn count_greetings() -> Result<i64, Error> {
 }
 
 fn text(value: Option<&DbValue>) -> String {
-    value.and_then(DbValue::as_str).unwrap_or_default().to_string()
+    value
+        .and_then(DbValue::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 hatchery_sdk::export_plugin!(HelloWasm);
