@@ -205,16 +205,17 @@ fn build_engine(limits: WasmLimits) -> Result<Engine> {
 /// Refuses components built against another major version of the contract.
 fn check_contract_version(engine: &Engine, component: &Component) -> Result<()> {
     for (name, _) in component.component_type().imports(engine) {
-        if let Some(version) = name
+        let version = name
             .strip_prefix("hatchery:plugin/")
             .and_then(|rest| rest.split_once('@'))
-            .map(|(_, v)| v)
+            .map(|(_, version)| version);
+        if let Some(version) = version
+            && version.split('.').next() != Some(CONTRACT_MAJOR)
         {
-            if version.split('.').next() != Some(CONTRACT_MAJOR) {
-                return Err(Error::PluginLoad(format!(
-                    "the plugin was built against contract hatchery:plugin@{version}; this host speaks {CONTRACT_MAJOR}.x — rebuild it with a matching hatchery-sdk"
-                )));
-            }
+            return Err(Error::PluginLoad(format!(
+                "the plugin was built against contract hatchery:plugin@{version}; this host speaks \
+                 {CONTRACT_MAJOR}.x — rebuild it with a matching hatchery-sdk"
+            )));
         }
     }
     Ok(())

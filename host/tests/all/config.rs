@@ -27,7 +27,9 @@ fn serve_with(env: &[(&str, &str)], config_file: Option<&str>) -> (bool, String)
 
 #[test]
 fn unknown_and_invalid_settings_stop_startup_with_the_key_named() {
-    let cases: [(&[(&str, &str)], Option<&str>, &str); 7] = [
+    /// Environment, config file, and the message expected.
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>, &'a str);
+    let cases: [Case; 7] = [
         (
             &[("HATCHERY_LISEN", "127.0.0.1:1")],
             None,

@@ -31,8 +31,8 @@ impl Plugin for Hostile {
                 })
             }
             "/escape" => Ok(Response::json(&json!({
-                "read_etc_passwd": std::fs::read_to_string("/etc/passwd").map(|_| "read").unwrap_or_else(|e| e.to_string().leak()),
-                "list_root": std::fs::read_dir("/").map(|_| "listed").unwrap_or_else(|e| e.to_string().leak()),
+                "read_etc_passwd": std::fs::read_to_string("/etc/passwd").map_or_else(|e| e.to_string(), |_| "read".into()),
+                "list_root": std::fs::read_dir("/").map_or_else(|e| e.to_string(), |_| "listed".into()),
                 "environment": std::env::vars().count(),
                 "emit_without_grant": host::emit("anything", &json!({})).err(),
             }))),
