@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::Config;
-use crate::db::{self, Database, migrate, users};
+use crate::db::{Database, migrate, users};
 use crate::error::{Error, Result};
 use crate::http::{self, AppState};
 use crate::plugins::manifest::{Capabilities, Manifest, Runtime};
@@ -587,9 +587,4 @@ fn human_bytes(bytes: u64) -> String {
     } else {
         format!("{:.1} KiB", bytes as f64 / 1024.0)
     }
-}
-
-/// Keeps `db` reachable from tests that assert on the dialect.
-pub fn dialect_of(db: &Database) -> &'static str {
-    db::dialect_name(db.dialect())
 }

@@ -276,13 +276,16 @@ fn check_contents(manifest: &Manifest, files: &BTreeMap<String, Vec<u8>>) -> Res
 
 /// Decodes a base64 ed25519 public key.
 pub fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
-    let bytes = BASE64
+    VerifyingKey::from_bytes(&key_bytes(text, "public")?)
+        .map_err(|_| "not a valid ed25519 public key".to_string())
+}
+
+fn key_bytes(text: &str, kind: &str) -> Result<[u8; 32], String> {
+    BASE64
         .decode(text.trim())
-        .map_err(|_| "a public key is 32 bytes in base64".to_string())?;
-    let bytes: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| "a public key is 32 bytes in base64".to_string())?;
-    VerifyingKey::from_bytes(&bytes).map_err(|_| "not a valid ed25519 public key".to_string())
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| format!("a {kind} key is 32 bytes in base64"))
 }
 
 /// A new signing key, as the base64 text `hatchery plugin keygen` writes.
@@ -293,13 +296,7 @@ pub fn generate_signing_key() -> String {
 }
 
 pub fn parse_signing_key(text: &str) -> Result<SigningKey, String> {
-    let bytes = BASE64
-        .decode(text.trim())
-        .map_err(|_| "a signing key is 32 bytes in base64".to_string())?;
-    let bytes: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| "a signing key is 32 bytes in base64".to_string())?;
-    Ok(SigningKey::from_bytes(&bytes))
+    Ok(SigningKey::from_bytes(&key_bytes(text, "signing")?))
 }
 
 pub fn public_key_of(key: &SigningKey) -> String {

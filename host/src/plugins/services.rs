@@ -41,10 +41,6 @@ impl HostServices {
         &self.plugin_id
     }
 
-    pub fn grants(&self) -> &Capabilities {
-        &self.grants
-    }
-
     pub fn dialect(&self) -> Dialect {
         self.db.dialect()
     }
@@ -167,17 +163,26 @@ trait ToValues {
 
 impl ToValues for sqlx::sqlite::SqliteRow {
     fn to_values(&self) -> Result<Vec<DbValue>, String> {
-        sqlite_row(self)
+        row_values(self, sqlite_value)
     }
 }
 
 impl ToValues for sqlx::postgres::PgRow {
     fn to_values(&self) -> Result<Vec<DbValue>, String> {
-        postgres_row(self)
+        row_values(self, postgres_value)
     }
 }
 
-fn sqlite_row(row: &sqlx::sqlite::SqliteRow) -> Result<Vec<DbValue>, String> {
+/// Reads every column, giving NULLs directly and the rest to `decode` with the
+/// column's type name.
+fn row_values<R>(
+    row: &R,
+    decode: fn(&R, usize, &str) -> Result<DbValue, sqlx::Error>,
+) -> Result<Vec<DbValue>, String>
+where
+    R: Row,
+    usize: sqlx::ColumnIndex<R>,
+{
     (0..row.len())
         .map(|index| {
             let raw = row.try_get_raw(index).map_err(|err| err.to_string())?;
@@ -185,59 +190,56 @@ fn sqlite_row(row: &sqlx::sqlite::SqliteRow) -> Result<Vec<DbValue>, String> {
                 return Ok(DbValue::Null);
             }
             let kind = raw.type_info().name().to_string();
-            let value = match kind.as_str() {
-                "INTEGER" | "BOOLEAN" | "INT8" | "BIGINT" => {
-                    DbValue::Integer(row.try_get(index).map_err(|e| e.to_string())?)
-                }
-                "REAL" | "NUMERIC" => DbValue::Real(row.try_get(index).map_err(|e| e.to_string())?),
-                "BLOB" => DbValue::Blob(row.try_get(index).map_err(|e| e.to_string())?),
-                _ => DbValue::Text(row.try_get(index).map_err(|e| e.to_string())?),
-            };
-            Ok(value)
+            match decode(row, index, &kind) {
+                Ok(value) => Ok(value),
+                Err(sqlx::Error::TypeNotFound { type_name }) => Err(format!(
+                    "column {} has type {type_name}, which plugins cannot read; cast it to text in the query",
+                    row.columns()[index].name()
+                )),
+                Err(err) => Err(err.to_string()),
+            }
         })
         .collect()
 }
 
-fn postgres_row(row: &sqlx::postgres::PgRow) -> Result<Vec<DbValue>, String> {
-    (0..row.len())
-        .map(|index| {
-            let raw = row.try_get_raw(index).map_err(|err| err.to_string())?;
-            if raw.is_null() {
-                return Ok(DbValue::Null);
-            }
-            let kind = raw.type_info().name().to_string();
-            let get_err = |err: sqlx::Error| err.to_string();
-            let value = match kind.as_str() {
-                "INT2" => DbValue::Integer(row.try_get::<i16, _>(index).map_err(get_err)?.into()),
-                "INT4" => DbValue::Integer(row.try_get::<i32, _>(index).map_err(get_err)?.into()),
-                "INT8" => DbValue::Integer(row.try_get(index).map_err(get_err)?),
-                "BOOL" => DbValue::Integer(row.try_get::<bool, _>(index).map_err(get_err)?.into()),
-                "FLOAT4" => DbValue::Real(row.try_get::<f32, _>(index).map_err(get_err)?.into()),
-                "FLOAT8" => DbValue::Real(row.try_get(index).map_err(get_err)?),
-                "BYTEA" => DbValue::Blob(row.try_get(index).map_err(get_err)?),
-                "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" => {
-                    DbValue::Text(row.try_get(index).map_err(get_err)?)
-                }
-                "TIMESTAMPTZ" => DbValue::Text(
-                    row.try_get::<chrono::DateTime<chrono::Utc>, _>(index)
-                        .map_err(get_err)?
-                        .to_rfc3339(),
-                ),
-                "JSON" | "JSONB" => DbValue::Text(
-                    row.try_get::<serde_json::Value, _>(index)
-                        .map_err(get_err)?
-                        .to_string(),
-                ),
-                other => {
-                    return Err(format!(
-                        "column {} has type {other}, which plugins cannot read; cast it to text in the query",
-                        row.columns()[index].name()
-                    ));
-                }
-            };
-            Ok(value)
-        })
-        .collect()
+fn sqlite_value(
+    row: &sqlx::sqlite::SqliteRow,
+    index: usize,
+    kind: &str,
+) -> Result<DbValue, sqlx::Error> {
+    Ok(match kind {
+        "INTEGER" | "BOOLEAN" | "INT8" | "BIGINT" => DbValue::Integer(row.try_get(index)?),
+        "REAL" | "NUMERIC" => DbValue::Real(row.try_get(index)?),
+        "BLOB" => DbValue::Blob(row.try_get(index)?),
+        _ => DbValue::Text(row.try_get(index)?),
+    })
+}
+
+fn postgres_value(
+    row: &sqlx::postgres::PgRow,
+    index: usize,
+    kind: &str,
+) -> Result<DbValue, sqlx::Error> {
+    Ok(match kind {
+        "INT2" => DbValue::Integer(row.try_get::<i16, _>(index)?.into()),
+        "INT4" => DbValue::Integer(row.try_get::<i32, _>(index)?.into()),
+        "INT8" => DbValue::Integer(row.try_get(index)?),
+        "BOOL" => DbValue::Integer(row.try_get::<bool, _>(index)?.into()),
+        "FLOAT4" => DbValue::Real(row.try_get::<f32, _>(index)?.into()),
+        "FLOAT8" => DbValue::Real(row.try_get(index)?),
+        "BYTEA" => DbValue::Blob(row.try_get(index)?),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" => DbValue::Text(row.try_get(index)?),
+        "TIMESTAMPTZ" => DbValue::Text(
+            row.try_get::<chrono::DateTime<chrono::Utc>, _>(index)?
+                .to_rfc3339(),
+        ),
+        "JSON" | "JSONB" => DbValue::Text(row.try_get::<serde_json::Value, _>(index)?.to_string()),
+        other => {
+            return Err(sqlx::Error::TypeNotFound {
+                type_name: other.to_string(),
+            });
+        }
+    })
 }
 
 fn truncate(text: &str, limit: usize) -> &str {
