@@ -381,14 +381,23 @@ fn assemble(layout: &Layout, source: &PluginSource, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The development signing key, and its public half in `dev-signing.pub` for
+/// `HATCHERY_TRUSTED_KEYS`.
 fn dev_signing_key(layout: &Layout) -> Result<PathBuf> {
     let key = layout.out.join("dev-signing.key");
-    if !key.exists() {
-        run_quiet(
-            Command::new(layout.hatchery())
-                .args(["plugin", "keygen"])
-                .arg(&key),
-        )?;
+    let public = layout.out.join("dev-signing.pub");
+    if !key.exists() || !public.exists() {
+        let output = Command::new(layout.hatchery())
+            .args(["plugin", "keygen"])
+            .arg(&key)
+            .output()
+            .context("running hatchery plugin keygen")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let public_key = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("public key: "))
+            .with_context(|| format!("hatchery plugin keygen printed no public key: {stdout}"))?;
+        std::fs::write(&public, format!("{public_key}\n"))?;
     }
     Ok(key)
 }
