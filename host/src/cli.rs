@@ -16,7 +16,9 @@ use crate::error::{Error, Result};
 use crate::http::{self, AppState};
 use crate::plugins::manifest::{Capabilities, Manifest, Runtime};
 use crate::plugins::package::{self, Package, ReadLimits};
-use crate::plugins::{InstallOptions, PluginDetails, PluginHost, PluginState, scan_manifests};
+use crate::plugins::{
+    InstallOptions, PluginDetails, PluginHost, PluginState, PluginStatus, scan_manifests,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -433,30 +435,22 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
 }
 
 fn report(details: &PluginDetails, action: &str) -> Result<ExitCode> {
-    let status = &details.status;
-    match status.state {
-        PluginState::Failed => {
-            eprintln!(
-                "{} {} was {action} but failed to load: {}",
-                status.id,
-                status.version,
-                status.error.as_deref().unwrap_or("unknown error")
-            );
-            Ok(ExitCode::FAILURE)
-        }
-        state => {
-            println!(
-                "{} {} {action} (now {})",
-                status.id,
-                status.version,
-                serde_json::to_value(state)
-                    .expect("enum")
-                    .as_str()
-                    .unwrap_or("")
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+    let PluginStatus {
+        id,
+        version,
+        state,
+        error,
+        ..
+    } = &details.status;
+    if *state == PluginState::Failed {
+        eprintln!(
+            "{id} {version} was {action} but failed to load: {}",
+            error.as_deref().unwrap_or("unknown error")
+        );
+        return Ok(ExitCode::FAILURE);
     }
+    println!("{id} {version} {action}; it is now {}", state.as_str());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Shows what the package asks for, like a phone's permission screen.
@@ -515,13 +509,12 @@ fn print_plugin_table(details: &[PluginDetails]) {
     );
     for detail in details {
         let status = &detail.status;
-        let state = serde_json::to_value(status.state).expect("enum");
         println!(
             "{:<24} {:<10} {:<7} {:<9} {}",
             status.id,
             status.version,
             status.runtime,
-            state.as_str().unwrap_or(""),
+            status.state.as_str(),
             status.error.as_deref().unwrap_or("")
         );
     }

@@ -128,6 +128,16 @@ pub enum PluginState {
     Failed,
 }
 
+impl PluginState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginState::Enabled => "enabled",
+            PluginState::Disabled => "disabled",
+            PluginState::Failed => "failed",
+        }
+    }
+}
+
 /// What `/api/health` and `plugin list` report about one plugin.
 #[derive(Debug, Clone, Serialize)]
 pub struct PluginStatus {

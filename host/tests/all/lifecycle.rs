@@ -428,7 +428,7 @@ fn cli_lifecycle_changes_reach_a_running_panel() {
     let package = artifacts().packages.join("hello-wasm.hpkg");
     let output = panel.cli_ok(&["plugin", "install", "--yes", package.to_str().unwrap()]);
     assert!(
-        output.contains("hello-wasm 0.1.0 installed (now enabled)"),
+        output.contains("hello-wasm 0.1.0 installed; it is now enabled"),
         "{output}"
     );
     eventually(
