@@ -23,6 +23,8 @@ const REFUSED_RESPONSE_HEADERS: &[&str] = &[
     "keep-alive",
     "upgrade",
     "strict-transport-security",
+    "content-security-policy",
+    "x-content-type-options",
 ];
 
 pub async fn dispatch_root(
@@ -106,7 +108,12 @@ fn into_http(id: &str, response: hatchery_sdk::Response) -> Result<Response> {
                 response.status
             ))
         })?;
-    let mut builder = Response::builder().status(status);
+    // Whatever a plugin answers is inert on the panel's origin: a plugin that returns
+    // HTML gets an opaque, script-less document, so it cannot act as the signed-in user.
+    let mut builder = Response::builder()
+        .status(status)
+        .header("content-security-policy", "sandbox; default-src 'none'")
+        .header("x-content-type-options", "nosniff");
     for (name, value) in response.headers {
         let lower = name.to_ascii_lowercase();
         if REFUSED_RESPONSE_HEADERS.contains(&lower.as_str()) {

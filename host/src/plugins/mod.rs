@@ -251,6 +251,8 @@ pub struct PluginHost {
     applied_revision: tokio::sync::Mutex<i64>,
     /// Live event subscriptions, kept while the plugin's code is unchanged.
     subscriptions: Mutex<HashMap<String, (Arc<LoadedPlugin>, Subscriber)>>,
+    /// One install, enable, disable or uninstall at a time in this process.
+    lifecycle: tokio::sync::Mutex<()>,
 }
 
 impl PluginHost {
@@ -275,6 +277,7 @@ impl PluginHost {
             registry: ArcSwap::default(),
             applied_revision: tokio::sync::Mutex::new(-1),
             subscriptions: Mutex::default(),
+            lifecycle: tokio::sync::Mutex::new(()),
         });
         host.adopt_directories().await?;
         host.reconcile().await?;
@@ -639,6 +642,7 @@ impl PluginHost {
 
     /// Verifies and installs a package. Nothing changes unless every check passes.
     pub async fn install(&self, bytes: &[u8], options: InstallOptions) -> Result<PluginDetails> {
+        let _one_at_a_time = self.lifecycle.lock().await;
         if bytes.len() as u64 > self.config.max_package_bytes {
             return Err(Error::PayloadTooLarge(format!(
                 "the package is larger than the {} MiB limit (max_package_mb)",
@@ -769,6 +773,7 @@ impl PluginHost {
 
     /// Enables a plugin, optionally with narrower grants than before.
     pub async fn enable(&self, id: &str, grants: Option<Capabilities>) -> Result<PluginDetails> {
+        let _one_at_a_time = self.lifecycle.lock().await;
         let record = self.record(id).await?;
         let grants_json = match grants {
             Some(grants) => {
@@ -786,6 +791,7 @@ impl PluginHost {
     }
 
     pub async fn disable(&self, id: &str) -> Result<PluginDetails> {
+        let _one_at_a_time = self.lifecycle.lock().await;
         self.record(id).await?;
         db::plugins::set_enabled(&self.db, id, false, None).await?;
         self.reconcile().await?;
@@ -795,6 +801,7 @@ impl PluginHost {
     /// Removes a plugin. With `purge`, its tables, migration history and private
     /// directory go too; otherwise they stay for a later reinstall.
     pub async fn uninstall(&self, id: &str, purge: bool) -> Result<()> {
+        let _one_at_a_time = self.lifecycle.lock().await;
         self.record(id).await?;
         db::plugins::delete(&self.db, id).await?;
         self.reconcile().await?;

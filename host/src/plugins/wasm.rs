@@ -144,7 +144,7 @@ impl WasmRuntime {
                 }
             }
         }
-        let component = Component::new(&self.engine, wasm)
+        let component = cpu_heavy(|| Component::new(&self.engine, wasm))
             .map_err(|err| Error::PluginLoad(format!("not a valid Wasm component: {err:#}")))?;
         if let Err(err) = self.store_in_cache(&component, &cache_file) {
             tracing::warn!("could not cache a compiled component: {err}");
@@ -154,7 +154,7 @@ impl WasmRuntime {
 
     /// Compiles without touching the cache (to measure cold loads).
     pub fn compile_uncached(&self, wasm: &[u8]) -> Result<Component> {
-        Component::new(&self.engine, wasm)
+        cpu_heavy(|| Component::new(&self.engine, wasm))
             .map_err(|err| Error::PluginLoad(format!("not a valid Wasm component: {err:#}")))
     }
 
@@ -178,6 +178,17 @@ impl WasmRuntime {
         std::fs::write(&partial, bytes)
             .and_then(|()| std::fs::rename(&partial, file))
             .map_err(|err| Error::io(format!("cannot write {}", file.display()), err))
+    }
+}
+
+/// Runs CPU-heavy work (compiling a component) without stalling the other tasks of
+/// this async worker.
+fn cpu_heavy<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 

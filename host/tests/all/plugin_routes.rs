@@ -52,6 +52,11 @@ fn hello_routes_answer_in_both_runtimes() {
         assert_eq!(answer.body["plugin"], id);
         assert_eq!(answer.body["runtime"], runtime);
         assert_eq!(answer.header("content-type"), Some("application/json"));
+        assert_eq!(
+            answer.header("content-security-policy"),
+            Some("sandbox; default-src 'none'")
+        );
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
     }
     // Undeclared routes and methods never reach the plugin.
     assert_eq!(panel.get("/api/plugins/hello-wasm/nope").status, 404);
