@@ -183,6 +183,7 @@ fn run(layout: &Layout, extra: &[String]) -> Result<()> {
 
 fn test(layout: &Layout, extra: &[String]) -> Result<()> {
     ensure_postgres()?;
+    let docker_host = ensure_podman(layout)?;
     step("running the tests");
     let nextest = Command::new("cargo")
         .args(["nextest", "--version"])
@@ -197,6 +198,7 @@ fn test(layout: &Layout, extra: &[String]) -> Result<()> {
     command
         .args(extra)
         .env("PLUGIN_ARTIFACTS_DIR", &layout.out)
+        .env("DOCKER_HOST", &docker_host)
         .current_dir(&layout.root);
     let status = command.status().context("running cargo")?;
     if !status.success() {
@@ -245,6 +247,127 @@ fn ensure_postgres() -> Result<()> {
     bail!(
         "PostgreSQL is not reachable on 127.0.0.1:5432; start it, or point TEST_POSTGRES_URL at a server"
     )
+}
+
+/// The image wings' tests run game servers in; no registry is reachable, so it is
+/// built from the static busybox.
+const TEST_IMAGE: &str = "localhost/hatchery-test/busybox:latest";
+const PODMAN_SOCKET: &str = "/run/podman/podman.sock";
+
+#[cfg(not(unix))]
+fn ensure_podman(_layout: &Layout) -> Result<String> {
+    std::env::var("DOCKER_HOST").context("set DOCKER_HOST to a Docker engine for wings' tests")
+}
+
+/// Wings' tests need a Docker-compatible engine: podman, its API service, and the test
+/// image. Installs and starts what is missing; returns the `DOCKER_HOST` to use.
+#[cfg(unix)]
+fn ensure_podman(layout: &Layout) -> Result<String> {
+    if let Ok(host) = std::env::var("DOCKER_HOST") {
+        return Ok(host);
+    }
+    let have = |program: &str| {
+        Command::new(program)
+            .arg("--version")
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if !have("podman") || !Path::new("/bin/busybox").exists() {
+        step("installing podman, runc and busybox-static");
+        let install = || {
+            Command::new("apt-get")
+                .args(["install", "-y", "podman", "runc", "busybox-static"])
+                .status()
+                .is_ok_and(|status| status.success())
+        };
+        if !install() {
+            let _ = Command::new("apt-get").arg("update").status();
+            if !install() {
+                bail!(
+                    "could not install podman; install podman, runc and busybox-static, or set DOCKER_HOST to a Docker engine"
+                );
+            }
+        }
+    }
+    // crun cannot set rlimits in this sandbox; runc can.
+    let containers_conf = Path::new("/etc/containers/containers.conf");
+    let current = std::fs::read_to_string(containers_conf).unwrap_or_default();
+    if !current.contains("runtime =") {
+        std::fs::create_dir_all("/etc/containers")?;
+        std::fs::write(
+            containers_conf,
+            format!("{current}\n[engine]\nruntime = \"runc\"\n"),
+        )
+        .context("writing /etc/containers/containers.conf")?;
+    }
+    let reachable = || std::os::unix::net::UnixStream::connect(PODMAN_SOCKET).is_ok();
+    if !reachable() {
+        step("starting podman's Docker-compatible API service");
+        std::fs::create_dir_all("/run/podman")?;
+        let log = std::fs::File::create(layout.out.join("podman-service.log"))?;
+        Command::new("podman")
+            .args([
+                "system",
+                "service",
+                "--time=0",
+                &format!("unix://{PODMAN_SOCKET}"),
+            ])
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("starting podman system service")?;
+        for _ in 0..50 {
+            if reachable() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        if !reachable() {
+            bail!(
+                "podman's API service did not come up; see {}",
+                layout.out.join("podman-service.log").display()
+            );
+        }
+    }
+    let exists = Command::new("podman")
+        .args(["image", "exists", TEST_IMAGE])
+        .status()
+        .is_ok_and(|status| status.success());
+    if !exists {
+        step(&format!(
+            "building the test image {TEST_IMAGE} from busybox"
+        ));
+        let root = layout.out.join("busybox-rootfs");
+        if root.exists() {
+            std::fs::remove_dir_all(&root)?;
+        }
+        for dir in ["bin", "tmp", "etc", "home/container"] {
+            std::fs::create_dir_all(root.join(dir))?;
+        }
+        std::fs::copy("/bin/busybox", root.join("bin/busybox"))?;
+        for applet in [
+            "sh", "echo", "cat", "sleep", "ls", "mkdir", "rm", "printf", "env", "kill", "true",
+            "false", "wc", "head", "tail", "grep", "sed", "chmod", "cp", "mv", "id",
+        ] {
+            std::os::unix::fs::symlink("busybox", root.join("bin").join(applet))?;
+        }
+        let tarball = layout.out.join("busybox-rootfs.tar");
+        run_quiet(
+            Command::new("tar")
+                .arg("-C")
+                .arg(&root)
+                .arg("-cf")
+                .arg(&tarball)
+                .arg("."),
+        )?;
+        run_quiet(
+            Command::new("podman")
+                .arg("import")
+                .arg(&tarball)
+                .arg(TEST_IMAGE),
+        )?;
+    }
+    Ok(format!("unix://{PODMAN_SOCKET}"))
 }
 
 fn bench(layout: &Layout) -> Result<()> {

@@ -1,0 +1,30 @@
+//! The daemon's one error type.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration problem; the message names the key.
+    #[error("{0}")]
+    Config(String),
+    /// The container engine could not be reached or refused a request.
+    #[error("container engine: {0}")]
+    Engine(String),
+    /// An image is neither present locally nor pullable.
+    #[error("{0}")]
+    ImageUnavailable(String),
+    #[error("no container named {0}")]
+    NoSuchContainer(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<bollard::errors::Error> for Error {
+    fn from(error: bollard::errors::Error) -> Self {
+        Error::Engine(error.to_string())
+    }
+}

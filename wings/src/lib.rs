@@ -1,0 +1,8 @@
+//! Hatchery wings: the node daemon that runs game servers in containers for the panel.
+
+pub mod config;
+pub mod docker;
+pub mod error;
+pub mod executor;
+
+pub use error::{Error, Result};
