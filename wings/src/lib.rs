@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod docker;
+pub mod egg_files;
 pub mod error;
 pub mod executor;
 
