@@ -13,6 +13,9 @@ pub enum Error {
     ImageUnavailable(String),
     #[error("no container named {0}")]
     NoSuchContainer(String),
+    /// The action does not fit what the server is doing (starting it twice, …).
+    #[error("{0}")]
+    InvalidState(String),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -14,7 +14,7 @@ use hatchery_wings::executor::{
 use tokio::io::AsyncWriteExt;
 
 /// Built locally from a static busybox by `cargo xtask test` (no registry is reachable).
-const TEST_IMAGE: &str = "localhost/hatchery-test/busybox:latest";
+const TEST_IMAGE: &str = "localhost/hatchery-test/busybox:2";
 
 /// A game server in a few lines of shell: prints a startup line, answers `ping`, stops
 /// cleanly on `stop` or SIGINT.

@@ -251,7 +251,13 @@ fn ensure_postgres() -> Result<()> {
 
 /// The image wings' tests run game servers in; no registry is reachable, so it is
 /// built from the static busybox.
-const TEST_IMAGE: &str = "localhost/hatchery-test/busybox:latest";
+const TEST_IMAGE: &str = "localhost/hatchery-test/busybox:2";
+/// Like Pterodactyl's yolks: runs `STARTUP` with `{{VAR}}` expanded from the environment.
+const TEST_ENTRYPOINT: &str = r#"#!/bin/sh
+cd /home/container || exit 1
+STARTUP_COMMAND=$(printf '%s' "$STARTUP" | sed -e 's/{{/${/g' -e 's/}}/}/g')
+eval "exec $STARTUP_COMMAND"
+"#;
 const PODMAN_SOCKET: &str = "/run/podman/podman.sock";
 
 #[cfg(not(unix))]
@@ -345,6 +351,11 @@ fn ensure_podman(layout: &Layout) -> Result<String> {
             std::fs::create_dir_all(root.join(dir))?;
         }
         std::fs::copy("/bin/busybox", root.join("bin/busybox"))?;
+        std::fs::write(root.join("entrypoint.sh"), TEST_ENTRYPOINT)?;
+        std::fs::set_permissions(
+            root.join("entrypoint.sh"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )?;
         for applet in [
             "sh", "echo", "cat", "sleep", "ls", "mkdir", "rm", "printf", "env", "kill", "true",
             "false", "wc", "head", "tail", "grep", "sed", "chmod", "cp", "mv", "id",
@@ -363,6 +374,7 @@ fn ensure_podman(layout: &Layout) -> Result<String> {
         run_quiet(
             Command::new("podman")
                 .arg("import")
+                .args(["--change", r#"ENTRYPOINT ["/entrypoint.sh"]"#])
                 .arg(&tarball)
                 .arg(TEST_IMAGE),
         )?;

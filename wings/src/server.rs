@@ -1,0 +1,655 @@
+//! One game server on this node: its power state machine, console, egg configuration
+//! files, installation, and crash handling, on top of an [`Executor`].
+//!
+//! States: `offline → starting → running → stopping → offline`. A server is `running`
+//! once a console line matches one of the egg's "done" patterns (or at once, when the
+//! egg has none). An exit that nobody asked for is a crash. The state is written to
+//! disk on every change, so a restarted wings knows what it left behind.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Mutex as AsyncMutex, broadcast, watch};
+
+use crate::config::Ulimit;
+use crate::console::Console;
+use crate::egg_files::{self, ConfigFile, Placeholders, ServerFacts};
+use crate::error::{Error, Result};
+use crate::executor::{
+    BindMount, ContainerSpec, Executor, OutputChunk, PortBinding, ResourceLimits,
+};
+
+/// A crash within this long of the previous one is not restarted automatically.
+pub const CRASH_LOOP_WINDOW: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PowerState {
+    Offline,
+    Starting,
+    Running,
+    Stopping,
+}
+
+/// How an egg stops its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopAction {
+    /// Type this into the console.
+    Command(String),
+    /// Send this signal.
+    Signal(String),
+}
+
+impl StopAction {
+    /// From an egg's `stop` value. `^C` is SIGINT (what Ctrl-C sends — Pterodactyl sends
+    /// SIGKILL by mistake), `^^C` is SIGTERM and `^X` is SIGKILL; any other value is a
+    /// console command.
+    pub fn from_egg(value: &str) -> StopAction {
+        match value.trim() {
+            "^C" => StopAction::Signal("SIGINT".into()),
+            "^^C" => StopAction::Signal("SIGTERM".into()),
+            "^X" => StopAction::Signal("SIGKILL".into()),
+            command => StopAction::Command(command.to_string()),
+        }
+    }
+}
+
+/// Everything wings needs to run one server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub uuid: String,
+    pub image: String,
+    /// The startup command; the image's entrypoint runs it from `STARTUP`.
+    pub startup: String,
+    pub environment: BTreeMap<String, String>,
+    pub limits: ResourceLimits,
+    pub disk_mb: u64,
+    pub default_allocation: PortBinding,
+    pub extra_allocations: Vec<PortBinding>,
+    /// Console lines that mean "started": substrings, or `regex:<pattern>`.
+    pub done: Vec<String>,
+    pub stop: StopAction,
+    pub config_files: BTreeMap<String, ConfigFile>,
+    pub stop_timeout: Duration,
+    pub auto_restart: bool,
+}
+
+/// What an egg's installation runs.
+#[derive(Debug, Clone)]
+pub struct InstallScript {
+    pub image: String,
+    /// The shell that runs the script, e.g. `bash` or `ash`.
+    pub entrypoint: String,
+    pub script: String,
+}
+
+/// Things that happen to a server, for consoles and the panel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerEvent {
+    State(PowerState),
+    Console(String),
+    InstallOutput(String),
+    InstallCompleted { successful: bool },
+    Crashed { exit_code: i64, oom_killed: bool },
+    DaemonMessage(String),
+}
+
+/// Node-wide facts every server shares.
+pub struct Node<E> {
+    pub executor: Arc<E>,
+    /// Server volumes live in `<data>/<uuid>`.
+    pub data: PathBuf,
+    /// Where wings keeps state files and install logs.
+    pub root: PathBuf,
+    pub ulimits: Vec<Ulimit>,
+    pub pid_limit: i64,
+    pub docker_interface: String,
+    /// The user processes run as inside containers (`uid:gid`); the image's when `None`.
+    pub container_user: Option<String>,
+    pub installer_limits: ResourceLimits,
+}
+
+pub struct Server<E: Executor> {
+    node: Arc<Node<E>>,
+    config: std::sync::RwLock<ServerConfig>,
+    state: watch::Sender<PowerState>,
+    events: broadcast::Sender<ServerEvent>,
+    console: Console,
+    stdin: AsyncMutex<Option<Pin<Box<dyn AsyncWrite + Send>>>>,
+    /// One power action or installation at a time.
+    operation: AsyncMutex<()>,
+    last_crash: std::sync::Mutex<Option<Instant>>,
+}
+
+impl<E: Executor> Server<E> {
+    pub fn new(node: Arc<Node<E>>, config: ServerConfig) -> Arc<Server<E>> {
+        let (events, _) = broadcast::channel(4096);
+        Arc::new(Server {
+            node,
+            config: std::sync::RwLock::new(config),
+            state: watch::Sender::new(PowerState::Offline),
+            events,
+            console: Console::default(),
+            stdin: AsyncMutex::new(None),
+            operation: AsyncMutex::new(()),
+            last_crash: std::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn uuid(&self) -> String {
+        self.config.read().expect("config lock").uuid.clone()
+    }
+
+    /// Replaces the configuration; it takes effect at the next start.
+    pub fn update_config(&self, config: ServerConfig) {
+        *self.config.write().expect("config lock") = config;
+    }
+
+    pub fn state(&self) -> PowerState {
+        *self.state.borrow()
+    }
+
+    pub fn watch_state(&self) -> watch::Receiver<PowerState> {
+        self.state.subscribe()
+    }
+
+    /// Recent console lines and a live feed of everything that happens from now on.
+    pub fn subscribe(&self) -> (Vec<String>, broadcast::Receiver<ServerEvent>) {
+        let receiver = self.events.subscribe();
+        (self.console.history(), receiver)
+    }
+
+    pub fn volume(&self) -> PathBuf {
+        self.node.data.join(self.uuid())
+    }
+
+    pub fn install_log(&self) -> PathBuf {
+        self.node
+            .root
+            .join("install-logs")
+            .join(format!("{}.log", self.uuid()))
+    }
+
+    fn state_file(&self) -> PathBuf {
+        self.node
+            .root
+            .join("states")
+            .join(format!("{}.json", self.uuid()))
+    }
+
+    fn set_state(&self, state: PowerState) {
+        if *self.state.borrow() == state {
+            return;
+        }
+        // Recorded before anyone hears of it, so a crash right after never loses it.
+        let file = self.state_file();
+        let written = file
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                std::fs::write(&file, serde_json::json!({ "state": state }).to_string())
+            });
+        if let Err(err) = written {
+            tracing::warn!(server = %self.uuid(), "could not record the server's state: {err}");
+        }
+        self.state.send_replace(state);
+        let _ = self.events.send(ServerEvent::State(state));
+    }
+
+    /// The state recorded before wings last stopped.
+    pub fn recorded_state(&self) -> Option<PowerState> {
+        let text = std::fs::read_to_string(self.state_file()).ok()?;
+        let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+        serde_json::from_value(value.get("state")?.clone()).ok()
+    }
+
+    /// Starts the server: applies the egg's configuration files, creates a fresh
+    /// container and attaches to it before starting it, so no output is lost.
+    pub async fn start(self: &Arc<Self>) -> Result<()> {
+        let _operation = self.operation.lock().await;
+        if self.state() != PowerState::Offline {
+            return Err(Error::InvalidState(format!(
+                "the server is already {}",
+                state_name(self.state())
+            )));
+        }
+        self.set_state(PowerState::Starting);
+        let started = self.launch().await;
+        if let Err(err) = &started {
+            let _ = self.events.send(ServerEvent::DaemonMessage(format!(
+                "could not start: {err}"
+            )));
+            self.set_state(PowerState::Offline);
+        }
+        started
+    }
+
+    async fn launch(self: &Arc<Self>) -> Result<()> {
+        let config = self.config.read().expect("config lock").clone();
+        let volume = self.volume();
+        std::fs::create_dir_all(&volume).map_err(|source| Error::Io {
+            context: format!("cannot create {}", volume.display()),
+            source,
+        })?;
+        let placeholders = Placeholders::new(&self.facts(&config), &self.node.docker_interface);
+        for (path, file) in &config.config_files {
+            egg_files::apply_to_file(&volume, path, file, &placeholders)?;
+        }
+        let executor = &self.node.executor;
+        executor.ensure_image(&config.image).await?;
+        executor.remove(&config.uuid).await?;
+        executor.create(&self.container_spec(&config)).await?;
+        let attachment = executor.attach(&config.uuid).await?;
+        *self.stdin.lock().await = Some(attachment.input);
+        self.console.clear();
+
+        let done = DonePatterns::new(&config.done)?;
+        let running_at_once = done.is_empty();
+        let server = self.clone();
+        tokio::spawn(async move {
+            let mut output = attachment.output;
+            while let Some(chunk) = output.next().await {
+                let Ok(OutputChunk::Stdout(bytes) | OutputChunk::Stderr(bytes)) = chunk else {
+                    break;
+                };
+                for line in server.console.push(&bytes) {
+                    if server.state() == PowerState::Starting && done.matches(&line) {
+                        server.set_state(PowerState::Running);
+                    }
+                    let _ = server.events.send(ServerEvent::Console(line));
+                }
+            }
+        });
+
+        executor.start(&config.uuid).await?;
+        if running_at_once {
+            self.set_state(PowerState::Running);
+        }
+        self.watch_exit();
+        Ok(())
+    }
+
+    /// Follows the container until it exits, then settles the state and handles a crash.
+    fn watch_exit(self: &Arc<Self>) {
+        let server = self.clone();
+        tokio::spawn(async move {
+            let uuid = server.uuid();
+            let exit = server.node.executor.wait(&uuid).await;
+            *server.stdin.lock().await = None;
+            let expected = server.state() == PowerState::Stopping;
+            server.set_state(PowerState::Offline);
+            let Ok(exit) = exit else { return };
+            if expected {
+                return;
+            }
+            tracing::warn!(server = %uuid, code = exit.code, oom = exit.oom_killed, "server crashed");
+            let _ = server.events.send(ServerEvent::Crashed {
+                exit_code: exit.code,
+                oom_killed: exit.oom_killed,
+            });
+            let now = Instant::now();
+            let previous = server.last_crash.lock().expect("crash lock").replace(now);
+            let auto_restart = server.config.read().expect("config lock").auto_restart;
+            if !auto_restart {
+                return;
+            }
+            if previous.is_some_and(|previous| now.duration_since(previous) < CRASH_LOOP_WINDOW) {
+                let _ = server.events.send(ServerEvent::DaemonMessage(
+                    "the server crashed twice within a minute; not restarting it automatically"
+                        .into(),
+                ));
+                return;
+            }
+            let _ = server.events.send(ServerEvent::DaemonMessage(
+                "restarting after a crash".into(),
+            ));
+            if let Err(err) = server.start().await {
+                tracing::warn!(server = %uuid, "restart after a crash failed: {err}");
+            }
+        });
+    }
+
+    /// Stops the server the egg's way, then kills it if it has not stopped in time.
+    pub async fn stop(self: &Arc<Self>) -> Result<()> {
+        let _operation = self.operation.lock().await;
+        if self.state() == PowerState::Offline {
+            return Ok(());
+        }
+        let (stop, timeout) = {
+            let config = self.config.read().expect("config lock");
+            (config.stop.clone(), config.stop_timeout)
+        };
+        self.set_state(PowerState::Stopping);
+        match stop {
+            StopAction::Command(command) => self.write_stdin(&command).await?,
+            StopAction::Signal(signal) => self.node.executor.signal(&self.uuid(), &signal).await?,
+        }
+        if !self.wait_offline(timeout).await {
+            let _ = self.events.send(ServerEvent::DaemonMessage(format!(
+                "the server did not stop within {} seconds; killing it",
+                timeout.as_secs()
+            )));
+            self.node.executor.signal(&self.uuid(), "SIGKILL").await?;
+            self.wait_offline(Duration::from_secs(30)).await;
+        }
+        Ok(())
+    }
+
+    /// Kills the server at once.
+    pub async fn kill(self: &Arc<Self>) -> Result<()> {
+        if self.state() == PowerState::Offline {
+            return Ok(());
+        }
+        self.set_state(PowerState::Stopping);
+        self.node.executor.signal(&self.uuid(), "SIGKILL").await?;
+        self.wait_offline(Duration::from_secs(30)).await;
+        Ok(())
+    }
+
+    pub async fn restart(self: &Arc<Self>) -> Result<()> {
+        self.stop().await?;
+        self.start().await
+    }
+
+    /// Types a line into the server's console.
+    pub async fn send_command(&self, command: &str) -> Result<()> {
+        if !matches!(self.state(), PowerState::Starting | PowerState::Running) {
+            return Err(Error::InvalidState("the server is not running".into()));
+        }
+        self.write_stdin(command).await
+    }
+
+    async fn write_stdin(&self, line: &str) -> Result<()> {
+        let mut stdin = self.stdin.lock().await;
+        let input = stdin
+            .as_mut()
+            .ok_or_else(|| Error::InvalidState("the server's console is not attached".into()))?;
+        let write = async {
+            input.write_all(line.as_bytes()).await?;
+            input.write_all(b"\n").await?;
+            input.flush().await
+        };
+        write.await.map_err(|source| Error::Io {
+            context: "cannot write to the server's console".into(),
+            source,
+        })
+    }
+
+    async fn wait_offline(&self, limit: Duration) -> bool {
+        let mut state = self.state.subscribe();
+        tokio::time::timeout(limit, state.wait_for(|state| *state == PowerState::Offline))
+            .await
+            .is_ok_and(|waited| waited.is_ok())
+    }
+
+    /// Runs the egg's install script in its own container, with the server's volume at
+    /// `/mnt/server`. Output goes live to subscribers and into the install log.
+    pub async fn install(self: &Arc<Self>, install: &InstallScript) -> Result<bool> {
+        let _operation = self.operation.lock().await;
+        if self.state() != PowerState::Offline {
+            return Err(Error::InvalidState(
+                "stop the server before installing it".into(),
+            ));
+        }
+        let config = self.config.read().expect("config lock").clone();
+        let volume = self.volume();
+        let scratch = self.node.root.join("install").join(&config.uuid);
+        let log_path = self.install_log();
+        for dir in [
+            &volume,
+            &scratch,
+            &log_path.parent().expect("has a parent").to_path_buf(),
+        ] {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                context: format!("cannot create {}", dir.display()),
+                source,
+            })?;
+        }
+        // Eggs are written on Windows as often as not.
+        std::fs::write(
+            scratch.join("install.sh"),
+            install.script.replace("\r\n", "\n"),
+        )
+        .map_err(|source| Error::Io {
+            context: "cannot write the install script".into(),
+            source,
+        })?;
+        let mut log = std::fs::File::create(&log_path).map_err(|source| Error::Io {
+            context: format!("cannot create {}", log_path.display()),
+            source,
+        })?;
+
+        let name = format!("{}_installer", config.uuid);
+        let mut spec = self.container_spec(&config);
+        spec.name = name.clone();
+        spec.image = install.image.clone();
+        spec.entrypoint = Some(vec![
+            install.entrypoint.clone(),
+            "/mnt/install/install.sh".into(),
+        ]);
+        spec.cmd = None;
+        spec.user = None;
+        spec.working_dir = Some("/mnt/server".into());
+        spec.ports = Vec::new();
+        spec.limits = self.node.installer_limits;
+        spec.mounts = vec![
+            BindMount {
+                source: volume,
+                target: "/mnt/server".into(),
+                read_only: false,
+            },
+            BindMount {
+                source: scratch.clone(),
+                target: "/mnt/install".into(),
+                read_only: true,
+            },
+        ];
+        let executor = &self.node.executor;
+        executor.ensure_image(&install.image).await?;
+        executor.remove(&name).await?;
+        executor.create(&spec).await?;
+        let mut attachment = executor.attach(&name).await?;
+        executor.start(&name).await?;
+        let console = Console::default();
+        while let Some(chunk) = attachment.output.next().await {
+            let Ok(OutputChunk::Stdout(bytes) | OutputChunk::Stderr(bytes)) = chunk else {
+                break;
+            };
+            use std::io::Write;
+            let _ = log.write_all(&bytes);
+            for line in console.push(&bytes) {
+                let _ = self.events.send(ServerEvent::InstallOutput(line));
+            }
+        }
+        let exit = executor.wait(&name).await?;
+        executor.remove(&name).await?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        let successful = exit.code == 0;
+        let _ = self
+            .events
+            .send(ServerEvent::InstallCompleted { successful });
+        Ok(successful)
+    }
+
+    /// After a wings restart: re-attaches to a container that kept running.
+    pub async fn reattach(self: &Arc<Self>) -> Result<()> {
+        let uuid = self.uuid();
+        let running = self
+            .node
+            .executor
+            .state(&uuid)
+            .await?
+            .is_some_and(|state| state.running);
+        if !running {
+            self.set_state(PowerState::Offline);
+            return Ok(());
+        }
+        let attachment = self.node.executor.attach(&uuid).await?;
+        *self.stdin.lock().await = Some(attachment.input);
+        self.set_state(PowerState::Running);
+        let server = self.clone();
+        tokio::spawn(async move {
+            let mut output = attachment.output;
+            while let Some(Ok(OutputChunk::Stdout(bytes) | OutputChunk::Stderr(bytes))) =
+                output.next().await
+            {
+                for line in server.console.push(&bytes) {
+                    let _ = server.events.send(ServerEvent::Console(line));
+                }
+            }
+        });
+        self.watch_exit();
+        Ok(())
+    }
+
+    fn facts(&self, config: &ServerConfig) -> ServerFacts {
+        ServerFacts {
+            default_ip: config.default_allocation.ip.clone(),
+            default_port: config.default_allocation.port,
+            memory_mb: config.limits.memory_mb,
+            swap_mb: config.limits.swap_mb,
+            disk_mb: config.disk_mb,
+            cpu_percent: config.limits.cpu_percent,
+            io_weight: config.limits.io_weight,
+            env: config.environment.clone(),
+        }
+    }
+
+    fn container_spec(&self, config: &ServerConfig) -> ContainerSpec {
+        let mut env: Vec<(String, String)> = config.environment.clone().into_iter().collect();
+        env.extend([
+            ("STARTUP".into(), config.startup.clone()),
+            ("SERVER_MEMORY".into(), config.limits.memory_mb.to_string()),
+            ("SERVER_IP".into(), config.default_allocation.ip.clone()),
+            (
+                "SERVER_PORT".into(),
+                config.default_allocation.port.to_string(),
+            ),
+            ("P_SERVER_UUID".into(), config.uuid.clone()),
+            ("TZ".into(), "UTC".into()),
+        ]);
+        let mut ports = vec![config.default_allocation.clone()];
+        ports.extend(config.extra_allocations.iter().cloned());
+        let mut limits = config.limits;
+        if limits.pids == 0 {
+            limits.pids = self.node.pid_limit;
+        }
+        ContainerSpec {
+            name: config.uuid.clone(),
+            image: config.image.clone(),
+            env,
+            working_dir: Some("/home/container".into()),
+            user: self.node.container_user.clone(),
+            mounts: vec![BindMount {
+                source: self.volume(),
+                target: "/home/container".into(),
+                read_only: false,
+            }],
+            limits,
+            ports,
+            ulimits: self.node.ulimits.clone(),
+            labels: BTreeMap::from([("hatchery.server".to_string(), config.uuid.clone())]),
+            ..ContainerSpec::default()
+        }
+    }
+}
+
+fn state_name(state: PowerState) -> &'static str {
+    match state {
+        PowerState::Offline => "offline",
+        PowerState::Starting => "starting",
+        PowerState::Running => "running",
+        PowerState::Stopping => "stopping",
+    }
+}
+
+/// The egg's "done" patterns, with ANSI colours ignored.
+struct DonePatterns {
+    substrings: Vec<String>,
+    regexes: Vec<Regex>,
+}
+
+impl DonePatterns {
+    fn new(patterns: &[String]) -> Result<DonePatterns> {
+        let mut done = DonePatterns {
+            substrings: Vec::new(),
+            regexes: Vec::new(),
+        };
+        for pattern in patterns.iter().filter(|p| !p.is_empty()) {
+            match pattern.strip_prefix("regex:") {
+                Some(expression) => done.regexes.push(Regex::new(expression).map_err(|err| {
+                    Error::Config(format!(
+                        "the egg's startup pattern `{pattern}` is not a valid regex: {err}"
+                    ))
+                })?),
+                None => done.substrings.push(pattern.clone()),
+            }
+        }
+        Ok(done)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.substrings.is_empty() && self.regexes.is_empty()
+    }
+
+    fn matches(&self, line: &str) -> bool {
+        let plain = strip_ansi(line);
+        self.substrings.iter().any(|s| plain.contains(s.as_str()))
+            || self.regexes.iter().any(|r| r.is_match(&plain))
+    }
+}
+
+fn strip_ansi(line: &str) -> String {
+    static ANSI: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    ANSI.get_or_init(|| Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]").expect("valid pattern"))
+        .replace_all(line, "")
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_values_follow_the_documented_meanings() {
+        assert_eq!(
+            StopAction::from_egg("^C"),
+            StopAction::Signal("SIGINT".into())
+        );
+        assert_eq!(
+            StopAction::from_egg("^^C"),
+            StopAction::Signal("SIGTERM".into())
+        );
+        assert_eq!(
+            StopAction::from_egg("^X"),
+            StopAction::Signal("SIGKILL".into())
+        );
+        assert_eq!(
+            StopAction::from_egg("stop"),
+            StopAction::Command("stop".into())
+        );
+    }
+
+    #[test]
+    fn done_patterns_match_substrings_and_regexes_through_colours() {
+        let done = DonePatterns::new(&[
+            ")! For help, type ".into(),
+            "regex:^Server listening on \\d+$".into(),
+        ])
+        .unwrap();
+        assert!(
+            done.matches("\x1b[32m[12:00:00 INFO]: Done (3.2s)! For help, type \"help\"\x1b[0m")
+        );
+        assert!(done.matches("Server listening on 27015"));
+        assert!(!done.matches("Server listening on port"));
+        assert!(DonePatterns::new(&["regex:(".into()]).is_err());
+        assert!(DonePatterns::new(&[]).unwrap().is_empty());
+    }
+}
