@@ -6,6 +6,7 @@ pub mod docker;
 pub mod egg_files;
 pub mod error;
 pub mod executor;
+pub mod files;
 pub mod server;
 
 pub use error::{Error, Result};

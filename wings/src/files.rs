@@ -1,0 +1,354 @@
+//! A server's files, every path resolved beneath its directory.
+//!
+//! All access goes through a `cap_std::fs::Dir` opened on the server's directory, which
+//! resolves paths with `openat2(RESOLVE_BENEATH)` on Linux: `..` past the top, absolute
+//! paths and symbolic links that lead outside are refused by the kernel, not by string
+//! checks alone (the Pterodactyl path-escape CVE class). Client paths are relative to
+//! the server's directory; a leading `/` means its top. Writes go to a temporary file
+//! that is renamed into place, after checking the disk quota, so a refused or failed
+//! write leaves the old file intact.
+
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
+
+use cap_std::fs::{Dir, PermissionsExt};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+pub struct ServerFiles {
+    root: Dir,
+    /// Disk space the server may use in bytes; `None` is unlimited.
+    quota: Option<u64>,
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    pub name: String,
+    pub size: u64,
+    pub directory: bool,
+    pub file: bool,
+    pub symlink: bool,
+    /// Unix permission bits, e.g. `0o644`.
+    pub mode: u32,
+    /// Seconds since the Unix epoch.
+    pub modified: u64,
+}
+
+impl ServerFiles {
+    /// Opens the server directory `root` (created if missing) with a quota in MiB
+    /// (0 is unlimited).
+    pub fn open(root: &Path, quota_mb: u64) -> Result<ServerFiles> {
+        std::fs::create_dir_all(root).map_err(|source| Error::Io {
+            context: format!("cannot create {}", root.display()),
+            source,
+        })?;
+        let root = Dir::open_ambient_dir(root, cap_std::ambient_authority()).map_err(|source| {
+            Error::Io {
+                context: format!("cannot open {}", root.display()),
+                source,
+            }
+        })?;
+        Ok(ServerFiles {
+            root,
+            quota: (quota_mb > 0).then(|| quota_mb * 1024 * 1024),
+        })
+    }
+
+    /// Every entry of a directory (no cap on how many), directories first, then by name.
+    pub fn list(&self, path: &str) -> Result<Vec<Entry>> {
+        let relative = clean(path)?;
+        let dir = self
+            .root
+            .open_dir(dir_path(&relative))
+            .map_err(|err| fail(path, err))?;
+        let mut entries = Vec::new();
+        for item in dir.entries().map_err(|err| fail(path, err))? {
+            let item = item.map_err(|err| fail(path, err))?;
+            let metadata = item.metadata().map_err(|err| fail(path, err))?;
+            let file_type = metadata.file_type();
+            entries.push(Entry {
+                name: item.file_name().to_string_lossy().into_owned(),
+                size: metadata.len(),
+                directory: file_type.is_dir(),
+                file: file_type.is_file(),
+                symlink: file_type.is_symlink(),
+                mode: metadata.permissions().mode() & 0o7777,
+                modified: seconds(
+                    metadata
+                        .modified()
+                        .ok()
+                        .map(cap_std::time::SystemTime::into_std),
+                ),
+            });
+        }
+        entries.sort_by(|a, b| {
+            b.directory
+                .cmp(&a.directory)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(entries)
+    }
+
+    /// A file's contents, refusing files larger than `limit` bytes.
+    pub fn read(&self, path: &str, limit: u64) -> Result<Vec<u8>> {
+        let relative = clean(path)?;
+        let metadata = self
+            .root
+            .metadata(&relative)
+            .map_err(|err| fail(path, err))?;
+        if metadata.is_dir() {
+            return Err(Error::InvalidState(format!("`{path}` is a directory")));
+        }
+        if metadata.len() > limit {
+            return Err(Error::InvalidState(format!(
+                "`{path}` is {} bytes, more than the {limit} bytes that can be read at once; download it instead",
+                metadata.len()
+            )));
+        }
+        self.root.read(&relative).map_err(|err| fail(path, err))
+    }
+
+    /// Writes a whole file atomically, creating parent directories.
+    pub fn write(&self, path: &str, contents: &[u8]) -> Result<()> {
+        let relative = clean(path)?;
+        // Through a link inside the directory, write its target; a link that leads
+        // outside is refused here.
+        let relative = match self.root.canonicalize(&relative) {
+            Ok(real) => real,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => relative,
+            Err(err) => return Err(fail(path, err)),
+        };
+        let file_name = relative
+            .file_name()
+            .ok_or_else(|| Error::InvalidState(format!("`{path}` names no file")))?
+            .to_string_lossy()
+            .into_owned();
+        if self
+            .root
+            .symlink_metadata(&relative)
+            .is_ok_and(|m| m.is_dir())
+        {
+            return Err(Error::InvalidState(format!("`{path}` is a directory")));
+        }
+        let replaced = self
+            .root
+            .symlink_metadata(&relative)
+            .map(|m| m.len())
+            .unwrap_or(0);
+        self.check_quota((contents.len() as u64).saturating_sub(replaced))?;
+        let parent = relative.parent().unwrap_or(Path::new("")).to_path_buf();
+        if !parent.as_os_str().is_empty() {
+            self.root
+                .create_dir_all(&parent)
+                .map_err(|err| fail(path, err))?;
+        }
+        let partial = parent.join(format!(".{file_name}.wings-upload"));
+        let written = (|| {
+            let mut file = self.root.create(&partial)?;
+            file.write_all(contents)?;
+            file.sync_all()?;
+            self.root.rename(&partial, &self.root, &relative)
+        })();
+        if let Err(err) = written {
+            let _ = self.root.remove_file(&partial);
+            return Err(fail(path, err));
+        }
+        Ok(())
+    }
+
+    pub fn create_dir(&self, path: &str) -> Result<()> {
+        let relative = clean(path)?;
+        self.root
+            .create_dir_all(&relative)
+            .map_err(|err| fail(path, err))
+    }
+
+    /// Renames or moves, refusing to overwrite an existing entry.
+    pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let (source, target) = (clean(from)?, clean(to)?);
+        if self.root.symlink_metadata(&target).is_ok() {
+            return Err(Error::InvalidState(format!("`{to}` already exists")));
+        }
+        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            self.root
+                .create_dir_all(parent)
+                .map_err(|err| fail(to, err))?;
+        }
+        self.root
+            .rename(&source, &self.root, &target)
+            .map_err(|err| fail(from, err))
+    }
+
+    /// Copies a file next to itself as `name copy.ext` (`name copy 2.ext`, …); returns
+    /// the new path.
+    pub fn copy(&self, path: &str) -> Result<String> {
+        let relative = clean(path)?;
+        let metadata = self
+            .root
+            .metadata(&relative)
+            .map_err(|err| fail(path, err))?;
+        if !metadata.is_file() {
+            return Err(Error::InvalidState(format!(
+                "only files can be copied; `{path}` is not one"
+            )));
+        }
+        self.check_quota(metadata.len())?;
+        let stem = relative
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let extension = relative
+            .extension()
+            .map(|e| format!(".{}", e.to_string_lossy()))
+            .unwrap_or_default();
+        let parent = relative.parent().unwrap_or(Path::new("")).to_path_buf();
+        let target = (1..)
+            .map(|n| {
+                let suffix = if n == 1 {
+                    " copy".to_string()
+                } else {
+                    format!(" copy {n}")
+                };
+                parent.join(format!("{stem}{suffix}{extension}"))
+            })
+            .find(|candidate| self.root.symlink_metadata(candidate).is_err())
+            .expect("an unused name exists");
+        self.root
+            .copy(&relative, &self.root, &target)
+            .map_err(|err| fail(path, err))?;
+        Ok(format!("/{}", target.to_string_lossy()))
+    }
+
+    /// Deletes a file, a symbolic link (not its target) or a directory tree.
+    pub fn delete(&self, path: &str) -> Result<()> {
+        let relative = clean(path)?;
+        if relative.as_os_str().is_empty() {
+            return Err(Error::InvalidState(
+                "the server's top directory cannot be deleted".into(),
+            ));
+        }
+        let metadata = self
+            .root
+            .symlink_metadata(&relative)
+            .map_err(|err| fail(path, err))?;
+        if metadata.is_dir() {
+            self.root.remove_dir_all(&relative)
+        } else {
+            self.root.remove_file(&relative)
+        }
+        .map_err(|err| fail(path, err))
+    }
+
+    pub fn chmod(&self, path: &str, mode: u32) -> Result<()> {
+        if mode > 0o777 {
+            return Err(Error::InvalidState(format!(
+                "mode {mode:o} is not between 000 and 777"
+            )));
+        }
+        let relative = clean(path)?;
+        self.root
+            .set_permissions(&relative, cap_std::fs::Permissions::from_mode(mode))
+            .map_err(|err| fail(path, err))
+    }
+
+    /// Bytes used by the server's files (links are not followed).
+    pub fn disk_usage(&self) -> Result<u64> {
+        fn walk(dir: &Dir) -> std::io::Result<u64> {
+            let mut total = 0;
+            for entry in dir.entries()? {
+                let entry = entry?;
+                let file_type = entry.file_type()?;
+                if file_type.is_dir() {
+                    total += walk(&entry.open_dir()?)?;
+                } else {
+                    total += entry.metadata()?.len();
+                }
+            }
+            Ok(total)
+        }
+        walk(&self.root).map_err(|source| Error::Io {
+            context: "cannot measure disk usage".into(),
+            source,
+        })
+    }
+
+    fn check_quota(&self, additional: u64) -> Result<()> {
+        let Some(quota) = self.quota else {
+            return Ok(());
+        };
+        let used = self.disk_usage()?;
+        if used + additional > quota {
+            return Err(Error::InvalidState(format!(
+                "not enough disk space: the server uses {} of its {} MiB and this needs {} more bytes",
+                mib(used),
+                quota / (1024 * 1024),
+                additional
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn seconds(time: Option<SystemTime>) -> u64 {
+    time.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
+fn dir_path(relative: &Path) -> &Path {
+    if relative.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        relative
+    }
+}
+
+/// A client path as a path relative to the server's top directory. `..` that would
+/// climb above the top and NUL bytes are refused here; links that lead outside are
+/// refused by the kernel when the path is used.
+fn clean(path: &str) -> Result<PathBuf> {
+    if path.contains('\0') {
+        return Err(Error::InvalidState("the path contains a NUL byte".into()));
+    }
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            Component::Normal(part) => parts.push(part),
+            Component::ParentDir => {
+                if parts.pop().is_none() {
+                    return Err(outside(path));
+                }
+            }
+        }
+    }
+    Ok(parts.iter().collect())
+}
+
+fn outside(path: &str) -> Error {
+    Error::InvalidState(format!("`{path}` is outside the server's directory"))
+}
+
+/// Maps an I/O error to a clear one; a refused escape through a link says so.
+fn fail(path: &str, source: std::io::Error) -> Error {
+    match source.kind() {
+        std::io::ErrorKind::NotFound => Error::InvalidState(format!("`{path}` does not exist")),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::Other
+            if source.to_string().contains("outside") || source.raw_os_error() == Some(18) =>
+        {
+            outside(path)
+        }
+        _ if source.raw_os_error() == Some(18) => outside(path),
+        _ => Error::Io {
+            context: format!("`{path}`"),
+            source,
+        },
+    }
+}
