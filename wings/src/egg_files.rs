@@ -8,13 +8,13 @@
 //! or a map of conditions (`"regex:<pattern>"` or an exact old value) to replacements.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
 
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::files::ServerFiles;
 
 /// One file of an egg's `config.files`.
 #[derive(Debug, Clone, Deserialize)]
@@ -234,28 +234,25 @@ pub fn apply_to_text(
     }
 }
 
-/// Reads, edits and atomically rewrites `relative` beneath `root`. Paths that leave the
-/// root, or pass through a symbolic link, are refused.
+/// Largest configuration file wings edits.
+const MAX_CONFIG_FILE: u64 = 16 * 1024 * 1024;
+
+/// Reads, edits and rewrites one of the server's files (through [`ServerFiles`], so
+/// the path cannot leave the server's directory and the write is atomic).
 pub fn apply_to_file(
-    root: &Path,
+    files: &ServerFiles,
     relative: &str,
     file: &ConfigFile,
     placeholders: &Placeholders,
 ) -> Result<()> {
-    let path = beneath(root, relative)?;
-    let original = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            if file.parser == Parser::File {
-                return Ok(());
-            }
-            String::new()
-        }
+    let original = match files.read(relative, MAX_CONFIG_FILE) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(Error::NotFound(_)) if file.parser == Parser::File => return Ok(()),
+        Err(Error::NotFound(_)) => String::new(),
         Err(err) => {
-            return Err(Error::Io {
-                context: format!("cannot read {relative}"),
-                source: err,
-            });
+            return Err(Error::Config(format!(
+                "egg configuration file {relative}: {err}"
+            )));
         }
     };
     let updated = apply_to_text(file, &original, placeholders)
@@ -263,44 +260,9 @@ pub fn apply_to_file(
     if updated == original {
         return Ok(());
     }
-    let parent = path.parent().unwrap_or(root);
-    std::fs::create_dir_all(parent).map_err(|err| Error::Io {
-        context: format!("cannot create the directory of {relative}"),
-        source: err,
-    })?;
-    let partial = parent.join(format!(
-        ".{}.wings-partial",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    std::fs::write(&partial, updated)
-        .and_then(|()| std::fs::rename(&partial, &path))
-        .map_err(|err| Error::Io {
-            context: format!("cannot write {relative}"),
-            source: err,
-        })
-}
-
-/// `root/relative`, refusing absolute paths, `..`, NUL, and symbolic links on the way.
-fn beneath(root: &Path, relative: &str) -> Result<PathBuf> {
-    let refuse = |why: &str| Error::Config(format!("egg configuration file `{relative}` {why}"));
-    if relative.contains('\0') {
-        return Err(refuse("contains a NUL byte"));
-    }
-    let mut path = root.to_path_buf();
-    for component in Path::new(relative).components() {
-        match component {
-            Component::Normal(part) => {
-                path.push(part);
-                if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_symlink())
-                {
-                    return Err(refuse("passes through a symbolic link"));
-                }
-            }
-            Component::CurDir => {}
-            _ => return Err(refuse("must stay inside the server's directory")),
-        }
-    }
-    Ok(path)
+    files
+        .write(relative, updated.as_bytes())
+        .map_err(|err| Error::Config(format!("egg configuration file {relative}: {err}")))
 }
 
 /// `key=value` files: replaces the value of an existing key, or appends the key.
@@ -824,14 +786,10 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
+        let files = ServerFiles::open(root.path(), 0).unwrap();
         let egg_file = file("properties", serde_json::json!({ "a": "b" }));
-        for hostile in [
-            "../escape.properties",
-            "/etc/passwd",
-            "link/server.properties",
-            "a\0b",
-        ] {
-            let err = apply_to_file(root.path(), hostile, &egg_file, &placeholders()).unwrap_err();
+        for hostile in ["../escape.properties", "link/server.properties", "a\0b"] {
+            let err = apply_to_file(&files, hostile, &egg_file, &placeholders()).unwrap_err();
             assert!(
                 err.to_string().contains("egg configuration file"),
                 "{hostile}: {err}"
@@ -842,7 +800,7 @@ mod tests {
             "nothing written outside"
         );
         apply_to_file(
-            root.path(),
+            &files,
             "config/server.properties",
             &egg_file,
             &placeholders(),
@@ -852,5 +810,8 @@ mod tests {
             std::fs::read_to_string(root.path().join("config/server.properties")).unwrap(),
             "a=b\n"
         );
+        // An absolute path is the server's top directory.
+        apply_to_file(&files, "/etc/x.properties", &egg_file, &placeholders()).unwrap();
+        assert!(root.path().join("etc/x.properties").exists());
     }
 }

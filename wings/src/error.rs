@@ -13,6 +13,9 @@ pub enum Error {
     ImageUnavailable(String),
     #[error("no container named {0}")]
     NoSuchContainer(String),
+    /// A path that does not exist in a server's directory.
+    #[error("{0}")]
+    NotFound(String),
     /// The action does not fit what the server is doing (starting it twice, …).
     #[error("{0}")]
     InvalidState(String),

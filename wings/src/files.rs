@@ -339,7 +339,7 @@ fn outside(path: &str) -> Error {
 /// Maps an I/O error to a clear one; a refused escape through a link says so.
 fn fail(path: &str, source: std::io::Error) -> Error {
     match source.kind() {
-        std::io::ErrorKind::NotFound => Error::InvalidState(format!("`{path}` does not exist")),
+        std::io::ErrorKind::NotFound => Error::NotFound(format!("`{path}` does not exist")),
         std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::Other
             if source.to_string().contains("outside") || source.raw_os_error() == Some(18) =>
         {

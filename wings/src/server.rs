@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::executor::{
     BindMount, ContainerSpec, Executor, OutputChunk, PortBinding, ResourceLimits,
 };
+use crate::files::ServerFiles;
 
 /// A crash within this long of the previous one is not restarted automatically.
 pub const CRASH_LOOP_WINDOW: Duration = Duration::from_secs(60);
@@ -239,8 +240,9 @@ impl<E: Executor> Server<E> {
             source,
         })?;
         let placeholders = Placeholders::new(&self.facts(&config), &self.node.docker_interface);
+        let files = ServerFiles::open(&volume, config.disk_mb)?;
         for (path, file) in &config.config_files {
-            egg_files::apply_to_file(&volume, path, file, &placeholders)?;
+            egg_files::apply_to_file(&files, path, file, &placeholders)?;
         }
         let executor = &self.node.executor;
         executor.ensure_image(&config.image).await?;
