@@ -127,6 +127,22 @@ pub struct Server<E: Executor> {
     /// One power action or installation at a time.
     operation: AsyncMutex<()>,
     last_crash: std::sync::Mutex<Option<Instant>>,
+    /// When the current container started, for uptime.
+    started_at: std::sync::Mutex<Option<Instant>>,
+}
+
+/// A server's live resource use, as consoles and the panel show it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Utilization {
+    pub state: PowerState,
+    pub memory_bytes: u64,
+    pub memory_limit_bytes: u64,
+    /// Percent of one core.
+    pub cpu_absolute: f64,
+    pub network_rx_bytes: u64,
+    pub network_tx_bytes: u64,
+    pub disk_bytes: u64,
+    pub uptime_ms: u64,
 }
 
 impl<E: Executor> Server<E> {
@@ -141,6 +157,7 @@ impl<E: Executor> Server<E> {
             stdin: AsyncMutex::new(None),
             operation: AsyncMutex::new(()),
             last_crash: std::sync::Mutex::new(None),
+            started_at: std::sync::Mutex::new(None),
         })
     }
 
@@ -271,6 +288,7 @@ impl<E: Executor> Server<E> {
         });
 
         executor.start(&config.uuid).await?;
+        *self.started_at.lock().expect("uptime lock") = Some(Instant::now());
         if running_at_once {
             self.set_state(PowerState::Running);
         }
@@ -285,6 +303,7 @@ impl<E: Executor> Server<E> {
             let uuid = server.uuid();
             let exit = server.node.executor.wait(&uuid).await;
             *server.stdin.lock().await = None;
+            *server.started_at.lock().expect("uptime lock") = None;
             let expected = server.state() == PowerState::Stopping;
             server.set_state(PowerState::Offline);
             let Ok(exit) = exit else { return };
@@ -495,6 +514,8 @@ impl<E: Executor> Server<E> {
         }
         let attachment = self.node.executor.attach(&uuid).await?;
         *self.stdin.lock().await = Some(attachment.input);
+        // The exact start is the engine's to know; counting from now is close enough.
+        *self.started_at.lock().expect("uptime lock") = Some(Instant::now());
         self.set_state(PowerState::Running);
         let server = self.clone();
         tokio::spawn(async move {
@@ -509,6 +530,37 @@ impl<E: Executor> Server<E> {
         });
         self.watch_exit();
         Ok(())
+    }
+
+    /// CPU, memory and network from the engine (zero while offline), disk from the
+    /// server's directory, and uptime.
+    pub async fn utilization(&self) -> Result<Utilization> {
+        let state = self.state();
+        let usage = if state == PowerState::Offline {
+            Default::default()
+        } else {
+            self.node
+                .executor
+                .usage(&self.uuid())
+                .await
+                .unwrap_or_default()
+        };
+        let disk_bytes = ServerFiles::open(&self.volume(), 0)?.disk_usage()?;
+        let uptime_ms = self
+            .started_at
+            .lock()
+            .expect("uptime lock")
+            .map_or(0, |started| started.elapsed().as_millis() as u64);
+        Ok(Utilization {
+            state,
+            memory_bytes: usage.memory_bytes,
+            memory_limit_bytes: usage.memory_limit_bytes,
+            cpu_absolute: usage.cpu_percent,
+            network_rx_bytes: usage.network_rx_bytes,
+            network_tx_bytes: usage.network_tx_bytes,
+            disk_bytes,
+            uptime_ms,
+        })
     }
 
     fn facts(&self, config: &ServerConfig) -> ServerFacts {

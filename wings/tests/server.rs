@@ -210,7 +210,18 @@ async fn install_start_console_and_stop() {
     server.send_command("ping").await.unwrap();
     expect_event(&mut events, "pong", console_line("pong")).await;
 
+    let usage = server.utilization().await.unwrap();
+    assert_eq!(usage.state, PowerState::Running);
+    assert!(usage.memory_bytes > 0, "{usage:?}");
+    assert_eq!(usage.memory_limit_bytes, 64 * 1024 * 1024);
+    assert!(usage.disk_bytes > 0 && usage.uptime_ms > 0, "{usage:?}");
+
     server.stop().await.unwrap();
+    let stopped = server.utilization().await.unwrap();
+    assert_eq!(
+        (stopped.state, stopped.memory_bytes, stopped.uptime_ms),
+        (PowerState::Offline, 0, 0)
+    );
     assert_eq!(server.state(), PowerState::Offline);
     expect_event(
         &mut events,
