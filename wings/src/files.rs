@@ -352,3 +352,365 @@ fn fail(path: &str, source: std::io::Error) -> Error {
         },
     }
 }
+
+/// Archives: compressing files into a `.tar.gz` and extracting `.tar.gz`, `.tgz`, `.tar`
+/// and `.zip` archives, with the same confinement as every other operation.
+pub mod archives {
+    use std::io::{Read, Seek};
+    use std::path::{Path, PathBuf};
+
+    use cap_std::fs::Dir;
+
+    use super::{ServerFiles, clean, fail};
+    use crate::error::{Error, Result};
+
+    /// An archive may expand to at most this many times its own size, whatever the
+    /// quota says (zip bombs).
+    pub const MAX_EXPANSION_RATIO: u64 = 200;
+
+    impl ServerFiles {
+        /// Packs `names` (files or directories inside `dir`) into a new
+        /// `archive-<time>.tar.gz` in `dir`; returns its path. Links are stored as
+        /// links, never followed.
+        pub fn compress(&self, dir: &str, names: &[String]) -> Result<String> {
+            let base = clean(dir)?;
+            let stamp = chrono_like_stamp();
+            let archive_path = base.join(format!("archive-{stamp}.tar.gz"));
+            let partial = base.join(format!(".archive-{stamp}.tar.gz.wings-partial"));
+            let written = (|| -> Result<()> {
+                let file = self.root.create(&partial).map_err(|err| fail(dir, err))?;
+                let encoder =
+                    flate2::write::GzEncoder::new(file.into_std(), flate2::Compression::default());
+                let mut builder = tar::Builder::new(encoder);
+                builder.follow_symlinks(false);
+                for name in names {
+                    let relative = clean(&format!("{}/{name}", base.display()))?;
+                    let inside = relative
+                        .strip_prefix(&base)
+                        .unwrap_or(&relative)
+                        .to_path_buf();
+                    if inside.as_os_str().is_empty() {
+                        return Err(Error::InvalidState(format!(
+                            "`{name}` is not inside `{dir}`"
+                        )));
+                    }
+                    add_to_tar(&self.root, &mut builder, &relative, &inside)?;
+                }
+                builder
+                    .into_inner()
+                    .and_then(|encoder| encoder.finish())
+                    .map(drop)
+                    .map_err(|source| Error::Io {
+                        context: "cannot finish the archive".into(),
+                        source,
+                    })
+            })();
+            let finished = written.and_then(|()| {
+                let size = self
+                    .root
+                    .metadata(&partial)
+                    .map_err(|err| fail(dir, err))?
+                    .len();
+                // The archive already sits on the disk; the quota has to allow it.
+                self.check_quota(0).map_err(|_| {
+                    Error::InvalidState(format!("not enough disk space for a {size}-byte archive"))
+                })?;
+                self.root
+                    .rename(&partial, &self.root, &archive_path)
+                    .map_err(|err| fail(dir, err))
+            });
+            if let Err(err) = finished {
+                let _ = self.root.remove_file(&partial);
+                return Err(err);
+            }
+            Ok(format!("/{}", archive_path.display()))
+        }
+
+        /// Extracts `archive` into `dir`. Entries that would land outside `dir`, links
+        /// that point outside it, special files, and expansion beyond the quota or
+        /// [`MAX_EXPANSION_RATIO`] are refused, and then nothing is extracted at all.
+        pub fn decompress(&self, dir: &str, archive: &str) -> Result<()> {
+            let base = clean(dir)?;
+            let archive_relative = clean(archive)?;
+            let archive_size = self
+                .root
+                .metadata(&archive_relative)
+                .map_err(|err| fail(archive, err))?
+                .len();
+            let used = self.disk_usage()?;
+            let budget = (archive_size.max(1) * MAX_EXPANSION_RATIO).min(
+                self.quota
+                    .map_or(u64::MAX, |quota| quota.saturating_sub(used)),
+            );
+            let staging = base.join(format!(".wings-extract-{}", chrono_like_stamp()));
+            self.root
+                .create_dir_all(&staging)
+                .map_err(|err| fail(dir, err))?;
+            let extracted = (|| -> Result<()> {
+                let stage = self.root.open_dir(&staging).map_err(|err| fail(dir, err))?;
+                let file = self
+                    .root
+                    .open(&archive_relative)
+                    .map_err(|err| fail(archive, err))?
+                    .into_std();
+                let name = archive.to_ascii_lowercase();
+                if name.ends_with(".zip") {
+                    extract_zip(file, &stage, budget, archive)
+                } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+                    extract_tar(flate2::read::GzDecoder::new(file), &stage, budget, archive)
+                } else if name.ends_with(".tar") {
+                    extract_tar(file, &stage, budget, archive)
+                } else {
+                    Err(Error::InvalidState(format!(
+                        "`{archive}` is not an archive wings can extract (.zip, .tar.gz, .tgz, .tar)"
+                    )))
+                }?;
+                merge(&self.root, &staging, &base)
+            })();
+            let _ = self.root.remove_dir_all(&staging);
+            extracted
+        }
+    }
+
+    fn add_to_tar<W: std::io::Write>(
+        root: &Dir,
+        builder: &mut tar::Builder<W>,
+        path: &Path,
+        inside: &Path,
+    ) -> Result<()> {
+        let display = path.display().to_string();
+        let metadata = root
+            .symlink_metadata(path)
+            .map_err(|err| fail(&display, err))?;
+        let io = |source| Error::Io {
+            context: format!("cannot archive `{display}`"),
+            source,
+        };
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(cap_std::fs::PermissionsExt::mode(&metadata.permissions()) & 0o7777);
+        if metadata.is_symlink() {
+            let target = root
+                .read_link_contents(path)
+                .map_err(|err| fail(&display, err))?;
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            builder
+                .append_link(&mut header, inside, target)
+                .map_err(io)?;
+        } else if metadata.is_dir() {
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_size(0);
+            builder
+                .append_data(&mut header, inside, std::io::empty())
+                .map_err(io)?;
+            let entries = root.read_dir(path).map_err(|err| fail(&display, err))?;
+            for entry in entries {
+                let name = entry.map_err(io)?.file_name();
+                add_to_tar(root, builder, &path.join(&name), &inside.join(&name))?;
+            }
+        } else {
+            header.set_size(metadata.len());
+            let file = root.open(path).map_err(|err| fail(&display, err))?;
+            builder
+                .append_data(&mut header, inside, file.into_std())
+                .map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// Where an archive entry may go: a relative path that stays inside.
+    fn entry_path(name: &str, archive: &str) -> Result<PathBuf> {
+        let refuse = || {
+            Error::InvalidState(format!(
+                "`{archive}` contains the unsafe entry `{name}`; nothing was extracted"
+            ))
+        };
+        if name.starts_with('/') || name.contains('\0') || name.contains('\\') {
+            return Err(refuse());
+        }
+        let mut clean = PathBuf::new();
+        for component in Path::new(name).components() {
+            match component {
+                std::path::Component::Normal(part) => clean.push(part),
+                std::path::Component::CurDir => {}
+                _ => return Err(refuse()),
+            }
+        }
+        Ok(clean)
+    }
+
+    /// Whether a link at `link` (relative to the extraction directory) pointing at
+    /// `target` stays inside it: relative targets only, never climbing above the top.
+    fn link_stays_inside(link: &Path, target: &Path) -> bool {
+        if target.is_absolute() {
+            return false;
+        }
+        let mut depth = link.components().count().saturating_sub(1) as i64;
+        for component in target.components() {
+            match component {
+                std::path::Component::ParentDir => depth -= 1,
+                std::path::Component::Normal(_) => depth += 1,
+                std::path::Component::CurDir => {}
+                _ => return false,
+            }
+            if depth < 0 {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn bomb(archive: &str) -> Error {
+        Error::InvalidState(format!(
+            "`{archive}` expands to more than the disk space allowed (or more than {MAX_EXPANSION_RATIO} times its size); nothing was extracted"
+        ))
+    }
+
+    /// Copies one entry's bytes into the staging directory, counting against `budget`.
+    fn write_entry(
+        stage: &Dir,
+        path: &Path,
+        reader: &mut dyn Read,
+        budget: &mut u64,
+        archive: &str,
+    ) -> Result<()> {
+        let display = path.display().to_string();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            stage
+                .create_dir_all(parent)
+                .map_err(|err| fail(&display, err))?;
+        }
+        let mut file = stage.create(path).map_err(|err| fail(&display, err))?;
+        let copied = std::io::copy(&mut reader.take(*budget + 1), &mut file).map_err(|source| {
+            Error::Io {
+                context: format!("cannot extract `{display}` from `{archive}`"),
+                source,
+            }
+        })?;
+        if copied > *budget {
+            return Err(bomb(archive));
+        }
+        *budget -= copied;
+        Ok(())
+    }
+
+    fn extract_tar<R: Read>(reader: R, stage: &Dir, mut budget: u64, archive: &str) -> Result<()> {
+        let io = |source| Error::Io {
+            context: format!("cannot read `{archive}`"),
+            source,
+        };
+        let mut tar = tar::Archive::new(reader);
+        for entry in tar.entries().map_err(io)? {
+            let mut entry = entry.map_err(io)?;
+            let name = entry.path().map_err(io)?.to_string_lossy().into_owned();
+            let path = entry_path(&name, archive)?;
+            match entry.header().entry_type() {
+                tar::EntryType::Directory => {
+                    if !path.as_os_str().is_empty() {
+                        stage
+                            .create_dir_all(&path)
+                            .map_err(|err| fail(&name, err))?;
+                    }
+                }
+                tar::EntryType::Regular | tar::EntryType::Continuous => {
+                    write_entry(stage, &path, &mut entry, &mut budget, archive)?
+                }
+                tar::EntryType::Symlink => {
+                    let target = entry
+                        .link_name()
+                        .map_err(io)?
+                        .unwrap_or_default()
+                        .into_owned();
+                    if !link_stays_inside(&path, &target) {
+                        return Err(Error::InvalidState(format!(
+                            "`{archive}` contains the link `{name}` pointing outside the server's directory; nothing was extracted"
+                        )));
+                    }
+                    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        stage
+                            .create_dir_all(parent)
+                            .map_err(|err| fail(&name, err))?;
+                    }
+                    stage
+                        .symlink(&target, &path)
+                        .map_err(|err| fail(&name, err))?;
+                }
+                _ => {
+                    return Err(Error::InvalidState(format!(
+                        "`{archive}` contains `{name}`, which is a link or special file; nothing was extracted"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn extract_zip<R: Read + Seek>(
+        reader: R,
+        stage: &Dir,
+        mut budget: u64,
+        archive: &str,
+    ) -> Result<()> {
+        let mut zip = zip::ZipArchive::new(reader).map_err(|err| {
+            Error::InvalidState(format!("`{archive}` is not a valid zip archive: {err}"))
+        })?;
+        for index in 0..zip.len() {
+            let mut entry = zip
+                .by_index(index)
+                .map_err(|err| Error::InvalidState(format!("`{archive}` is damaged: {err}")))?;
+            let name = entry.name().to_string();
+            let path = entry_path(&name, archive)?;
+            if entry.is_symlink() {
+                return Err(Error::InvalidState(format!(
+                    "`{archive}` contains `{name}`, which is a link; nothing was extracted"
+                )));
+            }
+            if entry.is_dir() {
+                if !path.as_os_str().is_empty() {
+                    stage
+                        .create_dir_all(&path)
+                        .map_err(|err| fail(&name, err))?;
+                }
+            } else {
+                write_entry(stage, &path, &mut entry, &mut budget, archive)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves everything from `from` into `into`, replacing files and merging
+    /// directories.
+    fn merge(root: &Dir, from: &Path, into: &Path) -> Result<()> {
+        let display = into.display().to_string();
+        let entries = root.read_dir(from).map_err(|err| fail(&display, err))?;
+        for entry in entries {
+            let entry = entry.map_err(|source| Error::Io {
+                context: "cannot read extracted files".into(),
+                source,
+            })?;
+            let name = entry.file_name();
+            let (source, target) = (from.join(&name), into.join(&name));
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            let target_is_dir = root.symlink_metadata(&target).is_ok_and(|m| m.is_dir());
+            if is_dir && target_is_dir {
+                merge(root, &source, &target)?;
+            } else {
+                if target_is_dir {
+                    root.remove_dir_all(&target)
+                        .map_err(|err| fail(&display, err))?;
+                }
+                root.rename(&source, root, &target)
+                    .map_err(|err| fail(&display, err))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A sortable, unique-enough stamp for file names.
+    fn chrono_like_stamp() -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        format!("{}-{:09}", now.as_secs(), now.subsec_nanos())
+    }
+}

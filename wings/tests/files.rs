@@ -195,3 +195,203 @@ fn listings_have_no_entry_cap_and_reads_have_a_size_cap() {
             .contains("is a directory")
     );
 }
+
+mod archives {
+    use std::io::Write;
+
+    use super::setup;
+    use hatchery_wings::files::ServerFiles;
+
+    fn zip_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data) in entries {
+            writer
+                .start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            writer.write_all(data).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    /// A tar.gz whose entry names are written raw, so hostile names survive.
+    fn tar_gz_with(entries: &[(&str, &[u8], tar::EntryType, &str)]) -> Vec<u8> {
+        let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(encoder);
+        for (name, data, kind, link) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_entry_type(*kind);
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            if !link.is_empty() {
+                header.as_gnu_mut().unwrap().linkname[..link.len()]
+                    .copy_from_slice(link.as_bytes());
+            }
+            header.set_cksum();
+            builder.append(&header, *data).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    fn entries(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn compress_and_extract_round_trip() {
+        let s = setup();
+        std::fs::create_dir_all(s.root.join("world/region")).unwrap();
+        std::fs::write(s.root.join("world/region/r.0.0.mca"), vec![7u8; 10_000]).unwrap();
+        std::os::unix::fs::symlink("region/r.0.0.mca", s.root.join("world/latest")).unwrap();
+        let files = ServerFiles::open(&s.root, 0).unwrap();
+        let archive = files
+            .compress("/", &["world".into(), "server.properties".into()])
+            .unwrap();
+        assert!(
+            archive.starts_with("/archive-") && archive.ends_with(".tar.gz"),
+            "{archive}"
+        );
+
+        files.create_dir("/restore").unwrap();
+        files.decompress("/restore", &archive).unwrap();
+        assert_eq!(
+            std::fs::read(s.root.join("restore/world/region/r.0.0.mca")).unwrap(),
+            vec![7u8; 10_000]
+        );
+        assert_eq!(
+            std::fs::read_to_string(s.root.join("restore/server.properties")).unwrap(),
+            "motd=hi\n"
+        );
+        assert_eq!(
+            std::fs::read_link(s.root.join("restore/world/latest"))
+                .unwrap()
+                .to_str(),
+            Some("region/r.0.0.mca")
+        );
+        assert!(
+            !entries(&s.root.join("restore"))
+                .iter()
+                .any(|n| n.starts_with(".wings")),
+            "no staging left"
+        );
+
+        // Extracting again merges and replaces.
+        std::fs::write(s.root.join("restore/server.properties"), "changed").unwrap();
+        files.decompress("/restore", &archive).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(s.root.join("restore/server.properties")).unwrap(),
+            "motd=hi\n"
+        );
+
+        std::fs::write(
+            s.root.join("plugins.zip"),
+            zip_with(&[("plugins/a.jar", b"jar"), ("plugins/b/config.yml", b"x: 1")]),
+        )
+        .unwrap();
+        files.decompress("/", "/plugins.zip").unwrap();
+        assert_eq!(
+            std::fs::read(s.root.join("plugins/b/config.yml")).unwrap(),
+            b"x: 1"
+        );
+    }
+
+    #[test]
+    fn hostile_archives_extract_nothing() {
+        let s = setup();
+        let files = ServerFiles::open(&s.root, 0).unwrap();
+        files.create_dir("/target").unwrap();
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            (
+                "slip.zip",
+                zip_with(&[("ok.txt", b"fine"), ("../../outside/evil.txt", b"evil")]),
+                "unsafe entry",
+            ),
+            (
+                "abs.zip",
+                zip_with(&[("ok.txt", b"fine"), ("/tmp/evil.txt", b"evil")]),
+                "unsafe entry",
+            ),
+            (
+                "slip.tar.gz",
+                tar_gz_with(&[
+                    ("ok.txt", b"fine", tar::EntryType::Regular, ""),
+                    ("../evil.txt", b"evil", tar::EntryType::Regular, ""),
+                ]),
+                "unsafe entry",
+            ),
+            (
+                "link.tar.gz",
+                tar_gz_with(&[
+                    ("ok.txt", b"fine", tar::EntryType::Regular, ""),
+                    ("sneaky", b"", tar::EntryType::Symlink, "../../outside"),
+                ]),
+                "pointing outside",
+            ),
+            (
+                "abslink.tar.gz",
+                tar_gz_with(&[("sneaky", b"", tar::EntryType::Symlink, "/etc")]),
+                "pointing outside",
+            ),
+            (
+                "device.tar.gz",
+                tar_gz_with(&[("dev", b"", tar::EntryType::Char, "")]),
+                "special file",
+            ),
+            ("notes.txt", b"not an archive".to_vec(), "not an archive"),
+            (
+                "broken.zip",
+                b"PK\x03\x04 broken".to_vec(),
+                "not a valid zip",
+            ),
+        ];
+        for (name, bytes, expected) in cases {
+            std::fs::write(s.root.join(name), bytes).unwrap();
+            let err = files.decompress("/target", name).unwrap_err().to_string();
+            assert!(err.contains(expected), "{name}: `{err}` lacks `{expected}`");
+            assert!(
+                entries(&s.root.join("target")).is_empty(),
+                "{name}: something was extracted"
+            );
+        }
+        assert_eq!(entries(&s.outside), ["secret.txt"]);
+    }
+
+    #[test]
+    fn zip_bombs_are_stopped_by_ratio_and_quota() {
+        let s = setup();
+        // 40 MiB of zeros compresses to a few tens of KiB: far beyond 200x its size.
+        std::fs::write(
+            s.root.join("bomb.zip"),
+            zip_with(&[("zeros.bin", &vec![0u8; 40 * 1024 * 1024])]),
+        )
+        .unwrap();
+        let files = ServerFiles::open(&s.root, 0).unwrap();
+        let err = files.decompress("/", "bomb.zip").unwrap_err().to_string();
+        assert!(err.contains("expands to more than"), "{err}");
+        assert!(!s.root.join("zeros.bin").exists());
+
+        // Within the ratio but over the quota.
+        std::fs::write(
+            s.root.join("big.tar.gz"),
+            tar_gz_with(&[(
+                "data.bin",
+                &vec![9u8; 3 * 1024 * 1024],
+                tar::EntryType::Regular,
+                "",
+            )]),
+        )
+        .unwrap();
+        let limited = ServerFiles::open(&s.root, 2).unwrap();
+        let err = limited
+            .decompress("/", "big.tar.gz")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expands to more than"), "{err}");
+        assert!(!s.root.join("data.bin").exists());
+    }
+}
