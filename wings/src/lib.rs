@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod console;
+pub mod console_token;
 pub mod docker;
 pub mod egg_files;
 pub mod error;

@@ -73,6 +73,17 @@ fn game_server(name: &str, volume: &std::path::Path) -> ContainerSpec {
     }
 }
 
+/// Creates, attaches to (before starting, so no output is lost) and starts a container.
+async fn started(
+    executor: &DockerExecutor,
+    spec: &ContainerSpec,
+) -> hatchery_wings::executor::Attachment {
+    executor.create(spec).await.unwrap();
+    let attachment = executor.attach(&spec.name).await.unwrap();
+    executor.start(&spec.name).await.unwrap();
+    attachment
+}
+
 /// Reads output until `needle` appears; returns everything read.
 async fn read_until(output: &mut hatchery_wings::executor::OutputStream, needle: &str) -> String {
     let mut seen = String::new();
@@ -101,12 +112,7 @@ async fn a_server_runs_answers_commands_and_stops_cleanly() {
     );
     let volume = tempfile::tempdir().unwrap();
     let name = unique("lifecycle");
-    executor
-        .create(&game_server(&name, volume.path()))
-        .await
-        .unwrap();
-    let mut attachment = executor.attach(&name).await.unwrap();
-    executor.start(&name).await.unwrap();
+    let mut attachment = started(&executor, &game_server(&name, volume.path())).await;
 
     let startup = read_until(&mut attachment.output, "Done (").await;
     assert!(startup.contains("Server marker: marker-42"), "{startup}");
@@ -141,12 +147,7 @@ async fn sigint_reaches_the_server_so_it_can_save() {
     let executor = executor().await;
     let volume = tempfile::tempdir().unwrap();
     let name = unique("sigint");
-    executor
-        .create(&game_server(&name, volume.path()))
-        .await
-        .unwrap();
-    let mut attachment = executor.attach(&name).await.unwrap();
-    executor.start(&name).await.unwrap();
+    let mut attachment = started(&executor, &game_server(&name, volume.path())).await;
     read_until(&mut attachment.output, "Done (").await;
     executor.signal(&name, "SIGINT").await.unwrap();
     read_until(&mut attachment.output, "caught SIGINT, saving world").await;
@@ -174,9 +175,7 @@ async fn exit_codes_stderr_volumes_and_ports_are_real() {
         ip: "127.0.0.1".into(),
         port,
     }];
-    executor.create(&spec).await.unwrap();
-    let mut attachment = executor.attach(&name).await.unwrap();
-    executor.start(&name).await.unwrap();
+    let mut attachment = started(&executor, &spec).await;
     read_until(&mut attachment.output, "Done (").await;
     // The volume is the host directory.
     assert_eq!(

@@ -105,6 +105,12 @@ async fn fixture(name: &str) -> Fixture {
     }
 }
 
+impl Fixture {
+    async fn remove_container(&self) {
+        self.node.executor.remove(&self.config.uuid).await.unwrap();
+    }
+}
+
 async fn installed(fixture: &Fixture) -> Arc<Server<DockerExecutor>> {
     let server = Server::new(fixture.node.clone(), fixture.config.clone());
     let script = InstallScript {
@@ -234,12 +240,7 @@ async fn install_start_console_and_stop() {
         server.send_command("ping").await.is_err(),
         "no console when offline"
     );
-    fixture
-        .node
-        .executor
-        .remove(&fixture.config.uuid)
-        .await
-        .unwrap();
+    fixture.remove_container().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -269,12 +270,7 @@ async fn ctrl_c_stops_with_sigint_and_a_stuck_server_is_killed() {
     server.stop().await.unwrap();
     expect_event(&mut events, "the kill notice", |e| matches!(e, ServerEvent::DaemonMessage(m) if m.contains("did not stop within 2 seconds"))).await;
     assert_eq!(server.state(), PowerState::Offline);
-    fixture
-        .node
-        .executor
-        .remove(&fixture.config.uuid)
-        .await
-        .unwrap();
+    fixture.remove_container().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -309,12 +305,7 @@ async fn crashes_are_detected_restarted_once_and_loops_stopped() {
     server.send_command("crash").await.unwrap();
     expect_event(&mut events, "the crash-loop notice", |e| matches!(e, ServerEvent::DaemonMessage(m) if m.contains("crashed twice within a minute"))).await;
     wait_state(&server, PowerState::Offline).await;
-    fixture
-        .node
-        .executor
-        .remove(&fixture.config.uuid)
-        .await
-        .unwrap();
+    fixture.remove_container().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -335,12 +326,7 @@ async fn a_restarted_wings_reattaches_to_a_running_server() {
     expect_event(&mut events, "pong after re-attaching", console_line("pong")).await;
     revived.stop().await.unwrap();
     assert_eq!(revived.state(), PowerState::Offline);
-    fixture
-        .node
-        .executor
-        .remove(&fixture.config.uuid)
-        .await
-        .unwrap();
+    fixture.remove_container().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
