@@ -211,7 +211,9 @@ pub fn command_with_plugins(manifests: &[Manifest]) -> clap::Command {
 }
 
 async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
+    // Core commands always win over a plugin that shares their name.
     if let Some((name, sub)) = matches.subcommand()
+        && Cli::command().find_subcommand(name).is_none()
         && manifests.iter().any(|m| m.id == name)
     {
         let config = Config::load(matches.get_one::<PathBuf>("config").map(PathBuf::as_path))?;

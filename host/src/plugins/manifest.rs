@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Ids that name host event namespaces, so no plugin may take them.
 const RESERVED_IDS: &[&str] = &[
     "host", "core", "plugin", "plugins", "server", "servers", "user", "users", "node", "nodes",
-    "egg", "eggs", "backup", "backups", "admin", "api", "auth", "system",
+    "egg", "eggs", "backup", "backups", "admin", "api", "auth", "system", "serve", "help",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
