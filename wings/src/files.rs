@@ -10,7 +10,8 @@
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use cap_std::fs::{Dir, PermissionsExt};
 use serde::Serialize;
@@ -21,6 +22,44 @@ pub struct ServerFiles {
     root: Dir,
     /// Disk space the server may use in bytes; `None` is unlimited.
     quota: Option<u64>,
+    usage: Arc<DiskUsage>,
+}
+
+/// How long a measured disk usage is trusted before the volume is walked again;
+/// writes through wings adjust it in between.
+pub const DISK_USAGE_TTL: Duration = Duration::from_secs(60);
+
+/// A server's disk usage, measured by walking its directory at most once per
+/// [`DISK_USAGE_TTL`] and kept current by the writes wings makes. Shared by every
+/// [`ServerFiles`] of one server, so quota checks and statistics stay cheap.
+#[derive(Default)]
+pub struct DiskUsage {
+    measured: Mutex<Option<(Instant, u64)>>,
+}
+
+impl DiskUsage {
+    fn current(&self, walk: impl FnOnce() -> Result<u64>) -> Result<u64> {
+        let mut measured = self.measured.lock().expect("disk usage lock");
+        if let Some((at, bytes)) = *measured
+            && at.elapsed() < DISK_USAGE_TTL
+        {
+            return Ok(bytes);
+        }
+        let bytes = walk()?;
+        *measured = Some((Instant::now(), bytes));
+        Ok(bytes)
+    }
+
+    fn adjust(&self, delta: i64) {
+        if let Some((_, used)) = self.measured.lock().expect("disk usage lock").as_mut() {
+            *used = used.saturating_add_signed(delta);
+        }
+    }
+
+    /// Forgets the figure after changes wings cannot size cheaply (deletes, extracts).
+    fn invalidate(&self) {
+        *self.measured.lock().expect("disk usage lock") = None;
+    }
 }
 
 /// One entry of a directory listing.
@@ -41,6 +80,11 @@ impl ServerFiles {
     /// Opens the server directory `root` (created if missing) with a quota in MiB
     /// (0 is unlimited).
     pub fn open(root: &Path, quota_mb: u64) -> Result<ServerFiles> {
+        ServerFiles::open_shared(root, quota_mb, Arc::default())
+    }
+
+    /// Like [`ServerFiles::open`], sharing the server's cached disk usage.
+    pub fn open_shared(root: &Path, quota_mb: u64, usage: Arc<DiskUsage>) -> Result<ServerFiles> {
         std::fs::create_dir_all(root).map_err(|source| Error::Io {
             context: format!("cannot create {}", root.display()),
             source,
@@ -54,6 +98,7 @@ impl ServerFiles {
         Ok(ServerFiles {
             root,
             quota: (quota_mb > 0).then(|| quota_mb * 1024 * 1024),
+            usage,
         })
     }
 
@@ -156,6 +201,7 @@ impl ServerFiles {
             let _ = self.root.remove_file(&partial);
             return Err(fail(path, err));
         }
+        self.usage.adjust(contents.len() as i64 - replaced as i64);
         Ok(())
     }
 
@@ -220,6 +266,7 @@ impl ServerFiles {
         self.root
             .copy(&relative, &self.root, &target)
             .map_err(|err| fail(path, err))?;
+        self.usage.adjust(metadata.len() as i64);
         Ok(format!("/{}", target.to_string_lossy()))
     }
 
@@ -235,12 +282,13 @@ impl ServerFiles {
             .root
             .symlink_metadata(&relative)
             .map_err(|err| fail(path, err))?;
-        if metadata.is_dir() {
+        let removed = if metadata.is_dir() {
             self.root.remove_dir_all(&relative)
         } else {
             self.root.remove_file(&relative)
-        }
-        .map_err(|err| fail(path, err))
+        };
+        self.usage.invalidate();
+        removed.map_err(|err| fail(path, err))
     }
 
     pub fn chmod(&self, path: &str, mode: u32) -> Result<()> {
@@ -255,8 +303,13 @@ impl ServerFiles {
             .map_err(|err| fail(path, err))
     }
 
-    /// Bytes used by the server's files (links are not followed).
+    /// Bytes used by the server's files (links are not followed), from the cache when
+    /// it is recent.
     pub fn disk_usage(&self) -> Result<u64> {
+        self.usage.current(|| self.measure_disk_usage())
+    }
+
+    fn measure_disk_usage(&self) -> Result<u64> {
         fn walk(dir: &Dir) -> std::io::Result<u64> {
             let mut total = 0;
             for entry in dir.entries()? {
@@ -423,6 +476,7 @@ pub mod archives {
                 let _ = self.root.remove_file(&partial);
                 return Err(err);
             }
+            self.usage.invalidate();
             Ok(format!("/{}", archive_path.display()))
         }
 
@@ -468,6 +522,7 @@ pub mod archives {
                 merge(&self.root, &staging, &base)
             })();
             let _ = self.root.remove_dir_all(&staging);
+            self.usage.invalidate();
             extracted
         }
     }

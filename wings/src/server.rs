@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::executor::{
     BindMount, ContainerSpec, Executor, OutputChunk, PortBinding, ResourceLimits,
 };
-use crate::files::ServerFiles;
+use crate::files::{DiskUsage, ServerFiles};
 
 /// A crash within this long of the previous one is not restarted automatically.
 pub const CRASH_LOOP_WINDOW: Duration = Duration::from_secs(60);
@@ -129,6 +129,7 @@ pub struct Server<E: Executor> {
     last_crash: std::sync::Mutex<Option<Instant>>,
     /// When the current container started, for uptime.
     started_at: std::sync::Mutex<Option<Instant>>,
+    disk_usage: Arc<DiskUsage>,
 }
 
 /// A server's live resource use, as consoles and the panel show it.
@@ -158,6 +159,7 @@ impl<E: Executor> Server<E> {
             operation: AsyncMutex::new(()),
             last_crash: std::sync::Mutex::new(None),
             started_at: std::sync::Mutex::new(None),
+            disk_usage: Arc::default(),
         })
     }
 
@@ -257,7 +259,7 @@ impl<E: Executor> Server<E> {
             source,
         })?;
         let placeholders = Placeholders::new(&self.facts(&config), &self.node.docker_interface);
-        let files = ServerFiles::open(&volume, config.disk_mb)?;
+        let files = self.files()?;
         for (path, file) in &config.config_files {
             egg_files::apply_to_file(&files, path, file, &placeholders)?;
         }
@@ -532,6 +534,12 @@ impl<E: Executor> Server<E> {
         Ok(())
     }
 
+    /// The server's files, with its disk quota and shared disk-usage figure.
+    pub fn files(&self) -> Result<ServerFiles> {
+        let quota_mb = self.config.read().expect("config lock").disk_mb;
+        ServerFiles::open_shared(&self.volume(), quota_mb, self.disk_usage.clone())
+    }
+
     /// CPU, memory and network from the engine (zero while offline), disk from the
     /// server's directory, and uptime.
     pub async fn utilization(&self) -> Result<Utilization> {
@@ -545,7 +553,7 @@ impl<E: Executor> Server<E> {
                 .await
                 .unwrap_or_default()
         };
-        let disk_bytes = ServerFiles::open(&self.volume(), 0)?.disk_usage()?;
+        let disk_bytes = self.files()?.disk_usage()?;
         let uptime_ms = self
             .started_at
             .lock()

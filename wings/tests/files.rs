@@ -165,6 +165,20 @@ fn quota_refuses_oversized_writes_and_keeps_the_old_file() {
         "old contents kept"
     );
     assert!(files.copy("/big.bin").is_err());
+    // Deleting frees space at once, and a second handle sharing the figure agrees.
+    let usage = std::sync::Arc::new(hatchery_wings::files::DiskUsage::default());
+    let first = ServerFiles::open_shared(&s.root, 1, usage.clone()).unwrap();
+    let second = ServerFiles::open_shared(&s.root, 1, usage).unwrap();
+    first.delete("/big.bin").unwrap();
+    second
+        .write("/after-delete.bin", &vec![5u8; 900 * 1024])
+        .unwrap();
+    assert!(
+        first
+            .write("/one-more.bin", &vec![6u8; 200 * 1024])
+            .is_err(),
+        "the shared figure counts the other handle's write"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&s.root)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
