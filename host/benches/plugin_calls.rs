@@ -7,7 +7,7 @@
 //! idle RSS of a `hatchery serve` process with the example plugins loaded.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,9 +23,10 @@ const CALLS: usize = 20_000;
 const WARMUP: usize = 2_000;
 
 fn main() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let artifacts = std::env::var_os("PLUGIN_ARTIFACTS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/hatchery"));
+        .map(|dir| workspace.join(dir))
+        .unwrap_or_else(|| workspace.join("target/hatchery"));
     let plugins = artifacts.join("plugins");
     assert!(
         plugins.join("hostile-wasm").is_dir(),

@@ -18,9 +18,11 @@ pub struct Artifacts {
 pub fn artifacts() -> &'static Artifacts {
     static ARTIFACTS: OnceLock<Artifacts> = OnceLock::new();
     ARTIFACTS.get_or_init(|| {
+        // Relative paths are taken from the workspace root, where xtask runs.
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let root = std::env::var_os("PLUGIN_ARTIFACTS_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/hatchery"));
+            .map(|dir| workspace.join(dir))
+            .unwrap_or_else(|| workspace.join("target/hatchery"));
         let artifacts = Artifacts {
             plugins: root.join("plugins"),
             packages: root.join("packages"),
