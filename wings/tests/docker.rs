@@ -13,8 +13,9 @@ use hatchery_wings::executor::{
 };
 use tokio::io::AsyncWriteExt;
 
-/// Built locally from a static busybox by `cargo xtask test` (no registry is reachable).
-const TEST_IMAGE: &str = "localhost/hatchery-test/busybox:2";
+mod common;
+
+use common::{TEST_IMAGE, executor};
 
 /// A game server in a few lines of shell: prints a startup line, answers `ping`, stops
 /// cleanly on `stop` or SIGINT.
@@ -31,14 +32,6 @@ while read -r line; do
   esac
 done
 "#;
-
-async fn executor() -> DockerExecutor {
-    let socket =
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
-    DockerExecutor::connect(&socket)
-        .await
-        .unwrap_or_else(|err| panic!("the tests need a container engine at {socket} (cargo xtask test starts podman): {err}"))
-}
 
 fn unique(name: &str) -> String {
     let nanos = std::time::SystemTime::now()

@@ -15,7 +15,9 @@ use hatchery_wings::server::{
 };
 use tokio::sync::broadcast;
 
-const TEST_IMAGE: &str = "localhost/hatchery-test/busybox:2";
+mod common;
+
+use common::TEST_IMAGE;
 
 /// The fixture egg's install script: it writes a shell-script game server.
 const INSTALL_SCRIPT: &str = r#"#!/bin/sh
@@ -44,11 +46,7 @@ struct Fixture {
 }
 
 async fn fixture(name: &str) -> Fixture {
-    let socket =
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
-    let executor = DockerExecutor::connect(&socket)
-        .await
-        .expect("a container engine (cargo xtask test starts podman)");
+    let executor = common::executor().await;
     let dirs = tempfile::tempdir().unwrap();
     let node = Arc::new(Node {
         executor: Arc::new(executor),

@@ -394,9 +394,6 @@ impl PluginHost {
             state: PluginState::Disabled,
             error: None,
         };
-        let manifest = read_manifest(&self.plugin_dir(&record.id))
-            .ok()
-            .map(Arc::new);
         let mut loaded = None;
         if record.enabled {
             match self.load(&record).await {
@@ -410,6 +407,13 @@ impl PluginHost {
                 }
             }
         }
+        // A loaded plugin already parsed its manifest; read it only for the others.
+        let manifest = match &loaded {
+            Some(plugin) => Some(plugin.manifest.clone()),
+            None => read_manifest(&self.plugin_dir(&record.id))
+                .ok()
+                .map(Arc::new),
+        };
         Entry {
             status,
             key,
