@@ -11,7 +11,8 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
-    KillContainerOptionsBuilder, RemoveContainerOptionsBuilder, StatsOptionsBuilder,
+    KillContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StatsOptionsBuilder,
 };
 use futures_util::{StreamExt, TryStreamExt};
 
@@ -187,6 +188,25 @@ impl Executor for DockerExecutor {
             .build();
         self.docker.create_container(Some(options), body).await?;
         Ok(())
+    }
+
+    async fn recent_output(&self, name: &str, lines: usize) -> Result<Vec<u8>> {
+        let options = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let mut logs = self.docker.logs(name, Some(options));
+        let mut output = Vec::new();
+        while let Some(item) = logs.next().await {
+            match item? {
+                LogOutput::StdOut { message }
+                | LogOutput::StdErr { message }
+                | LogOutput::Console { message } => output.extend_from_slice(&message),
+                LogOutput::StdIn { .. } => {}
+            }
+        }
+        Ok(output)
     }
 
     async fn attach(&self, name: &str) -> Result<Attachment> {

@@ -19,6 +19,18 @@ pub enum Error {
     /// The action does not fit what the server is doing (starting it twice, …).
     #[error("{0}")]
     InvalidState(String),
+    /// The request itself is wrong (a bad path, a missing field, …).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A write would take the server over its disk quota.
+    #[error("{0}")]
+    QuotaExceeded(String),
+    /// The panel could not be reached or answered with an error.
+    #[error("panel: {0}")]
+    Panel(String),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -131,6 +131,13 @@ pub trait Executor: Send + Sync + 'static {
 
     fn start(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
 
+    /// The last `lines` lines the container printed (stdout and stderr, in order).
+    fn recent_output(
+        &self,
+        name: &str,
+        lines: usize,
+    ) -> impl Future<Output = Result<Vec<u8>>> + Send;
+
     /// Sends a signal by name (`SIGINT`, `SIGTERM`, `SIGKILL`, …).
     fn signal(&self, name: &str, signal: &str) -> impl Future<Output = Result<()>> + Send;
 

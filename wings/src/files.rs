@@ -57,8 +57,79 @@ impl DiskUsage {
     }
 
     /// Forgets the figure after changes wings cannot size cheaply (deletes, extracts).
-    fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         *self.measured.lock().expect("disk usage lock") = None;
+    }
+}
+
+/// A file opened for writing at any offset (SFTP), held to the server's quota.
+pub struct WriteHandle {
+    file: std::fs::File,
+    /// The file's size as far as this handle has seen it.
+    size: u64,
+    quota: Option<u64>,
+    usage: Arc<DiskUsage>,
+    measure: Dir,
+}
+
+impl WriteHandle {
+    /// Writes `data` at `offset`; refuses growth beyond the quota before writing.
+    pub fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let end = offset + data.len() as u64;
+        let growth = end.saturating_sub(self.size);
+        if growth > 0
+            && let Some(quota) = self.quota
+        {
+            let used = self.usage.current(|| measure(&self.measure))?;
+            if used + growth > quota {
+                return Err(Error::QuotaExceeded(format!(
+                    "not enough disk space: the server uses {} of its {} MiB",
+                    mib(used),
+                    quota / (1024 * 1024)
+                )));
+            }
+        }
+        self.file
+            .write_all_at(data, offset)
+            .map_err(|source| Error::Io {
+                context: "cannot write the file".into(),
+                source,
+            })?;
+        if growth > 0 {
+            self.size = end;
+            self.usage.adjust(growth as i64);
+        }
+        Ok(())
+    }
+
+    /// Reads at `offset` (files opened for reading and writing).
+    pub fn read_at(&self, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+        use std::os::unix::fs::FileExt;
+        self.file
+            .read_at(buffer, offset)
+            .map_err(|source| Error::Io {
+                context: "cannot read the file".into(),
+                source,
+            })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Shortens the file to `size` bytes.
+    pub fn truncate(&mut self, size: u64) -> Result<()> {
+        if size >= self.size {
+            return Ok(());
+        }
+        self.file.set_len(size).map_err(|source| Error::Io {
+            context: "cannot truncate the file".into(),
+            source,
+        })?;
+        self.usage.adjust(-((self.size - size) as i64));
+        self.size = size;
+        Ok(())
     }
 }
 
@@ -99,6 +170,18 @@ impl ServerFiles {
             root,
             quota: (quota_mb > 0).then(|| quota_mb * 1024 * 1024),
             usage,
+        })
+    }
+
+    /// Another handle on the same directory, quota and usage (for the blocking pool).
+    pub fn try_clone(&self) -> Result<ServerFiles> {
+        Ok(ServerFiles {
+            root: self.root.try_clone().map_err(|source| Error::Io {
+                context: "cannot reopen the server's directory".into(),
+                source,
+            })?,
+            quota: self.quota,
+            usage: self.usage.clone(),
         })
     }
 
@@ -145,10 +228,10 @@ impl ServerFiles {
             .metadata(&relative)
             .map_err(|err| fail(path, err))?;
         if metadata.is_dir() {
-            return Err(Error::InvalidState(format!("`{path}` is a directory")));
+            return Err(Error::BadRequest(format!("`{path}` is a directory")));
         }
         if metadata.len() > limit {
-            return Err(Error::InvalidState(format!(
+            return Err(Error::BadRequest(format!(
                 "`{path}` is {} bytes, more than the {limit} bytes that can be read at once; download it instead",
                 metadata.len()
             )));
@@ -158,6 +241,12 @@ impl ServerFiles {
 
     /// Writes a whole file atomically, creating parent directories.
     pub fn write(&self, path: &str, contents: &[u8]) -> Result<()> {
+        self.write_from(path, contents).map(drop)
+    }
+
+    /// Streams a whole file from `source`, atomically: the old file (if any) stays until
+    /// every byte has arrived within the quota. Returns the bytes written.
+    pub fn write_from(&self, path: &str, mut source: impl std::io::Read) -> Result<u64> {
         let relative = clean(path)?;
         // Through a link inside the directory, write its target; a link that leads
         // outside is refused here.
@@ -168,7 +257,7 @@ impl ServerFiles {
         };
         let file_name = relative
             .file_name()
-            .ok_or_else(|| Error::InvalidState(format!("`{path}` names no file")))?
+            .ok_or_else(|| Error::BadRequest(format!("`{path}` names no file")))?
             .to_string_lossy()
             .into_owned();
         if self
@@ -176,14 +265,18 @@ impl ServerFiles {
             .symlink_metadata(&relative)
             .is_ok_and(|m| m.is_dir())
         {
-            return Err(Error::InvalidState(format!("`{path}` is a directory")));
+            return Err(Error::BadRequest(format!("`{path}` is a directory")));
         }
         let replaced = self
             .root
             .symlink_metadata(&relative)
             .map(|m| m.len())
             .unwrap_or(0);
-        self.check_quota((contents.len() as u64).saturating_sub(replaced))?;
+        // What may be written: the free space plus what the old file gives back.
+        let allowance = match self.quota {
+            Some(quota) => Some((quota + replaced).saturating_sub(self.disk_usage()?)),
+            None => None,
+        };
         let parent = relative.parent().unwrap_or(Path::new("")).to_path_buf();
         if !parent.as_os_str().is_empty() {
             self.root
@@ -191,18 +284,57 @@ impl ServerFiles {
                 .map_err(|err| fail(path, err))?;
         }
         let partial = parent.join(format!(".{file_name}.wings-upload"));
+        let mut over_quota = false;
         let written = (|| {
             let mut file = self.root.create(&partial)?;
-            file.write_all(contents)?;
+            let mut total = 0u64;
+            let mut buffer = vec![0u8; 64 * 1024];
+            loop {
+                let read = match source.read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(read) => read,
+                    Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(err) => return Err(err),
+                };
+                total += read as u64;
+                if allowance.is_some_and(|allowance| total > allowance) {
+                    over_quota = true;
+                    return Err(std::io::Error::other("over quota"));
+                }
+                file.write_all(&buffer[..read])?;
+            }
             file.sync_all()?;
-            self.root.rename(&partial, &self.root, &relative)
+            self.root.rename(&partial, &self.root, &relative)?;
+            Ok(total)
         })();
-        if let Err(err) = written {
-            let _ = self.root.remove_file(&partial);
-            return Err(fail(path, err));
+        match written {
+            Ok(total) => {
+                self.usage.adjust(total as i64 - replaced as i64);
+                Ok(total)
+            }
+            Err(err) => {
+                let _ = self.root.remove_file(&partial);
+                if over_quota {
+                    let quota = self.quota.unwrap_or_default();
+                    return Err(Error::QuotaExceeded(format!(
+                        "not enough disk space: `{path}` does not fit in the server's {} MiB; the old file was kept",
+                        quota / (1024 * 1024)
+                    )));
+                }
+                Err(fail(path, err))
+            }
         }
-        self.usage.adjust(contents.len() as i64 - replaced as i64);
-        Ok(())
+    }
+
+    /// Opens a file for reading, with its size (downloads).
+    pub fn open_read(&self, path: &str) -> Result<(std::fs::File, u64)> {
+        let relative = clean(path)?;
+        let file = self.root.open(&relative).map_err(|err| fail(path, err))?;
+        let metadata = file.metadata().map_err(|err| fail(path, err))?;
+        if metadata.is_dir() {
+            return Err(Error::BadRequest(format!("`{path}` is a directory")));
+        }
+        Ok((file.into_std(), metadata.len()))
     }
 
     pub fn create_dir(&self, path: &str) -> Result<()> {
@@ -237,7 +369,7 @@ impl ServerFiles {
             .metadata(&relative)
             .map_err(|err| fail(path, err))?;
         if !metadata.is_file() {
-            return Err(Error::InvalidState(format!(
+            return Err(Error::BadRequest(format!(
                 "only files can be copied; `{path}` is not one"
             )));
         }
@@ -274,7 +406,7 @@ impl ServerFiles {
     pub fn delete(&self, path: &str) -> Result<()> {
         let relative = clean(path)?;
         if relative.as_os_str().is_empty() {
-            return Err(Error::InvalidState(
+            return Err(Error::BadRequest(
                 "the server's top directory cannot be deleted".into(),
             ));
         }
@@ -291,9 +423,122 @@ impl ServerFiles {
         removed.map_err(|err| fail(path, err))
     }
 
+    /// One entry's facts; `follow` resolves a final link (inside the directory only).
+    pub fn entry(&self, path: &str, follow: bool) -> Result<Entry> {
+        let relative = clean(path)?;
+        let metadata = if follow {
+            self.root.metadata(dir_path(&relative))
+        } else {
+            self.root.symlink_metadata(dir_path(&relative))
+        }
+        .map_err(|err| fail(path, err))?;
+        let file_type = metadata.file_type();
+        let name = relative
+            .file_name()
+            .map_or_else(|| "/".to_string(), |n| n.to_string_lossy().into_owned());
+        Ok(Entry {
+            name,
+            size: metadata.len(),
+            directory: file_type.is_dir(),
+            file: file_type.is_file(),
+            symlink: file_type.is_symlink(),
+            mode: metadata.permissions().mode() & 0o7777,
+            modified: seconds(
+                metadata
+                    .modified()
+                    .ok()
+                    .map(cap_std::time::SystemTime::into_std),
+            ),
+        })
+    }
+
+    /// A client path in its canonical form inside the server: `/`, `/plugins/a.jar`.
+    pub fn normalize(path: &str) -> Result<String> {
+        Ok(format!("/{}", clean(path)?.to_string_lossy()))
+    }
+
+    /// Opens a file for writing in place (SFTP), creating it when asked. Every write
+    /// through the handle is held to the quota.
+    pub fn open_write(
+        &self,
+        path: &str,
+        create: bool,
+        exclusive: bool,
+        truncate: bool,
+    ) -> Result<WriteHandle> {
+        let relative = clean(path)?;
+        if relative.as_os_str().is_empty() {
+            return Err(Error::BadRequest(format!("`{path}` is a directory")));
+        }
+        let mut options = cap_std::fs::OpenOptions::new();
+        options.read(true).write(true);
+        if exclusive {
+            options.create_new(true);
+        } else if create {
+            options.create(true);
+        }
+        let before = self
+            .root
+            .symlink_metadata(&relative)
+            .map(|m| m.len())
+            .unwrap_or(0);
+        let file = self
+            .root
+            .open_with(&relative, &options)
+            .map_err(|err| fail(path, err))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(Error::BadRequest(format!("`{path}` is a directory")));
+        }
+        if truncate {
+            file.set_len(0).map_err(|err| fail(path, err))?;
+            self.usage.adjust(-(before as i64));
+        }
+        let size = if truncate { 0 } else { before };
+        Ok(WriteHandle {
+            file: file.into_std(),
+            size,
+            quota: self.quota,
+            usage: self.usage.clone(),
+            measure: self.root.try_clone().map_err(|err| fail(path, err))?,
+        })
+    }
+
+    /// Deletes a file or link, never a directory.
+    pub fn remove_file(&self, path: &str) -> Result<()> {
+        let relative = clean(path)?;
+        let metadata = self
+            .root
+            .symlink_metadata(dir_path(&relative))
+            .map_err(|err| fail(path, err))?;
+        if metadata.is_dir() {
+            return Err(Error::BadRequest(format!("`{path}` is a directory")));
+        }
+        self.root
+            .remove_file(&relative)
+            .map_err(|err| fail(path, err))?;
+        self.usage.adjust(-(metadata.len() as i64));
+        Ok(())
+    }
+
+    /// Deletes an empty directory.
+    pub fn remove_empty_dir(&self, path: &str) -> Result<()> {
+        let relative = clean(path)?;
+        if relative.as_os_str().is_empty() {
+            return Err(Error::BadRequest(
+                "the server's top directory cannot be deleted".into(),
+            ));
+        }
+        self.root
+            .remove_dir(&relative)
+            .map_err(|err| match err.raw_os_error() {
+                Some(39) => Error::BadRequest(format!("`{path}` is not empty")),
+                _ => fail(path, err),
+            })
+    }
+
     pub fn chmod(&self, path: &str, mode: u32) -> Result<()> {
         if mode > 0o777 {
-            return Err(Error::InvalidState(format!(
+            return Err(Error::BadRequest(format!(
                 "mode {mode:o} is not between 000 and 777"
             )));
         }
@@ -306,27 +551,7 @@ impl ServerFiles {
     /// Bytes used by the server's files (links are not followed), from the cache when
     /// it is recent.
     pub fn disk_usage(&self) -> Result<u64> {
-        self.usage.current(|| self.measure_disk_usage())
-    }
-
-    fn measure_disk_usage(&self) -> Result<u64> {
-        fn walk(dir: &Dir) -> std::io::Result<u64> {
-            let mut total = 0;
-            for entry in dir.entries()? {
-                let entry = entry?;
-                let file_type = entry.file_type()?;
-                if file_type.is_dir() {
-                    total += walk(&entry.open_dir()?)?;
-                } else {
-                    total += entry.metadata()?.len();
-                }
-            }
-            Ok(total)
-        }
-        walk(&self.root).map_err(|source| Error::Io {
-            context: "cannot measure disk usage".into(),
-            source,
-        })
+        self.usage.current(|| measure(&self.root))
     }
 
     fn check_quota(&self, additional: u64) -> Result<()> {
@@ -335,7 +560,7 @@ impl ServerFiles {
         };
         let used = self.disk_usage()?;
         if used + additional > quota {
-            return Err(Error::InvalidState(format!(
+            return Err(Error::QuotaExceeded(format!(
                 "not enough disk space: the server uses {} of its {} MiB and this needs {} more bytes",
                 mib(used),
                 quota / (1024 * 1024),
@@ -344,6 +569,27 @@ impl ServerFiles {
         }
         Ok(())
     }
+}
+
+/// Bytes used under `root`, links not followed.
+fn measure(root: &Dir) -> Result<u64> {
+    fn walk(dir: &Dir) -> std::io::Result<u64> {
+        let mut total = 0;
+        for entry in dir.entries()? {
+            let entry = entry?;
+            let file_type = entry.file_type()?;
+            if file_type.is_dir() {
+                total += walk(&entry.open_dir()?)?;
+            } else {
+                total += entry.metadata()?.len();
+            }
+        }
+        Ok(total)
+    }
+    walk(root).map_err(|source| Error::Io {
+        context: "cannot measure disk usage".into(),
+        source,
+    })
 }
 
 fn mib(bytes: u64) -> String {
@@ -368,7 +614,7 @@ fn dir_path(relative: &Path) -> &Path {
 /// refused by the kernel when the path is used.
 fn clean(path: &str) -> Result<PathBuf> {
     if path.contains('\0') {
-        return Err(Error::InvalidState("the path contains a NUL byte".into()));
+        return Err(Error::BadRequest("the path contains a NUL byte".into()));
     }
     let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
     for component in Path::new(path).components() {
@@ -386,7 +632,7 @@ fn clean(path: &str) -> Result<PathBuf> {
 }
 
 fn outside(path: &str) -> Error {
-    Error::InvalidState(format!("`{path}` is outside the server's directory"))
+    Error::BadRequest(format!("`{path}` is outside the server's directory"))
 }
 
 /// Maps an I/O error to a clear one; a refused escape through a link says so.
@@ -443,9 +689,7 @@ pub mod archives {
                         .unwrap_or(&relative)
                         .to_path_buf();
                     if inside.as_os_str().is_empty() {
-                        return Err(Error::InvalidState(format!(
-                            "`{name}` is not inside `{dir}`"
-                        )));
+                        return Err(Error::BadRequest(format!("`{name}` is not inside `{dir}`")));
                     }
                     add_to_tar(&self.root, &mut builder, &relative, &inside)?;
                 }
@@ -466,7 +710,7 @@ pub mod archives {
                     .len();
                 // The archive already sits on the disk; the quota has to allow it.
                 self.check_quota(0).map_err(|_| {
-                    Error::InvalidState(format!("not enough disk space for a {size}-byte archive"))
+                    Error::QuotaExceeded(format!("not enough disk space for a {size}-byte archive"))
                 })?;
                 self.root
                     .rename(&partial, &self.root, &archive_path)
@@ -515,7 +759,7 @@ pub mod archives {
                 } else if name.ends_with(".tar") {
                     extract_tar(file, &stage, budget, archive)
                 } else {
-                    Err(Error::InvalidState(format!(
+                    Err(Error::BadRequest(format!(
                         "`{archive}` is not an archive wings can extract (.zip, .tar.gz, .tgz, .tar)"
                     )))
                 }?;
@@ -576,7 +820,7 @@ pub mod archives {
     /// Where an archive entry may go: a relative path that stays inside.
     fn entry_path(name: &str, archive: &str) -> Result<PathBuf> {
         let refuse = || {
-            Error::InvalidState(format!(
+            Error::BadRequest(format!(
                 "`{archive}` contains the unsafe entry `{name}`; nothing was extracted"
             ))
         };
@@ -616,7 +860,7 @@ pub mod archives {
     }
 
     fn bomb(archive: &str) -> Error {
-        Error::InvalidState(format!(
+        Error::QuotaExceeded(format!(
             "`{archive}` expands to more than the disk space allowed (or more than {MAX_EXPANSION_RATIO} times its size); nothing was extracted"
         ))
     }
@@ -677,7 +921,7 @@ pub mod archives {
                         .unwrap_or_default()
                         .into_owned();
                     if !link_stays_inside(&path, &target) {
-                        return Err(Error::InvalidState(format!(
+                        return Err(Error::BadRequest(format!(
                             "`{archive}` contains the link `{name}` pointing outside the server's directory; nothing was extracted"
                         )));
                     }
@@ -691,7 +935,7 @@ pub mod archives {
                         .map_err(|err| fail(&name, err))?;
                 }
                 _ => {
-                    return Err(Error::InvalidState(format!(
+                    return Err(Error::BadRequest(format!(
                         "`{archive}` contains `{name}`, which is a link or special file; nothing was extracted"
                     )));
                 }
@@ -707,16 +951,16 @@ pub mod archives {
         archive: &str,
     ) -> Result<()> {
         let mut zip = zip::ZipArchive::new(reader).map_err(|err| {
-            Error::InvalidState(format!("`{archive}` is not a valid zip archive: {err}"))
+            Error::BadRequest(format!("`{archive}` is not a valid zip archive: {err}"))
         })?;
         for index in 0..zip.len() {
             let mut entry = zip
                 .by_index(index)
-                .map_err(|err| Error::InvalidState(format!("`{archive}` is damaged: {err}")))?;
+                .map_err(|err| Error::BadRequest(format!("`{archive}` is damaged: {err}")))?;
             let name = entry.name().to_string();
             let path = entry_path(&name, archive)?;
             if entry.is_symlink() {
-                return Err(Error::InvalidState(format!(
+                return Err(Error::BadRequest(format!(
                     "`{archive}` contains `{name}`, which is a link; nothing was extracted"
                 )));
             }

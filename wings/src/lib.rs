@@ -1,13 +1,17 @@
 //! Hatchery wings: the node daemon that runs game servers in containers for the panel.
 
+pub mod api;
 pub mod config;
 pub mod console;
-pub mod console_token;
 pub mod docker;
 pub mod egg_files;
 pub mod error;
 pub mod executor;
 pub mod files;
+pub mod manager;
+pub mod remote;
 pub mod server;
+pub mod ssh;
+pub mod token;
 
 pub use error::{Error, Result};

@@ -8,6 +8,8 @@ use hatchery_wings::config::WingsConfig;
 use hatchery_wings::docker::DockerExecutor;
 use hatchery_wings::executor::Executor;
 
+mod daemon;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "wings",
@@ -20,11 +22,13 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the daemon: the HTTP API, the console websocket and SFTP/SSH (the default)
+    Run,
     /// Check the configuration and the container engine, and print what wings sees
     Diagnostics,
 }
@@ -56,7 +60,8 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> hatchery_wings::Result<()> {
     let (config, path) = WingsConfig::load(cli.config.as_deref())?;
-    match cli.command {
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => daemon::run(config).await,
         Command::Diagnostics => {
             println!("configuration: {}", path.display());
             for key in config.unknown_keys() {

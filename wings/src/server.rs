@@ -39,6 +39,18 @@ pub enum PowerState {
     Stopping,
 }
 
+impl PowerState {
+    /// The name consoles and the panel use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PowerState::Offline => "offline",
+            PowerState::Starting => "starting",
+            PowerState::Running => "running",
+            PowerState::Stopping => "stopping",
+        }
+    }
+}
+
 /// How an egg stops its server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopAction {
@@ -80,6 +92,8 @@ pub struct ServerConfig {
     pub config_files: BTreeMap<String, ConfigFile>,
     pub stop_timeout: Duration,
     pub auto_restart: bool,
+    /// A suspended server cannot be started and its console is closed.
+    pub suspended: bool,
 }
 
 /// What an egg's installation runs.
@@ -96,8 +110,10 @@ pub struct InstallScript {
 pub enum ServerEvent {
     State(PowerState),
     Console(String),
+    InstallStarted,
     InstallOutput(String),
     InstallCompleted { successful: bool },
+    Stats(Utilization),
     Crashed { exit_code: i64, oom_killed: bool },
     DaemonMessage(String),
 }
@@ -130,9 +146,10 @@ pub struct Server<E: Executor> {
     /// When the current container started, for uptime.
     started_at: std::sync::Mutex<Option<Instant>>,
     disk_usage: Arc<DiskUsage>,
+    installing: std::sync::atomic::AtomicBool,
 }
 
-/// A server's live resource use, as consoles and the panel show it.
+/// A server's live resource use, in the shape Pterodactyl's consoles and panel read.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Utilization {
     pub state: PowerState,
@@ -140,11 +157,20 @@ pub struct Utilization {
     pub memory_limit_bytes: u64,
     /// Percent of one core.
     pub cpu_absolute: f64,
-    pub network_rx_bytes: u64,
-    pub network_tx_bytes: u64,
+    pub network: NetworkUsage,
     pub disk_bytes: u64,
-    pub uptime_ms: u64,
+    /// Milliseconds since the container started.
+    pub uptime: u64,
 }
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct NetworkUsage {
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+}
+
+/// How often running servers publish their statistics while someone listens.
+pub const STATS_INTERVAL: Duration = Duration::from_secs(2);
 
 impl<E: Executor> Server<E> {
     pub fn new(node: Arc<Node<E>>, config: ServerConfig) -> Arc<Server<E>> {
@@ -160,6 +186,7 @@ impl<E: Executor> Server<E> {
             last_crash: std::sync::Mutex::new(None),
             started_at: std::sync::Mutex::new(None),
             disk_usage: Arc::default(),
+            installing: Default::default(),
         })
     }
 
@@ -174,6 +201,29 @@ impl<E: Executor> Server<E> {
 
     pub fn state(&self) -> PowerState {
         *self.state.borrow()
+    }
+
+    pub fn config(&self) -> ServerConfig {
+        self.config.read().expect("config lock").clone()
+    }
+
+    pub fn is_suspended(&self) -> bool {
+        self.config.read().expect("config lock").suspended
+    }
+
+    pub fn is_installing(&self) -> bool {
+        self.installing.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The last `lines` lines of console output.
+    pub fn recent_output(&self, lines: usize) -> Vec<String> {
+        let history = self.console.history();
+        history[history.len().saturating_sub(lines)..].to_vec()
+    }
+
+    /// Tells everyone watching the console something from wings itself.
+    pub fn daemon_message(&self, message: impl Into<String>) {
+        let _ = self.events.send(ServerEvent::DaemonMessage(message.into()));
     }
 
     pub fn watch_state(&self) -> watch::Receiver<PowerState> {
@@ -223,6 +273,11 @@ impl<E: Executor> Server<E> {
         let _ = self.events.send(ServerEvent::State(state));
     }
 
+    /// Deletes the recorded state (the server was deleted).
+    pub fn forget_state(&self) {
+        let _ = std::fs::remove_file(self.state_file());
+    }
+
     /// The state recorded before wings last stopped.
     pub fn recorded_state(&self) -> Option<PowerState> {
         let text = std::fs::read_to_string(self.state_file()).ok()?;
@@ -233,11 +288,21 @@ impl<E: Executor> Server<E> {
     /// Starts the server: applies the egg's configuration files, creates a fresh
     /// container and attaches to it before starting it, so no output is lost.
     pub async fn start(self: &Arc<Self>) -> Result<()> {
+        if self.is_suspended() {
+            return Err(Error::InvalidState(
+                "the server is suspended; it cannot be started".into(),
+            ));
+        }
+        if self.is_installing() {
+            return Err(Error::InvalidState(
+                "the server is being installed; start it when the installation has finished".into(),
+            ));
+        }
         let _operation = self.operation.lock().await;
         if self.state() != PowerState::Offline {
             return Err(Error::InvalidState(format!(
                 "the server is already {}",
-                state_name(self.state())
+                self.state().as_str()
             )));
         }
         self.set_state(PowerState::Starting);
@@ -295,7 +360,36 @@ impl<E: Executor> Server<E> {
             self.set_state(PowerState::Running);
         }
         self.watch_exit();
+        self.publish_stats();
         Ok(())
+    }
+
+    /// While the container runs, publishes its statistics every [`STATS_INTERVAL`] to
+    /// whoever listens (nobody listening costs nothing but a timer).
+    fn publish_stats(self: &Arc<Self>) {
+        let server = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval_at(
+                tokio::time::Instant::now() + STATS_INTERVAL,
+                STATS_INTERVAL,
+            );
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(server) = server.upgrade() else {
+                    return;
+                };
+                if server.state() == PowerState::Offline {
+                    return;
+                }
+                if server.events.receiver_count() == 0 {
+                    continue;
+                }
+                if let Ok(stats) = server.utilization().await {
+                    let _ = server.events.send(ServerEvent::Stats(stats));
+                }
+            }
+        });
     }
 
     /// Follows the container until it exits, then settles the state and handles a crash.
@@ -421,6 +515,28 @@ impl<E: Executor> Server<E> {
                 "stop the server before installing it".into(),
             ));
         }
+        use std::sync::atomic::Ordering;
+        if self.installing.swap(true, Ordering::SeqCst) {
+            return Err(Error::InvalidState(
+                "the server is already being installed".into(),
+            ));
+        }
+        let _ = self.events.send(ServerEvent::InstallStarted);
+        let result = self.run_installer(install).await;
+        self.installing.store(false, Ordering::SeqCst);
+        let successful = matches!(result, Ok(true));
+        if let Err(err) = &result {
+            let _ = self.events.send(ServerEvent::InstallOutput(format!(
+                "[wings] the installation could not run: {err}"
+            )));
+        }
+        let _ = self
+            .events
+            .send(ServerEvent::InstallCompleted { successful });
+        result
+    }
+
+    async fn run_installer(self: &Arc<Self>, install: &InstallScript) -> Result<bool> {
         let config = self.config.read().expect("config lock").clone();
         let volume = self.volume();
         let scratch = self.node.root.join("install").join(&config.uuid);
@@ -494,11 +610,8 @@ impl<E: Executor> Server<E> {
         let exit = executor.wait(&name).await?;
         executor.remove(&name).await?;
         let _ = std::fs::remove_dir_all(&scratch);
-        let successful = exit.code == 0;
-        let _ = self
-            .events
-            .send(ServerEvent::InstallCompleted { successful });
-        Ok(successful)
+        self.disk_usage.invalidate();
+        Ok(exit.code == 0)
     }
 
     /// After a wings restart: re-attaches to a container that kept running.
@@ -514,11 +627,21 @@ impl<E: Executor> Server<E> {
             self.set_state(PowerState::Offline);
             return Ok(());
         }
+        // What the server printed while wings was away is still the console's history.
+        let recent = self
+            .node
+            .executor
+            .recent_output(&uuid, crate::console::HISTORY_LINES)
+            .await
+            .unwrap_or_default();
+        self.console.clear();
+        self.console.push(&recent);
         let attachment = self.node.executor.attach(&uuid).await?;
         *self.stdin.lock().await = Some(attachment.input);
         // The exact start is the engine's to know; counting from now is close enough.
         *self.started_at.lock().expect("uptime lock") = Some(Instant::now());
         self.set_state(PowerState::Running);
+        self.publish_stats();
         let server = self.clone();
         tokio::spawn(async move {
             let mut output = attachment.output;
@@ -543,8 +666,7 @@ impl<E: Executor> Server<E> {
     /// CPU, memory and network from the engine (zero while offline), disk from the
     /// server's directory, and uptime.
     pub async fn utilization(&self) -> Result<Utilization> {
-        let state = self.state();
-        let usage = if state == PowerState::Offline {
+        let usage = if self.state() == PowerState::Offline {
             Default::default()
         } else {
             self.node
@@ -560,14 +682,17 @@ impl<E: Executor> Server<E> {
             .expect("uptime lock")
             .map_or(0, |started| started.elapsed().as_millis() as u64);
         Ok(Utilization {
-            state,
+            // Read last: the engine takes a moment to measure, and the state may move on.
+            state: self.state(),
             memory_bytes: usage.memory_bytes,
             memory_limit_bytes: usage.memory_limit_bytes,
             cpu_absolute: usage.cpu_percent,
-            network_rx_bytes: usage.network_rx_bytes,
-            network_tx_bytes: usage.network_tx_bytes,
+            network: NetworkUsage {
+                rx_bytes: usage.network_rx_bytes,
+                tx_bytes: usage.network_tx_bytes,
+            },
             disk_bytes,
-            uptime_ms,
+            uptime: uptime_ms,
         })
     }
 
@@ -620,15 +745,6 @@ impl<E: Executor> Server<E> {
             labels: BTreeMap::from([("hatchery.server".to_string(), config.uuid.clone())]),
             ..ContainerSpec::default()
         }
-    }
-}
-
-fn state_name(state: PowerState) -> &'static str {
-    match state {
-        PowerState::Offline => "offline",
-        PowerState::Starting => "starting",
-        PowerState::Running => "running",
-        PowerState::Stopping => "stopping",
     }
 }
 

@@ -17,27 +17,7 @@ use tokio::sync::broadcast;
 
 mod common;
 
-use common::TEST_IMAGE;
-
-/// The fixture egg's install script: it writes a shell-script game server.
-const INSTALL_SCRIPT: &str = r#"#!/bin/sh
-cd /mnt/server
-cat > server.sh <<'SERVER'
-trap 'echo "caught SIGINT, saving world"; exit 0' INT
-echo "Starting game server on port $SERVER_PORT, greeting: $GREETING"
-echo "Done (0.1s)! For help, type help"
-while read -r line; do
-  case "$line" in
-    ping) echo pong ;;
-    stop) echo "Saving and stopping"; exit 0 ;;
-    crash) echo "fatal error" >&2; exit 3 ;;
-    ignore) ;;
-    *) echo "unknown command: $line" ;;
-  esac
-done
-SERVER
-echo "install finished"
-"#;
+use common::{INSTALL_SCRIPT, TEST_IMAGE};
 
 struct Fixture {
     _dirs: tempfile::TempDir,
@@ -95,6 +75,7 @@ async fn fixture(name: &str) -> Fixture {
         config_files,
         stop_timeout: Duration::from_secs(10),
         auto_restart: false,
+        suspended: false,
     };
     Fixture {
         _dirs: dirs,
@@ -218,12 +199,12 @@ async fn install_start_console_and_stop() {
     assert_eq!(usage.state, PowerState::Running);
     assert!(usage.memory_bytes > 0, "{usage:?}");
     assert_eq!(usage.memory_limit_bytes, 64 * 1024 * 1024);
-    assert!(usage.disk_bytes > 0 && usage.uptime_ms > 0, "{usage:?}");
+    assert!(usage.disk_bytes > 0 && usage.uptime > 0, "{usage:?}");
 
     server.stop().await.unwrap();
     let stopped = server.utilization().await.unwrap();
     assert_eq!(
-        (stopped.state, stopped.memory_bytes, stopped.uptime_ms),
+        (stopped.state, stopped.memory_bytes, stopped.uptime),
         (PowerState::Offline, 0, 0)
     );
     assert_eq!(server.state(), PowerState::Offline);

@@ -260,6 +260,41 @@ eval "exec $STARTUP_COMMAND"
 "#;
 const PODMAN_SOCKET: &str = "/run/podman/podman.sock";
 
+/// podman 4.3 closes a container's stdin when the attached client goes away (a wings
+/// restart), which ends game servers that read commands; conmon keeps it open only when
+/// told to, and podman never tells it. This wrapper does.
+const CONMON_WRAPPER: &str = "/usr/local/libexec/hatchery/conmon";
+const CONTAINERS_CONF: &str = "/etc/containers/containers.conf";
+
+/// Writes podman's engine configuration for the tests: runc (crun cannot set rlimits in
+/// this sandbox) and the conmon wrapper. Returns whether anything changed.
+#[cfg(unix)]
+fn configure_podman() -> Result<bool> {
+    use std::os::unix::fs::PermissionsExt;
+    let wrapper = "#!/bin/sh\nexec /usr/bin/conmon --leave-stdin-open \"$@\"\n";
+    let mut changed = false;
+    if std::fs::read_to_string(CONMON_WRAPPER).ok().as_deref() != Some(wrapper) {
+        std::fs::create_dir_all(Path::new(CONMON_WRAPPER).parent().expect("has a parent"))?;
+        std::fs::write(CONMON_WRAPPER, wrapper).context("writing the conmon wrapper")?;
+        std::fs::set_permissions(CONMON_WRAPPER, std::fs::Permissions::from_mode(0o755))?;
+        changed = true;
+    }
+    let wanted = format!(
+        "# written by `cargo xtask test`\n[engine]\nruntime = \"runc\"\nconmon_path = [\"{CONMON_WRAPPER}\"]\n"
+    );
+    let current = std::fs::read_to_string(CONTAINERS_CONF).unwrap_or_default();
+    if current != wanted {
+        if !current.is_empty() && !current.starts_with("# written by `cargo xtask test`") {
+            std::fs::write(format!("{CONTAINERS_CONF}.before-hatchery"), &current)?;
+        }
+        std::fs::create_dir_all("/etc/containers")?;
+        std::fs::write(CONTAINERS_CONF, wanted)
+            .context("writing /etc/containers/containers.conf")?;
+        changed = true;
+    }
+    Ok(changed)
+}
+
 #[cfg(not(unix))]
 fn ensure_podman(_layout: &Layout) -> Result<String> {
     std::env::var("DOCKER_HOST").context("set DOCKER_HOST to a Docker engine for wings' tests")
@@ -295,18 +330,21 @@ fn ensure_podman(layout: &Layout) -> Result<String> {
             }
         }
     }
-    // crun cannot set rlimits in this sandbox; runc can.
-    let containers_conf = Path::new("/etc/containers/containers.conf");
-    let current = std::fs::read_to_string(containers_conf).unwrap_or_default();
-    if !current.contains("runtime =") {
-        std::fs::create_dir_all("/etc/containers")?;
-        std::fs::write(
-            containers_conf,
-            format!("{current}\n[engine]\nruntime = \"runc\"\n"),
-        )
-        .context("writing /etc/containers/containers.conf")?;
-    }
+    let reconfigured = configure_podman()?;
     let reachable = || std::os::unix::net::UnixStream::connect(PODMAN_SOCKET).is_ok();
+    if reconfigured && reachable() {
+        step("restarting podman's API service with the new configuration");
+        let _ = Command::new("pkill")
+            .args(["-f", "podman system service"])
+            .status();
+        for _ in 0..50 {
+            if !reachable() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = std::fs::remove_file(PODMAN_SOCKET);
+    }
     if !reachable() {
         step("starting podman's Docker-compatible API service");
         std::fs::create_dir_all("/run/podman")?;

@@ -364,6 +364,19 @@ impl Panel {
         key: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Answer {
+        self.try_request(method, path, key, body)
+            .unwrap_or_else(|err| panic!("{method} {path}: {err}\n{}", self.log()))
+    }
+
+    /// Like [`Panel::request`], but a transport failure is returned, not a panic: a
+    /// server that refuses a body early may close the connection while it is sent.
+    pub fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, ureq::Error> {
         let url = format!("{}{path}", self.url);
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(key) = key {
@@ -373,8 +386,7 @@ impl Panel {
             Some(body) => self.agent.run(builder.body(body).unwrap()),
             None => self.agent.run(builder.body(()).unwrap()),
         };
-        let mut response =
-            result.unwrap_or_else(|err| panic!("{method} {path}: {err}\n{}", self.log()));
+        let mut response = result?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -389,12 +401,12 @@ impl Panel {
             .unwrap();
         let body = serde_json::from_slice(&raw)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into_owned()));
-        Answer {
+        Ok(Answer {
             status,
             body,
             headers,
             raw,
-        }
+        })
     }
 
     pub fn get(&self, path: &str) -> Answer {

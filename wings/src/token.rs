@@ -1,11 +1,21 @@
-//! Console tokens: short-lived HS256 JWTs the panel signs with the node token, naming
-//! one server and the user's permissions on it (Pterodactyl's websocket protocol).
+//! Short-lived HS256 JWTs the panel signs with the node token: console tokens (one
+//! server and the user's permissions on it, Pterodactyl's websocket protocol) and file
+//! transfer tokens (one upload or download).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64URL;
 use hmac::{Hmac, Mac};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+
+/// What every token wings accepts carries.
+pub trait Claims: Serialize + DeserializeOwned {
+    fn server_uuid(&self) -> &str;
+    /// Expiry, seconds since the Unix epoch.
+    fn expires_at(&self) -> i64;
+    fn not_before(&self) -> i64;
+}
 
 /// The claims wings reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +33,48 @@ pub struct ConsoleClaims {
     pub nbf: i64,
     #[serde(default)]
     pub jti: String,
+}
+
+impl Claims for ConsoleClaims {
+    fn server_uuid(&self) -> &str {
+        &self.server_uuid
+    }
+    fn expires_at(&self) -> i64 {
+        self.exp
+    }
+    fn not_before(&self) -> i64 {
+        self.nbf
+    }
+}
+
+/// A signed upload or download URL's token: one server, one file (downloads), one use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferClaims {
+    pub server_uuid: String,
+    #[serde(default)]
+    pub user_uuid: String,
+    /// Each token works once.
+    pub unique_id: String,
+    /// The file a download token is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_path: Option<String>,
+    pub exp: i64,
+    #[serde(default)]
+    pub iat: i64,
+    #[serde(default)]
+    pub nbf: i64,
+}
+
+impl Claims for TransferClaims {
+    fn server_uuid(&self) -> &str {
+        &self.server_uuid
+    }
+    fn expires_at(&self) -> i64 {
+        self.exp
+    }
+    fn not_before(&self) -> i64 {
+        self.nbf
+    }
 }
 
 impl ConsoleClaims {
@@ -54,7 +106,7 @@ struct Header {
 }
 
 /// Signs claims with the node token (the panel's side; wings' tests use it too).
-pub fn sign(claims: &ConsoleClaims, node_token: &str) -> String {
+pub fn sign<C: Claims>(claims: &C, node_token: &str) -> String {
     let header = BASE64URL.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = BASE64URL.encode(serde_json::to_vec(claims).expect("plain data encodes"));
     let signing_input = format!("{header}.{payload}");
@@ -67,14 +119,27 @@ pub fn sign(claims: &ConsoleClaims, node_token: &str) -> String {
     )
 }
 
-/// Verifies a token for `server_uuid` at time `now` (seconds since the epoch). The
-/// signature is checked in constant time before anything in the token is trusted.
-pub fn verify(
+/// Verifies a token for `server_uuid` at time `now` (seconds since the epoch).
+pub fn verify<C: Claims>(
     token: &str,
     node_token: &str,
     server_uuid: &str,
     now: i64,
-) -> Result<ConsoleClaims, TokenError> {
+) -> Result<C, TokenError> {
+    let claims: C = verify_any_server(token, node_token, now)?;
+    if claims.server_uuid() != server_uuid {
+        return Err(TokenError::WrongServer);
+    }
+    Ok(claims)
+}
+
+/// Verifies a token that names its server itself (signed URLs). The signature is
+/// checked in constant time before anything in the token is trusted.
+pub fn verify_any_server<C: Claims>(
+    token: &str,
+    node_token: &str,
+    now: i64,
+) -> Result<C, TokenError> {
     let mut parts = token.trim().split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -101,21 +166,18 @@ pub fn verify(
     if header.alg != "HS256" {
         return Err(TokenError::Malformed("only HS256 tokens are accepted"));
     }
-    let claims: ConsoleClaims = BASE64URL
+    let claims: C = BASE64URL
         .decode(payload)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or(TokenError::Malformed(
             "the claims are not what wings expects",
         ))?;
-    if claims.exp <= now {
+    if claims.expires_at() <= now {
         return Err(TokenError::Expired);
     }
-    if claims.nbf > now {
+    if claims.not_before() > now {
         return Err(TokenError::NotYetValid);
-    }
-    if claims.server_uuid != server_uuid {
-        return Err(TokenError::WrongServer);
     }
     Ok(claims)
 }
@@ -141,9 +203,13 @@ mod tests {
     #[test]
     fn a_signed_token_verifies_and_carries_permissions() {
         let token = sign(&claims(1_000), KEY);
-        let verified = verify(&token, KEY, "server-1", 500).unwrap();
+        let verified: ConsoleClaims = verify(&token, KEY, "server-1", 500).unwrap();
         assert!(verified.can("control.console"));
         assert!(!verified.can("control.stop"));
+    }
+
+    fn verify(token: &str, key: &str, server: &str, now: i64) -> Result<ConsoleClaims, TokenError> {
+        super::verify(token, key, server, now)
     }
 
     #[test]

@@ -1,0 +1,177 @@
+//! Wings' HTTP API, compatible with Pterodactyl's: the panel manages servers and files
+//! under `/api/…` with the node token; browsers reach the console websocket and signed
+//! upload/download URLs with short-lived tokens the panel signs.
+
+mod files;
+mod servers;
+mod transfers;
+mod websocket;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use crate::error::Error;
+use crate::executor::Executor;
+use crate::manager::Manager;
+
+pub type App<E> = Arc<Manager<E>>;
+
+/// Every route wings serves.
+pub fn router<E: Executor>(manager: App<E>) -> Router {
+    let panel_only = Router::new()
+        .merge(servers::routes())
+        .merge(files::routes())
+        .layer(middleware::from_fn_with_state(
+            manager.clone(),
+            require_node_token::<E>,
+        ));
+    Router::new()
+        .merge(panel_only)
+        .merge(websocket::routes())
+        .merge(transfers::routes())
+        .layer(middleware::from_fn_with_state(manager.clone(), cors::<E>))
+        .with_state(manager)
+}
+
+/// An error as the panel reads it: `{"error": "…"}` with a fitting status.
+pub struct ApiError(Error);
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        ApiError(error)
+    }
+}
+
+pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+impl ApiError {
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError(Error::BadRequest(message.into()))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            Error::NotFound(_) | Error::NoSuchContainer(_) => StatusCode::NOT_FOUND,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::InvalidState(_) => StatusCode::CONFLICT,
+            Error::QuotaExceeded(_) => StatusCode::INSUFFICIENT_STORAGE,
+            Error::Panel(_) => StatusCode::BAD_GATEWAY,
+            Error::Config(_) | Error::Engine(_) | Error::ImageUnavailable(_) | Error::Io { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        if status.is_server_error() {
+            tracing::warn!(status = status.as_u16(), "request failed: {}", self.0);
+        }
+        let body = serde_json::json!({ "error": self.0.to_string() });
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// The panel authenticates with `Authorization: Bearer <node token>`, compared in
+/// constant time.
+async fn require_node_token<E: Executor>(
+    State(manager): State<App<E>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let expected = manager.config.token.as_bytes();
+    if presented.is_empty() || !bool::from(presented.as_bytes().ct_eq(expected)) {
+        let body = serde_json::json!({
+            "error": "the request needs the node token: send `Authorization: Bearer <token>` as the panel does"
+        });
+        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    }
+    next.run(request).await
+}
+
+/// Origins allowed to call wings from a browser: the panel's and `allowed_origins`.
+fn origin_allowed<E: Executor>(manager: &Manager<E>, origin: &str) -> bool {
+    let panel = manager.config.remote.trim_end_matches('/');
+    origin == panel
+        || manager
+            .config
+            .allowed_origins
+            .iter()
+            .any(|allowed| allowed == "*" || allowed.trim_end_matches('/') == origin)
+}
+
+/// Browsers upload and download straight from wings with signed URLs, so the panel's
+/// origin may call it; preflight requests are answered here.
+async fn cors<E: Executor>(
+    State(manager): State<App<E>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
+        .filter(|origin| origin_allowed(&manager, origin))
+        .map(str::to_string);
+    let preflight = request.method() == Method::OPTIONS;
+    let mut response = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(request).await
+    };
+    if let Some(origin) = origin {
+        let headers = response.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&origin) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        }
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PATCH, PUT, DELETE, OPTIONS"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(
+                "Accept, Accept-Encoding, Authorization, Cache-Control, Content-Type, Content-Length, Origin, X-Real-IP, X-CSRF-Token",
+            ),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("7200"),
+        );
+    }
+    response
+}
+
+/// The client's address as a proxy in front of wings reports it, else the socket's.
+fn client_ip(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> String {
+    headers
+        .get("x-real-ip")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| peer.map(|peer| peer.ip().to_string()))
+        .unwrap_or_default()
+}
+
+/// Serves the API on `listener` until `shutdown` completes.
+pub async fn serve<E: Executor>(
+    listener: tokio::net::TcpListener,
+    manager: App<E>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(manager).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,353 @@
+//! The daemon's state: every server on this node, the panel client, revoked tokens and
+//! the activity waiting to be reported. The HTTP API, the websocket console and the
+//! SFTP/SSH server all work through one [`Manager`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::config::WingsConfig;
+use crate::error::{Error, Result};
+use crate::executor::{Executor, ResourceLimits};
+use crate::remote::{ActivityEvent, PanelClient, RemoteServer};
+use crate::server::{Node, PowerState, Server};
+
+/// How long a stop may take before the server is killed.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Activity is sent to the panel in batches this often.
+const ACTIVITY_FLUSH: Duration = Duration::from_secs(5);
+/// Activity kept while the panel cannot be reached; the oldest goes first.
+const ACTIVITY_BACKLOG: usize = 10_000;
+
+pub struct Manager<E: Executor> {
+    pub config: WingsConfig,
+    pub node: Arc<Node<E>>,
+    pub panel: PanelClient,
+    servers: RwLock<HashMap<String, Arc<Server<E>>>>,
+    revoked: Mutex<Revocations>,
+    used_transfer_tokens: Mutex<HashMap<String, i64>>,
+    activity: Mutex<Vec<ActivityEvent>>,
+}
+
+/// Console and SFTP access taken back by the panel before the tokens run out.
+#[derive(Default)]
+struct Revocations {
+    /// Token ids, with their expiry so the list can be pruned.
+    token_ids: HashMap<String, i64>,
+    /// (server, user) → when: tokens issued before then are dead.
+    users: HashMap<(String, String), i64>,
+}
+
+impl<E: Executor> Manager<E> {
+    pub fn new(config: WingsConfig, executor: E) -> Arc<Manager<E>> {
+        let user = &config.system.user;
+        let node = Arc::new(Node {
+            executor: Arc::new(executor),
+            data: config.system.data.clone(),
+            root: config.system.root_directory.clone(),
+            ulimits: config.docker.ulimits.clone(),
+            pid_limit: config.docker.container_pid_limit,
+            docker_interface: config.docker.network.interface.clone(),
+            container_user: Some(format!("{}:{}", user.uid, user.gid)),
+            installer_limits: ResourceLimits {
+                memory_mb: config.docker.installer_limits.memory,
+                cpu_percent: config.docker.installer_limits.cpu,
+                ..ResourceLimits::default()
+            },
+        });
+        let panel = PanelClient::new(&config.remote, &config.token_id, &config.token);
+        Arc::new(Manager {
+            config,
+            node,
+            panel,
+            servers: RwLock::default(),
+            revoked: Mutex::default(),
+            used_transfer_tokens: Mutex::default(),
+            activity: Mutex::default(),
+        })
+    }
+
+    /// Loads every server the panel placed here and re-attaches to the containers that
+    /// kept running while wings was down. One bad server does not stop the others.
+    pub async fn boot(self: &Arc<Self>) -> Result<()> {
+        if let Err(err) = self.panel.reset_states().await {
+            tracing::warn!("could not tell the panel that wings restarted: {err}");
+        }
+        let remote = self.panel.servers().await?;
+        tracing::info!(count = remote.len(), "loaded the servers on this node");
+        for description in remote {
+            let uuid = description.settings.uuid.clone();
+            let server = match self.add(&description) {
+                Ok(server) => server,
+                Err(err) => {
+                    tracing::warn!(server = %uuid, "cannot load this server: {err}");
+                    continue;
+                }
+            };
+            if let Err(err) = server.reattach().await {
+                tracing::warn!(server = %uuid, "cannot re-attach to this server: {err}");
+            }
+        }
+        self.spawn_activity_flusher();
+        Ok(())
+    }
+
+    fn add(&self, description: &RemoteServer) -> Result<Arc<Server<E>>> {
+        let config = description.server_config(STOP_TIMEOUT)?;
+        let mut servers = self.servers.write().expect("servers lock");
+        let server = match servers.get(&config.uuid) {
+            Some(existing) => {
+                existing.update_config(config);
+                existing.clone()
+            }
+            None => {
+                let server = Server::new(self.node.clone(), config);
+                servers.insert(server.uuid(), server.clone());
+                server
+            }
+        };
+        Ok(server)
+    }
+
+    pub fn server(&self, uuid: &str) -> Result<Arc<Server<E>>> {
+        self.servers
+            .read()
+            .expect("servers lock")
+            .get(uuid)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("server {uuid} is not on this node")))
+    }
+
+    /// Every server, ordered by uuid.
+    pub fn servers(&self) -> Vec<Arc<Server<E>>> {
+        let mut servers: Vec<_> = self
+            .servers
+            .read()
+            .expect("servers lock")
+            .values()
+            .cloned()
+            .collect();
+        servers.sort_by_key(|server| server.uuid());
+        servers
+    }
+
+    /// The server whose uuid starts with `short_id` (SFTP usernames carry 8 hex digits).
+    pub fn server_by_short_id(&self, short_id: &str) -> Option<Arc<Server<E>>> {
+        if short_id.len() < 8 {
+            return None;
+        }
+        let servers = self.servers.read().expect("servers lock");
+        let mut matches = servers
+            .iter()
+            .filter(|(uuid, _)| uuid.starts_with(short_id));
+        match (matches.next(), matches.next()) {
+            (Some((_, server)), None) => Some(server.clone()),
+            _ => None,
+        }
+    }
+
+    /// A new server from the panel: fetches its configuration, then installs it in the
+    /// background (and starts it afterwards when asked).
+    pub async fn create_server(self: &Arc<Self>, uuid: &str, start_after: bool) -> Result<()> {
+        if self.server(uuid).is_ok() {
+            return Err(Error::InvalidState(format!(
+                "server {uuid} already exists on this node"
+            )));
+        }
+        let description = self.panel.server(uuid).await?;
+        let skip_scripts = description.settings.skip_egg_scripts;
+        let server = self.add(&description)?;
+        std::fs::create_dir_all(server.volume()).map_err(|source| Error::Io {
+            context: format!("cannot create {}", server.volume().display()),
+            source,
+        })?;
+        if skip_scripts {
+            self.panel.report_install(uuid, true, false).await?;
+            if start_after {
+                server.start().await?;
+            }
+            return Ok(());
+        }
+        self.spawn_install(server, false, start_after);
+        Ok(())
+    }
+
+    /// Fetches the server's configuration again; it applies at the next start. A server
+    /// that became suspended is stopped.
+    pub async fn sync_server(&self, uuid: &str) -> Result<()> {
+        let server = self.server(uuid)?;
+        let description = self.panel.server(uuid).await?;
+        self.add(&description)?;
+        if server.is_suspended() && server.state() != PowerState::Offline {
+            server.daemon_message("the server was suspended; stopping it");
+            server.stop().await?;
+        }
+        Ok(())
+    }
+
+    /// Runs the egg's install script in the background and reports the result.
+    pub fn spawn_install(
+        self: &Arc<Self>,
+        server: Arc<Server<E>>,
+        reinstall: bool,
+        start_after: bool,
+    ) {
+        let manager = self.clone();
+        tokio::spawn(async move {
+            let uuid = server.uuid();
+            let result = async {
+                if reinstall {
+                    server.stop().await?;
+                }
+                let script = manager.panel.install_script(&uuid).await?;
+                server.install(&script).await
+            }
+            .await;
+            let successful = match result {
+                Ok(successful) => successful,
+                Err(err) => {
+                    tracing::warn!(server = %uuid, "installation failed: {err}");
+                    server.daemon_message(format!("the installation failed: {err}"));
+                    false
+                }
+            };
+            if let Err(err) = manager
+                .panel
+                .report_install(&uuid, successful, reinstall)
+                .await
+            {
+                tracing::warn!(server = %uuid, "could not report the installation to the panel: {err}");
+            }
+            if successful
+                && start_after
+                && let Err(err) = server.start().await
+            {
+                tracing::warn!(server = %uuid, "could not start after installing: {err}");
+            }
+        });
+    }
+
+    /// Kills the server, removes its container and deletes its files.
+    pub async fn delete_server(&self, uuid: &str) -> Result<()> {
+        let server = self.server(uuid)?;
+        server.kill().await?;
+        self.node.executor.remove(uuid).await?;
+        self.servers.write().expect("servers lock").remove(uuid);
+        let volume = server.volume();
+        if volume.exists() {
+            std::fs::remove_dir_all(&volume).map_err(|source| Error::Io {
+                context: format!("cannot delete {}", volume.display()),
+                source,
+            })?;
+        }
+        let _ = std::fs::remove_file(server.install_log());
+        server.forget_state();
+        Ok(())
+    }
+
+    /// Takes console tokens back before they expire.
+    pub fn revoke_tokens(&self, token_ids: &[String]) {
+        let mut revoked = self.revoked.lock().expect("revocations lock");
+        let now = now();
+        revoked.token_ids.retain(|_, expires| *expires > now);
+        for id in token_ids {
+            // Console tokens live for minutes; a day covers any the panel issued.
+            revoked.token_ids.insert(id.clone(), now + 86_400);
+        }
+    }
+
+    /// Ends a user's access to servers (all of this node's when `servers` is empty):
+    /// tokens issued until now stop working and open sessions close.
+    pub fn revoke_user(&self, user: &str, servers: &[String]) {
+        let servers = if servers.is_empty() {
+            self.servers().iter().map(|s| s.uuid()).collect()
+        } else {
+            servers.to_vec()
+        };
+        let mut revoked = self.revoked.lock().expect("revocations lock");
+        let now = now();
+        for server in servers {
+            revoked.users.insert((server, user.to_string()), now);
+        }
+    }
+
+    /// Whether a session opened by `user` at `issued_at` on `server` (with token `jti`)
+    /// has been taken back.
+    pub fn is_revoked(&self, server: &str, user: &str, jti: &str, issued_at: i64) -> bool {
+        let revoked = self.revoked.lock().expect("revocations lock");
+        (!jti.is_empty() && revoked.token_ids.contains_key(jti))
+            || revoked
+                .users
+                .get(&(server.to_string(), user.to_string()))
+                .is_some_and(|at| issued_at <= *at)
+    }
+
+    /// Marks a signed URL's token as used; false when it already was.
+    pub fn use_transfer_token(&self, unique_id: &str, expires_at: i64) -> bool {
+        let mut used = self.used_transfer_tokens.lock().expect("tokens lock");
+        let now = now();
+        used.retain(|_, expires| *expires > now);
+        used.insert(unique_id.to_string(), expires_at).is_none()
+    }
+
+    /// Queues something a user did for the panel's activity log.
+    pub fn record_activity(
+        &self,
+        server: &str,
+        user: Option<&str>,
+        event: &str,
+        metadata: Value,
+        ip: &str,
+    ) {
+        let mut activity = self.activity.lock().expect("activity lock");
+        if activity.len() >= ACTIVITY_BACKLOG {
+            activity.remove(0);
+        }
+        activity.push(ActivityEvent {
+            server: server.to_string(),
+            user: user.map(str::to_string),
+            event: event.to_string(),
+            metadata,
+            ip: ip.to_string(),
+            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        });
+    }
+
+    fn spawn_activity_flusher(self: &Arc<Self>) {
+        let manager = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ACTIVITY_FLUSH).await;
+                let Some(manager) = manager.upgrade() else {
+                    return;
+                };
+                manager.flush_activity().await;
+            }
+        });
+    }
+
+    /// Sends queued activity to the panel; on failure it stays queued for next time.
+    pub async fn flush_activity(&self) {
+        let batch = std::mem::take(&mut *self.activity.lock().expect("activity lock"));
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(err) = self.panel.send_activity(batch.clone()).await {
+            tracing::debug!("activity not sent yet: {err}");
+            let mut activity = self.activity.lock().expect("activity lock");
+            let newer = std::mem::replace(&mut *activity, batch);
+            activity.extend(newer);
+            let excess = activity.len().saturating_sub(ACTIVITY_BACKLOG);
+            activity.drain(..excess);
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

@@ -1,0 +1,579 @@
+//! Wings' calls to the panel (Pterodactyl's `/api/remote/…` protocol): server
+//! configurations, install scripts and results, SFTP logins and activity. Wings
+//! authenticates as `token_id.token`.
+//!
+//! The wire shapes are Pterodactyl's, so this wings works with a Pterodactyl panel and
+//! Hatchery's panel alike; [`RemoteServer::server_config`] turns one into what
+//! [`crate::server::Server`] runs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::egg_files::ConfigFile;
+use crate::error::{Error, Result};
+use crate::executor::{PortBinding, ResourceLimits};
+use crate::server::{InstallScript, ServerConfig, StopAction};
+
+/// A client for one panel.
+#[derive(Clone)]
+pub struct PanelClient {
+    base: String,
+    authorization: String,
+    agent: ureq::Agent,
+}
+
+/// A server as the panel describes it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RemoteServer {
+    pub settings: ServerSettings,
+    pub process_configuration: ProcessConfiguration,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    pub uuid: String,
+    pub meta: ServerMeta,
+    pub suspended: bool,
+    /// The startup command, variables already substituted or left as `{{VAR}}`.
+    pub invocation: String,
+    pub skip_egg_scripts: bool,
+    /// Variables; panels send strings, numbers and booleans.
+    pub environment: BTreeMap<String, Value>,
+    pub allocations: Allocations,
+    pub build: BuildLimits,
+    pub container: ContainerSettings,
+    #[serde(default = "yes")]
+    pub crash_detection_enabled: bool,
+    pub egg: EggSettings,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ServerMeta {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Allocations {
+    pub force_outgoing_ip: bool,
+    pub default: Allocation,
+    /// Every allocation by IP, the default one included.
+    pub mappings: BTreeMap<String, Vec<u16>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Allocation {
+    pub ip: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct BuildLimits {
+    /// MiB; 0 is unlimited.
+    pub memory_limit: u64,
+    /// MiB; -1 is unlimited.
+    pub swap: i64,
+    pub io_weight: u16,
+    /// Percent of one core; 0 is unlimited.
+    pub cpu_limit: u64,
+    /// MiB; 0 is unlimited.
+    pub disk_space: u64,
+    pub threads: Option<String>,
+    pub oom_disabled: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ContainerSettings {
+    pub image: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct EggSettings {
+    pub id: String,
+    pub file_denylist: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ProcessConfiguration {
+    pub startup: StartupConfiguration,
+    pub stop: StopConfiguration,
+    pub configs: Vec<ConfigurationFile>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct StartupConfiguration {
+    pub done: Vec<String>,
+    pub strip_ansi: bool,
+}
+
+/// `{"type":"command","value":"stop"}`, `{"type":"signal","value":"SIGINT"}`, or
+/// Pterodactyl's `{"type":"stop"}` for `^C`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct StopConfiguration {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: Option<String>,
+}
+
+/// One egg configuration file in the panel's flattened form.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ConfigurationFile {
+    pub file: String,
+    pub parser: String,
+    #[serde(default)]
+    pub replace: Vec<Replacement>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Replacement {
+    #[serde(rename = "match")]
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_value: Option<String>,
+    pub replace_with: Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct InstallScriptWire {
+    container_image: String,
+    entrypoint: String,
+    script: String,
+}
+
+/// An SFTP login for the panel to check.
+#[derive(Debug, Clone, Serialize)]
+pub struct SftpAuthRequest {
+    /// `password` or `public_key`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub username: String,
+    /// The password, or the public key in OpenSSH format.
+    pub password: String,
+    pub ip: String,
+}
+
+/// Who the panel says logged in, and what they may do on the server.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SftpAuthResponse {
+    pub server: String,
+    pub user: String,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+/// One thing a user did on this node, reported to the panel's activity log.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityEvent {
+    pub server: String,
+    pub user: Option<String>,
+    pub event: String,
+    pub metadata: Value,
+    pub ip: String,
+    pub timestamp: String,
+}
+
+#[derive(Deserialize)]
+struct Page<T> {
+    data: Vec<T>,
+    #[serde(default)]
+    meta: PageMeta,
+}
+
+#[derive(Deserialize, Default)]
+struct PageMeta {
+    #[serde(default)]
+    current_page: u64,
+    #[serde(default)]
+    last_page: u64,
+}
+
+impl PanelClient {
+    /// `remote` is the panel's base URL; wings authenticates as `token_id.token`.
+    pub fn new(remote: &str, token_id: &str, token: &str) -> PanelClient {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(30)))
+            .http_status_as_error(false)
+            .user_agent(concat!("hatchery-wings/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        PanelClient {
+            base: remote.trim_end_matches('/').to_string(),
+            authorization: format!("Bearer {token_id}.{token}"),
+            agent,
+        }
+    }
+
+    /// Every server the panel placed on this node.
+    pub async fn servers(&self) -> Result<Vec<RemoteServer>> {
+        let mut servers = Vec::new();
+        let mut page = 1;
+        loop {
+            let answer: Page<RemoteServer> = self
+                .call(
+                    "GET",
+                    &format!("/api/remote/servers?page={page}&per_page=50"),
+                    None,
+                )
+                .await?;
+            let done = answer.data.is_empty() || answer.meta.current_page >= answer.meta.last_page;
+            servers.extend(answer.data);
+            if done {
+                return Ok(servers);
+            }
+            page += 1;
+        }
+    }
+
+    pub async fn server(&self, uuid: &str) -> Result<RemoteServer> {
+        self.call("GET", &format!("/api/remote/servers/{uuid}"), None)
+            .await
+    }
+
+    pub async fn install_script(&self, uuid: &str) -> Result<InstallScript> {
+        let wire: InstallScriptWire = self
+            .call("GET", &format!("/api/remote/servers/{uuid}/install"), None)
+            .await?;
+        Ok(InstallScript {
+            image: wire.container_image,
+            entrypoint: wire.entrypoint,
+            script: wire.script,
+        })
+    }
+
+    pub async fn report_install(
+        &self,
+        uuid: &str,
+        successful: bool,
+        reinstall: bool,
+    ) -> Result<()> {
+        let body = serde_json::json!({ "successful": successful, "reinstall": reinstall });
+        self.call::<Value>(
+            "POST",
+            &format!("/api/remote/servers/{uuid}/install"),
+            Some(body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Tells the panel that no server on this node is mid-install or mid-restore any
+    /// more (wings just started).
+    pub async fn reset_states(&self) -> Result<()> {
+        self.call::<Value>("POST", "/api/remote/servers/reset", Some(Value::Null))
+            .await
+            .map(drop)
+    }
+
+    /// Checks an SFTP or SSH login. A refusal is [`Error::Forbidden`].
+    pub async fn sftp_auth(&self, request: &SftpAuthRequest) -> Result<SftpAuthResponse> {
+        let body = serde_json::to_value(request).expect("plain data encodes");
+        self.call("POST", "/api/remote/sftp/auth", Some(body)).await
+    }
+
+    pub async fn send_activity(&self, events: Vec<ActivityEvent>) -> Result<()> {
+        let body = serde_json::json!({ "data": events });
+        self.call::<Value>("POST", "/api/remote/activity", Some(body))
+            .await
+            .map(drop)
+    }
+
+    async fn call<T: DeserializeOwned + Send + 'static>(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T> {
+        let client = self.clone();
+        let url = format!("{}{path}", self.base);
+        tokio::task::spawn_blocking(move || client.call_blocking(method, &url, body))
+            .await
+            .map_err(|err| Error::Panel(format!("the request to the panel failed: {err}")))?
+    }
+
+    fn call_blocking<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<Value>,
+    ) -> Result<T> {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(url)
+            .header("Authorization", &self.authorization)
+            .header("Accept", "application/json");
+        let sent = match body {
+            Some(body) => self.agent.run(
+                request
+                    .header("Content-Type", "application/json")
+                    .body(serde_json::to_vec(&body).expect("JSON encodes"))
+                    .map_err(|err| Error::Panel(err.to_string()))?,
+            ),
+            None => self.agent.run(
+                request
+                    .body(())
+                    .map_err(|err| Error::Panel(err.to_string()))?,
+            ),
+        };
+        let mut response =
+            sent.map_err(|err| Error::Panel(format!("cannot reach the panel at {url}: {err}")))?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_string()
+            .map_err(|err| Error::Panel(format!("{url}: cannot read the answer: {err}")))?;
+        match status {
+            200..=299 => {
+                let text = if text.trim().is_empty() {
+                    "null"
+                } else {
+                    &text
+                };
+                serde_json::from_str(text).map_err(|err| {
+                    Error::Panel(format!("{url} answered with unexpected JSON: {err}"))
+                })
+            }
+            401 | 403 => Err(Error::Forbidden(
+                panel_message(&text)
+                    .unwrap_or_else(|| format!("the panel refused the request ({status})")),
+            )),
+            404 => {
+                Err(Error::NotFound(panel_message(&text).unwrap_or_else(|| {
+                    format!("the panel does not know {url}")
+                })))
+            }
+            _ => Err(Error::Panel(format!(
+                "{url} answered {status}: {}",
+                panel_message(&text).unwrap_or(text)
+            ))),
+        }
+    }
+}
+
+/// The message of a panel error, in Hatchery's or Pterodactyl's shape.
+fn panel_message(text: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    let message = value
+        .pointer("/error/message")
+        .or_else(|| value.pointer("/errors/0/detail"))
+        .or_else(|| value.get("error"))?;
+    message.as_str().map(str::to_string)
+}
+
+impl RemoteServer {
+    /// What the server runs, from the panel's description. `stop_timeout` and the
+    /// auto-restart choice are the node's.
+    pub fn server_config(&self, stop_timeout: Duration) -> Result<ServerConfig> {
+        let settings = &self.settings;
+        if settings.container.image.is_empty() {
+            return Err(Error::Panel(format!(
+                "the panel sent no docker image for server {}",
+                settings.uuid
+            )));
+        }
+        let default_allocation = PortBinding {
+            ip: settings.allocations.default.ip.clone(),
+            port: settings.allocations.default.port,
+        };
+        let extra_allocations = settings
+            .allocations
+            .mappings
+            .iter()
+            .flat_map(|(ip, ports)| {
+                ports.iter().map(|port| PortBinding {
+                    ip: ip.clone(),
+                    port: *port,
+                })
+            })
+            .filter(|binding| *binding != default_allocation)
+            .collect();
+        let environment = settings
+            .environment
+            .iter()
+            .map(|(key, value)| {
+                let text = match value {
+                    Value::String(text) => text.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                (key.clone(), text)
+            })
+            .collect();
+        let build = &settings.build;
+        Ok(ServerConfig {
+            uuid: settings.uuid.clone(),
+            image: settings.container.image.clone(),
+            startup: settings.invocation.clone(),
+            environment,
+            limits: ResourceLimits {
+                memory_mb: build.memory_limit,
+                swap_mb: build.swap,
+                cpu_percent: build.cpu_limit,
+                pids: 0,
+                io_weight: build.io_weight,
+            },
+            disk_mb: build.disk_space,
+            default_allocation,
+            extra_allocations,
+            done: self.process_configuration.startup.done.clone(),
+            stop: self.process_configuration.stop.action(),
+            config_files: self.process_configuration.config_files()?,
+            stop_timeout,
+            auto_restart: settings.crash_detection_enabled,
+            suspended: settings.suspended,
+        })
+    }
+}
+
+impl StopConfiguration {
+    fn action(&self) -> StopAction {
+        let value = self.value.clone().unwrap_or_default();
+        match self.kind.as_str() {
+            // Pterodactyl's panel sends `stop` for `^C`, which means Ctrl-C: SIGINT.
+            "stop" => StopAction::Signal("SIGINT".into()),
+            "signal" if value.to_ascii_uppercase().starts_with("SIG") => {
+                StopAction::Signal(value.to_ascii_uppercase())
+            }
+            "signal" => StopAction::from_egg(&format!("^{value}")),
+            _ => StopAction::from_egg(&value),
+        }
+    }
+}
+
+impl ProcessConfiguration {
+    /// The panel's flattened `replace` lists, back in the egg form the parsers take.
+    fn config_files(&self) -> Result<BTreeMap<String, ConfigFile>> {
+        let mut files = BTreeMap::new();
+        for file in &self.configs {
+            let mut find = serde_json::Map::new();
+            for replacement in &file.replace {
+                match &replacement.if_value {
+                    None => {
+                        find.insert(replacement.key.clone(), replacement.replace_with.clone());
+                    }
+                    Some(condition) => {
+                        let entry = find
+                            .entry(replacement.key.clone())
+                            .or_insert_with(|| Value::Object(Default::default()));
+                        if let Value::Object(conditions) = entry {
+                            conditions.insert(condition.clone(), replacement.replace_with.clone());
+                        }
+                    }
+                }
+            }
+            let raw = serde_json::json!({ "parser": file.parser, "find": find });
+            let parsed: ConfigFile = serde_json::from_value(raw).map_err(|err| {
+                Error::Panel(format!("configuration file `{}`: {err}", file.file))
+            })?;
+            files.insert(file.file.clone(), parsed);
+        }
+        Ok(files)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pterodactyl_server_configuration_becomes_a_server_config() {
+        let wire = serde_json::json!({
+            "settings": {
+                "uuid": "d3aac109-e5a0-4331-b03e-3454f7e136dc",
+                "meta": { "name": "Survival", "description": "" },
+                "suspended": false,
+                "invocation": "java -Xmx{{SERVER_MEMORY}}M -jar server.jar",
+                "skip_egg_scripts": false,
+                "build": { "memory_limit": 1024, "swap": 0, "io_weight": 500, "cpu_limit": 150,
+                           "threads": null, "disk_space": 2048, "oom_disabled": true },
+                "container": { "image": "ghcr.io/pterodactyl/yolks:java_17", "oom_disabled": true, "requires_rebuild": false },
+                "allocations": { "force_outgoing_ip": false, "default": { "ip": "0.0.0.0", "port": 25565 },
+                                 "mappings": { "0.0.0.0": [25565, 25566] } },
+                "mounts": [],
+                "egg": { "id": "9ac39f3d", "file_denylist": [] },
+                "environment": { "SERVER_JARFILE": "server.jar", "BUILD_NUMBER": 42, "EULA": true }
+            },
+            "process_configuration": {
+                "startup": { "done": [")! For help, type "], "user_interaction": [], "strip_ansi": false },
+                "stop": { "type": "command", "value": "stop" },
+                "configs": [{
+                    "file": "server.properties", "parser": "properties",
+                    "replace": [
+                        { "match": "server-port", "replace_with": "{{server.build.default.port}}" },
+                        { "match": "online-mode", "if_value": "true", "replace_with": "false" }
+                    ]
+                }]
+            }
+        });
+        let remote: RemoteServer = serde_json::from_value(wire).unwrap();
+        let config = remote.server_config(Duration::from_secs(30)).unwrap();
+        assert_eq!(config.limits.memory_mb, 1024);
+        assert_eq!(config.limits.cpu_percent, 150);
+        assert_eq!(config.disk_mb, 2048);
+        assert_eq!(config.default_allocation.port, 25565);
+        assert_eq!(config.extra_allocations.len(), 1);
+        assert_eq!(config.extra_allocations[0].port, 25566);
+        assert_eq!(config.environment["BUILD_NUMBER"], "42");
+        assert_eq!(config.environment["EULA"], "true");
+        assert_eq!(config.stop, StopAction::Command("stop".into()));
+        let file = &config.config_files["server.properties"];
+        assert_eq!(file.find["server-port"], "{{server.build.default.port}}");
+        assert_eq!(file.find["online-mode"]["true"], "false");
+    }
+
+    #[test]
+    fn stop_forms_from_both_panels_mean_what_the_egg_said() {
+        let stop = |kind: &str, value: Option<&str>| {
+            StopConfiguration {
+                kind: kind.into(),
+                value: value.map(str::to_string),
+            }
+            .action()
+        };
+        assert_eq!(stop("stop", None), StopAction::Signal("SIGINT".into()));
+        assert_eq!(
+            stop("signal", Some("SIGTERM")),
+            StopAction::Signal("SIGTERM".into())
+        );
+        assert_eq!(
+            stop("signal", Some("X")),
+            StopAction::Signal("SIGKILL".into())
+        );
+        assert_eq!(
+            stop("command", Some("quit")),
+            StopAction::Command("quit".into())
+        );
+    }
+
+    #[test]
+    fn panel_errors_are_read_in_either_shape() {
+        assert_eq!(
+            panel_message(r#"{"error":{"code":"forbidden","message":"bad password"}}"#).as_deref(),
+            Some("bad password")
+        );
+        assert_eq!(
+            panel_message(r#"{"errors":[{"code":"x","status":"403","detail":"nope"}]}"#).as_deref(),
+            Some("nope")
+        );
+        assert_eq!(panel_message("<html>"), None);
+    }
+}
