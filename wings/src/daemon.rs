@@ -14,11 +14,13 @@ use hatchery_wings::{Error, Result};
 pub async fn run(config: WingsConfig) -> Result<()> {
     let executor = DockerExecutor::connect(&config.docker.socket).await?;
     let address = format!("{}:{}", config.api.host, config.api.port);
-    if config.api.ssl.enabled {
-        return Err(Error::Config(
-            "api.ssl.enabled: wings serves plain HTTP; terminate TLS in a reverse proxy in front of it and set api.ssl.enabled to false".into(),
-        ));
-    }
+    let tls = match config.api.ssl.enabled {
+        true => Some(std::sync::Arc::new(api::tls_config(
+            config.api.ssl.cert.as_ref(),
+            config.api.ssl.key.as_ref(),
+        )?)),
+        false => None,
+    };
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .map_err(|source| Error::Io {
@@ -39,8 +41,9 @@ pub async fn run(config: WingsConfig) -> Result<()> {
         })?;
     let manager = Manager::new(config, executor);
     tracing::info!(
-        "wings {} is listening on http://{address}",
-        env!("CARGO_PKG_VERSION")
+        "wings {} is listening on {}://{address}",
+        env!("CARGO_PKG_VERSION"),
+        if tls.is_some() { "https" } else { "http" }
     );
     tracing::info!("SFTP and SSH on {sftp_address}");
     let sftp_manager = manager.clone();
@@ -68,12 +71,14 @@ pub async fn run(config: WingsConfig) -> Result<()> {
         }
     });
 
-    api::serve(listener, manager.clone(), shutdown_signal())
-        .await
-        .map_err(|source| Error::Io {
-            context: "the API server failed".into(),
-            source,
-        })?;
+    let served = match tls {
+        Some(tls) => api::serve_tls(listener, manager.clone(), tls, shutdown_signal()).await,
+        None => api::serve(listener, manager.clone(), shutdown_signal()).await,
+    };
+    served.map_err(|source| Error::Io {
+        context: "the API server failed".into(),
+        source,
+    })?;
     manager.flush_activity().await;
     tracing::info!("wings stopped; game servers keep running");
     Ok(())

@@ -420,15 +420,32 @@ fn ensure_podman(layout: &Layout) -> Result<String> {
     Ok(format!("unix://{PODMAN_SOCKET}"))
 }
 
+/// The plugin-host benchmark, then wings' (real containers, and OpenSSH's server for
+/// the SFTP comparison, installed when missing).
 fn bench(layout: &Layout) -> Result<()> {
-    step("running the benchmarks (release build)");
-    let status = Command::new("cargo")
-        .args(["bench", "-p", "hatchery"])
-        .env("PLUGIN_ARTIFACTS_DIR", &layout.out)
-        .current_dir(&layout.root)
-        .status()?;
-    if !status.success() {
-        bail!("benchmarks failed");
+    let docker_host = ensure_podman(layout)?;
+    if !Path::new("/usr/lib/openssh/sftp-server").exists() {
+        step("installing openssh-server for the SFTP comparison");
+        let installed = Command::new("apt-get")
+            .args(["install", "-y", "openssh-server"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|status| status.success());
+        if !installed {
+            eprintln!("warning: openssh-server is not installed; the SFTP comparison is skipped");
+        }
+    }
+    for package in ["hatchery", "wings"] {
+        step(&format!("running the {package} benchmarks (release build)"));
+        let status = Command::new("cargo")
+            .args(["bench", "-p", package])
+            .env("PLUGIN_ARTIFACTS_DIR", &layout.out)
+            .env("DOCKER_HOST", &docker_host)
+            .current_dir(&layout.root)
+            .status()?;
+        if !status.success() {
+            bail!("the {package} benchmarks failed");
+        }
     }
     Ok(())
 }

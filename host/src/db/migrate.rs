@@ -48,14 +48,26 @@ impl Migration {
 /// The host's own migrations for `dialect`.
 pub fn core_migrations(dialect: Dialect) -> Vec<Migration> {
     let files: &[(&str, &str)] = match dialect {
-        Dialect::Sqlite => &[(
-            "0001_core.sql",
-            include_str!("../../migrations/sqlite/0001_core.sql"),
-        )],
-        Dialect::Postgres => &[(
-            "0001_core.sql",
-            include_str!("../../migrations/postgres/0001_core.sql"),
-        )],
+        Dialect::Sqlite => &[
+            (
+                "0001_core.sql",
+                include_str!("../../migrations/sqlite/0001_core.sql"),
+            ),
+            (
+                "0002_eggs.sql",
+                include_str!("../../migrations/sqlite/0002_eggs.sql"),
+            ),
+        ],
+        Dialect::Postgres => &[
+            (
+                "0001_core.sql",
+                include_str!("../../migrations/postgres/0001_core.sql"),
+            ),
+            (
+                "0002_eggs.sql",
+                include_str!("../../migrations/postgres/0002_eggs.sql"),
+            ),
+        ],
     };
     files
         .iter()

@@ -4,6 +4,7 @@
 //! repository function runs typed queries per dialect through [`on_pool!`]. Queries
 //! written with `$1` placeholders and portable SQL are shared; the rest are per dialect.
 
+pub mod eggs;
 pub mod migrate;
 pub mod plugins;
 pub mod sql_guard;

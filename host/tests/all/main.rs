@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod database;
+mod eggs;
 mod hostile;
 mod lifecycle;
 mod plugin_routes;

@@ -175,3 +175,81 @@ pub async fn serve<E: Executor>(
         .with_graceful_shutdown(shutdown)
         .await
 }
+
+/// Serves the API over TLS (`api.ssl`), one HTTP/1.1 connection per TLS session, with
+/// websocket upgrades.
+pub async fn serve_tls<E: Executor>(
+    listener: tokio::net::TcpListener,
+    manager: App<E>,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use tower::ServiceExt;
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let app = router(manager);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    tracing::warn!("cannot accept a connection: {err}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let handshake =
+                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream));
+            let Ok(Ok(stream)) = handshake.await else {
+                return;
+            };
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    app.clone().oneshot(request)
+                },
+            );
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        });
+    }
+}
+
+/// The TLS configuration from `api.ssl.cert` and `api.ssl.key` (PEM files).
+pub fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> crate::Result<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let problem = |what: &str, path: &std::path::Path, err: &dyn std::fmt::Display| {
+        Error::Config(format!(
+            "api.ssl.{what}: cannot use {}: {err}",
+            path.display()
+        ))
+    };
+    let certificates = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|err| problem("cert", cert, &err))?;
+    if certificates.is_empty() {
+        return Err(problem("cert", cert, &"it holds no certificate"));
+    }
+    let private_key = PrivateKeyDer::from_pem_file(key).map_err(|err| problem("key", key, &err))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| {
+            builder
+                .with_no_client_auth()
+                .with_single_cert(certificates, private_key)
+        })
+        .map_err(|err| problem("key", key, &err))
+}

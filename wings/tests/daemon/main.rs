@@ -600,3 +600,87 @@ async fn a_restarted_wings_reattaches_and_replays_recent_output() {
     console.send("set state", &["stop"]).await;
     console.expect_status("offline", LONG).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_is_served_over_tls_when_configured() {
+    let panel = PanelStandIn::start().await;
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let wings = Wings::start_tls(&panel, &cert, &key).await;
+    let curl = |url: String, extra: &[&str]| {
+        std::process::Command::new("curl")
+            .args(["-sS", "--max-time", "10", "--http1.1", "--cacert"])
+            .arg(&cert)
+            .args(["-H", &format!("Authorization: Bearer {}", panel.node_token)])
+            .args(extra)
+            .arg(url)
+            .output()
+            .unwrap()
+    };
+    let secure = curl(
+        format!("https://localhost:{}/api/system", wings.api_port),
+        &[],
+    );
+    assert!(
+        secure.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&secure.stderr),
+        wings.log()
+    );
+    let system: serde_json::Value = serde_json::from_slice(&secure.stdout).unwrap();
+    assert_eq!(system["version"], env!("CARGO_PKG_VERSION"));
+    // Plain HTTP on the TLS port gets no answer.
+    assert!(
+        !curl(
+            format!("http://localhost:{}/api/system", wings.api_port),
+            &[]
+        )
+        .status
+        .success()
+    );
+    // Websocket upgrades pass through TLS to the console route.
+    let upgrade = curl(
+        format!(
+            "https://localhost:{}/api/servers/missing/ws",
+            wings.api_port
+        ),
+        &[
+            "-i",
+            "-H",
+            "Connection: Upgrade",
+            "-H",
+            "Upgrade: websocket",
+            "-H",
+            "Sec-WebSocket-Version: 13",
+            "-H",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        ],
+    );
+    let head = String::from_utf8_lossy(&upgrade.stdout);
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    assert!(head.contains("not on this node"), "{head}");
+}

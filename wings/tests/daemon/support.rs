@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared by the daemon tests and the benchmark, which use different parts
 //! The harness: a real `wings` process, and `PanelStandIn` — a small HTTP server inside
 //! the test that answers wings' calls to the panel (`/api/remote/…`) until the panel
 //! itself drives wings (the panel-core issue's end-to-end test replaces it).
@@ -367,7 +368,36 @@ impl Wings {
         api_port: u16,
         sftp_port: u16,
     ) -> Wings {
+        Wings::launch(panel, dir, api_port, sftp_port, None).await
+    }
+
+    /// Starts wings serving its API over TLS with this certificate and key (PEM files).
+    pub async fn start_tls(
+        panel: &PanelStandIn,
+        cert: &std::path::Path,
+        key: &std::path::Path,
+    ) -> Wings {
+        let tls = (cert.to_path_buf(), key.to_path_buf());
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        Wings::launch(panel, dir, free_port(), free_port(), Some(tls)).await
+    }
+
+    async fn launch(
+        panel: &PanelStandIn,
+        dir: Arc<tempfile::TempDir>,
+        api_port: u16,
+        sftp_port: u16,
+        tls: Option<(PathBuf, PathBuf)>,
+    ) -> Wings {
         let root = dir.path();
+        let ssl = match &tls {
+            Some((cert, key)) => format!(
+                "  ssl:\n    enabled: true\n    cert: {}\n    key: {}\n",
+                cert.display(),
+                key.display()
+            ),
+            None => String::new(),
+        };
         let socket = std::env::var("DOCKER_HOST")
             .unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
         let config = format!(
@@ -379,7 +409,7 @@ api:
   host: 127.0.0.1
   port: {api_port}
   upload_limit: 1
-system:
+{ssl}system:
   root_directory: {root}/lib
   log_directory: {root}/log
   data: {root}/volumes
@@ -427,11 +457,15 @@ allowed_origins: ["http://browser.example"]
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if wings
-                .try_request("GET", "/api/system", true, None)
-                .await
-                .is_ok()
-            {
+            let up = if tls.is_some() {
+                std::net::TcpStream::connect(("127.0.0.1", api_port)).is_ok()
+            } else {
+                wings
+                    .try_request("GET", "/api/system", true, None)
+                    .await
+                    .is_ok()
+            };
+            if up {
                 break;
             }
             assert!(
@@ -446,6 +480,17 @@ allowed_origins: ["http://browser.example"]
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The process's resident memory in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.child.as_ref().expect("wings runs").id();
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Stops the process the hard way, as a crash or `kill -9` would.
@@ -686,6 +731,7 @@ pub fn server_uuid() -> String {
 pub struct OpenSsh {
     pub port: u16,
     dir: tempfile::TempDir,
+    cipher: Option<String>,
 }
 
 impl OpenSsh {
@@ -693,7 +739,14 @@ impl OpenSsh {
         OpenSsh {
             port,
             dir: tempfile::tempdir().unwrap(),
+            cipher: None,
         }
+    }
+
+    /// Insists on one cipher (for fair comparisons).
+    pub fn with_cipher(mut self, cipher: &str) -> OpenSsh {
+        self.cipher = Some(cipher.to_string());
+        self
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -723,6 +776,9 @@ impl OpenSsh {
             .args(["-o", "IdentitiesOnly=yes"])
             .args(["-o", "ConnectTimeout=10"])
             .env_remove("SSH_AUTH_SOCK");
+        if let Some(cipher) = &self.cipher {
+            command.args(["-o", &format!("Ciphers={cipher}")]);
+        }
     }
 
     /// How a client authenticates: a password through SSH_ASKPASS, or a key file.

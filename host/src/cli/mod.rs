@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+mod eggs;
+
 use crate::config::Config;
 use crate::db::{Database, migrate, users};
 use crate::error::{Error, Result};
@@ -45,6 +47,9 @@ enum CoreCommand {
     /// Manage users and their API keys
     #[command(subcommand)]
     User(UserCommand),
+    /// Import, export and list eggs (Pterodactyl PTDL_v1/v2, Pelican PLCN)
+    #[command(subcommand)]
+    Egg(eggs::EggCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,6 +230,13 @@ async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
         CoreCommand::Serve => serve(config).await.map(|()| ExitCode::SUCCESS),
         CoreCommand::Plugin(command) => plugin_command(config, command).await,
         CoreCommand::User(command) => user_command(config, command).await,
+        CoreCommand::Egg(command) => {
+            init_logging(&config.log, true);
+            let db = open_database(&config).await?;
+            let result = eggs::run(&db, command).await;
+            db.close().await;
+            result
+        }
     }
 }
 

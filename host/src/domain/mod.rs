@@ -1,0 +1,5 @@
+//! The game-server domain every plugin speaks about: eggs and the rules on their
+//! variables (nodes, servers and users arrive with the panel-core work).
+
+pub mod eggs;
+pub mod rules;
