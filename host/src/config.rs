@@ -15,6 +15,8 @@ pub const DEFAULT_CONFIG_FILE: &str = "hatchery.toml";
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// How browsers and wings reach the panel, e.g. `https://panel.example.com`.
+    pub public_url: String,
     pub data_dir: PathBuf,
     pub database_url: String,
     pub plugins_dir: PathBuf,
@@ -56,6 +58,7 @@ impl Default for WasmLimits {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
+    public_url: Option<String>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     plugins_dir: Option<PathBuf>,
@@ -86,6 +89,7 @@ struct FileWasm {
 const ENV_KEYS: &[(&str, &str)] = &[
     ("HATCHERY_CONFIG", "--config"),
     ("HATCHERY_LISTEN", "listen"),
+    ("HATCHERY_PUBLIC_URL", "public_url"),
     ("HATCHERY_DATA_DIR", "data_dir"),
     ("HATCHERY_DATABASE_URL", "database_url"),
     ("HATCHERY_PLUGINS_DIR", "plugins_dir"),
@@ -144,6 +148,19 @@ impl Config {
                 "listen: `{listen_text}` is not a socket address; write it like 127.0.0.1:8000"
             ))
         })?;
+
+        let public_url = env
+            .get("HATCHERY_PUBLIC_URL")
+            .cloned()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(Error::Config(format!(
+                "public_url: `{public_url}` is not a URL; write it like https://panel.example.com"
+            )));
+        }
 
         let data_dir = env
             .get("HATCHERY_DATA_DIR")
@@ -217,6 +234,7 @@ impl Config {
 
         Ok(Config {
             listen,
+            public_url,
             data_dir,
             database_url,
             plugins_dir,

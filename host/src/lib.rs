@@ -10,5 +10,6 @@ pub mod events;
 pub mod http;
 pub mod plugins;
 pub mod policy;
+pub mod secrets;
 
 pub use error::{Error, Result};

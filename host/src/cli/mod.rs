@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod eggs;
+mod nodes;
 
 use crate::config::Config;
 use crate::db::{Database, migrate, users};
@@ -50,6 +51,9 @@ enum CoreCommand {
     /// Import, export and list eggs (Pterodactyl PTDL_v1/v2, Pelican PLCN)
     #[command(subcommand)]
     Egg(eggs::EggCommand),
+    /// Add nodes, print their wings configuration, manage their allocations
+    #[command(subcommand)]
+    Node(nodes::NodeCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +238,13 @@ async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
             init_logging(&config.log, true);
             let db = open_database(&config).await?;
             let result = eggs::run(&db, command).await;
+            db.close().await;
+            result
+        }
+        CoreCommand::Node(command) => {
+            init_logging(&config.log, true);
+            let db = open_database(&config).await?;
+            let result = nodes::run(&config, &db, command).await;
             db.close().await;
             result
         }

@@ -57,6 +57,10 @@ pub fn core_migrations(dialect: Dialect) -> Vec<Migration> {
                 "0002_eggs.sql",
                 include_str!("../../migrations/sqlite/0002_eggs.sql"),
             ),
+            (
+                "0003_nodes.sql",
+                include_str!("../../migrations/sqlite/0003_nodes.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -66,6 +70,10 @@ pub fn core_migrations(dialect: Dialect) -> Vec<Migration> {
             (
                 "0002_eggs.sql",
                 include_str!("../../migrations/postgres/0002_eggs.sql"),
+            ),
+            (
+                "0003_nodes.sql",
+                include_str!("../../migrations/postgres/0003_nodes.sql"),
             ),
         ],
     };

@@ -6,6 +6,7 @@
 
 pub mod eggs;
 pub mod migrate;
+pub mod nodes;
 pub mod plugins;
 pub mod sql_guard;
 pub mod users;

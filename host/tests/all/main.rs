@@ -6,5 +6,6 @@ mod database;
 mod eggs;
 mod hostile;
 mod lifecycle;
+mod nodes;
 mod plugin_routes;
 mod support;
