@@ -61,6 +61,9 @@ fn main() {
             config: Arc::new(config.clone()),
             db: db.clone(),
             plugins: host.clone(),
+            secrets: Arc::new(
+                hatchery_host::secrets::SecretBox::load_or_create(&config.data_dir).unwrap(),
+            ),
         })
         .route(
             "/plain",

@@ -53,6 +53,9 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A node's wings could not be reached or refused the request.
+    #[error("{0}")]
+    Node(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -97,6 +100,7 @@ impl Error {
             Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Node(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -119,6 +123,7 @@ impl Error {
             Error::Unauthenticated(_) => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
             Error::PayloadTooLarge(_) => "payload_too_large",
+            Error::Node(_) => "node_unavailable",
         }
     }
 }

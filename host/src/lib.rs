@@ -11,5 +11,6 @@ pub mod http;
 pub mod plugins;
 pub mod policy;
 pub mod secrets;
+pub mod wings_client;
 
 pub use error::{Error, Result};

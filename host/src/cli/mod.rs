@@ -12,6 +12,7 @@ use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod eggs;
 mod nodes;
+mod servers;
 
 use crate::config::Config;
 use crate::db::{Database, migrate, users};
@@ -54,6 +55,9 @@ enum CoreCommand {
     /// Add nodes, print their wings configuration, manage their allocations
     #[command(subcommand)]
     Node(nodes::NodeCommand),
+    /// Create, list, power and delete servers
+    #[command(subcommand)]
+    Server(servers::ServerCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -248,6 +252,13 @@ async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
             db.close().await;
             result
         }
+        CoreCommand::Server(command) => {
+            init_logging(&config.log, true);
+            let db = open_database(&config).await?;
+            let result = servers::run(&config, &db, command).await;
+            db.close().await;
+            result
+        }
     }
 }
 
@@ -295,10 +306,12 @@ async fn serve(config: Config) -> Result<()> {
         }
     }
     let _watcher = plugins.spawn_watcher();
+    let secrets = Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?);
     let state = AppState {
         config: Arc::new(config),
         db: db.clone(),
         plugins,
+        secrets,
     };
     let served = http::serve(listener, state).await;
     db.close().await;

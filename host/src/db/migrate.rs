@@ -61,6 +61,10 @@ pub fn core_migrations(dialect: Dialect) -> Vec<Migration> {
                 "0003_nodes.sql",
                 include_str!("../../migrations/sqlite/0003_nodes.sql"),
             ),
+            (
+                "0004_servers.sql",
+                include_str!("../../migrations/sqlite/0004_servers.sql"),
+            ),
         ],
         Dialect::Postgres => &[
             (
@@ -74,6 +78,10 @@ pub fn core_migrations(dialect: Dialect) -> Vec<Migration> {
             (
                 "0003_nodes.sql",
                 include_str!("../../migrations/postgres/0003_nodes.sql"),
+            ),
+            (
+                "0004_servers.sql",
+                include_str!("../../migrations/postgres/0004_servers.sql"),
             ),
         ],
     };

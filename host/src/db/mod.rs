@@ -8,6 +8,7 @@ pub mod eggs;
 pub mod migrate;
 pub mod nodes;
 pub mod plugins;
+pub mod servers;
 pub mod sql_guard;
 pub mod users;
 

@@ -374,6 +374,30 @@ pub async fn allocations(db: &Database, node: &Node, free_only: bool) -> Result<
     }))
 }
 
+/// The allocation `ip:port` on `node`.
+pub async fn find_allocation(db: &Database, node: &Node, address: &str) -> Result<Allocation> {
+    let (ip, port) = address
+        .rsplit_once(':')
+        .and_then(|(ip, port)| Some((ip.trim_matches(['[', ']']), port.parse::<i32>().ok()?)))
+        .ok_or_else(|| Error::bad_field("allocation", format!("`{address}` is not IP:PORT")))?;
+    let found = on_pool!(db, pool => {
+        sqlx::query_as::<_, Allocation>(
+            "SELECT id, node_id, ip, alias, port, server_id, notes FROM allocations WHERE node_id = $1 AND ip = $2 AND port = $3",
+        )
+        .bind(node.id)
+        .bind(ip)
+        .bind(port)
+        .fetch_optional(pool)
+        .await?
+    });
+    found.ok_or_else(|| {
+        Error::NotFound(format!(
+            "node {} has no allocation {address}; add it with `hatchery node allocate`",
+            node.name
+        ))
+    })
+}
+
 /// Removes free allocations; refuses (removing nothing) if any is assigned to a server.
 pub async fn remove_allocations(
     db: &Database,

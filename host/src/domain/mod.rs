@@ -3,3 +3,4 @@
 
 pub mod eggs;
 pub mod rules;
+pub mod wings_wire;

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod health;
 mod plugin_routes;
+mod remote;
 mod ui;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::config::Config;
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::plugins::PluginHost;
+use crate::secrets::SecretBox;
 
 /// Largest request body a plugin route receives.
 pub const PLUGIN_BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -29,6 +31,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Database,
     pub plugins: Arc<PluginHost>,
+    pub secrets: Arc<SecretBox>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -52,6 +55,13 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/plugins/{id}",
             any(plugin_routes::dispatch_root).layer(DefaultBodyLimit::max(PLUGIN_BODY_LIMIT)),
+        )
+        .route("/api/remote/servers", get(remote::servers))
+        .route("/api/remote/servers/reset", post(remote::reset))
+        .route("/api/remote/servers/{uuid}", get(remote::server))
+        .route(
+            "/api/remote/servers/{uuid}/install",
+            get(remote::install_script).post(remote::install_result),
         )
         .route(
             "/api/plugins/{id}/{*path}",

@@ -123,10 +123,12 @@ fn bad_eggs_are_named_with_the_reason_and_the_rest_still_import() {
     )
     .unwrap();
     std::fs::write(dir.join("broken.json"), "{ not json").unwrap();
-    let twice = FIXTURE_EGG.replace("Fixture Game", "Twice").replace(
-        r#""variables": [{"#,
-        r#""variables": [{ "name": "Again", "description": "", "env_variable": "GREETING", "default_value": "x", "user_viewable": true, "user_editable": true, "rules": "nullable", "field_type": "text" }, {"#,
-    );
+    let mut twice: serde_json::Value = serde_json::from_str(FIXTURE_EGG).unwrap();
+    twice["name"] = "Twice".into();
+    let mut again = twice["variables"][0].clone();
+    again["name"] = "Again".into();
+    twice["variables"].as_array_mut().unwrap().insert(0, again);
+    let twice = twice.to_string();
     std::fs::write(dir.join("twice.json"), twice).unwrap();
     std::fs::write(dir.join("notes.txt"), "not an egg, not looked at").unwrap();
     let output = panel.cli(&[
@@ -160,27 +162,4 @@ fn bad_eggs_are_named_with_the_reason_and_the_rest_still_import() {
 }
 
 /// The fixture game-server egg: its install script writes a shell-script server.
-pub const FIXTURE_EGG: &str = r#"{
-    "_comment": "Hatchery's test fixture",
-    "meta": { "version": "PTDL_v2", "update_url": null },
-    "exported_at": "2026-11-28T00:00:00+00:00",
-    "name": "Fixture Game",
-    "author": "tests@hatchery.invalid",
-    "description": "A shell-script game server for the tests",
-    "features": [],
-    "docker_images": { "Busybox": "localhost/hatchery-test/busybox:2" },
-    "file_denylist": [],
-    "startup": "sh ./server.sh",
-    "config": {
-        "files": "{\"server.properties\": {\"parser\": \"properties\", \"find\": {\"server-port\": \"{{server.build.default.port}}\"}}}",
-        "startup": "{\"done\": \"Done (\"}",
-        "logs": "{}",
-        "stop": "stop"
-    },
-    "scripts": { "installation": { "script": "cd /mnt/server\necho 'echo Done (0.1s)!; while read -r l; do [ \"$l\" = stop ] && exit 0; echo \"$l\"; done' > server.sh\n", "container": "localhost/hatchery-test/busybox:2", "entrypoint": "sh" } },
-    "variables": [{
-        "name": "Greeting", "description": "Said at start", "env_variable": "GREETING",
-        "default_value": "hello", "user_viewable": true, "user_editable": true,
-        "rules": "required|string|max:20", "field_type": "text"
-    }]
-}"#;
+pub const FIXTURE_EGG: &str = include_str!("../fixtures/fixture-egg.json");

@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod database;
+mod e2e;
 mod eggs;
 mod hostile;
 mod lifecycle;

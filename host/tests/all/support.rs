@@ -175,6 +175,10 @@ impl PanelBuilder {
                 "HATCHERY_LOG".to_string(),
                 "info,hatchery_host=debug".to_string(),
             ),
+            (
+                "HATCHERY_PUBLIC_URL".to_string(),
+                format!("http://127.0.0.1:{port}"),
+            ),
         ];
         env.extend(self.env);
         let mut panel = Panel {

@@ -1,0 +1,394 @@
+//! Servers: who owns them, where they run (node and allocations), what they run (egg,
+//! image, startup, variables) and with which limits; and what wings is told of them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{Database, on_pool};
+use crate::db::eggs::EggRecord;
+use crate::db::nodes::{Allocation, Node};
+use crate::domain::wings_wire::{self, ServerWire};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct Server {
+    pub id: i64,
+    pub uuid: String,
+    pub short_id: String,
+    pub name: String,
+    pub description: String,
+    pub owner_id: i64,
+    pub node_id: i64,
+    pub egg_id: i64,
+    pub allocation_id: i64,
+    pub image: String,
+    pub startup: String,
+    pub memory_mb: i64,
+    pub swap_mb: i64,
+    pub disk_mb: i64,
+    pub io_weight: i32,
+    pub cpu_percent: i64,
+    pub threads: Option<String>,
+    pub oom_disabled: bool,
+    pub skip_scripts: bool,
+    /// `installing`, `install_failed`, `reinstall_failed`, `suspended`; `None` when ready.
+    pub status: Option<String>,
+    pub installed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+const SERVER_COLUMNS: &str = "id, uuid, short_id, name, description, owner_id, node_id, egg_id, allocation_id, \
+     image, startup, memory_mb, swap_mb, disk_mb, io_weight, cpu_percent, threads, oom_disabled, skip_scripts, \
+     status, installed_at, created_at";
+
+/// What an admin chooses for a new server.
+#[derive(Debug, Clone)]
+pub struct NewServer {
+    pub name: String,
+    pub description: String,
+    pub owner_id: i64,
+    pub node: Node,
+    pub egg: EggRecord,
+    /// The default allocation first, then any extra ones.
+    pub allocations: Vec<Allocation>,
+    /// One of the egg's images unless the admin overrides it.
+    pub image: Option<String>,
+    pub startup: Option<String>,
+    pub memory_mb: i64,
+    pub swap_mb: i64,
+    pub disk_mb: i64,
+    pub io_weight: i32,
+    pub cpu_percent: i64,
+    pub threads: Option<String>,
+    pub oom_disabled: bool,
+    pub skip_scripts: bool,
+    /// Values for the egg's variables; missing ones take the egg's default.
+    pub variables: BTreeMap<String, String>,
+}
+
+impl NewServer {
+    /// Checks the request against the egg and the node; returns the variables to store.
+    fn validate(&self) -> Result<BTreeMap<String, String>> {
+        let name = self.name.trim();
+        if name.is_empty() || name.len() > 191 {
+            return Err(Error::bad_field(
+                "name",
+                "a server name is 1 to 191 characters",
+            ));
+        }
+        if self.memory_mb < 0 || self.disk_mb < 0 || self.cpu_percent < 0 || self.swap_mb < -1 {
+            return Err(Error::bad_field(
+                "memory_mb",
+                "limits are 0 (unlimited) or more; swap may be -1 (unlimited)",
+            ));
+        }
+        if !(10..=1000).contains(&self.io_weight) {
+            return Err(Error::bad_field("io_weight", "the IO weight is 10 to 1000"));
+        }
+        let Some(default) = self.allocations.first() else {
+            return Err(Error::bad_field(
+                "allocation",
+                "a server needs an allocation to listen on",
+            ));
+        };
+        for allocation in &self.allocations {
+            if allocation.node_id != self.node.id {
+                return Err(Error::bad_field(
+                    "allocation",
+                    format!(
+                        "{}:{} is not on node {}",
+                        allocation.ip, allocation.port, self.node.name
+                    ),
+                ));
+            }
+            if allocation.server_id.is_some() {
+                return Err(Error::Conflict(format!(
+                    "{}:{} is already used by another server",
+                    allocation.ip, allocation.port
+                )));
+            }
+        }
+        let _ = default;
+        let egg = self.egg.egg()?;
+        if let Some(image) = &self.image
+            && image.trim().is_empty()
+        {
+            return Err(Error::bad_field("image", "the docker image is empty"));
+        }
+        let mut values = BTreeMap::new();
+        for key in self.variables.keys() {
+            if !egg.variables.iter().any(|v| &v.env_variable == key) {
+                return Err(Error::bad_field(
+                    format!("variables.{key}"),
+                    format!("the egg `{}` has no variable {key}", egg.name),
+                ));
+            }
+        }
+        for variable in &egg.variables {
+            let value = self
+                .variables
+                .get(&variable.env_variable)
+                .cloned()
+                .unwrap_or_else(|| variable.default_value.clone());
+            variable
+                .rules()
+                .check(&variable.env_variable, &value)
+                .map_err(|message| {
+                    Error::bad_field(format!("variables.{}", variable.env_variable), message)
+                })?;
+            values.insert(variable.env_variable.clone(), value);
+        }
+        Ok(values)
+    }
+}
+
+/// Stores a new server, claiming its allocations, in one transaction. The server
+/// starts in `installing` (or ready, when the egg's scripts are skipped).
+pub async fn create(db: &Database, new: &NewServer) -> Result<Server> {
+    let variables = new.validate()?;
+    let egg = new.egg.egg()?;
+    let image = new
+        .image
+        .clone()
+        .or_else(|| egg.docker_images.first().map(|(_, image)| image.clone()))
+        .ok_or_else(|| Error::bad_field("image", "the egg lists no image"))?;
+    let startup = new.startup.clone().unwrap_or_else(|| egg.startup.clone());
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let short_id = uuid[..8].to_string();
+    let now = Utc::now();
+    let status = (!new.skip_scripts).then_some("installing");
+    let default_allocation = new.allocations[0].id;
+    let server = on_pool!(db, pool => {
+        let mut transaction = pool.begin().await?;
+        let server = sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO servers (uuid, short_id, name, description, owner_id, node_id, egg_id, allocation_id, image, \
+             startup, memory_mb, swap_mb, disk_mb, io_weight, cpu_percent, threads, oom_disabled, skip_scripts, status, \
+             created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
+             RETURNING {SERVER_COLUMNS}"
+        )))
+        .bind(&uuid)
+        .bind(&short_id)
+        .bind(new.name.trim())
+        .bind(&new.description)
+        .bind(new.owner_id)
+        .bind(new.node.id)
+        .bind(new.egg.id)
+        .bind(default_allocation)
+        .bind(&image)
+        .bind(&startup)
+        .bind(new.memory_mb)
+        .bind(new.swap_mb)
+        .bind(new.disk_mb)
+        .bind(new.io_weight)
+        .bind(new.cpu_percent)
+        .bind(&new.threads)
+        .bind(new.oom_disabled)
+        .bind(new.skip_scripts)
+        .bind(status)
+        .bind(now)
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(|err| match &err {
+            sqlx::Error::Database(db_err) if db_err.is_unique_violation() => {
+                Error::Conflict("that allocation is already some server's default".into())
+            }
+            _ => Error::Database(err),
+        })?;
+        for allocation in &new.allocations {
+            let claimed = sqlx::query("UPDATE allocations SET server_id = $1 WHERE id = $2 AND server_id IS NULL")
+                .bind(server.id)
+                .bind(allocation.id)
+                .execute(&mut *transaction)
+                .await?;
+            if claimed.rows_affected() != 1 {
+                return Err(Error::Conflict(format!(
+                    "{}:{} was taken by another server meanwhile",
+                    allocation.ip, allocation.port
+                )));
+            }
+        }
+        for (key, value) in &variables {
+            sqlx::query("INSERT INTO server_variables (server_id, env_variable, value) VALUES ($1, $2, $3)")
+                .bind(server.id)
+                .bind(key)
+                .bind(value)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok::<Server, Error>(server)
+    })?;
+    Ok(server)
+}
+
+pub async fn find(db: &Database, key: &str) -> Result<Option<Server>> {
+    let id: i64 = key.parse().unwrap_or(-1);
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
+            "SELECT {SERVER_COLUMNS} FROM servers WHERE id = $1 OR uuid = $2 OR short_id = $2 LIMIT 1"
+        )))
+        .bind(id)
+        .bind(key)
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
+pub async fn list(db: &Database) -> Result<Vec<Server>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
+            "SELECT {SERVER_COLUMNS} FROM servers ORDER BY id"
+        )))
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// A page of the servers on `node` (1-based), and how many there are.
+pub async fn page_on_node(
+    db: &Database,
+    node_id: i64,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<Server>, i64)> {
+    let offset = (page.max(1) - 1) * per_page;
+    Ok(on_pool!(db, pool => {
+        let servers = sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
+            "SELECT {SERVER_COLUMNS} FROM servers WHERE node_id = $1 ORDER BY id LIMIT $2 OFFSET $3"
+        )))
+        .bind(node_id)
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(pool)
+        .await?;
+        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM servers WHERE node_id = $1")
+            .bind(node_id)
+            .fetch_one(pool)
+            .await?;
+        (servers, total)
+    }))
+}
+
+/// Records wings' report of an installation.
+pub async fn finish_install(
+    db: &Database,
+    server: &Server,
+    successful: bool,
+    reinstall: bool,
+) -> Result<()> {
+    let status = match (successful, reinstall) {
+        (true, _) => None,
+        (false, false) => Some("install_failed"),
+        (false, true) => Some("reinstall_failed"),
+    };
+    let now = Utc::now();
+    on_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE servers SET status = $1, installed_at = CASE WHEN $2 THEN $3 ELSE installed_at END, updated_at = $3 \
+             WHERE id = $4 AND (status IS NULL OR status <> 'suspended')",
+        )
+        .bind(status)
+        .bind(successful)
+        .bind(now)
+        .bind(server.id)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
+}
+
+/// wings restarted: nothing on `node` is mid-install any more.
+pub async fn reset_installing(db: &Database, node_id: i64) -> Result<()> {
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE servers SET status = 'install_failed' WHERE node_id = $1 AND status = 'installing'")
+            .bind(node_id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// The server as wings must see it: settings and the egg's process configuration.
+pub async fn wings_description(db: &Database, server: &Server) -> Result<serde_json::Value> {
+    let egg_record = crate::db::eggs::find(db, &server.egg_id.to_string())
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("the egg of server {} is gone", server.uuid)))?;
+    let egg = egg_record.egg()?;
+    let (variables, allocations): (Vec<(String, String)>, Vec<Allocation>) = on_pool!(db, pool => {
+        let variables = sqlx::query_as(
+            "SELECT env_variable, value FROM server_variables WHERE server_id = $1 ORDER BY env_variable",
+        )
+        .bind(server.id)
+        .fetch_all(pool)
+        .await?;
+        let allocations = sqlx::query_as::<_, Allocation>(
+            "SELECT id, node_id, ip, alias, port, server_id, notes FROM allocations WHERE server_id = $1 ORDER BY ip, port",
+        )
+        .bind(server.id)
+        .fetch_all(pool)
+        .await?;
+        (variables, allocations)
+    });
+    let mut environment: BTreeMap<String, String> = egg
+        .variables
+        .iter()
+        .map(|v| (v.env_variable.clone(), v.default_value.clone()))
+        .collect();
+    environment.extend(variables);
+    let default = allocations
+        .iter()
+        .find(|a| a.id == server.allocation_id)
+        .ok_or_else(|| {
+            Error::NotFound(format!("the allocation of server {} is gone", server.uuid))
+        })?;
+    let wire = ServerWire {
+        uuid: &server.uuid,
+        name: &server.name,
+        description: &server.description,
+        suspended: server.status.as_deref() == Some("suspended"),
+        startup: &server.startup,
+        skip_egg_scripts: server.skip_scripts,
+        environment,
+        memory_mb: server.memory_mb,
+        swap_mb: server.swap_mb,
+        io_weight: server.io_weight,
+        cpu_percent: server.cpu_percent,
+        threads: server.threads.as_deref(),
+        disk_mb: server.disk_mb,
+        oom_disabled: server.oom_disabled,
+        image: &server.image,
+        default_ip: &default.ip,
+        default_port: default.port,
+        allocations: allocations.iter().map(|a| (a.ip.clone(), a.port)).collect(),
+        egg_uuid: &egg_record.uuid,
+        egg: &egg,
+    };
+    Ok(wire.describe())
+}
+
+/// The egg's install script for `server`.
+pub async fn install_script(db: &Database, server: &Server) -> Result<serde_json::Value> {
+    let egg_record = crate::db::eggs::find(db, &server.egg_id.to_string())
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("the egg of server {} is gone", server.uuid)))?;
+    Ok(wings_wire::install_script(&egg_record.egg()?))
+}
+
+/// Removes the server's record and frees its allocations (wings is told first).
+pub async fn delete(db: &Database, server: &Server) -> Result<()> {
+    on_pool!(db, pool => {
+        let mut transaction = pool.begin().await?;
+        sqlx::query("UPDATE allocations SET server_id = NULL WHERE server_id = $1")
+            .bind(server.id)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("DELETE FROM servers WHERE id = $1")
+            .bind(server.id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+    });
+    Ok(())
+}
