@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod console_token;
 pub mod db;
 pub mod domain;
 pub mod error;

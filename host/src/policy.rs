@@ -36,6 +36,23 @@ pub fn require_admin(principal: Option<&Principal>) -> Result<&Principal> {
     Ok(principal.expect("authorize demanded a principal"))
 }
 
+/// The console and file permissions `principal` holds on a server owned by `owner_id`:
+/// administrators hold everything (and see install output and internal errors), the
+/// owner holds every server permission. Anyone else is told the server does not exist.
+pub fn server_permissions(principal: &Principal, owner_id: i64) -> Result<Vec<String>> {
+    if principal.admin {
+        return Ok(vec![
+            "*".into(),
+            "admin.websocket.errors".into(),
+            "admin.websocket.install".into(),
+        ]);
+    }
+    if principal.user_id == owner_id {
+        return Ok(vec!["*".into()]);
+    }
+    Err(Error::NotFound("no such server".into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

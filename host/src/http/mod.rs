@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod client;
 mod health;
 mod plugin_routes;
 mod remote;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
             "/api/plugins/{id}",
             any(plugin_routes::dispatch_root).layer(DefaultBodyLimit::max(PLUGIN_BODY_LIMIT)),
         )
+        .route("/api/client/servers/{id}/websocket", get(client::websocket))
         .route("/api/remote/servers", get(remote::servers))
         .route("/api/remote/servers/reset", post(remote::reset))
         .route("/api/remote/servers/{uuid}", get(remote::server))

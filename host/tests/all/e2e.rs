@@ -32,15 +32,8 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
     let work = tempfile::tempdir().unwrap();
     let (api_port, sftp_port) = (free_port(), free_port());
     let volumes = work.path().join("volumes");
-    panel.cli_ok(&[
-        "user",
-        "create",
-        "--username",
-        "admin",
-        "--email",
-        "admin@example.com",
-        "--admin",
-    ]);
+    let owner_key = panel.user_key("owner");
+    let stranger_key = panel.user_key("stranger");
     panel.cli_ok(&[
         "node",
         "create",
@@ -111,7 +104,7 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
         "--name",
         "e2e",
         "--owner",
-        "admin",
+        "owner",
         "--node",
         "local",
         "--egg",
@@ -137,7 +130,7 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
         "--name",
         "e2e",
         "--owner",
-        "admin",
+        "owner",
         "--node",
         "local",
         "--egg",
@@ -206,6 +199,37 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
         std::fs::read_to_string(volumes.join(&uuid).join("server.properties")).unwrap();
     assert_eq!(properties.trim(), format!("server-port={game_port}"));
 
+    // The owner's console: the panel issues the token, wings checks it.
+    let stranger = panel.get_as(
+        &format!("/api/client/servers/{short_id}/websocket"),
+        &stranger_key,
+    );
+    assert_eq!(stranger.status, 404, "{stranger:?}");
+    let issued = panel.get_as(
+        &format!("/api/client/servers/{short_id}/websocket"),
+        &owner_key,
+    );
+    assert_eq!(issued.status, 200, "{issued:?}");
+    let socket_url = issued.body["data"]["socket"].as_str().unwrap().to_string();
+    assert_eq!(
+        socket_url,
+        format!("ws://127.0.0.1:{api_port}/api/servers/{uuid}/ws")
+    );
+    let (mut socket, _) = tungstenite::connect(socket_url.as_str()).unwrap();
+    for (event, args) in [
+        ("auth", vec![issued.body["data"]["token"].as_str().unwrap()]),
+        ("send logs", vec![]),
+        ("send command", vec!["ping"]),
+    ] {
+        let frame = serde_json::json!({ "event": event, "args": args }).to_string();
+        socket.send(tungstenite::Message::text(frame)).unwrap();
+    }
+    let wanted = ["auth success", "Done (0.1s)!", "you said: ping"];
+    socket_read_until(&mut socket, |seen| {
+        wanted.iter().all(|w| seen.iter().any(|s| s.contains(w)))
+    });
+    drop(socket);
+
     panel.cli_ok(&["server", "delete", &short_id]);
     assert!(!volumes.join(&uuid).exists(), "{}", log());
     assert!(panel.cli_ok(&["server", "list"]).contains("no servers yet"));
@@ -232,5 +256,32 @@ fn merge(base: &mut serde_yaml_ng::Value, extra: &serde_yaml_ng::Value) {
             }
         }
         (base, extra) => *base = extra.clone(),
+    }
+}
+
+/// Reads frames (as `event: args`) until `done` holds; the socket times out after 30 s.
+fn socket_read_until(
+    socket: &mut tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>,
+    done: impl Fn(&[String]) -> bool,
+) {
+    if let tungstenite::stream::MaybeTlsStream::Plain(stream) = socket.get_ref() {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    while !done(&seen) {
+        match socket.read() {
+            Ok(tungstenite::Message::Text(text)) => {
+                let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+                seen.push(format!(
+                    "{}: {}",
+                    frame["event"].as_str().unwrap_or_default(),
+                    frame["args"]
+                ));
+            }
+            Ok(_) => {}
+            Err(err) => panic!("the console closed ({err}); frames: {seen:#?}"),
+        }
     }
 }
