@@ -168,17 +168,138 @@ fn build() -> Result<Layout> {
 }
 
 fn run(layout: &Layout, extra: &[String]) -> Result<()> {
+    let mut wings = match start_local_wings(layout) {
+        Ok(wings) => wings,
+        Err(err) => {
+            eprintln!("warning: the local wings node did not start: {err:#}");
+            None
+        }
+    };
     step("starting the panel (Ctrl-C stops it)");
     let status = Command::new(layout.hatchery())
         .arg("serve")
         .args(extra)
         .current_dir(&layout.root)
         .status()
-        .context("starting hatchery")?;
+        .context("starting hatchery");
+    if let Some(wings) = wings.as_mut() {
+        let _ = wings.kill();
+        let _ = wings.wait();
+    }
+    let status = status?;
     if !status.success() {
         bail!("hatchery serve exited with {status}");
     }
     Ok(())
+}
+
+/// Where a container engine answers: `DOCKER_HOST`, podman's or Docker's socket.
+#[cfg(unix)]
+fn container_engine() -> Option<String> {
+    std::env::var("DOCKER_HOST").ok().or_else(|| {
+        [PODMAN_SOCKET, "/var/run/docker.sock"]
+            .into_iter()
+            .find(|socket| Path::new(socket).exists())
+            .map(|socket| format!("unix://{socket}"))
+    })
+}
+
+#[cfg(not(unix))]
+fn start_local_wings(_layout: &Layout) -> Result<Option<std::process::Child>> {
+    Ok(None)
+}
+
+/// With a container engine on this machine, `cargo xtask run` also runs a wings for a
+/// node called `local` (created on first run), configured by `hatchery node config`
+/// plus this checkout's directories under `./data/wings`.
+#[cfg(unix)]
+fn start_local_wings(layout: &Layout) -> Result<Option<std::process::Child>> {
+    let Some(socket) = container_engine() else {
+        step(
+            "no container engine (DOCKER_HOST, podman's or Docker's socket): the panel runs without a local node",
+        );
+        return Ok(None);
+    };
+    let hatchery = layout.hatchery();
+    let wings_dir = layout.root.join("data").join("wings");
+    std::fs::create_dir_all(&wings_dir)?;
+    let node_config = |hatchery: &Path| {
+        Command::new(hatchery)
+            .args(["node", "config", "local"])
+            .current_dir(&layout.root)
+            .output()
+    };
+    if !node_config(&hatchery)?.status.success() {
+        step("creating the node `local` for this machine's wings");
+        run_quiet(
+            Command::new(&hatchery)
+                .args(["node", "create", "--name", "local", "--fqdn", "127.0.0.1"])
+                .args([
+                    "--port",
+                    "8080",
+                    "--sftp-port",
+                    "2022",
+                    "--memory",
+                    "8192",
+                    "--disk",
+                    "51200",
+                ])
+                .arg("--data-dir")
+                .arg(wings_dir.join("volumes"))
+                .current_dir(&layout.root),
+        )?;
+    }
+    let printed = node_config(&hatchery)?;
+    if !printed.status.success() {
+        bail!("{}", String::from_utf8_lossy(&printed.stderr));
+    }
+    let mut config: serde_yaml_ng::Value = serde_yaml_ng::from_slice(&printed.stdout)?;
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(&layout.root)?;
+    let local: serde_yaml_ng::Value = serde_yaml_ng::from_str(&format!(
+        "{{api: {{host: 127.0.0.1}}, system: {{root_directory: '{root}', log_directory: '{root}/log', tmp_directory: '{root}/tmp', user: {{uid: {uid}, gid: {gid}}}, sftp: {{bind_address: 127.0.0.1}}}}, docker: {{socket: '{socket}'}}}}",
+        root = wings_dir.display(),
+        uid = owner.uid(),
+        gid = owner.gid(),
+    ))?;
+    merge_yaml(&mut config, &local);
+    let config_path = wings_dir.join("config.yml");
+    std::fs::write(&config_path, serde_yaml_ng::to_string(&config)?)?;
+    let log_path = wings_dir.join("wings.log");
+    step(&format!(
+        "starting wings for node `local` (API 127.0.0.1:8080, SFTP 2022; log {})",
+        log_path.display()
+    ));
+    let log = std::fs::File::create(&log_path)?;
+    let child = Command::new(layout.target.join("debug").join("wings"))
+        .arg("--config")
+        .arg(&config_path)
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .current_dir(&layout.root)
+        .spawn()
+        .context("starting wings")?;
+    Ok(Some(child))
+}
+
+/// Overlays `extra` onto `base`, map by map.
+#[cfg(unix)]
+fn merge_yaml(base: &mut serde_yaml_ng::Value, extra: &serde_yaml_ng::Value) {
+    match (base, extra) {
+        (serde_yaml_ng::Value::Mapping(base), serde_yaml_ng::Value::Mapping(extra)) => {
+            for (key, value) in extra {
+                match base.get_mut(key) {
+                    Some(existing) if existing.is_mapping() && value.is_mapping() => {
+                        merge_yaml(existing, value)
+                    }
+                    _ => {
+                        base.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (base, extra) => *base = extra.clone(),
+    }
 }
 
 fn test(layout: &Layout, extra: &[String]) -> Result<()> {
