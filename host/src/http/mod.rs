@@ -79,8 +79,16 @@ async fn request_span(request: Request, next: Next) -> Response {
     let span =
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path());
     async move {
-        let response = next.run(request).await;
+        let mut response = next.run(request).await;
         tracing::debug!(status = response.status().as_u16(), "responded");
+        // A refused body is left unread, so the connection cannot be reused; say so,
+        // or keep-alive clients send their next request into a closed socket.
+        if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
         response
     }
     .instrument(span)

@@ -382,13 +382,21 @@ impl Panel {
         body: Option<Vec<u8>>,
     ) -> Result<Answer, ureq::Error> {
         let url = format!("{}{path}", self.url);
-        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
-        if let Some(key) = key {
-            builder = builder.header("Authorization", format!("Bearer {key}"));
-        }
-        let result = match body {
-            Some(body) => self.agent.run(builder.body(body).unwrap()),
-            None => self.agent.run(builder.body(()).unwrap()),
+        let send = || {
+            let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+            if let Some(key) = key {
+                builder = builder.header("Authorization", format!("Bearer {key}"));
+            }
+            match body.clone() {
+                Some(body) => self.agent.run(builder.body(body).unwrap()),
+                None => self.agent.run(builder.body(()).unwrap()),
+            }
+        };
+        // Like browsers, retry a GET once when a kept-alive connection turns out to be
+        // closed (the panel closes connections whose body it refused).
+        let result = match send() {
+            Err(ureq::Error::Io(_)) if method == "GET" => send(),
+            other => other,
         };
         let mut response = result?;
         let status = response.status().as_u16();
