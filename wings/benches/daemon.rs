@@ -400,13 +400,7 @@ impl OpenSshServer {
             return None;
         }
         let port = support::free_port();
-        let host_key = client.path("sshd_host_key");
-        let status = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-            .arg(&host_key)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        let (host_key, _) = client.keygen("sshd_host_key");
         let authorized = client.path("authorized_keys");
         std::fs::write(&authorized, format!("{public_key}\n")).unwrap();
         let config = client.path("sshd_config");

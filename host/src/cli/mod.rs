@@ -238,24 +238,15 @@ async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
         CoreCommand::Serve => serve(config).await.map(|()| ExitCode::SUCCESS),
         CoreCommand::Plugin(command) => plugin_command(config, command).await,
         CoreCommand::User(command) => user_command(config, command).await,
-        CoreCommand::Egg(command) => {
+        command @ (CoreCommand::Egg(_) | CoreCommand::Node(_) | CoreCommand::Server(_)) => {
             init_logging(&config.log, true);
             let db = open_database(&config).await?;
-            let result = eggs::run(&db, command).await;
-            db.close().await;
-            result
-        }
-        CoreCommand::Node(command) => {
-            init_logging(&config.log, true);
-            let db = open_database(&config).await?;
-            let result = nodes::run(&config, &db, command).await;
-            db.close().await;
-            result
-        }
-        CoreCommand::Server(command) => {
-            init_logging(&config.log, true);
-            let db = open_database(&config).await?;
-            let result = servers::run(&config, &db, command).await;
+            let result = match command {
+                CoreCommand::Egg(command) => eggs::run(&db, command).await,
+                CoreCommand::Node(command) => nodes::run(&config, &db, command).await,
+                CoreCommand::Server(command) => servers::run(&config, &db, command).await,
+                _ => unreachable!("matched above"),
+            };
             db.close().await;
             result
         }

@@ -97,53 +97,45 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
         &game_port,
     ]);
 
+    let allocation = format!("127.0.0.1:{game_port}");
+    let create = |greeting: &str| {
+        let greeting = format!("GREETING={greeting}");
+        panel.cli(&[
+            "server",
+            "create",
+            "--name",
+            "e2e",
+            "--owner",
+            "owner",
+            "--node",
+            "local",
+            "--egg",
+            "Fixture Game",
+            "--allocation",
+            &allocation,
+            "--memory",
+            "64",
+            "--disk",
+            "100",
+            "--var",
+            &greeting,
+        ])
+    };
     // A variable that breaks the egg's rules is refused before anything is made.
-    let refused = panel.cli(&[
-        "server",
-        "create",
-        "--name",
-        "e2e",
-        "--owner",
-        "owner",
-        "--node",
-        "local",
-        "--egg",
-        "Fixture Game",
-        "--allocation",
-        &format!("127.0.0.1:{game_port}"),
-        "--memory",
-        "64",
-        "--disk",
-        "100",
-        "--var",
-        &format!("GREETING={}", "x".repeat(30)),
-    ]);
+    let refused = create(&"x".repeat(30));
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr)
             .contains("GREETING may not be greater than 20 characters")
     );
 
-    let created = panel.cli_ok(&[
-        "server",
-        "create",
-        "--name",
-        "e2e",
-        "--owner",
-        "owner",
-        "--node",
-        "local",
-        "--egg",
-        "Fixture Game",
-        "--allocation",
-        &format!("127.0.0.1:{game_port}"),
-        "--memory",
-        "64",
-        "--disk",
-        "100",
-        "--var",
-        "GREETING=hi",
-    ]);
+    let created = create("hi");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let created = String::from_utf8_lossy(&created.stdout).into_owned();
     assert!(created.starts_with("created server e2e"), "{created}");
     let server: serde_json::Value =
         serde_json::from_str(&panel.cli_ok(&["server", "list", "--json"])).unwrap();

@@ -206,10 +206,7 @@ async fn install<E: Executor>(
     State(manager): State<App<E>>,
     Path(uuid): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let server = manager.server(&uuid)?;
-    if server.is_installing() {
-        return Err(Error::InvalidState("the server is already being installed".into()).into());
-    }
+    let server = not_installing(&manager, &uuid)?;
     manager.spawn_install(server, false, false);
     Ok(StatusCode::ACCEPTED)
 }
@@ -218,13 +215,19 @@ async fn reinstall<E: Executor>(
     State(manager): State<App<E>>,
     Path(uuid): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let server = manager.server(&uuid)?;
-    if server.is_installing() {
-        return Err(Error::InvalidState("the server is already being installed".into()).into());
-    }
+    let server = not_installing(&manager, &uuid)?;
     manager.sync_server(&uuid).await?;
     manager.spawn_install(server, true, false);
     Ok(StatusCode::ACCEPTED)
+}
+
+/// The server, unless an installation is already running on it.
+fn not_installing<E: Executor>(manager: &App<E>, uuid: &str) -> ApiResult<Arc<Server<E>>> {
+    let server = manager.server(uuid)?;
+    if server.is_installing() {
+        return Err(Error::InvalidState("the server is already being installed".into()).into());
+    }
+    Ok(server)
 }
 
 async fn sync<E: Executor>(
