@@ -57,14 +57,14 @@ fn main() {
         let db = Database::connect(&config.database_url).await.unwrap();
         migrate::apply_core(&db).await.unwrap();
         let host = PluginHost::start(config.clone(), db.clone()).await.unwrap();
-        let app = router(AppState {
-            config: Arc::new(config.clone()),
-            db: db.clone(),
-            plugins: host.clone(),
-            secrets: Arc::new(
-                hatchery_host::secrets::SecretBox::load_or_create(&config.data_dir).unwrap(),
-            ),
-        })
+        let secrets =
+            Arc::new(hatchery_host::secrets::SecretBox::load_or_create(&config.data_dir).unwrap());
+        let app = router(AppState::new(
+            config.clone(),
+            db.clone(),
+            host.clone(),
+            secrets,
+        ))
         .route(
             "/plain",
             axum::routing::get(|| async { axum::Json(serde_json::json!({ "ok": true })) }),

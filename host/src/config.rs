@@ -103,6 +103,15 @@ const ENV_KEYS: &[(&str, &str)] = &[
 ];
 
 impl Config {
+    /// `scheme://host[:port]` of the public URL, as browsers send it in `Origin`.
+    pub fn public_origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map_or(0, |index| index + 3);
+        let end = self.public_url[after_scheme..]
+            .find('/')
+            .map_or(self.public_url.len(), |index| after_scheme + index);
+        &self.public_url[..end]
+    }
+
     /// Loads the configuration from the process environment and `explicit_file`
     /// (`--config`), `HATCHERY_CONFIG`, or `./hatchery.toml` when it exists.
     pub fn load(explicit_file: Option<&Path>) -> Result<Config> {

@@ -53,6 +53,8 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     /// A node's wings could not be reached or refused the request.
     #[error("{0}")]
     Node(String),
@@ -100,6 +102,7 @@ impl Error {
             Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Node(_) => StatusCode::BAD_GATEWAY,
         }
     }
@@ -123,6 +126,7 @@ impl Error {
             Error::Unauthenticated(_) => "unauthenticated",
             Error::Forbidden(_) => "forbidden",
             Error::PayloadTooLarge(_) => "payload_too_large",
+            Error::TooManyRequests(_) => "too_many_requests",
             Error::Node(_) => "node_unavailable",
         }
     }

@@ -1,6 +1,7 @@
 //! The Hatchery panel host: configuration, database, HTTP API, CLI, event bus and the
 //! plugin runtimes. See ARCHITECTURE.md for the map.
 
+pub mod actions;
 pub mod cli;
 pub mod config;
 pub mod console_token;

@@ -30,27 +30,215 @@ pub fn authorize(
     Ok(())
 }
 
-/// Requires an administrator (the admin API).
+/// Requires an administrator (the plugin admin API).
 pub fn require_admin(principal: Option<&Principal>) -> Result<&Principal> {
     authorize(principal, RouteAuth::Admin, None)?;
     Ok(principal.expect("authorize demanded a principal"))
 }
 
-/// The console and file permissions `principal` holds on a server owned by `owner_id`:
-/// administrators hold everything (and see install output and internal errors), the
-/// owner holds every server permission. Anyone else is told the server does not exist.
-pub fn server_permissions(principal: &Principal, owner_id: i64) -> Result<Vec<String>> {
+/// Requires a signed-in user.
+pub fn require_user(principal: Option<&Principal>) -> Result<&Principal> {
+    principal.ok_or_else(|| {
+        Error::Unauthenticated("sign in or send an API key as `Authorization: Bearer <key>`".into())
+    })
+}
+
+/// Requires a root administrator or a role holding `permission` (one of
+/// [`ADMIN_PERMISSIONS`]).
+pub fn require_admin_permission<'a>(
+    principal: Option<&'a Principal>,
+    permission: &str,
+) -> Result<&'a Principal> {
+    let principal = require_user(principal)?;
+    if principal.can(permission) {
+        Ok(principal)
+    } else {
+        Err(Error::Forbidden(format!(
+            "this needs the `{permission}` admin permission; ask an administrator for a role that has it"
+        )))
+    }
+}
+
+/// The admin permissions a role can hold, with what they allow.
+pub const ADMIN_PERMISSIONS: &[(&str, &str)] = &[
+    ("users.read", "see users"),
+    ("users.create", "create users"),
+    ("users.update", "change users, their roles and passwords"),
+    ("users.delete", "delete users"),
+    ("roles.read", "see roles"),
+    ("roles.manage", "create, change and delete roles"),
+    ("nodes.read", "see nodes and allocations"),
+    ("nodes.create", "create nodes"),
+    (
+        "nodes.update",
+        "change nodes, reset their tokens, manage allocations",
+    ),
+    ("nodes.delete", "delete nodes"),
+    ("eggs.read", "see eggs and nests"),
+    ("eggs.import", "import and export eggs"),
+    ("eggs.delete", "delete eggs"),
+    ("servers.read", "see every server"),
+    ("servers.create", "create servers"),
+    ("servers.update", "change, suspend and reinstall any server"),
+    ("servers.delete", "delete servers"),
+    ("activity.read", "read the whole activity log"),
+];
+
+/// What a subuser can be given on a server (Pterodactyl's names).
+pub const SERVER_PERMISSIONS: &[(&str, &str)] = &[
+    ("websocket.connect", "open the console"),
+    ("control.console", "send console commands"),
+    ("control.start", "start the server"),
+    ("control.stop", "stop and kill the server"),
+    ("control.restart", "restart the server"),
+    ("user.read", "see subusers"),
+    ("user.create", "add subusers"),
+    ("user.update", "change subusers' permissions"),
+    ("user.delete", "remove subusers"),
+    ("file.read", "list files"),
+    ("file.read-content", "read and download files"),
+    ("file.create", "create and upload files"),
+    ("file.update", "change files"),
+    ("file.delete", "delete files"),
+    ("file.archive", "compress and decompress"),
+    ("file.sftp", "use SFTP (with the file permissions above)"),
+    ("backup.read", "see backups"),
+    ("backup.create", "create backups"),
+    ("backup.delete", "delete backups"),
+    ("backup.download", "download backups"),
+    ("backup.restore", "restore backups"),
+    ("allocation.read", "see the server's addresses"),
+    ("allocation.create", "add addresses"),
+    ("allocation.update", "change the primary address and notes"),
+    ("allocation.delete", "remove addresses"),
+    ("startup.read", "see startup variables"),
+    ("startup.update", "change startup variables"),
+    ("startup.docker-image", "change the docker image"),
+    ("database.read", "see databases"),
+    ("database.create", "create databases"),
+    ("database.update", "rotate database passwords"),
+    ("database.delete", "delete databases"),
+    ("database.view_password", "see database passwords"),
+    ("schedule.read", "see schedules"),
+    ("schedule.create", "create schedules"),
+    ("schedule.update", "change schedules"),
+    ("schedule.delete", "delete schedules"),
+    ("settings.rename", "rename the server"),
+    ("settings.reinstall", "reinstall the server"),
+    ("activity.read", "read the server's activity"),
+];
+
+/// Plugins name their permissions `<plugin id>.<action>`; the host's own areas are
+/// reserved, so a plugin cannot mint a permission that reads like a host one.
+fn is_plugin_permission(permission: &str, host: &[(&str, &str)]) -> bool {
+    let Some((area, action)) = permission.split_once('.') else {
+        return false;
+    };
+    let well_formed = !area.is_empty()
+        && !action.is_empty()
+        && permission.len() <= 128
+        && permission
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
+    let reserved = host.iter().any(|(known, _)| {
+        known
+            .split_once('.')
+            .is_some_and(|(known_area, _)| known_area == area)
+    });
+    well_formed && !reserved
+}
+
+fn check_permissions(permissions: &[String], host: &[(&str, &str)], kind: &str) -> Result<()> {
+    for permission in permissions {
+        if !host.iter().any(|(known, _)| known == permission)
+            && !is_plugin_permission(permission, host)
+        {
+            return Err(Error::bad_field(
+                "permissions",
+                format!(
+                    "`{permission}` is not a {kind} permission; GET /api/permissions lists them"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn check_admin_permissions(permissions: &[String]) -> Result<()> {
+    check_permissions(permissions, ADMIN_PERMISSIONS, "admin")
+}
+
+/// Checks what a caller wants to give a subuser: known permissions, and only ones
+/// the caller holds on this server themselves.
+pub fn check_subuser_grant(access: &ServerAccess, permissions: &[String]) -> Result<()> {
+    check_permissions(permissions, SERVER_PERMISSIONS, "server")?;
+    for permission in permissions {
+        if !access.can(permission) {
+            return Err(Error::Forbidden(format!(
+                "you cannot give `{permission}`: you do not hold it on this server"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// How a caller may use one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerAccess {
+    /// A root administrator: everything, including install output and internal errors.
+    Admin,
+    Owner,
+    Subuser(Vec<String>),
+}
+
+impl ServerAccess {
+    pub fn can(&self, permission: &str) -> bool {
+        match self {
+            ServerAccess::Admin | ServerAccess::Owner => true,
+            ServerAccess::Subuser(permissions) => permissions.iter().any(|p| p == permission),
+        }
+    }
+
+    pub fn require(&self, permission: &str) -> Result<()> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "this needs the `{permission}` permission on this server"
+            )))
+        }
+    }
+
+    /// The permissions written into console tokens and SFTP logins.
+    pub fn permissions(&self) -> Vec<String> {
+        match self {
+            ServerAccess::Admin => vec![
+                "*".into(),
+                "admin.websocket.errors".into(),
+                "admin.websocket.install".into(),
+            ],
+            ServerAccess::Owner => vec!["*".into()],
+            ServerAccess::Subuser(permissions) => permissions.clone(),
+        }
+    }
+}
+
+/// How `principal` may use a server owned by `owner_id`, given the subuser
+/// permissions they hold there (if any). Anyone else is told the server does not exist.
+pub fn server_access(
+    principal: &Principal,
+    owner_id: i64,
+    subuser_permissions: Option<Vec<String>>,
+) -> Result<ServerAccess> {
     if principal.admin {
-        return Ok(vec![
-            "*".into(),
-            "admin.websocket.errors".into(),
-            "admin.websocket.install".into(),
-        ]);
+        Ok(ServerAccess::Admin)
+    } else if principal.user_id == owner_id {
+        Ok(ServerAccess::Owner)
+    } else if let Some(permissions) = subuser_permissions {
+        Ok(ServerAccess::Subuser(permissions))
+    } else {
+        Err(Error::NotFound("no such server".into()))
     }
-    if principal.user_id == owner_id {
-        return Ok(vec!["*".into()]);
-    }
-    Err(Error::NotFound("no such server".into()))
 }
 
 #[cfg(test)]
@@ -88,5 +276,39 @@ mod tests {
         ));
         assert!(authorize(Some(&user(false, &["x.y"])), RouteAuth::User, Some("x.y")).is_ok());
         assert!(authorize(Some(&user(true, &[])), RouteAuth::User, Some("x.y")).is_ok());
+    }
+
+    #[test]
+    fn roles_grant_admin_permissions() {
+        let moderator = user(false, &["nodes.read"]);
+        assert!(require_admin_permission(Some(&moderator), "nodes.read").is_ok());
+        assert!(matches!(
+            require_admin_permission(Some(&moderator), "nodes.delete"),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(require_admin_permission(Some(&user(true, &[])), "nodes.delete").is_ok());
+    }
+
+    #[test]
+    fn permission_names() {
+        let ok = |p: &[&str]| {
+            check_admin_permissions(&p.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert!(ok(&["nodes.read", "backups-s3.configure"]).is_ok());
+        // Unknown host permissions and malformed names are refused, naming the culprit.
+        let err = ok(&["nodes.fly"]).unwrap_err().to_string();
+        assert!(err.contains("nodes.fly"), "{err}");
+        assert!(ok(&["Nodes.Read"]).is_err());
+        assert!(ok(&["*"]).is_err());
+    }
+
+    #[test]
+    fn subusers_cannot_give_what_they_lack() {
+        let access = ServerAccess::Subuser(vec!["control.console".into(), "user.create".into()]);
+        let grant = |p: &str| check_subuser_grant(&access, &[p.to_string()]);
+        assert!(grant("control.console").is_ok());
+        assert!(matches!(grant("file.sftp"), Err(Error::Forbidden(_))));
+        assert!(matches!(grant("file.fly"), Err(Error::BadRequest { .. })));
+        assert!(check_subuser_grant(&ServerAccess::Owner, &["file.sftp".into()]).is_ok());
     }
 }

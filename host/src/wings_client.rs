@@ -66,25 +66,93 @@ impl WingsClient {
             .await
     }
 
+    pub async fn send_command(&self, uuid: &str, command: &str) -> Result<()> {
+        let body = json!({ "commands": [command] });
+        self.call("POST", &format!("/api/servers/{uuid}/commands"), Some(body))
+            .await
+            .map(drop)
+    }
+
+    pub async fn reinstall(&self, uuid: &str) -> Result<()> {
+        self.call("POST", &format!("/api/servers/{uuid}/reinstall"), None)
+            .await
+            .map(drop)
+    }
+
+    /// Has wings fetch the server's configuration again (limits, image, variables,
+    /// suspension) and apply it.
+    pub async fn sync(&self, uuid: &str) -> Result<()> {
+        self.call("POST", &format!("/api/servers/{uuid}/sync"), None)
+            .await
+            .map(drop)
+    }
+
+    /// Ends a user's consoles and SFTP sessions on these servers.
+    pub async fn deauthorize_user(&self, user_uuid: &str, servers: &[String]) -> Result<()> {
+        let body = json!({ "user": user_uuid, "servers": servers });
+        self.call("POST", "/api/deauthorize-user", Some(body))
+            .await
+            .map(drop)
+    }
+
+    pub async fn read_file(&self, uuid: &str, path: &str) -> Result<Vec<u8>> {
+        let path = format!(
+            "/api/servers/{uuid}/files/contents?file={}",
+            encode_query(path)
+        );
+        self.send("GET", &path, None).await
+    }
+
+    pub async fn write_file(&self, uuid: &str, path: &str, contents: Vec<u8>) -> Result<()> {
+        let path = format!(
+            "/api/servers/{uuid}/files/write?file={}",
+            encode_query(path)
+        );
+        self.send("POST", &path, Some(("application/octet-stream", contents)))
+            .await
+            .map(drop)
+    }
+
     async fn call(&self, method: &'static str, path: &str, body: Option<Value>) -> Result<Value> {
+        let body = body.map(|body| {
+            (
+                "application/json",
+                serde_json::to_vec(&body).expect("JSON encodes"),
+            )
+        });
+        let bytes = self.send(method, path, body).await?;
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn send(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<(&'static str, Vec<u8>)>,
+    ) -> Result<Vec<u8>> {
         let client = self.clone();
         let url = format!("{}{path}", self.base);
-        tokio::task::spawn_blocking(move || client.call_blocking(method, &url, body))
+        tokio::task::spawn_blocking(move || client.send_blocking(method, &url, body))
             .await
             .map_err(|err| Error::Node(format!("the call to wings failed: {err}")))?
     }
 
-    fn call_blocking(&self, method: &str, url: &str, body: Option<Value>) -> Result<Value> {
+    fn send_blocking(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<(&'static str, Vec<u8>)>,
+    ) -> Result<Vec<u8>> {
         let request = ureq::http::Request::builder()
             .method(method)
             .uri(url)
             .header("Authorization", &self.authorization)
             .header("Accept", "application/json");
         let sent = match body {
-            Some(body) => self.agent.run(
+            Some((content_type, body)) => self.agent.run(
                 request
-                    .header("Content-Type", "application/json")
-                    .body(serde_json::to_vec(&body).expect("JSON encodes"))
+                    .header("Content-Type", content_type)
+                    .body(body)
                     .expect("a valid request"),
             ),
             None => self.agent.run(request.body(()).expect("a valid request")),
@@ -96,32 +164,49 @@ impl WingsClient {
             ))
         })?;
         let status = response.status().as_u16();
-        let text = response
+        let bytes = response
             .body_mut()
             .with_config()
-            .limit(16 * 1024 * 1024)
-            .read_to_string()
-            .unwrap_or_default();
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let message = value["error"].as_str().map(str::to_string).unwrap_or(text);
-        match status {
-            200..=299 => Ok(value),
-            404 => Err(Error::NotFound(format!(
-                "wings on node {}: {message}",
-                self.node
-            ))),
-            409 => Err(Error::Conflict(format!(
-                "wings on node {}: {message}",
-                self.node
-            ))),
-            400 => Err(Error::bad_request(format!(
-                "wings on node {}: {message}",
-                self.node
-            ))),
-            _ => Err(Error::Node(format!(
-                "wings on node {} answered {status}: {message}",
-                self.node
-            ))),
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .map_err(|err| {
+                Error::Node(format!(
+                    "wings on node {} sent a bad answer: {err}",
+                    self.node
+                ))
+            })?;
+        if (200..300).contains(&status) {
+            return Ok(bytes);
+        }
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let message = value["error"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+        let message = format!("wings on node {}: {message}", self.node);
+        Err(match status {
+            404 => Error::NotFound(message),
+            409 => Error::Conflict(message),
+            400 => Error::bad_request(message),
+            403 => Error::Forbidden(message),
+            413 | 507 => Error::PayloadTooLarge(message),
+            _ => Error::Node(format!("{message} (status {status})")),
+        })
+    }
+}
+
+/// Largest answer read from wings (file contents included).
+const MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+
+fn encode_query(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                encoded.push(byte as char)
+            }
+            _ => encoded.push_str(&format!("%{byte:02X}")),
         }
     }
+    encoded
 }

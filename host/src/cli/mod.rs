@@ -127,9 +127,22 @@ enum UserCommand {
         username: String,
         #[arg(long)]
         email: String,
-        /// Make the user an administrator
+        /// Make the user a root administrator (every permission)
         #[arg(long)]
         admin: bool,
+        /// The user's password; with `-` it is read from standard input (first line).
+        /// Without it the user cannot sign in with a password until one is set.
+        #[arg(long)]
+        password: Option<String>,
+        /// Give the user this role (by name or id)
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Change a user's password (read from standard input with `-`)
+    SetPassword {
+        username: String,
+        #[arg(long)]
+        password: String,
     },
     /// Issue an API key for a user and print it once
     ApiKey {
@@ -298,12 +311,16 @@ async fn serve(config: Config) -> Result<()> {
     }
     let _watcher = plugins.spawn_watcher();
     let secrets = Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?);
-    let state = AppState {
-        config: Arc::new(config),
-        db: db.clone(),
-        plugins,
-        secrets,
-    };
+    if users::count(&db).await? == 0 {
+        // Nobody can sign in yet: a one-time link creates the first administrator.
+        let token = crate::db::sessions::issue_setup_token(&db).await?;
+        tracing::warn!(
+            "no users yet: open {}/setup?token={token} within 24 hours to create the first administrator \
+             (or run `hatchery user create --admin`)",
+            config.public_url.trim_end_matches('/')
+        );
+    }
+    let state = AppState::new(config, db.clone(), plugins, secrets);
     let served = http::serve(listener, state).await;
     db.close().await;
     served
@@ -557,13 +574,50 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
             username,
             email,
             admin,
+            password,
+            role,
         } => {
-            let user = users::create(&db, &username, &email, admin).await?;
+            let password = password
+                .map(|password| read_secret(&password))
+                .transpose()?;
+            let role_id = match role {
+                Some(role) => Some(
+                    crate::db::roles::find(&db, &role)
+                        .await?
+                        .ok_or_else(|| Error::NotFound(format!("no role `{role}`")))?
+                        .id,
+                ),
+                None => None,
+            };
+            let new = users::NewUser {
+                username,
+                email,
+                password,
+                admin,
+                language: None,
+                role_id,
+            };
+            let user = users::create(&db, &new).await?;
             println!(
                 "created {}user {} ({})",
                 if user.admin { "admin " } else { "" },
                 user.username,
                 user.uuid
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::SetPassword { username, password } => {
+            let user = users::find_by_username(&db, &username)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("no user `{username}`")))?;
+            let changes = users::UserChanges {
+                password: Some(read_secret(&password)?),
+                ..users::UserChanges::default()
+            };
+            users::update(&db, &user, &changes).await?;
+            println!(
+                "changed the password of {}; their sessions were signed out",
+                user.username
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -592,6 +646,19 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
     };
     db.close().await;
     result
+}
+
+/// `value`, or with `-` the first line of standard input (so secrets stay out of
+/// shell history and process lists).
+fn read_secret(value: &str) -> Result<String> {
+    if value != "-" {
+        return Ok(value.to_string());
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|err| Error::io("cannot read the password from standard input", err))?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
 fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -6,12 +6,15 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use std::sync::Arc;
+
+use crate::actions::{self, Actor, Core};
 use crate::config::Config;
 use crate::db::servers::{self, NewServer, Server};
 use crate::db::{Database, eggs, nodes, users};
 use crate::error::{Error, Result};
+use crate::events::EventBus;
 use crate::secrets::SecretBox;
-use crate::wings_client::WingsClient;
 
 // Parsed once per process: the size of one variant does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -81,7 +84,18 @@ pub enum ServerCommand {
         action: String,
     },
     /// Delete a server, its container and its files
-    Delete { server: String },
+    Delete {
+        server: String,
+        /// Delete the record even if the node's wings cannot be reached
+        #[arg(long)]
+        force: bool,
+    },
+    /// Suspend a server: wings stops it and its users cannot start it
+    Suspend { server: String },
+    /// Lift a suspension
+    Unsuspend { server: String },
+    /// Run the egg's install script again
+    Reinstall { server: String },
 }
 
 async fn server(db: &Database, key: &str) -> Result<Server> {
@@ -92,15 +106,17 @@ async fn server(db: &Database, key: &str) -> Result<Server> {
     })
 }
 
-async fn wings_for(db: &Database, secrets: &SecretBox, node_id: i64) -> Result<WingsClient> {
-    let node = nodes::find(db, &node_id.to_string())
-        .await?
-        .ok_or_else(|| Error::NotFound("the server's node is gone".into()))?;
-    Ok(WingsClient::new(&node, &nodes::token(secrets, &node)?))
-}
-
 pub async fn run(config: &Config, db: &Database, command: ServerCommand) -> Result<ExitCode> {
-    let secrets = SecretBox::load_or_create(&config.data_dir)?;
+    let core = Core {
+        db: db.clone(),
+        secrets: Arc::new(SecretBox::load_or_create(&config.data_dir)?),
+        // Nothing in this process subscribes; plugins hear of CLI actions in the log.
+        events: Arc::new(EventBus::default()),
+    };
+    let command_kind = match &command {
+        ServerCommand::Suspend { .. } => "suspend",
+        _ => "",
+    };
     match command {
         ServerCommand::Create {
             name,
@@ -160,13 +176,7 @@ pub async fn run(config: &Config, db: &Database, command: ServerCommand) -> Resu
                 skip_scripts,
                 variables: values,
             };
-            let server = servers::create(db, &new).await?;
-            let wings = WingsClient::new(&node, &nodes::token(&secrets, &node)?);
-            if let Err(err) = wings.create_server(&server.uuid, start).await {
-                // Nothing half-made: without wings the server would never exist.
-                servers::delete(db, &server).await?;
-                return Err(err);
-            }
+            let server = actions::servers::create(&core, &Actor::cli(), &new, start).await?;
             println!(
                 "created server {} ({}, short id {})",
                 server.name, server.uuid, server.short_id
@@ -201,19 +211,30 @@ pub async fn run(config: &Config, db: &Database, command: ServerCommand) -> Resu
             action,
         } => {
             let server = server(db, &key).await?;
-            wings_for(db, &secrets, server.node_id)
-                .await?
-                .power(&server.uuid, &action)
-                .await?;
+            actions::servers::power(&core, &Actor::cli(), &server, &action).await?;
             println!("sent {action} to {}", server.name);
         }
-        ServerCommand::Delete { server: key } => {
+        ServerCommand::Suspend { server: key } | ServerCommand::Unsuspend { server: key } => {
+            let suspend = matches!(command_kind, "suspend");
             let server = server(db, &key).await?;
-            wings_for(db, &secrets, server.node_id)
-                .await?
-                .delete_server(&server.uuid)
-                .await?;
-            servers::delete(db, &server).await?;
+            actions::servers::set_suspended(&core, &Actor::cli(), &server, suspend).await?;
+            println!(
+                "{} {}",
+                if suspend { "suspended" } else { "unsuspended" },
+                server.name
+            );
+        }
+        ServerCommand::Reinstall { server: key } => {
+            let server = server(db, &key).await?;
+            actions::servers::reinstall(&core, &Actor::cli(), &server).await?;
+            println!(
+                "reinstalling {}; `hatchery server list` shows when it is done",
+                server.name
+            );
+        }
+        ServerCommand::Delete { server: key, force } => {
+            let server = server(db, &key).await?;
+            actions::servers::delete(&core, &Actor::cli(), &server, force).await?;
             println!("deleted server {}", server.name);
         }
     }

@@ -7,7 +7,7 @@ use super::{Database, on_pool};
 use crate::domain::eggs::Egg;
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Nest {
     pub id: i64,
     pub uuid: String,
@@ -16,7 +16,7 @@ pub struct Nest {
 }
 
 /// An egg as stored, with its nest's name.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct EggRecord {
     pub id: i64,
     pub uuid: String,
@@ -192,5 +192,22 @@ pub async fn find(db: &Database, key: &str) -> Result<Option<EggRecord>> {
         _ => Err(Error::Conflict(format!(
             "more than one egg is called `{key}`; use its id or uuid"
         ))),
+    }
+}
+
+/// Deletes an egg no server uses.
+pub async fn delete(db: &Database, egg: &EggRecord) -> Result<()> {
+    let result = on_pool!(db, pool => {
+        sqlx::query("DELETE FROM eggs WHERE id = $1").bind(egg.id).execute(pool).await.map(drop)
+    });
+    match result {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(err)) if err.is_foreign_key_violation() => {
+            Err(Error::Conflict(format!(
+                "servers still use the egg {}; change their egg or delete them first",
+                egg.name
+            )))
+        }
+        Err(err) => Err(err.into()),
     }
 }

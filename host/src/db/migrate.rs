@@ -45,45 +45,20 @@ impl Migration {
     }
 }
 
-/// The host's own migrations for `dialect`.
+/// The host's own migrations for `dialect`, in order.
 pub fn core_migrations(dialect: Dialect) -> Vec<Migration> {
+    macro_rules! core_files {
+        ($dir:literal: $($name:literal),+) => {
+            &[$(($name, include_str!(concat!("../../migrations/", $dir, "/", $name)))),+]
+        };
+    }
     let files: &[(&str, &str)] = match dialect {
-        Dialect::Sqlite => &[
-            (
-                "0001_core.sql",
-                include_str!("../../migrations/sqlite/0001_core.sql"),
-            ),
-            (
-                "0002_eggs.sql",
-                include_str!("../../migrations/sqlite/0002_eggs.sql"),
-            ),
-            (
-                "0003_nodes.sql",
-                include_str!("../../migrations/sqlite/0003_nodes.sql"),
-            ),
-            (
-                "0004_servers.sql",
-                include_str!("../../migrations/sqlite/0004_servers.sql"),
-            ),
-        ],
-        Dialect::Postgres => &[
-            (
-                "0001_core.sql",
-                include_str!("../../migrations/postgres/0001_core.sql"),
-            ),
-            (
-                "0002_eggs.sql",
-                include_str!("../../migrations/postgres/0002_eggs.sql"),
-            ),
-            (
-                "0003_nodes.sql",
-                include_str!("../../migrations/postgres/0003_nodes.sql"),
-            ),
-            (
-                "0004_servers.sql",
-                include_str!("../../migrations/postgres/0004_servers.sql"),
-            ),
-        ],
+        Dialect::Sqlite => {
+            core_files!("sqlite": "0001_core.sql", "0002_eggs.sql", "0003_nodes.sql", "0004_servers.sql", "0005_identity.sql")
+        }
+        Dialect::Postgres => {
+            core_files!("postgres": "0001_core.sql", "0002_eggs.sql", "0003_nodes.sql", "0004_servers.sql", "0005_identity.sql")
+        }
     };
     files
         .iter()

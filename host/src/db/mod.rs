@@ -4,12 +4,17 @@
 //! repository function runs typed queries per dialect through [`on_pool!`]. Queries
 //! written with `$1` placeholders and portable SQL are shared; the rest are per dialect.
 
+pub mod activity;
 pub mod eggs;
 pub mod migrate;
 pub mod nodes;
 pub mod plugins;
+pub mod roles;
 pub mod servers;
+pub mod sessions;
 pub mod sql_guard;
+pub mod ssh_keys;
+pub mod subusers;
 pub mod users;
 
 use std::str::FromStr;
@@ -21,6 +26,36 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::error::{Error, Result};
 
 pub use hatchery_sdk::Dialect;
+
+/// Which page of a list to return: 1-based, at most [`Page::MAX_PER_PAGE`] rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub number: i64,
+    pub per_page: i64,
+}
+
+impl Page {
+    pub const MAX_PER_PAGE: i64 = 100;
+
+    pub fn new(number: Option<i64>, per_page: Option<i64>) -> Page {
+        Page {
+            number: number.unwrap_or(1).max(1),
+            per_page: per_page.unwrap_or(25).clamp(1, Self::MAX_PER_PAGE),
+        }
+    }
+
+    pub fn limit(&self) -> i64 {
+        self.per_page
+    }
+
+    pub fn offset(&self) -> i64 {
+        (self.number - 1).saturating_mul(self.per_page)
+    }
+
+    pub fn last_page(&self, total: i64) -> i64 {
+        ((total + self.per_page - 1) / self.per_page).max(1)
+    }
+}
 
 #[derive(Clone, Debug)]
 pub enum Database {

@@ -9,7 +9,7 @@ use super::{Database, on_pool};
 use crate::error::{Error, Result};
 use crate::secrets::SecretBox;
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Node {
     pub id: i64,
     pub uuid: String,
@@ -117,6 +117,71 @@ impl NewNode {
         }
         Ok(())
     }
+}
+
+/// Changes a node's settings (the token stays; see [`reset_token`]). wings reads the
+/// new values once its configuration is copied again.
+pub async fn update(
+    db: &Database,
+    node: &Node,
+    changed: &NewNode,
+    maintenance: bool,
+) -> Result<Node> {
+    changed.validate()?;
+    let updated = on_pool!(db, pool => {
+        sqlx::query_as::<_, Node>(sqlx::AssertSqlSafe(format!(
+            "UPDATE nodes SET name = $2, description = $3, fqdn = $4, scheme = $5, behind_proxy = $6, daemon_port = $7, \
+             sftp_port = $8, data_dir = $9, memory_mb = $10, memory_overallocate = $11, disk_mb = $12, \
+             disk_overallocate = $13, upload_size_mb = $14, maintenance = $15, updated_at = $16 WHERE id = $1 \
+             RETURNING {NODE_COLUMNS}"
+        )))
+        .bind(node.id)
+        .bind(changed.name.trim())
+        .bind(&changed.description)
+        .bind(changed.fqdn.trim())
+        .bind(&changed.scheme)
+        .bind(changed.behind_proxy)
+        .bind(i32::from(changed.daemon_port))
+        .bind(i32::from(changed.sftp_port))
+        .bind(&changed.data_dir)
+        .bind(changed.memory_mb as i64)
+        .bind(changed.memory_overallocate)
+        .bind(changed.disk_mb as i64)
+        .bind(changed.disk_overallocate)
+        .bind(changed.upload_size_mb as i32)
+        .bind(maintenance)
+        .bind(Utc::now())
+        .fetch_one(pool)
+        .await
+    });
+    updated.map_err(|err| match &err {
+        sqlx::Error::Database(db_err) if db_err.is_unique_violation() => Error::Conflict(format!(
+            "a node called {} already exists",
+            changed.name.trim()
+        )),
+        _ => Error::Database(err),
+    })
+}
+
+/// Deletes a node without servers, and its allocations.
+pub async fn delete(db: &Database, node: &Node) -> Result<()> {
+    on_pool!(db, pool => {
+        let mut transaction = pool.begin().await?;
+        let servers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM servers WHERE node_id = $1")
+            .bind(node.id)
+            .fetch_one(&mut *transaction)
+            .await?;
+        if servers > 0 {
+            return Err(Error::Conflict(format!(
+                "node {} still has {servers} server(s); delete or move them first",
+                node.name
+            )));
+        }
+        sqlx::query("DELETE FROM allocations WHERE node_id = $1").bind(node.id).execute(&mut *transaction).await?;
+        sqlx::query("DELETE FROM nodes WHERE id = $1").bind(node.id).execute(&mut *transaction).await?;
+        transaction.commit().await?;
+    });
+    Ok(())
 }
 
 /// A random string of letters and digits.
@@ -277,7 +342,7 @@ pub fn wings_config(node: &Node, token: &str, panel_url: &str) -> String {
     )
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Allocation {
     pub id: i64,
     pub node_id: i64,

@@ -11,7 +11,7 @@ use crate::db::nodes::{Allocation, Node};
 use crate::domain::wings_wire::{self, ServerWire};
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Server {
     pub id: i64,
     pub uuid: String,
@@ -116,31 +116,56 @@ impl NewServer {
         {
             return Err(Error::bad_field("image", "the docker image is empty"));
         }
-        let mut values = BTreeMap::new();
-        for key in self.variables.keys() {
-            if !egg.variables.iter().any(|v| &v.env_variable == key) {
+        let defaults = egg
+            .variables
+            .iter()
+            .map(|v| (v.env_variable.clone(), v.default_value.clone()))
+            .collect();
+        merge_variables(&egg, &defaults, &self.variables, false)
+    }
+}
+
+/// `current` with `changes` applied, every value checked against the egg's rules.
+/// With `user_edit`, only variables the egg lets users edit may change.
+pub fn merge_variables(
+    egg: &crate::domain::eggs::Egg,
+    current: &BTreeMap<String, String>,
+    changes: &BTreeMap<String, String>,
+    user_edit: bool,
+) -> Result<BTreeMap<String, String>> {
+    for key in changes.keys() {
+        let variable = egg.variables.iter().find(|v| &v.env_variable == key);
+        match variable {
+            None => {
                 return Err(Error::bad_field(
                     format!("variables.{key}"),
                     format!("the egg `{}` has no variable {key}", egg.name),
                 ));
             }
+            Some(variable) if user_edit && !(variable.user_editable && variable.user_viewable) => {
+                return Err(Error::Forbidden(format!(
+                    "{key} can only be changed by an administrator"
+                )));
+            }
+            Some(_) => {}
         }
-        for variable in &egg.variables {
-            let value = self
-                .variables
-                .get(&variable.env_variable)
-                .cloned()
-                .unwrap_or_else(|| variable.default_value.clone());
-            variable
-                .rules()
-                .check(&variable.env_variable, &value)
-                .map_err(|message| {
-                    Error::bad_field(format!("variables.{}", variable.env_variable), message)
-                })?;
-            values.insert(variable.env_variable.clone(), value);
-        }
-        Ok(values)
     }
+    let mut values = BTreeMap::new();
+    for variable in &egg.variables {
+        let value = changes
+            .get(&variable.env_variable)
+            .or_else(|| current.get(&variable.env_variable))
+            .cloned()
+            .unwrap_or_else(|| variable.default_value.clone());
+        variable
+            .rules()
+            .check(&variable.env_variable, &value)
+            .map_err(|message| {
+                Error::bad_field(format!("variables.{}", variable.env_variable), message)
+            })?;
+        values.insert(variable.env_variable.clone(), value);
+    }
+    Ok(values)
 }
 
 /// Stores a new server, claiming its allocations, in one transaction. The server
@@ -374,6 +399,216 @@ pub async fn install_script(db: &Database, server: &Server) -> Result<serde_json
         .await?
         .ok_or_else(|| Error::NotFound(format!("the egg of server {} is gone", server.uuid)))?;
     Ok(wings_wire::install_script(&egg_record.egg()?))
+}
+
+/// A server as lists show it: the record with its node, egg and address.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct ServerSummary {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub server: Server,
+    pub node_name: String,
+    pub egg_name: String,
+    pub ip: String,
+    pub ip_alias: Option<String>,
+    pub port: i32,
+}
+
+/// Whose servers a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every server (administrators).
+    All,
+    /// Servers the user owns or is a subuser of.
+    AccessibleTo(i64),
+}
+
+/// One page of servers, optionally only those whose name contains `search`.
+pub async fn page(
+    db: &Database,
+    visibility: Visibility,
+    search: Option<&str>,
+    page: &super::Page,
+) -> Result<(Vec<ServerSummary>, i64)> {
+    let user_id = match visibility {
+        Visibility::All => None,
+        Visibility::AccessibleTo(user_id) => Some(user_id),
+    };
+    let pattern = format!("%{}%", search.unwrap_or("").to_lowercase());
+    let condition = "($1 IS NULL OR s.owner_id = $1 OR s.id IN (SELECT server_id FROM subusers WHERE user_id = $1)) \
+                     AND ($2 = '%%' OR LOWER(s.name) LIKE $2)";
+    let columns = SERVER_COLUMNS
+        .split(", ")
+        .map(|column| format!("s.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(on_pool!(db, pool => {
+        let servers = sqlx::query_as::<_, ServerSummary>(sqlx::AssertSqlSafe(format!(
+            "SELECT {columns}, n.name AS node_name, e.name AS egg_name, a.ip, a.alias AS ip_alias, a.port \
+             FROM servers s JOIN nodes n ON n.id = s.node_id JOIN eggs e ON e.id = s.egg_id \
+             JOIN allocations a ON a.id = s.allocation_id WHERE {condition} ORDER BY s.id LIMIT $3 OFFSET $4"
+        )))
+        .bind(user_id)
+        .bind(&pattern)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM servers s WHERE {condition}"
+        )))
+        .bind(user_id)
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await?;
+        (servers, total)
+    }))
+}
+
+/// The values of a server's variables as stored.
+pub async fn variables(db: &Database, server: &Server) -> Result<BTreeMap<String, String>> {
+    let rows: Vec<(String, String)> = on_pool!(db, pool => {
+        sqlx::query_as("SELECT env_variable, value FROM server_variables WHERE server_id = $1")
+            .bind(server.id)
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows.into_iter().collect())
+}
+
+/// The allocations a server listens on, its default first.
+pub async fn allocations(db: &Database, server: &Server) -> Result<Vec<Allocation>> {
+    let mut allocations: Vec<Allocation> = on_pool!(db, pool => {
+        sqlx::query_as::<_, Allocation>(
+            "SELECT id, node_id, ip, alias, port, server_id, notes FROM allocations WHERE server_id = $1 ORDER BY ip, port",
+        )
+        .bind(server.id)
+        .fetch_all(pool)
+        .await?
+    });
+    allocations.sort_by_key(|allocation| allocation.id != server.allocation_id);
+    Ok(allocations)
+}
+
+/// What can change about a server after it was created; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct ServerChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub owner_id: Option<i64>,
+    pub image: Option<String>,
+    pub startup: Option<String>,
+    pub memory_mb: Option<i64>,
+    pub swap_mb: Option<i64>,
+    pub disk_mb: Option<i64>,
+    pub io_weight: Option<i32>,
+    pub cpu_percent: Option<i64>,
+    /// Already merged and checked with [`merge_variables`].
+    pub variables: Option<BTreeMap<String, String>>,
+}
+
+pub async fn update(db: &Database, server: &Server, changes: &ServerChanges) -> Result<Server> {
+    let name = changes
+        .name
+        .as_deref()
+        .unwrap_or(&server.name)
+        .trim()
+        .to_string();
+    if name.is_empty() || name.len() > 191 {
+        return Err(Error::bad_field(
+            "name",
+            "a server name is 1 to 191 characters",
+        ));
+    }
+    let memory_mb = changes.memory_mb.unwrap_or(server.memory_mb);
+    let disk_mb = changes.disk_mb.unwrap_or(server.disk_mb);
+    let swap_mb = changes.swap_mb.unwrap_or(server.swap_mb);
+    let cpu_percent = changes.cpu_percent.unwrap_or(server.cpu_percent);
+    let io_weight = changes.io_weight.unwrap_or(server.io_weight);
+    if memory_mb < 0 || disk_mb < 0 || cpu_percent < 0 || swap_mb < -1 {
+        return Err(Error::bad_field(
+            "memory_mb",
+            "limits are 0 (unlimited) or more; swap may be -1 (unlimited)",
+        ));
+    }
+    if !(10..=1000).contains(&io_weight) {
+        return Err(Error::bad_field("io_weight", "the IO weight is 10 to 1000"));
+    }
+    let image = changes
+        .image
+        .as_deref()
+        .unwrap_or(&server.image)
+        .trim()
+        .to_string();
+    if image.is_empty() {
+        return Err(Error::bad_field("image", "the docker image is empty"));
+    }
+    let startup = changes
+        .startup
+        .as_deref()
+        .unwrap_or(&server.startup)
+        .to_string();
+    if startup.trim().is_empty() {
+        return Err(Error::bad_field("startup", "the startup command is empty"));
+    }
+    let updated = on_pool!(db, pool => {
+        let mut transaction = pool.begin().await?;
+        let updated = sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
+            "UPDATE servers SET name = $2, description = $3, owner_id = $4, image = $5, startup = $6, memory_mb = $7, \
+             swap_mb = $8, disk_mb = $9, io_weight = $10, cpu_percent = $11, updated_at = $12 WHERE id = $1 \
+             RETURNING {SERVER_COLUMNS}"
+        )))
+        .bind(server.id)
+        .bind(&name)
+        .bind(changes.description.as_ref().unwrap_or(&server.description))
+        .bind(changes.owner_id.unwrap_or(server.owner_id))
+        .bind(&image)
+        .bind(&startup)
+        .bind(memory_mb)
+        .bind(swap_mb)
+        .bind(disk_mb)
+        .bind(io_weight)
+        .bind(cpu_percent)
+        .bind(Utc::now())
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(|err| match &err {
+            sqlx::Error::Database(db_err) if db_err.is_foreign_key_violation() => {
+                Error::bad_field("owner", "no such user")
+            }
+            _ => Error::Database(err),
+        })?;
+        if let Some(variables) = &changes.variables {
+            for (key, value) in variables {
+                sqlx::query(
+                    "INSERT INTO server_variables (server_id, env_variable, value) VALUES ($1, $2, $3) \
+                     ON CONFLICT (server_id, env_variable) DO UPDATE SET value = excluded.value",
+                )
+                .bind(server.id)
+                .bind(key)
+                .bind(value)
+                .execute(&mut *transaction)
+                .await?;
+            }
+        }
+        transaction.commit().await?;
+        Ok::<Server, Error>(updated)
+    })?;
+    Ok(updated)
+}
+
+/// Sets the server's status (`installing`, `suspended`, …; `None` is ready).
+pub async fn set_status(db: &Database, server: &Server, status: Option<&str>) -> Result<Server> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
+            "UPDATE servers SET status = $2, updated_at = $3 WHERE id = $1 RETURNING {SERVER_COLUMNS}"
+        )))
+        .bind(server.id)
+        .bind(status)
+        .bind(Utc::now())
+        .fetch_one(pool)
+        .await?
+    }))
 }
 
 /// Removes the server's record and frees its allocations (wings is told first).

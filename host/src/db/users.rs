@@ -8,47 +8,168 @@ use subtle::ConstantTimeEq;
 use super::{Database, on_pool};
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
     pub uuid: String,
     pub username: String,
     pub email: String,
+    /// A root administrator: every permission, everywhere.
     pub admin: bool,
+    pub language: String,
+    /// The role whose admin permissions the user holds.
+    pub role_id: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
 
-const USER_COLUMNS: &str = "id, uuid, username, email, admin, created_at";
+pub(crate) const USER_COLUMNS: &str =
+    "id, uuid, username, email, admin, language, role_id, created_at";
 
-pub async fn create(db: &Database, username: &str, email: &str, admin: bool) -> Result<User> {
-    validate_username(username)?;
-    if !email.contains('@') || email.len() > 254 {
-        return Err(Error::bad_field(
-            "email",
-            format!("`{email}` is not an email address"),
-        ));
+/// What an admin (or the setup page, or the CLI) chooses for a new user.
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    /// Without one the user signs in another way (OAuth, a key) until they set one.
+    pub password: Option<String>,
+    pub admin: bool,
+    pub language: Option<String>,
+    pub role_id: Option<i64>,
+}
+
+/// A change to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub admin: Option<bool>,
+    pub language: Option<String>,
+    /// `Some(None)` removes the role.
+    pub role_id: Option<Option<i64>>,
+}
+
+/// Checks a new user's fields without storing anything.
+pub fn check_new(new: &NewUser) -> Result<()> {
+    validate_username(&new.username)?;
+    validate_email(&new.email)?;
+    validate_language(new.language.as_deref().unwrap_or("en"))?;
+    if let Some(password) = &new.password {
+        check_password(password)?;
     }
+    Ok(())
+}
+
+pub async fn create(db: &Database, new: &NewUser) -> Result<User> {
+    validate_username(&new.username)?;
+    let email = validate_email(&new.email)?;
+    let language = validate_language(new.language.as_deref().unwrap_or("en"))?;
+    let password_hash = match &new.password {
+        Some(password) => Some(hash_password(password).await?),
+        None => None,
+    };
     let now = Utc::now();
     let uuid = uuid::Uuid::new_v4().to_string();
     let inserted = on_pool!(db, pool => {
         sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO users (uuid, username, email, admin, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {USER_COLUMNS}"
+            "INSERT INTO users (uuid, username, email, admin, language, role_id, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {USER_COLUMNS}"
         )))
         .bind(&uuid)
-        .bind(username)
-        .bind(email.to_ascii_lowercase())
-        .bind(admin)
+        .bind(&new.username)
+        .bind(&email)
+        .bind(new.admin)
+        .bind(&language)
+        .bind(new.role_id)
+        .bind(&password_hash)
         .bind(now)
         .fetch_one(pool)
         .await
     });
-    inserted.map_err(|err| match &err {
+    inserted.map_err(unique_or_role_error)
+}
+
+pub async fn update(db: &Database, user: &User, changes: &UserChanges) -> Result<User> {
+    if let Some(username) = &changes.username {
+        validate_username(username)?;
+    }
+    let email = changes.email.as_deref().map(validate_email).transpose()?;
+    let language = changes
+        .language
+        .as_deref()
+        .map(validate_language)
+        .transpose()?;
+    let password_hash = match &changes.password {
+        Some(password) => Some(hash_password(password).await?),
+        None => None,
+    };
+    let role_id = changes.role_id.unwrap_or(user.role_id);
+    let updated = on_pool!(db, pool => {
+        sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
+            "UPDATE users SET username = $2, email = $3, admin = $4, language = $5, role_id = $6, \
+             password_hash = COALESCE($7, password_hash), updated_at = $8 WHERE id = $1 RETURNING {USER_COLUMNS}"
+        )))
+        .bind(user.id)
+        .bind(changes.username.as_ref().unwrap_or(&user.username))
+        .bind(email.as_ref().unwrap_or(&user.email))
+        .bind(changes.admin.unwrap_or(user.admin))
+        .bind(language.as_ref().unwrap_or(&user.language))
+        .bind(role_id)
+        .bind(&password_hash)
+        .bind(Utc::now())
+        .fetch_one(pool)
+        .await
+    });
+    let updated = updated.map_err(unique_or_role_error)?;
+    if password_hash.is_some() {
+        // A new password signs every other browser out.
+        super::sessions::delete_for_user(db, user.id).await?;
+    }
+    Ok(updated)
+}
+
+/// Deletes a user who owns no servers; their sessions, keys and subuser places go too.
+pub async fn delete(db: &Database, user: &User) -> Result<()> {
+    let result = on_pool!(db, pool => {
+        sqlx::query("DELETE FROM users WHERE id = $1").bind(user.id).execute(pool).await.map(drop)
+    });
+    match result {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(err)) if err.is_foreign_key_violation() => {
+            Err(Error::Conflict(format!(
+                "{} still owns servers; delete them or give them to someone else first",
+                user.username
+            )))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn unique_or_role_error(err: sqlx::Error) -> Error {
+    match &err {
         sqlx::Error::Database(db_err) if db_err.is_unique_violation() => {
             Error::Conflict("a user with that username or email already exists".into())
         }
+        sqlx::Error::Database(db_err) if db_err.is_foreign_key_violation() => {
+            Error::bad_field("role_id", "no such role")
+        }
         _ => Error::Database(err),
-    })
+    }
+}
+
+/// A user by id, uuid, username or email.
+pub async fn find(db: &Database, key: &str) -> Result<Option<User>> {
+    let id = key.parse::<i64>().unwrap_or(-1);
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1 OR uuid = $2 OR username = $2 OR email = $3 LIMIT 1"
+        )))
+        .bind(id)
+        .bind(key)
+        .bind(key.to_ascii_lowercase())
+        .fetch_optional(pool)
+        .await?
+    }))
 }
 
 pub async fn find_by_username(db: &Database, username: &str) -> Result<Option<User>> {
@@ -62,6 +183,103 @@ pub async fn find_by_username(db: &Database, username: &str) -> Result<Option<Us
     }))
 }
 
+/// One page of users, optionally only those whose username or email contains `search`.
+pub async fn page(
+    db: &Database,
+    page: &super::Page,
+    search: Option<&str>,
+) -> Result<(Vec<User>, i64)> {
+    let pattern = format!("%{}%", search.unwrap_or("").to_ascii_lowercase());
+    Ok(on_pool!(db, pool => {
+        let users = sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE LOWER(username) LIKE $1 OR email LIKE $1 \
+             ORDER BY id LIMIT $2 OFFSET $3"
+        )))
+        .bind(&pattern)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE LOWER(username) LIKE $1 OR email LIKE $1",
+        )
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await?;
+        (users, total)
+    }))
+}
+
+pub async fn count(db: &Database) -> Result<i64> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await?
+    }))
+}
+
+/// Whether `password` is the user's. Users without a password never match; the
+/// hashing cost is paid either way so timing does not tell which.
+pub async fn verify_password(db: &Database, user_id: i64, password: &str) -> Result<bool> {
+    let stored: Option<Option<String>> = on_pool!(db, pool => {
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?
+    });
+    let stored = stored.flatten();
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use argon2::PasswordVerifier;
+        let hash = stored.as_deref().unwrap_or(UNUSABLE_HASH);
+        let Ok(parsed) = argon2::PasswordHash::new(hash) else {
+            tracing::warn!(
+                user_id,
+                "a stored password hash is not argon2; the user must reset it"
+            );
+            return false;
+        };
+        let matches = argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        matches && stored.is_some()
+    })
+    .await
+    .map_err(|err| Error::io("password check", std::io::Error::other(err)))
+}
+
+/// An argon2id hash of a password nobody has, checked against when a user has none.
+const UNUSABLE_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$dW51c2FibGVzYWx0$0O0mc2Rm0zKk6Yv8QoBqgvYzXnO8n1Z1NvUeqg2ZJAc";
+
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_LEN || password.len() > 1024 {
+        return Err(Error::bad_field(
+            "password",
+            format!("a password is {MIN_PASSWORD_LEN} to 1024 characters"),
+        ));
+    }
+    Ok(())
+}
+
+async fn hash_password(password: &str) -> Result<String> {
+    check_password(password)?;
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use argon2::PasswordHasher;
+        let mut salt_bytes = [0u8; 16];
+        getrandom::fill(&mut salt_bytes).expect("the operating system's random source works");
+        let salt = argon2::password_hash::SaltString::encode_b64(&salt_bytes)
+            .map_err(|err| Error::bad_field("password", err.to_string()))?;
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|err| Error::bad_field("password", err.to_string()))
+    })
+    .await
+    .map_err(|err| Error::io("password hashing", std::io::Error::other(err)))?
+}
+
 fn validate_username(username: &str) -> Result<()> {
     let valid = (1..=64).contains(&username.len())
         && username
@@ -73,6 +291,37 @@ fn validate_username(username: &str) -> Result<()> {
         Err(Error::bad_field(
             "username",
             "usernames are 1–64 characters of letters, digits, '_', '-' and '.'",
+        ))
+    }
+}
+
+fn validate_email(email: &str) -> Result<String> {
+    let email = email.trim();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
+        });
+    if valid {
+        Ok(email.to_ascii_lowercase())
+    } else {
+        Err(Error::bad_field(
+            "email",
+            format!("`{email}` is not an email address"),
+        ))
+    }
+}
+
+fn validate_language(language: &str) -> Result<String> {
+    let valid = (2..=10).contains(&language.len())
+        && language
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(language.to_string())
+    } else {
+        Err(Error::bad_field(
+            "language",
+            "a language is a code such as `en` or `pt-BR`",
         ))
     }
 }
@@ -117,9 +366,30 @@ pub async fn issue_api_key(
     })
 }
 
-/// The user a bearer token belongs to. Malformed, unknown, wrong and expired tokens
+/// A signed-in user and the admin permissions their role gives them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Identity {
+    #[sqlx(flatten)]
+    pub user: User,
+    /// The role's permissions as stored (a JSON array); `None` without a role.
+    pub role_permissions: Option<String>,
+}
+
+impl Identity {
+    pub fn permissions(&self) -> Vec<String> {
+        self.role_permissions
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Columns for an [`Identity`] from `users u LEFT JOIN roles r`.
+pub(crate) const IDENTITY_COLUMNS: &str = "u.id, u.uuid, u.username, u.email, u.admin, u.language, u.role_id, u.created_at, r.permissions AS role_permissions";
+
+/// Who a bearer token belongs to. Malformed, unknown, wrong and expired tokens
 /// are all errors that say which, without revealing whether the identifier exists.
-pub async fn verify_api_key(db: &Database, token: &str) -> Result<User> {
+pub async fn verify_api_key(db: &Database, token: &str) -> Result<Identity> {
     let invalid = || Error::Unauthenticated("the API key is not valid".into());
     let body = token.strip_prefix(KEY_PREFIX).ok_or_else(invalid)?;
     if body.len() != IDENTIFIER_LEN + SECRET_LEN || !body.is_ascii() {
@@ -131,18 +401,15 @@ pub async fn verify_api_key(db: &Database, token: &str) -> Result<User> {
     struct KeyRow {
         secret_sha256: String,
         expires_at: Option<DateTime<Utc>>,
-        id: i64,
-        uuid: String,
-        username: String,
-        email: String,
-        admin: bool,
-        created_at: DateTime<Utc>,
+        #[sqlx(flatten)]
+        identity: Identity,
     }
     let row = on_pool!(db, pool => {
-        sqlx::query_as::<_, KeyRow>(
-            "SELECT k.secret_sha256, k.expires_at, u.id, u.uuid, u.username, u.email, u.admin, u.created_at \
-             FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.identifier = $1",
-        )
+        sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT k.secret_sha256, k.expires_at, {IDENTITY_COLUMNS} \
+             FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN roles r ON r.id = u.role_id \
+             WHERE k.identifier = $1",
+        )))
         .bind(identifier)
         .fetch_optional(pool)
         .await?
@@ -160,22 +427,15 @@ pub async fn verify_api_key(db: &Database, token: &str) -> Result<User> {
             "the API key has expired; issue a new one".into(),
         ));
     }
-    Ok(User {
-        id: row.id,
-        uuid: row.uuid,
-        username: row.username,
-        email: row.email,
-        admin: row.admin,
-        created_at: row.created_at,
-    })
+    Ok(row.identity)
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     getrandom::fill(&mut buffer).expect("the operating system's random source works");
     hex::encode(buffer)
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }

@@ -3,24 +3,27 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, auth};
+use super::AppState;
+use super::auth::{Caller, MaybeCaller};
 use crate::error::Result;
 use crate::plugins::manifest::Capabilities;
 use crate::plugins::{InstallOptions, PluginDetails};
 use crate::policy;
 
-async fn admin(state: &AppState, headers: &HeaderMap) -> Result<()> {
-    let principal = auth::principal(state, headers).await?;
-    policy::require_admin(principal.as_ref())?;
+fn admin(caller: &Option<Caller>) -> Result<()> {
+    policy::require_admin(caller.as_ref().map(|caller| &caller.principal))?;
     Ok(())
 }
 
-pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>> {
-    admin(&state, &headers).await?;
+pub async fn list(
+    State(state): State<AppState>,
+    MaybeCaller(caller): MaybeCaller,
+) -> Result<Json<Value>> {
+    admin(&caller)?;
     Ok(Json(
         json!({ "plugins": state.plugins.registry().all_details() }),
     ))
@@ -29,9 +32,9 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<J
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    MaybeCaller(caller): MaybeCaller,
 ) -> Result<Json<PluginDetails>> {
-    admin(&state, &headers).await?;
+    admin(&caller)?;
     Ok(Json(state.plugins.details(&id)?))
 }
 
@@ -55,10 +58,10 @@ fn yes() -> bool {
 pub async fn install(
     State(state): State<AppState>,
     Query(query): Query<InstallQuery>,
-    headers: HeaderMap,
+    MaybeCaller(caller): MaybeCaller,
     body: Bytes,
 ) -> Result<(StatusCode, Json<PluginDetails>)> {
-    admin(&state, &headers).await?;
+    admin(&caller)?;
     let grants = query
         .grant
         .as_deref()
@@ -90,10 +93,10 @@ pub struct EnableBody {
 pub async fn enable(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    MaybeCaller(caller): MaybeCaller,
     body: Bytes,
 ) -> Result<Json<PluginDetails>> {
-    admin(&state, &headers).await?;
+    admin(&caller)?;
     let grants = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -107,9 +110,9 @@ pub async fn enable(
 pub async fn disable(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    MaybeCaller(caller): MaybeCaller,
 ) -> Result<Json<PluginDetails>> {
-    admin(&state, &headers).await?;
+    admin(&caller)?;
     Ok(Json(state.plugins.disable(&id).await?))
 }
 
@@ -124,9 +127,9 @@ pub async fn uninstall(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<UninstallQuery>,
-    headers: HeaderMap,
+    MaybeCaller(caller): MaybeCaller,
 ) -> Result<StatusCode> {
-    admin(&state, &headers).await?;
+    admin(&caller)?;
     state.plugins.uninstall(&id, query.purge).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,32 +1,164 @@
-//! Who is calling: API keys now, sessions once the auth plugin issues them.
+//! Who is calling: an API key (`Authorization: Bearer hk_…`) or a session cookie.
+//! Both are checked here and nowhere else; handlers receive a [`Caller`].
 
-use axum::http::HeaderMap;
-use axum::http::header::AUTHORIZATION;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header::{AUTHORIZATION, COOKIE, ORIGIN};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use hatchery_sdk::Principal;
 
 use super::AppState;
-use crate::db::users;
+use crate::actions::Actor;
+use crate::db::users::Identity;
+use crate::db::{sessions, users};
 use crate::error::{Error, Result};
 
-/// The caller, if credentials were sent. Bad credentials are an error, never
-/// silently treated as anonymous.
-pub async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
+pub const SESSION_COOKIE: &str = "hatchery_session";
+
+/// A signed-in caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub uuid: String,
+    /// The administrator acting as this user, when impersonating.
+    pub impersonator_id: Option<i64>,
+    pub ip: Option<String>,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::user(
+            self.principal.user_id,
+            &self.principal.username,
+            self.impersonator_id,
+            self.ip.clone(),
+        )
+    }
+
+    pub fn user_id(&self) -> i64 {
+        self.principal.user_id
+    }
+}
+
+/// The caller if credentials were sent; bad credentials are an error, never silently
+/// treated as anonymous.
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<MaybeCaller> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip().to_string());
+        let Some((identity, impersonator_id)) =
+            identify(state, &parts.method, &parts.headers).await?
+        else {
+            return Ok(MaybeCaller(None));
+        };
+        let principal = principal_of(&identity);
+        Ok(MaybeCaller(Some(Caller {
+            principal,
+            uuid: identity.user.uuid,
+            impersonator_id,
+            ip,
+        })))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller> {
+        MaybeCaller::from_request_parts(parts, state)
+            .await?
+            .0
+            .ok_or_else(|| {
+                Error::Unauthenticated(
+                    "sign in or send an API key as `Authorization: Bearer <key>`".into(),
+                )
+            })
+    }
+}
+
+fn principal_of(identity: &Identity) -> Principal {
+    Principal {
+        user_id: identity.user.id,
+        username: identity.user.username.clone(),
+        admin: identity.user.admin,
+        permissions: identity.permissions(),
+    }
+}
+
+/// The principal for plugin routes, which take the request's headers.
+pub async fn principal(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>> {
+    Ok(identify(state, method, headers)
+        .await?
+        .map(|(identity, _)| principal_of(&identity)))
+}
+
+async fn identify(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<(Identity, Option<i64>)>> {
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                Error::Unauthenticated("the Authorization header must be `Bearer <API key>`".into())
+            })?;
+        let identity = users::verify_api_key(&state.db, token.trim()).await?;
+        return Ok(Some((identity, None)));
+    }
+    let Some(token) = session_cookie(headers) else {
         return Ok(None);
     };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            Error::Unauthenticated("the Authorization header must be `Bearer <API key>`".into())
-        })?;
-    let user = users::verify_api_key(&state.db, token.trim()).await?;
-    Ok(Some(Principal {
-        user_id: user.id,
-        username: user.username,
-        admin: user.admin,
-        // Role-granted permissions join here when roles exist; admins hold all.
-        permissions: Vec::new(),
-    }))
+    // Cookies ride along on cross-site requests; a changing request must come from
+    // the panel's own pages (SameSite=Strict covers browsers that send no Origin).
+    if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        && let Some(origin) = headers.get(ORIGIN).and_then(|origin| origin.to_str().ok())
+        && origin.trim_end_matches('/') != state.config.public_origin()
+    {
+        return Err(Error::Forbidden(format!(
+            "requests from {origin} cannot use the panel's session; use an API key"
+        )));
+    }
+    let (identity, impersonator) = sessions::verify(&state.db, token).await?;
+    Ok(Some((identity, impersonator)))
+}
+
+/// The session token from the `Cookie` header, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// The `Set-Cookie` value for a new session.
+pub fn session_set_cookie(token: &str, secure: bool) -> String {
+    let max_age = sessions::SESSION_LIFETIME.num_seconds();
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    )
+}
+
+/// The `Set-Cookie` value that signs the browser out.
+pub fn session_clear_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }

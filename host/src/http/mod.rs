@@ -1,11 +1,20 @@
 //! The HTTP API. This is the only module that knows about HTTP; everything below it
 //! speaks the host's own types.
 
+mod account;
 mod admin;
-mod auth;
+mod admin_eggs;
+mod admin_nodes;
+mod admin_servers;
+mod admin_users;
+mod api;
+pub mod auth;
 mod client;
 mod health;
+pub mod limiter;
+pub mod openapi;
 mod plugin_routes;
+mod public;
 mod remote;
 mod ui;
 
@@ -15,17 +24,25 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use tracing::Instrument;
 
+use std::sync::atomic::AtomicBool;
+
+use crate::actions::Core;
 use crate::config::Config;
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::plugins::PluginHost;
 use crate::secrets::SecretBox;
+use limiter::LoginLimiter;
 
 /// Largest request body a plugin route receives.
 pub const PLUGIN_BODY_LIMIT: usize = 8 * 1024 * 1024;
+/// Largest file written through the API in one request (uploads go to wings directly).
+pub const FILE_WRITE_LIMIT: usize = 16 * 1024 * 1024;
+/// Largest egg file imported.
+pub const EGG_LIMIT: usize = 4 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -33,6 +50,37 @@ pub struct AppState {
     pub db: Database,
     pub plugins: Arc<PluginHost>,
     pub secrets: Arc<SecretBox>,
+    /// Cleared once an administrator exists, so the public settings stop asking the
+    /// database.
+    pub setup_required: Arc<AtomicBool>,
+    pub login_limiter: Arc<LoginLimiter>,
+}
+
+impl AppState {
+    pub fn new(
+        config: Config,
+        db: Database,
+        plugins: Arc<PluginHost>,
+        secrets: Arc<SecretBox>,
+    ) -> AppState {
+        AppState {
+            config: Arc::new(config),
+            db,
+            plugins,
+            secrets,
+            setup_required: Arc::new(AtomicBool::new(true)),
+            login_limiter: Arc::new(LoginLimiter::default()),
+        }
+    }
+
+    /// What the domain actions need.
+    pub fn core(&self) -> Core {
+        Core {
+            db: self.db.clone(),
+            secrets: self.secrets.clone(),
+            events: self.plugins.events().clone(),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -57,7 +105,141 @@ pub fn router(state: AppState) -> Router {
             "/api/plugins/{id}",
             any(plugin_routes::dispatch_root).layer(DefaultBodyLimit::max(PLUGIN_BODY_LIMIT)),
         )
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/api/settings", get(public::settings))
+        .route("/api/setup", post(public::setup))
+        .route("/api/auth/logout", post(public::logout))
+        .route("/api/permissions", get(public::permissions))
+        .route(
+            "/api/client/account",
+            get(account::show).patch(account::update),
+        )
+        .route(
+            "/api/client/account/ssh-keys",
+            get(account::ssh_key_list).post(account::ssh_key_add),
+        )
+        .route(
+            "/api/client/account/ssh-keys/remove",
+            post(account::ssh_key_remove),
+        )
+        .route("/api/client/servers", get(client::list))
+        .route("/api/client/servers/{id}", get(client::show))
         .route("/api/client/servers/{id}/websocket", get(client::websocket))
+        .route("/api/client/servers/{id}/power", post(client::power))
+        .route("/api/client/servers/{id}/command", post(client::command))
+        .route(
+            "/api/client/servers/{id}/settings/rename",
+            post(client::rename),
+        )
+        .route(
+            "/api/client/servers/{id}/settings/reinstall",
+            post(client::reinstall),
+        )
+        .route(
+            "/api/client/servers/{id}/settings/docker-image",
+            put(client::docker_image),
+        )
+        .route("/api/client/servers/{id}/startup", get(client::startup))
+        .route(
+            "/api/client/servers/{id}/startup/variable",
+            put(client::update_variable),
+        )
+        .route(
+            "/api/client/servers/{id}/users",
+            get(client::subuser_list).post(client::subuser_create),
+        )
+        .route(
+            "/api/client/servers/{id}/users/{user}",
+            post(client::subuser_update).delete(client::subuser_delete),
+        )
+        .route("/api/client/servers/{id}/activity", get(client::activity))
+        .route(
+            "/api/client/servers/{id}/files/contents",
+            get(client::file_contents),
+        )
+        .route(
+            "/api/client/servers/{id}/files/write",
+            post(client::file_write).layer(DefaultBodyLimit::max(FILE_WRITE_LIMIT)),
+        )
+        .route(
+            "/api/admin/users",
+            get(admin_users::user_list).post(admin_users::user_create),
+        )
+        .route(
+            "/api/admin/users/{user}",
+            get(admin_users::user_show)
+                .patch(admin_users::user_update)
+                .delete(admin_users::user_delete),
+        )
+        .route(
+            "/api/admin/roles",
+            get(admin_users::role_list).post(admin_users::role_create),
+        )
+        .route(
+            "/api/admin/roles/{role}",
+            axum::routing::patch(admin_users::role_update).delete(admin_users::role_delete),
+        )
+        .route("/api/admin/activity", get(admin_users::activity_list))
+        .route(
+            "/api/admin/nodes",
+            get(admin_nodes::list).post(admin_nodes::create),
+        )
+        .route(
+            "/api/admin/nodes/{node}",
+            get(admin_nodes::show)
+                .put(admin_nodes::update)
+                .delete(admin_nodes::delete),
+        )
+        .route(
+            "/api/admin/nodes/{node}/configuration",
+            get(admin_nodes::configuration),
+        )
+        .route(
+            "/api/admin/nodes/{node}/reset-token",
+            post(admin_nodes::reset_token),
+        )
+        .route(
+            "/api/admin/nodes/{node}/allocations",
+            get(admin_nodes::allocations)
+                .post(admin_nodes::allocate)
+                .delete(admin_nodes::deallocate),
+        )
+        .route(
+            "/api/admin/eggs",
+            get(admin_eggs::list)
+                .post(admin_eggs::import)
+                .layer(DefaultBodyLimit::max(EGG_LIMIT)),
+        )
+        .route(
+            "/api/admin/eggs/{egg}",
+            get(admin_eggs::show).delete(admin_eggs::delete),
+        )
+        .route("/api/admin/eggs/{egg}/export", get(admin_eggs::export))
+        .route("/api/admin/nests", get(admin_eggs::nests))
+        .route(
+            "/api/admin/servers",
+            get(admin_servers::list).post(admin_servers::create),
+        )
+        .route(
+            "/api/admin/servers/{server}",
+            get(admin_servers::show)
+                .patch(admin_servers::update)
+                .delete(admin_servers::delete),
+        )
+        .route(
+            "/api/admin/servers/{server}/suspend",
+            post(admin_servers::suspend),
+        )
+        .route(
+            "/api/admin/servers/{server}/unsuspend",
+            post(admin_servers::unsuspend),
+        )
+        .route(
+            "/api/admin/servers/{server}/reinstall",
+            post(admin_servers::reinstall),
+        )
+        .route("/api/remote/sftp/auth", post(remote::sftp_auth))
+        .route("/api/remote/activity", post(remote::activity))
         .route("/api/remote/servers", get(remote::servers))
         .route("/api/remote/servers/reset", post(remote::reset))
         .route("/api/remote/servers/{uuid}", get(remote::server))
@@ -120,7 +302,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
         "Hatchery {} is listening on http://{address}",
         crate::plugins::HOST_VERSION
     );
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|err| Error::io("the HTTP server stopped", err))

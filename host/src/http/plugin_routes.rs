@@ -75,7 +75,7 @@ async fn handle(
         }
     };
 
-    let principal = auth::principal(&state, &headers).await?;
+    let principal = auth::principal(&state, &method, &headers).await?;
     policy::authorize(principal.as_ref(), route.auth, route.permission.as_deref())?;
 
     let request = Request {

@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use super::AppState;
 use crate::db::nodes::{self, Node};
 use crate::db::servers::{self, Server};
+use crate::db::{activity, ssh_keys, subusers, users};
 use crate::error::{Error, Result};
+use crate::policy;
 
 /// The node whose wings is calling.
 pub struct WingsNode(pub Node);
@@ -116,5 +118,157 @@ pub async fn reset(
     WingsNode(node): WingsNode,
 ) -> Result<StatusCode> {
     servers::reset_installing(&state.db, node.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct SftpAuthRequest {
+    /// `password` or `public_key`.
+    #[serde(rename = "type", default = "password_kind")]
+    kind: String,
+    /// `<username>.<server short id>`.
+    username: String,
+    /// The password, or the public key in OpenSSH format.
+    password: String,
+    #[serde(default)]
+    ip: String,
+}
+
+fn password_kind() -> String {
+    "password".into()
+}
+
+/// Checks an SFTP/SSH login for wings: the user's panel password or one of their SSH
+/// keys, on a server of this node they may use with `file.sftp`. Every refusal reads
+/// the same, so the answer does not tell which part was wrong.
+pub async fn sftp_auth(
+    State(state): State<AppState>,
+    WingsNode(node): WingsNode,
+    Json(request): Json<SftpAuthRequest>,
+) -> Result<Json<Value>> {
+    let refused =
+        || Error::Forbidden("the username, password or key is not right for this server".into());
+    let limiter_key = format!("{}|{}", request.ip, request.username.to_ascii_lowercase());
+    if !state.login_limiter.allow(&limiter_key) {
+        return Err(Error::TooManyRequests(
+            "too many failed logins; wait a minute before trying again".into(),
+        ));
+    }
+    let (username, short_id) = request.username.rsplit_once('.').ok_or_else(refused)?;
+    let server = servers::find(&state.db, short_id)
+        .await?
+        .filter(|server| server.node_id == node.id && server.short_id == short_id);
+    let user = users::find_by_username(&state.db, username).await?;
+    let credentials_ok = match (&user, request.kind.as_str()) {
+        (Some(user), "password") => {
+            users::verify_password(&state.db, user.id, &request.password).await?
+        }
+        (Some(user), "public_key") => {
+            ssh_keys::matches(&state.db, user.id, &request.password).await?
+        }
+        // Unknown users cost a password check too, so timing does not reveal them.
+        (None, "password") => {
+            users::verify_password(&state.db, -1, &request.password).await?;
+            false
+        }
+        _ => false,
+    };
+    let (Some(server), Some(user), true) = (server, user, credentials_ok) else {
+        state.login_limiter.failed(&limiter_key);
+        return Err(refused());
+    };
+    let identity = hatchery_sdk::Principal {
+        user_id: user.id,
+        username: user.username.clone(),
+        admin: user.admin,
+        permissions: Vec::new(),
+    };
+    let subuser = subusers::permissions(&state.db, server.id, user.id).await?;
+    let access =
+        policy::server_access(&identity, server.owner_id, subuser).map_err(|_| refused())?;
+    if !access.can("file.sftp") {
+        state.login_limiter.failed(&limiter_key);
+        return Err(refused());
+    }
+    if server.status.as_deref() == Some("suspended") {
+        return Err(Error::Forbidden("the server is suspended".into()));
+    }
+    if node.maintenance {
+        return Err(Error::Forbidden("the node is under maintenance".into()));
+    }
+    state.login_limiter.succeeded(&limiter_key);
+    Ok(Json(json!({
+        "server": server.uuid,
+        "user": user.uuid,
+        "permissions": access.permissions(),
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct ActivityBatch {
+    data: Vec<WingsActivity>,
+}
+
+#[derive(Deserialize)]
+pub struct WingsActivity {
+    server: String,
+    user: Option<String>,
+    /// Pterodactyl's `server:sftp.write` form.
+    event: String,
+    #[serde(default)]
+    metadata: Value,
+    #[serde(default)]
+    ip: String,
+    timestamp: Option<String>,
+}
+
+/// What users did on the node (console commands, SFTP changes, uploads), batched by
+/// wings. Entries for servers on other nodes are skipped.
+pub async fn activity(
+    State(state): State<AppState>,
+    WingsNode(node): WingsNode,
+    Json(batch): Json<ActivityBatch>,
+) -> Result<StatusCode> {
+    if batch.data.len() > 10_000 {
+        return Err(Error::PayloadTooLarge(
+            "send at most 10000 activity entries at once".into(),
+        ));
+    }
+    let core = state.core();
+    for entry in batch.data {
+        let Some(server) = servers::find(&state.db, &entry.server)
+            .await?
+            .filter(|server| server.node_id == node.id)
+        else {
+            continue;
+        };
+        let user = match &entry.user {
+            Some(uuid) => users::find(&state.db, uuid).await?,
+            None => None,
+        };
+        let event = entry.event.replacen(':', ".", 1);
+        let created_at = entry
+            .timestamp
+            .as_deref()
+            .and_then(|timestamp| chrono::DateTime::parse_from_rfc3339(timestamp).ok())
+            .map(|timestamp| timestamp.with_timezone(&chrono::Utc));
+        let new = activity::NewActivity {
+            event: event.clone(),
+            actor_id: user.as_ref().map(|user| user.id),
+            actor: Some(user.map_or_else(|| "wings".to_string(), |user| user.username)),
+            ip: (!entry.ip.is_empty()).then_some(entry.ip),
+            server_id: Some(server.id),
+            subject_type: Some("server".into()),
+            subject_id: Some(server.uuid.clone()),
+            properties: entry.metadata,
+            created_at,
+            ..activity::NewActivity::default()
+        };
+        let recorded = activity::record(&state.db, &new).await?;
+        core.events.publish(crate::events::host_event(
+            &format!("activity.{event}"),
+            serde_json::to_value(&recorded).unwrap_or(Value::Null),
+        ));
+    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,15 +6,16 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{AppState, auth};
+use super::AppState;
+use super::auth::MaybeCaller;
 use crate::error::{Error, Result};
 
 /// `GET /api/ui/contributions`: every enabled plugin's contributions the caller may see.
 pub async fn contributions(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    MaybeCaller(caller): MaybeCaller,
 ) -> Result<Json<Value>> {
-    let principal = auth::principal(&state, &headers).await?;
+    let principal = caller.map(|caller| caller.principal);
     Ok(Json(
         json!({ "contributions": state.plugins.ui_contributions(principal.as_ref()) }),
     ))

@@ -68,12 +68,12 @@ async fn api_keys_verify_in_constant_form_and_expire() {
     for dialect in DIALECTS {
         let dir = tempfile::tempdir().unwrap();
         let (db, _guard) = fresh(dialect, dir.path()).await;
-        let user = users::create(&db, "ada", "Ada@Example.com", true)
+        let user = users::create(&db, &new_user("ada", "Ada@Example.com", None))
             .await
             .unwrap();
         assert_eq!(user.email, "ada@example.com");
         assert!(
-            users::create(&db, "ada", "x@example.com", false)
+            users::create(&db, &new_user("ada", "x@example.com", None))
                 .await
                 .is_err()
         );
@@ -85,6 +85,7 @@ async fn api_keys_verify_in_constant_form_and_expire() {
             users::verify_api_key(&db, &key.token)
                 .await
                 .unwrap()
+                .user
                 .username,
             "ada"
         );
@@ -226,6 +227,217 @@ async fn plugin_records_bump_the_revision_panels_watch() {
         assert!(plugin_records::revision(&db).await.unwrap() >= before + 2);
         assert!(plugin_records::delete(&db, "demo").await.unwrap());
         assert!(plugin_records::list(&db).await.unwrap().is_empty());
+        db.close().await;
+    }
+}
+
+fn new_user(username: &str, email: &str, password: Option<&str>) -> users::NewUser {
+    users::NewUser {
+        username: username.into(),
+        email: email.into(),
+        password: password.map(str::to_string),
+        ..users::NewUser::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passwords_roles_sessions_and_the_setup_link() {
+    use hatchery_host::db::{roles, sessions};
+    for dialect in DIALECTS {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _guard) = fresh(dialect, dir.path()).await;
+
+        // The setup link works once, and only while nobody has an account.
+        let setup = sessions::issue_setup_token(&db).await.unwrap();
+        assert!(sessions::setup_pending(&db).await.unwrap());
+        assert!(
+            !sessions::redeem_setup_token(&db, "0".repeat(48).as_str())
+                .await
+                .unwrap()
+        );
+        assert!(sessions::redeem_setup_token(&db, &setup).await.unwrap());
+        assert!(!sessions::redeem_setup_token(&db, &setup).await.unwrap());
+
+        let short = users::create(&db, &new_user("ada", "ada@example.com", Some("short"))).await;
+        assert!(short.unwrap_err().to_string().contains("8 to 1024"));
+        let ada = users::create(
+            &db,
+            &new_user("ada", "ada@example.com", Some("correct horse")),
+        )
+        .await
+        .unwrap();
+        let grace = users::create(&db, &new_user("grace", "grace@example.com", None))
+            .await
+            .unwrap();
+        assert!(
+            users::verify_password(&db, ada.id, "correct horse")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !users::verify_password(&db, ada.id, "correct horsf")
+                .await
+                .unwrap()
+        );
+        // No password set: nothing matches, not even the empty string.
+        assert!(!users::verify_password(&db, grace.id, "").await.unwrap());
+        assert!(!sessions::setup_pending(&db).await.unwrap());
+
+        // A role's permissions reach the user's identity; unknown permissions are refused.
+        assert!(
+            roles::create(&db, "bad", "", &["nodes.fly".into()])
+                .await
+                .is_err()
+        );
+        let role = roles::create(
+            &db,
+            "moderators",
+            "",
+            &["servers.read".into(), "nodes.read".into()],
+        )
+        .await
+        .unwrap();
+        let ada = users::update(
+            &db,
+            &ada,
+            &users::UserChanges {
+                role_id: Some(Some(role.id)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(ada.role_id, Some(role.id));
+
+        let token = sessions::create(&db, ada.id, &sessions::SessionOrigin::default())
+            .await
+            .unwrap();
+        let (identity, impersonator) = sessions::verify(&db, &token).await.unwrap();
+        assert_eq!(identity.user.username, "ada");
+        assert_eq!(
+            identity.permissions(),
+            vec!["nodes.read".to_string(), "servers.read".into()]
+        );
+        assert_eq!(impersonator, None);
+        assert!(sessions::verify(&db, &"f".repeat(64)).await.is_err());
+
+        // Deleting the role takes its permissions away, not the user.
+        roles::delete(&db, &role).await.unwrap();
+        assert!(
+            sessions::verify(&db, &token)
+                .await
+                .unwrap()
+                .0
+                .permissions()
+                .is_empty()
+        );
+
+        // A new password signs every session out.
+        users::update(
+            &db,
+            &ada,
+            &users::UserChanges {
+                password: Some("battery staple".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(sessions::verify(&db, &token).await.is_err());
+        assert!(
+            users::verify_password(&db, ada.id, "battery staple")
+                .await
+                .unwrap()
+        );
+
+        // An admin acting as grace is marked in her session.
+        let as_grace = sessions::create(
+            &db,
+            grace.id,
+            &sessions::SessionOrigin {
+                impersonator_id: Some(ada.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            sessions::verify(&db, &as_grace).await.unwrap().1,
+            Some(ada.id)
+        );
+        sessions::delete(&db, &as_grace).await.unwrap();
+        assert!(sessions::verify(&db, &as_grace).await.is_err());
+        db.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn activity_is_filtered_by_server_actor_and_event_prefix() {
+    use hatchery_host::db::Page;
+    use hatchery_host::db::activity::{self, ActivityFilter, NewActivity};
+    for dialect in DIALECTS {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _guard) = fresh(dialect, dir.path()).await;
+        let ada = users::create(&db, &new_user("ada", "ada@example.com", None))
+            .await
+            .unwrap();
+        for (event, server_id, actor_id) in [
+            ("server.power.start", Some(1), Some(ada.id)),
+            ("server.power.stop", Some(1), None),
+            ("server.powerful", Some(2), Some(ada.id)),
+            ("admin.node.create", None, Some(ada.id)),
+        ] {
+            activity::record(
+                &db,
+                &NewActivity {
+                    event: event.into(),
+                    server_id,
+                    actor_id,
+                    properties: serde_json::json!({ "n": event }),
+                    ..NewActivity::default()
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let events = |filter: ActivityFilter| {
+            let db = db.clone();
+            async move {
+                let (rows, total) = activity::page(&db, &filter, &Page::new(None, None))
+                    .await
+                    .unwrap();
+                assert_eq!(rows.len() as i64, total);
+                rows.into_iter().map(|row| row.event).collect::<Vec<_>>()
+            }
+        };
+        // `server.power` means the events under it, not every name that starts alike.
+        assert_eq!(
+            events(ActivityFilter {
+                event: Some("server.power".into()),
+                ..Default::default()
+            })
+            .await,
+            vec!["server.power.stop", "server.power.start"]
+        );
+        assert_eq!(
+            events(ActivityFilter {
+                server_id: Some(1),
+                actor_id: Some(ada.id),
+                ..Default::default()
+            })
+            .await,
+            vec!["server.power.start"]
+        );
+        assert_eq!(events(ActivityFilter::default()).await.len(), 4);
+        let (first, total) = activity::page(
+            &db,
+            &ActivityFilter::default(),
+            &Page::new(Some(2), Some(3)),
+        )
+        .await
+        .unwrap();
+        assert_eq!((first.len(), total), (1, 4));
+        assert_eq!(first[0].event, "server.power.start");
         db.close().await;
     }
 }

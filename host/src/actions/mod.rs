@@ -1,0 +1,140 @@
+//! What users and admins do to the panel's domain, shared by the HTTP API and the CLI:
+//! each action checks its input, changes the database, tells wings, and records who
+//! did it in the activity log (which also goes out on the event bus for plugins).
+//! Permission checks happen before, in [`crate::policy`].
+
+pub mod servers;
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::db::Database;
+use crate::db::activity::{self, ActivityEntry, NewActivity};
+use crate::db::nodes;
+use crate::error::{Error, Result};
+use crate::events::{EventBus, host_event};
+use crate::secrets::SecretBox;
+use crate::wings_client::WingsClient;
+
+/// What every action needs.
+#[derive(Clone)]
+pub struct Core {
+    pub db: Database,
+    pub secrets: Arc<SecretBox>,
+    pub events: Arc<EventBus>,
+}
+
+impl Core {
+    /// A client for the wings of node `node_id`.
+    pub async fn wings(&self, node_id: i64) -> Result<WingsClient> {
+        let node = nodes::find(&self.db, &node_id.to_string())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("node {node_id} no longer exists")))?;
+        Ok(WingsClient::new(
+            &node,
+            &nodes::token(&self.secrets, &node)?,
+        ))
+    }
+
+    /// Records an activity and publishes it as `activity.<event>`. A failure to record
+    /// is logged, not returned: the action itself has already happened.
+    pub async fn record(&self, actor: &Actor, activity: Activity) -> Option<ActivityEntry> {
+        let new = NewActivity {
+            event: activity.event,
+            actor_id: actor.user_id,
+            actor: Some(actor.name.clone()),
+            impersonator_id: actor.impersonator_id,
+            ip: actor.ip.clone(),
+            server_id: activity.server_id,
+            subject_type: activity.subject.as_ref().map(|(kind, _)| kind.to_string()),
+            subject_id: activity.subject.map(|(_, id)| id),
+            properties: activity.properties,
+            created_at: None,
+        };
+        match activity::record(&self.db, &new).await {
+            Ok(entry) => {
+                self.events.publish(host_event(
+                    &format!("activity.{}", entry.event),
+                    serde_json::to_value(&entry).unwrap_or(Value::Null),
+                ));
+                Some(entry)
+            }
+            Err(err) => {
+                tracing::error!(event = %new.event, error = %err, "cannot record activity");
+                None
+            }
+        }
+    }
+}
+
+/// Who acts: a signed-in user (perhaps impersonated by an admin), the CLI, or wings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub name: String,
+    pub impersonator_id: Option<i64>,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    /// Someone at the panel's command line (a machine administrator).
+    pub fn cli() -> Actor {
+        Actor {
+            user_id: None,
+            name: "cli".into(),
+            impersonator_id: None,
+            ip: None,
+        }
+    }
+
+    pub fn user(
+        user_id: i64,
+        username: &str,
+        impersonator_id: Option<i64>,
+        ip: Option<String>,
+    ) -> Actor {
+        Actor {
+            user_id: Some(user_id),
+            name: username.to_string(),
+            impersonator_id,
+            ip,
+        }
+    }
+}
+
+/// One entry for the activity log.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    pub event: String,
+    pub server_id: Option<i64>,
+    /// What was acted on: (`server`, uuid), (`user`, uuid), (`node`, id), …
+    pub subject: Option<(&'static str, String)>,
+    pub properties: Value,
+}
+
+impl Activity {
+    pub fn new(event: impl Into<String>) -> Activity {
+        Activity {
+            event: event.into(),
+            server_id: None,
+            subject: None,
+            properties: json!({}),
+        }
+    }
+
+    pub fn on_server(mut self, server_id: i64) -> Activity {
+        self.server_id = Some(server_id);
+        self
+    }
+
+    pub fn subject(mut self, kind: &'static str, id: impl ToString) -> Activity {
+        self.subject = Some((kind, id.to_string()));
+        self
+    }
+
+    pub fn with(mut self, properties: Value) -> Activity {
+        self.properties = properties;
+        self
+    }
+}

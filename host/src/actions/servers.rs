@@ -1,0 +1,303 @@
+//! Server actions: create, power, console commands, rename, startup and build changes,
+//! suspension, reinstall, files, delete. Database first or wings first, whichever
+//! leaves nothing half-done when the other fails.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{Activity, Actor, Core};
+use crate::db::eggs;
+use crate::db::servers::{self, NewServer, Server, ServerChanges};
+use crate::error::{Error, Result};
+
+/// Creates the server and has its node's wings install it. If wings cannot be told,
+/// the record is removed again: a server wings never heard of would never install.
+pub async fn create(
+    core: &Core,
+    actor: &Actor,
+    new: &NewServer,
+    start_after_install: bool,
+) -> Result<Server> {
+    let server = servers::create(&core.db, new).await?;
+    let wings = core.wings(server.node_id).await?;
+    if let Err(err) = wings.create_server(&server.uuid, start_after_install).await {
+        servers::delete(&core.db, &server).await?;
+        return Err(err);
+    }
+    core.record(
+        actor,
+        Activity::new("admin.server.create")
+            .on_server(server.id)
+            .subject("server", &server.uuid)
+            .with(json!({ "name": server.name, "node_id": server.node_id, "egg_id": server.egg_id, "owner_id": server.owner_id })),
+    )
+    .await;
+    Ok(server)
+}
+
+pub const POWER_ACTIONS: &[&str] = &["start", "stop", "restart", "kill"];
+
+pub async fn power(core: &Core, actor: &Actor, server: &Server, action: &str) -> Result<()> {
+    if !POWER_ACTIONS.contains(&action) {
+        return Err(Error::bad_field(
+            "signal",
+            format!("`{action}` is not one of start, stop, restart, kill"),
+        ));
+    }
+    refuse_unless_ready(server)?;
+    core.wings(server.node_id)
+        .await?
+        .power(&server.uuid, action)
+        .await?;
+    core.record(
+        actor,
+        Activity::new(format!("server.power.{action}"))
+            .on_server(server.id)
+            .subject("server", &server.uuid),
+    )
+    .await;
+    Ok(())
+}
+
+pub async fn send_command(
+    core: &Core,
+    actor: &Actor,
+    server: &Server,
+    command: &str,
+) -> Result<()> {
+    if command.trim().is_empty() || command.len() > 4096 || command.contains(['\n', '\r', '\0']) {
+        return Err(Error::bad_field(
+            "command",
+            "a command is one line of up to 4096 bytes",
+        ));
+    }
+    refuse_unless_ready(server)?;
+    core.wings(server.node_id)
+        .await?
+        .send_command(&server.uuid, command)
+        .await?;
+    core.record(
+        actor,
+        Activity::new("server.console.command")
+            .on_server(server.id)
+            .with(json!({ "command": command })),
+    )
+    .await;
+    Ok(())
+}
+
+/// Name and description (a user's own label; wings learns it on the next sync).
+pub async fn rename(
+    core: &Core,
+    actor: &Actor,
+    server: &Server,
+    name: &str,
+    description: Option<&str>,
+) -> Result<Server> {
+    let changes = ServerChanges {
+        name: Some(name.to_string()),
+        description: description.map(str::to_string),
+        ..ServerChanges::default()
+    };
+    let updated = servers::update(&core.db, server, &changes).await?;
+    core.record(
+        actor,
+        Activity::new("server.settings.rename")
+            .on_server(server.id)
+            .with(json!({ "old": server.name, "new": updated.name })),
+    )
+    .await;
+    Ok(updated)
+}
+
+/// Changes variables (as a user: only the ones the egg lets users edit), and for
+/// admins also the startup command, image and limits; wings applies them on sync
+/// and the running server picks them up on its next start.
+pub async fn update(
+    core: &Core,
+    actor: &Actor,
+    server: &Server,
+    mut changes: ServerChanges,
+    variable_changes: &BTreeMap<String, String>,
+    as_user: bool,
+    event: &'static str,
+) -> Result<Server> {
+    if !variable_changes.is_empty() {
+        let egg = eggs::find(&core.db, &server.egg_id.to_string())
+            .await?
+            .ok_or_else(|| Error::NotFound("the server's egg no longer exists".into()))?
+            .egg()?;
+        let current = servers::variables(&core.db, server).await?;
+        changes.variables = Some(servers::merge_variables(
+            &egg,
+            &current,
+            variable_changes,
+            as_user,
+        )?);
+    }
+    if as_user && let Some(image) = &changes.image {
+        // Users pick from the egg's images; any image is an admin's call.
+        let egg = eggs::find(&core.db, &server.egg_id.to_string())
+            .await?
+            .ok_or_else(|| Error::NotFound("the server's egg no longer exists".into()))?
+            .egg()?;
+        if image != &server.image
+            && !egg
+                .docker_images
+                .iter()
+                .any(|(_, offered)| offered == image)
+        {
+            return Err(Error::bad_field(
+                "image",
+                "choose one of the egg's docker images",
+            ));
+        }
+    }
+    let updated = servers::update(&core.db, server, &changes).await?;
+    sync(core, &updated).await;
+    core.record(
+        actor,
+        Activity::new(event)
+            .on_server(server.id)
+            .subject("server", &server.uuid)
+            .with(json!({
+                "variables": variable_changes,
+                "image": changes.image,
+                "startup": changes.startup,
+            })),
+    )
+    .await;
+    Ok(updated)
+}
+
+/// Tells wings the stored configuration changed. A node that is down gets it when
+/// wings next starts, so this only warns.
+async fn sync(core: &Core, server: &Server) {
+    let result = match core.wings(server.node_id).await {
+        Ok(wings) => wings.sync(&server.uuid).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = result {
+        tracing::warn!(server = %server.uuid, error = %err, "wings was not told of the change; it applies on wings' next start");
+    }
+}
+
+pub async fn set_suspended(
+    core: &Core,
+    actor: &Actor,
+    server: &Server,
+    suspended: bool,
+) -> Result<Server> {
+    let currently = server.status.as_deref() == Some("suspended");
+    if currently == suspended {
+        return Ok(server.clone());
+    }
+    let updated = servers::set_status(&core.db, server, suspended.then_some("suspended")).await?;
+    // wings stops a suspended server when it syncs.
+    sync(core, &updated).await;
+    let event = if suspended {
+        "admin.server.suspend"
+    } else {
+        "admin.server.unsuspend"
+    };
+    core.record(
+        actor,
+        Activity::new(event)
+            .on_server(server.id)
+            .subject("server", &server.uuid),
+    )
+    .await;
+    Ok(updated)
+}
+
+pub async fn reinstall(core: &Core, actor: &Actor, server: &Server) -> Result<Server> {
+    refuse_unless_ready(server)?;
+    let wings = core.wings(server.node_id).await?;
+    let updated = servers::set_status(&core.db, server, Some("installing")).await?;
+    if let Err(err) = wings.reinstall(&server.uuid).await {
+        servers::set_status(&core.db, server, server.status.as_deref()).await?;
+        return Err(err);
+    }
+    core.record(
+        actor,
+        Activity::new("server.settings.reinstall")
+            .on_server(server.id)
+            .subject("server", &server.uuid),
+    )
+    .await;
+    Ok(updated)
+}
+
+/// Deletes the server on its node, then its record. With `force` the record goes
+/// even when wings cannot be reached (the node was lost).
+pub async fn delete(core: &Core, actor: &Actor, server: &Server, force: bool) -> Result<()> {
+    let on_node = match core.wings(server.node_id).await {
+        Ok(wings) => wings.delete_server(&server.uuid).await,
+        Err(err) => Err(err),
+    };
+    match on_node {
+        Ok(()) => {}
+        Err(err) if force => {
+            tracing::warn!(server = %server.uuid, error = %err, "deleting the record although wings was not reached")
+        }
+        Err(err) => {
+            return Err(Error::Node(format!(
+                "{err}; the server was not deleted (force the deletion if the node is gone for good)"
+            )));
+        }
+    }
+    servers::delete(&core.db, server).await?;
+    core.record(
+        actor,
+        Activity::new("admin.server.delete")
+            .subject("server", &server.uuid)
+            .with(json!({ "name": server.name })),
+    )
+    .await;
+    Ok(())
+}
+
+pub async fn read_file(core: &Core, server: &Server, path: &str) -> Result<Vec<u8>> {
+    refuse_unless_ready(server)?;
+    core.wings(server.node_id)
+        .await?
+        .read_file(&server.uuid, path)
+        .await
+}
+
+pub async fn write_file(
+    core: &Core,
+    actor: &Actor,
+    server: &Server,
+    path: &str,
+    contents: Vec<u8>,
+) -> Result<()> {
+    refuse_unless_ready(server)?;
+    let bytes = contents.len();
+    core.wings(server.node_id)
+        .await?
+        .write_file(&server.uuid, path, contents)
+        .await?;
+    core.record(
+        actor,
+        Activity::new("server.file.write")
+            .on_server(server.id)
+            .with(json!({ "file": path, "bytes": bytes })),
+    )
+    .await;
+    Ok(())
+}
+
+/// Suspended and installing servers refuse power, console and file actions.
+fn refuse_unless_ready(server: &Server) -> Result<()> {
+    match server.status.as_deref() {
+        Some("suspended") => Err(Error::Conflict(
+            "the server is suspended; an administrator can lift that".into(),
+        )),
+        Some("installing") => Err(Error::Conflict(
+            "the server is still installing; try again when it is done".into(),
+        )),
+        _ => Ok(()),
+    }
+}

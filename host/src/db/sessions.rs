@@ -1,0 +1,144 @@
+//! Browser sessions and the one-time setup link. Only SHA-256 hashes of the secrets
+//! are stored, so a copy of the database signs nobody in.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::users::{IDENTITY_COLUMNS, Identity, random_hex, sha256_hex};
+use super::{Database, on_pool};
+use crate::error::{Error, Result};
+
+/// How long a session lasts without signing in again.
+pub const SESSION_LIFETIME: Duration = Duration::days(14);
+/// How long the first-start setup link works.
+pub const SETUP_LIFETIME: Duration = Duration::hours(24);
+
+/// Where a session came from, kept for the user's list of signed-in browsers.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOrigin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Set when an administrator signs in as this user.
+    pub impersonator_id: Option<i64>,
+}
+
+/// A new session's cookie value; shown to the browser once.
+pub async fn create(db: &Database, user_id: i64, origin: &SessionOrigin) -> Result<String> {
+    let token = random_hex(32);
+    let now = Utc::now();
+    on_pool!(db, pool => {
+        sqlx::query(
+            "INSERT INTO sessions (user_id, token_sha256, impersonator_id, ip, user_agent, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(user_id)
+        .bind(sha256_hex(&token))
+        .bind(origin.impersonator_id)
+        .bind(&origin.ip)
+        .bind(origin.user_agent.as_deref().map(|agent| agent.chars().take(255).collect::<String>()))
+        .bind(now + SESSION_LIFETIME)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    });
+    Ok(token)
+}
+
+/// The signed-in user for a session cookie, and who is impersonating them.
+pub async fn verify(db: &Database, token: &str) -> Result<(Identity, Option<i64>)> {
+    let expired = || Error::Unauthenticated("the session has ended; sign in again".into());
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(expired());
+    }
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        expires_at: DateTime<Utc>,
+        impersonator_id: Option<i64>,
+        #[sqlx(flatten)]
+        identity: Identity,
+    }
+    // The lookup is by hash, so timing reveals nothing about valid tokens.
+    let row = on_pool!(db, pool => {
+        sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+            "SELECT s.expires_at, s.impersonator_id, {IDENTITY_COLUMNS} FROM sessions s \
+             JOIN users u ON u.id = s.user_id LEFT JOIN roles r ON r.id = u.role_id \
+             WHERE s.token_sha256 = $1"
+        )))
+        .bind(sha256_hex(token))
+        .fetch_optional(pool)
+        .await?
+    });
+    let row = row.ok_or_else(expired)?;
+    if row.expires_at <= Utc::now() {
+        return Err(expired());
+    }
+    Ok((row.identity, row.impersonator_id))
+}
+
+/// Signs a session out.
+pub async fn delete(db: &Database, token: &str) -> Result<()> {
+    on_pool!(db, pool => {
+        sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1 OR expires_at <= $2")
+            .bind(sha256_hex(token))
+            .bind(Utc::now())
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Signs every browser of a user out (a new password, a deleted user).
+pub async fn delete_for_user(db: &Database, user_id: i64) -> Result<()> {
+    on_pool!(db, pool => {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+/// A new one-time setup token, replacing any earlier one. Issued only while no user
+/// exists; the caller prints the link.
+pub async fn issue_setup_token(db: &Database) -> Result<String> {
+    let token = random_hex(24);
+    on_pool!(db, pool => {
+        let mut transaction = pool.begin().await?;
+        sqlx::query("DELETE FROM setup_tokens").execute(&mut *transaction).await?;
+        sqlx::query("INSERT INTO setup_tokens (token_sha256, expires_at) VALUES ($1, $2)")
+            .bind(sha256_hex(&token))
+            .bind(Utc::now() + SETUP_LIFETIME)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+    });
+    Ok(token)
+}
+
+/// Uses up the setup token: true once for the right, unexpired token while no user
+/// exists yet.
+pub async fn redeem_setup_token(db: &Database, token: &str) -> Result<bool> {
+    let deleted = on_pool!(db, pool => {
+        sqlx::query(
+            "DELETE FROM setup_tokens WHERE token_sha256 = $1 AND expires_at > $2 \
+             AND NOT EXISTS (SELECT 1 FROM users)",
+        )
+        .bind(sha256_hex(token))
+        .bind(Utc::now())
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(deleted == 1)
+}
+
+/// Whether a setup link is outstanding (the public settings tell the web app).
+pub async fn setup_pending(db: &Database) -> Result<bool> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM setup_tokens WHERE expires_at > $1) AND NOT EXISTS (SELECT 1 FROM users)",
+        )
+        .bind(Utc::now())
+        .fetch_one(pool)
+        .await?
+    }))
+}

@@ -1,0 +1,186 @@
+//! `/api/client/account`: the signed-in user's own account.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::api::{Data, data, found};
+use super::auth::Caller;
+use crate::actions::Activity;
+use crate::db::ssh_keys;
+use crate::db::users::{self, User, UserChanges};
+use crate::error::{Error, Result};
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Account {
+    #[serde(flatten)]
+    pub user: User,
+    /// The admin permissions the user's role gives (root admins hold all).
+    pub permissions: Vec<String>,
+    /// Set while an administrator is acting as this user.
+    pub impersonator_id: Option<i64>,
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/client/account", tag = "account",
+    responses((status = 200, body = Data<Account>), (status = 401, body = super::api::ErrorBody)),
+    security(("api_key" = []), ("session" = [])))]
+pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Json<Data<Account>>> {
+    let user = found(
+        users::find(&state.db, &caller.uuid).await?,
+        "user",
+        &caller.uuid,
+    )?;
+    Ok(data(Account {
+        user,
+        permissions: caller.principal.permissions,
+        impersonator_id: caller.impersonator_id,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountChanges {
+    pub email: Option<String>,
+    pub language: Option<String>,
+    pub password: Option<String>,
+    /// Required to change the email or the password.
+    pub current_password: Option<String>,
+}
+
+/// Changes the caller's email, language or password. A new password signs out every
+/// session.
+#[utoipa::path(patch, path = "/api/client/account", tag = "account", request_body = AccountChanges,
+    responses((status = 200, body = Data<User>), (status = 400, body = super::api::ErrorBody)),
+    security(("api_key" = []), ("session" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(changes): Json<AccountChanges>,
+) -> Result<Json<Data<User>>> {
+    let user = found(
+        users::find(&state.db, &caller.uuid).await?,
+        "user",
+        &caller.uuid,
+    )?;
+    if changes.email.is_some() || changes.password.is_some() {
+        let current = changes.current_password.as_deref().unwrap_or("");
+        if !users::verify_password(&state.db, user.id, current).await? {
+            return Err(Error::bad_field(
+                "current_password",
+                "the current password is not right",
+            ));
+        }
+    }
+    let updated = users::update(
+        &state.db,
+        &user,
+        &UserChanges {
+            email: changes.email.clone(),
+            language: changes.language.clone(),
+            password: changes.password.clone(),
+            ..UserChanges::default()
+        },
+    )
+    .await?;
+    let mut changed = Vec::new();
+    for (name, set) in [
+        ("email", changes.email.is_some()),
+        ("language", changes.language.is_some()),
+        ("password", changes.password.is_some()),
+    ] {
+        if set {
+            changed.push(name);
+        }
+    }
+    state
+        .core()
+        .record(
+            &caller.actor(),
+            Activity::new("user.account.update")
+                .subject("user", &user.uuid)
+                .with(json!({ "changed": changed })),
+        )
+        .await;
+    Ok(data(updated))
+}
+
+/// The caller's SSH keys (for SFTP and the SSH console).
+#[utoipa::path(get, path = "/api/client/account/ssh-keys", tag = "account",
+    responses((status = 200, body = Data<Vec<ssh_keys::SshKey>>)),
+    security(("api_key" = []), ("session" = [])))]
+pub async fn ssh_key_list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Data<Vec<ssh_keys::SshKey>>>> {
+    Ok(data(ssh_keys::list(&state.db, caller.user_id()).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewSshKey {
+    pub name: String,
+    /// An OpenSSH public key line, e.g. `ssh-ed25519 AAAA… me@laptop`.
+    pub public_key: String,
+}
+
+#[utoipa::path(post, path = "/api/client/account/ssh-keys", tag = "account", request_body = NewSshKey,
+    responses((status = 201, body = Data<ssh_keys::SshKey>), (status = 400, body = super::api::ErrorBody)),
+    security(("api_key" = []), ("session" = [])))]
+pub async fn ssh_key_add(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<NewSshKey>,
+) -> Result<(axum::http::StatusCode, Json<Data<ssh_keys::SshKey>>)> {
+    let key = ssh_keys::add(
+        &state.db,
+        caller.user_id(),
+        &request.name,
+        &request.public_key,
+    )
+    .await?;
+    state
+        .core()
+        .record(
+            &caller.actor(),
+            Activity::new("user.ssh-key.create")
+                .subject("user", &caller.uuid)
+                .with(json!({ "fingerprint": key.fingerprint })),
+        )
+        .await;
+    Ok((axum::http::StatusCode::CREATED, data(key)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SshKeyRemoval {
+    pub fingerprint: String,
+}
+
+/// Removes a key by fingerprint (`SHA256:…`).
+#[utoipa::path(post, path = "/api/client/account/ssh-keys/remove", tag = "account", request_body = SshKeyRemoval,
+    responses((status = 204, description = "removed")),
+    security(("api_key" = []), ("session" = [])))]
+pub async fn ssh_key_remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<SshKeyRemoval>,
+) -> Result<axum::http::StatusCode> {
+    if !ssh_keys::delete(&state.db, caller.user_id(), &request.fingerprint).await? {
+        return Err(Error::NotFound(format!(
+            "no key {} on your account",
+            request.fingerprint
+        )));
+    }
+    state
+        .core()
+        .record(
+            &caller.actor(),
+            Activity::new("user.ssh-key.delete")
+                .subject("user", &caller.uuid)
+                .with(json!({ "fingerprint": request.fingerprint })),
+        )
+        .await;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

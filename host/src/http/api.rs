@@ -1,0 +1,90 @@
+//! Shapes every endpoint shares: `{"data": …}` bodies, pages with `meta`, the error
+//! body, and lookups that turn "no such row" into a 404 naming what was missing.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::Page;
+use crate::error::{Error, Result};
+
+/// `?page=1&per_page=25&search=…` (at most 100 per page).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1-based page number.
+    pub page: Option<i64>,
+    /// Rows per page, 1 to 100 (default 25).
+    pub per_page: Option<i64>,
+    /// Only rows whose name contains this (case-insensitive).
+    pub search: Option<String>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> Page {
+        Page::new(self.page, self.per_page)
+    }
+
+    pub fn search(&self) -> Option<&str> {
+        self.search
+            .as_deref()
+            .map(str::trim)
+            .filter(|search| !search.is_empty())
+    }
+}
+
+/// One object.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Data<T> {
+    pub data: T,
+}
+
+pub fn data<T>(data: T) -> axum::Json<Data<T>> {
+    axum::Json(Data { data })
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paginated<T> {
+    pub data: Vec<T>,
+    pub meta: PageMeta,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageMeta {
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+    pub last_page: i64,
+}
+
+pub fn paginated<T>(data: Vec<T>, total: i64, page: Page) -> axum::Json<Paginated<T>> {
+    axum::Json(Paginated {
+        data,
+        meta: PageMeta {
+            page: page.number,
+            per_page: page.per_page,
+            total,
+            last_page: page.last_page(total),
+        },
+    })
+}
+
+/// Every error: `{"error": {"code", "message", "field"?}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable kind: `bad_request`, `not_found`, `forbidden`, …
+    pub code: String,
+    pub message: String,
+    /// The request field at fault, for `bad_request`.
+    pub field: Option<String>,
+}
+
+/// `found` or a 404 saying which `what` was not found.
+pub fn found<T>(found: Option<T>, what: &str, key: &str) -> Result<T> {
+    found.ok_or_else(|| Error::NotFound(format!("no {what} `{key}`")))
+}

@@ -1,0 +1,61 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{account, admin_eggs, admin_nodes, admin_servers, admin_users, client, public};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Hatchery panel API", description = "Users, nodes, eggs and servers of a Hatchery panel. Errors are always `{\"error\": {\"code\", \"message\", \"field\"?}}`; lists are paged with `?page=&per_page=` (at most 100) and answer `{\"data\": [...], \"meta\": {...}}`. Plugins add routes under `/api/plugins/{id}/...`."),
+    paths(
+        public::settings, public::setup, public::logout, public::permissions,
+        account::show, account::update, account::ssh_key_list, account::ssh_key_add, account::ssh_key_remove,
+        client::list, client::show, client::websocket, client::power, client::command, client::rename,
+        client::reinstall, client::startup, client::update_variable, client::docker_image,
+        client::subuser_list, client::subuser_create, client::subuser_update, client::subuser_delete,
+        client::activity, client::file_contents, client::file_write,
+        admin_users::user_list, admin_users::user_show, admin_users::user_create, admin_users::user_update,
+        admin_users::user_delete, admin_users::role_list, admin_users::role_create, admin_users::role_update,
+        admin_users::role_delete, admin_users::activity_list,
+        admin_nodes::list, admin_nodes::show, admin_nodes::create, admin_nodes::update, admin_nodes::delete,
+        admin_nodes::configuration, admin_nodes::reset_token, admin_nodes::allocations, admin_nodes::allocate,
+        admin_nodes::deallocate,
+        admin_eggs::list, admin_eggs::nests, admin_eggs::show, admin_eggs::import, admin_eggs::export, admin_eggs::delete,
+        admin_servers::list, admin_servers::show, admin_servers::create, admin_servers::update,
+        admin_servers::suspend, admin_servers::unsuspend, admin_servers::reinstall, admin_servers::delete,
+    ),
+    modifiers(&Security),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("an API key, `hk_…`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                super::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+/// `GET /api/openapi.json`.
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    let mut document = ApiDoc::openapi();
+    document.info.version = crate::plugins::HOST_VERSION.to_string();
+    Json(document)
+}
