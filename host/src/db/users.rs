@@ -103,10 +103,10 @@ pub async fn update(db: &Database, user: &User, changes: &UserChanges) -> Result
         Some(password) => Some(hash_password(password).await?),
         None => None,
     };
-    let role_id = changes.role_id.unwrap_or(user.role_id);
     let updated = on_pool!(db, pool => {
         sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
-            "UPDATE users SET username = $2, email = $3, admin = $4, language = $5, role_id = $6, \
+            "UPDATE users SET username = $2, email = $3, admin = $4, language = $5, \
+             role_id = CASE WHEN $9 THEN $6 ELSE role_id END, \
              password_hash = COALESCE($7, password_hash), updated_at = $8 WHERE id = $1 RETURNING {USER_COLUMNS}"
         )))
         .bind(user.id)
@@ -114,9 +114,10 @@ pub async fn update(db: &Database, user: &User, changes: &UserChanges) -> Result
         .bind(email.as_ref().unwrap_or(&user.email))
         .bind(changes.admin.unwrap_or(user.admin))
         .bind(language.as_ref().unwrap_or(&user.language))
-        .bind(role_id)
+        .bind(changes.role_id.flatten())
         .bind(&password_hash)
         .bind(Utc::now())
+        .bind(changes.role_id.is_some())
         .fetch_one(pool)
         .await
     });

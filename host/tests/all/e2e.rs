@@ -1,10 +1,14 @@
 //! The panel driving a real wings on real containers (podman): an admin adds a node,
 //! configures wings from `hatchery node config`, imports the fixture egg, allocates a
 //! port and creates a server; wings fetches it from the panel, installs it and
-//! reports back; the server starts, runs, and is deleted with its files.
+//! reports back; the server starts and answers on its console; a file written
+//! through the API is read over SFTP by a subuser with `file.sftp` and refused to one
+//! without; suspension locks the server; it is deleted with its files.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use serde_json::json;
 
 use crate::support::{Dialect, eventually, hatchery_bin, panel};
 
@@ -32,7 +36,8 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
     let work = tempfile::tempdir().unwrap();
     let (api_port, sftp_port) = (free_port(), free_port());
     let volumes = work.path().join("volumes");
-    let owner_key = panel.user_key("owner");
+    let root_key = panel.admin_key();
+    let owner_key = panel.user_with_password("owner", "owner password");
     let stranger_key = panel.user_key("stranger");
     panel.cli_ok(&[
         "node",
@@ -87,15 +92,13 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
     std::fs::write(&egg, include_str!("../fixtures/fixture-egg.json")).unwrap();
     panel.cli_ok(&["egg", "import", "--nest", "Tests", egg.to_str().unwrap()]);
     let game_port = free_port().to_string();
-    panel.cli_ok(&[
-        "node",
-        "allocate",
-        "local",
-        "--ip",
-        "127.0.0.1",
-        "--ports",
-        &game_port,
-    ]);
+    let allocated = panel.json(
+        "POST",
+        "/api/admin/nodes/local/allocations",
+        &root_key,
+        Some(json!({ "ip": "127.0.0.1", "ports": game_port })),
+    );
+    assert_eq!(allocated.status, 201, "{allocated:?}");
 
     let allocation = format!("127.0.0.1:{game_port}");
     let create = |greeting: &str| {
@@ -129,19 +132,32 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
             .contains("GREETING may not be greater than 20 characters")
     );
 
-    let created = create("hi");
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
+    let created = panel.json(
+        "POST",
+        "/api/admin/servers",
+        &root_key,
+        Some(json!({
+            "name": "e2e", "owner": "owner", "node": "local", "egg": "Fixture Game",
+            "allocation": allocation, "memory_mb": 64, "disk_mb": 100, "variables": { "GREETING": "hi" },
+        })),
     );
-    let created = String::from_utf8_lossy(&created.stdout).into_owned();
-    assert!(created.starts_with("created server e2e"), "{created}");
-    let server: serde_json::Value =
-        serde_json::from_str(&panel.cli_ok(&["server", "list", "--json"])).unwrap();
-    let uuid = server[0]["uuid"].as_str().unwrap().to_string();
-    let short_id = server[0]["short_id"].as_str().unwrap().to_string();
+    assert_eq!(created.status, 201, "{created:?}");
+    let uuid = created.body["data"]["uuid"].as_str().unwrap().to_string();
+    let short_id = created.body["data"]["short_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(short_id, uuid[..8]);
+    let listed = panel.get_as("/api/client/servers", &owner_key);
+    assert_eq!(
+        listed.body["data"][0]["short_id"],
+        short_id.as_str(),
+        "{listed:?}"
+    );
+    assert_eq!(
+        listed.body["data"][0]["port"].as_u64(),
+        game_port.parse().ok()
+    );
 
     // wings fetched the server from the panel, installed it and reported back.
     eventually(
@@ -165,7 +181,15 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
             .contains("no allocations")
     );
 
-    panel.cli_ok(&["server", "power", &short_id, "start"]);
+    let power = |key: &str, signal: &str| {
+        panel.json(
+            "POST",
+            &format!("/api/client/servers/{short_id}/power"),
+            key,
+            Some(json!({ "signal": signal })),
+        )
+    };
+    assert_eq!(power(&owner_key, "start").status, 204);
     let node_token = config["token"].as_str().unwrap().to_string();
     let state = || {
         let response = ureq::get(&format!("http://127.0.0.1:{api_port}/api/servers/{uuid}"))
@@ -177,16 +201,19 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
             .ok()?;
         response["state"].as_str().map(str::to_string)
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while state().as_deref() != Some("running") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server did not run ({:?}):\n{}",
-            state(),
-            log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let wait_for = |wanted: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while state().as_deref() != Some(wanted) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server is not {wanted} ({:?}):\n{}",
+                state(),
+                log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_for("running");
     let properties =
         std::fs::read_to_string(volumes.join(&uuid).join("server.properties")).unwrap();
     assert_eq!(properties.trim(), format!("server-port={game_port}"));
@@ -220,7 +247,257 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
     socket_read_until(&mut socket, |seen| {
         wanted.iter().all(|w| seen.iter().any(|s| s.contains(w)))
     });
+    // A command sent through the API is answered on the console too.
+    let sent = panel.json(
+        "POST",
+        &format!("/api/client/servers/{short_id}/command"),
+        &owner_key,
+        Some(json!({ "command": "hello" })),
+    );
+    assert_eq!(sent.status, 204, "{sent:?}");
+    socket_read_until(&mut socket, |seen| {
+        seen.iter().any(|s| s.contains("you said: hello"))
+    });
     drop(socket);
+    assert_eq!(power(&owner_key, "stop").status, 204);
+    wait_for("offline");
+
+    // A file written through the API, read back over SFTP by subusers.
+    let files = format!("/api/client/servers/{short_id}/files");
+    let written = panel.request(
+        "POST",
+        &format!("{files}/write?file=motd.txt"),
+        Some(&owner_key),
+        Some(b"welcome aboard\n".to_vec()),
+    );
+    assert_eq!(written.status, 204, "{written:?}");
+    let read = panel.request(
+        "GET",
+        &format!("{files}/contents?file=motd.txt"),
+        Some(&owner_key),
+        None,
+    );
+    assert_eq!(read.raw, b"welcome aboard\n");
+    let escape = panel.request(
+        "GET",
+        &format!("{files}/contents?file=../../etc/passwd"),
+        Some(&owner_key),
+        None,
+    );
+    assert!((400..500).contains(&escape.status), "{escape:?}");
+
+    let reader_key = panel.user_with_password("reader", "reader password");
+    let watcher_key = panel.user_with_password("watcher", "watcher password");
+    let users = format!("/api/client/servers/{short_id}/users");
+    for (email, permissions) in [
+        (
+            "reader@example.com",
+            json!(["file.sftp", "file.read", "file.read-content"]),
+        ),
+        (
+            "watcher@example.com",
+            json!(["websocket.connect", "control.console"]),
+        ),
+    ] {
+        let added = panel.json(
+            "POST",
+            &users,
+            &owner_key,
+            Some(json!({ "email": email, "permissions": permissions })),
+        );
+        assert_eq!(added.status, 201, "{added:?}");
+    }
+    // Subusers see the server, and can do exactly what they were given.
+    assert_eq!(
+        panel.get_as("/api/client/servers", &reader_key).body["meta"]["total"],
+        1
+    );
+    assert_eq!(
+        panel
+            .get_as(
+                &format!("/api/client/servers/{short_id}/websocket"),
+                &watcher_key
+            )
+            .status,
+        200
+    );
+    assert_eq!(
+        panel
+            .get_as(
+                &format!("/api/client/servers/{short_id}/websocket"),
+                &reader_key
+            )
+            .status,
+        403
+    );
+    assert_eq!(power(&watcher_key, "start").status, 403);
+    let watcher_write = panel.request(
+        "POST",
+        &format!("{files}/write?file=x.txt"),
+        Some(&watcher_key),
+        Some(b"x".to_vec()),
+    );
+    assert_eq!(watcher_write.status, 403);
+    // A subuser cannot hand out what they do not hold.
+    let regrant = panel.json(
+        "POST",
+        &users,
+        &watcher_key,
+        Some(json!({ "email": "owner@example.com", "permissions": ["file.sftp"] })),
+    );
+    assert_eq!(regrant.status, 403);
+
+    let sftp = Sftp {
+        port: sftp_port,
+        dir: work.path().to_path_buf(),
+    };
+    let (ok, output) = sftp.run(
+        &format!("reader.{short_id}"),
+        "reader password",
+        "get motd.txt fetched.txt\n",
+    );
+    assert!(ok, "{output}\n{}\n{}", log(), panel.log());
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("fetched.txt")).unwrap(),
+        "welcome aboard\n"
+    );
+    let (ok, output) = sftp.run(
+        &format!("reader.{short_id}"),
+        "reader password",
+        "put fetched.txt copy.txt\n",
+    );
+    assert!(
+        !ok || output.contains("denied"),
+        "a reader may not write: {output}"
+    );
+    assert!(!volumes.join(&uuid).join("copy.txt").exists());
+    let (ok, output) = sftp.run(
+        &format!("watcher.{short_id}"),
+        "watcher password",
+        "get motd.txt\n",
+    );
+    assert!(!ok, "a subuser without file.sftp got in: {output}");
+    let (ok, _) = sftp.run(
+        &format!("reader.{short_id}"),
+        "wrong password",
+        "get motd.txt\n",
+    );
+    assert!(!ok);
+    // The owner writes over SFTP; wings reports it to the panel's activity log.
+    let (ok, output) = sftp.run(
+        &format!("owner.{short_id}"),
+        "owner password",
+        "put fetched.txt from-sftp.txt\n",
+    );
+    assert!(ok, "{output}");
+    let activity = format!("/api/client/servers/{short_id}/activity");
+    let sftp_event = eventually(
+        Duration::from_secs(30),
+        "wings to report the SFTP write",
+        || {
+            let answer = panel.get_as(&activity, &owner_key);
+            answer.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|entry| entry["event"] == "server.sftp.write")
+                .cloned()
+        },
+    );
+    assert_eq!(sftp_event["actor"], "owner");
+    let events = panel.get_as(&activity, &owner_key).body["data"].clone();
+    for expected in [
+        "server.power.start",
+        "server.console.command",
+        "server.file.write",
+        "server.subuser.create",
+        "admin.server.create",
+    ] {
+        assert!(
+            events
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["event"] == expected),
+            "{expected} missing: {events:#}"
+        );
+    }
+    assert_eq!(panel.get_as(&activity, &watcher_key).status, 403);
+
+    // Removing a subuser takes their access away at once.
+    let watcher_uuid = panel.get_as("/api/client/account", &watcher_key).body["data"]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        panel
+            .request(
+                "DELETE",
+                &format!("{users}/{watcher_uuid}"),
+                Some(&owner_key),
+                None
+            )
+            .status,
+        204
+    );
+    assert_eq!(
+        panel
+            .get_as(&format!("/api/client/servers/{short_id}"), &watcher_key)
+            .status,
+        404
+    );
+
+    // Suspended: no power, no SFTP, until an administrator lifts it.
+    let suspended = panel.json(
+        "POST",
+        &format!("/api/admin/servers/{short_id}/suspend"),
+        &root_key,
+        None,
+    );
+    assert_eq!(
+        suspended.body["data"]["status"], "suspended",
+        "{suspended:?}"
+    );
+    assert_eq!(power(&owner_key, "start").status, 409);
+    let (ok, _) = sftp.run(&format!("owner.{short_id}"), "owner password", "ls\n");
+    assert!(!ok, "a suspended server's files are closed");
+    let lifted = panel.json(
+        "POST",
+        &format!("/api/admin/servers/{short_id}/unsuspend"),
+        &root_key,
+        None,
+    );
+    assert_eq!(lifted.body["data"]["status"], serde_json::Value::Null);
+
+    // The owner renames it and changes a variable within the egg's rules.
+    let renamed = panel.json(
+        "POST",
+        &format!("/api/client/servers/{short_id}/settings/rename"),
+        &owner_key,
+        Some(json!({ "name": "renamed" })),
+    );
+    assert_eq!(renamed.body["data"]["name"], "renamed");
+    let variable = |value: &str| {
+        panel.json(
+            "PUT",
+            &format!("/api/client/servers/{short_id}/startup/variable"),
+            &owner_key,
+            Some(json!({ "key": "GREETING", "value": value })),
+        )
+    };
+    assert_eq!(
+        variable(&"x".repeat(30)).body["error"]["field"],
+        "variables.GREETING"
+    );
+    let changed = variable("hello");
+    let greeting = changed.body["data"]["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["env_variable"] == "GREETING")
+        .cloned()
+        .unwrap();
+    assert_eq!(greeting["value"], "hello", "{changed:?}");
 
     panel.cli_ok(&["server", "delete", &short_id]);
     assert!(!volumes.join(&uuid).exists(), "{}", log());
@@ -275,5 +552,64 @@ fn socket_read_until(
             Ok(_) => {}
             Err(err) => panic!("the console closed ({err}); frames: {seen:#?}"),
         }
+    }
+}
+
+/// OpenSSH's `sftp` client against wings, with a password from SSH_ASKPASS.
+struct Sftp {
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Sftp {
+    /// Runs `commands`; returns (success, stdout + stderr).
+    fn run(&self, user: &str, password: &str, commands: &str) -> (bool, String) {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+        let askpass = self.dir.join(format!("askpass-{}", user.replace('.', "-")));
+        std::fs::write(&askpass, format!("#!/bin/sh\necho '{password}'\n")).unwrap();
+        std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut child = Command::new("sftp")
+            // No `-b`: batch mode turns password prompts off.
+            .args(["-F", "/dev/null"])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args(["-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"])
+            .args([
+                "-o",
+                "PreferredAuthentications=password",
+                "-o",
+                "PubkeyAuthentication=no",
+            ])
+            .args(["-o", "NumberOfPasswordPrompts=1"])
+            .args(["-P", &self.port.to_string()])
+            .arg(format!("{user}@127.0.0.1"))
+            .env_remove("SSH_AUTH_SOCK")
+            .env("SSH_ASKPASS", &askpass)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .env("DISPLAY", ":0")
+            .current_dir(&self.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("OpenSSH's sftp client is installed");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(commands.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.success(), text)
     }
 }

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per topic (wasmtime's layout).
 
+mod api;
 mod cli;
 mod config;
 mod database;

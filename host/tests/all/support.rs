@@ -346,6 +346,23 @@ impl Panel {
             .clone()
     }
 
+    /// A new non-admin user with a password, and their API key.
+    pub fn user_with_password(&self, username: &str, password: &str) -> String {
+        self.cli_ok(&[
+            "user",
+            "create",
+            "--username",
+            username,
+            "--email",
+            &format!("{username}@example.com"),
+            "--password",
+            password,
+        ]);
+        self.cli_ok(&["user", "api-key", username])
+            .trim()
+            .to_string()
+    }
+
     /// A new non-admin user's API key.
     pub fn user_key(&self, username: &str) -> String {
         self.cli_ok(&[
@@ -381,11 +398,55 @@ impl Panel {
         key: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Result<Answer, ureq::Error> {
+        let authorization = key.map(|key| format!("Bearer {key}"));
+        let headers: Vec<(&str, &str)> = authorization
+            .as_deref()
+            .map(|value| ("Authorization", value))
+            .into_iter()
+            .collect();
+        self.try_request_with(method, path, &headers, body)
+    }
+
+    /// A JSON request with any headers (a session cookie, an Origin, …).
+    pub fn json_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Answer {
+        let mut headers = headers.to_vec();
+        let body = body.map(|body| {
+            headers.push(("Content-Type", "application/json"));
+            serde_json::to_vec(&body).unwrap()
+        });
+        self.try_request_with(method, path, &headers, body)
+            .unwrap_or_else(|err| panic!("{method} {path}: {err}\n{}", self.log()))
+    }
+
+    /// A JSON request with an API key.
+    pub fn json(&self, method: &str, path: &str, key: &str, body: Option<Value>) -> Answer {
+        let authorization = format!("Bearer {key}");
+        self.json_with(
+            method,
+            path,
+            &[("Authorization", authorization.as_str())],
+            body,
+        )
+    }
+
+    pub fn try_request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, ureq::Error> {
         let url = format!("{}{path}", self.url);
         let send = || {
             let mut builder = ureq::http::Request::builder().method(method).uri(&url);
-            if let Some(key) = key {
-                builder = builder.header("Authorization", format!("Bearer {key}"));
+            for (name, value) in headers {
+                builder = builder.header(*name, *value);
             }
             match body.clone() {
                 Some(body) => self.agent.run(builder.body(body).unwrap()),
@@ -430,7 +491,10 @@ impl Panel {
     }
 
     pub fn post_json(&self, path: &str, key: Option<&str>, body: Value) -> Answer {
-        self.request("POST", path, key, Some(serde_json::to_vec(&body).unwrap()))
+        match key {
+            Some(key) => self.json("POST", path, key, Some(body)),
+            None => self.json_with("POST", path, &[], Some(body)),
+        }
     }
 
     pub fn health(&self) -> Value {
