@@ -556,6 +556,18 @@ fn bench(layout: &Layout) -> Result<()> {
             eprintln!("warning: openssh-server is not installed; the SFTP comparison is skipped");
         }
     }
+    if Command::new("wrk").arg("--version").output().is_err() {
+        step("installing wrk for the API load benchmark");
+        let installed = Command::new("apt-get")
+            .args(["install", "-y", "wrk"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|status| status.success());
+        if !installed {
+            eprintln!("warning: wrk is not installed; the API load benchmark is skipped");
+        }
+    }
+    ensure_postgres()?;
     for package in ["hatchery", "wings"] {
         step(&format!("running the {package} benchmarks (release build)"));
         let status = Command::new("cargo")

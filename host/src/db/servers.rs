@@ -172,6 +172,7 @@ pub fn merge_variables(
 /// starts in `installing` (or ready, when the egg's scripts are skipped).
 pub async fn create(db: &Database, new: &NewServer) -> Result<Server> {
     let variables = new.validate()?;
+    check_node_capacity(db, &new.node, new.memory_mb, new.disk_mb).await?;
     let egg = new.egg.egg()?;
     let image = new
         .image
@@ -399,6 +400,56 @@ pub async fn install_script(db: &Database, server: &Server) -> Result<serde_json
         .await?
         .ok_or_else(|| Error::NotFound(format!("the egg of server {} is gone", server.uuid)))?;
     Ok(wings_wire::install_script(&egg_record.egg()?))
+}
+
+/// Refuses a server that would take the node beyond its memory or disk, counting the
+/// node's over-allocation percentage (-1: no limit).
+async fn check_node_capacity(
+    db: &Database,
+    node: &Node,
+    memory_mb: i64,
+    disk_mb: i64,
+) -> Result<()> {
+    let (used_memory, used_disk): (Option<i64>, Option<i64>) = on_pool!(db, pool => {
+        sqlx::query_as("SELECT CAST(SUM(memory_mb) AS BIGINT), CAST(SUM(disk_mb) AS BIGINT) FROM servers WHERE node_id = $1")
+            .bind(node.id)
+            .fetch_one(pool)
+            .await?
+    });
+    for (field, what, used, wanted, total, over) in [
+        (
+            "memory_mb",
+            "memory",
+            used_memory.unwrap_or(0),
+            memory_mb,
+            node.memory_mb,
+            node.memory_overallocate,
+        ),
+        (
+            "disk_mb",
+            "disk",
+            used_disk.unwrap_or(0),
+            disk_mb,
+            node.disk_mb,
+            node.disk_overallocate,
+        ),
+    ] {
+        if over < 0 {
+            continue;
+        }
+        let limit = total + total * i64::from(over) / 100;
+        if used + wanted > limit {
+            return Err(Error::bad_field(
+                field,
+                format!(
+                    "node {} has {} MiB of {what} left (of {limit} MiB with over-allocation); choose less or another node",
+                    node.name,
+                    (limit - used).max(0)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A server as lists show it: the record with its node, egg and address.

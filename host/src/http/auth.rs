@@ -11,7 +11,7 @@ use hatchery_sdk::Principal;
 
 use super::AppState;
 use crate::actions::Actor;
-use crate::db::users::Identity;
+use crate::db::users::{Identity, User};
 use crate::db::{sessions, users};
 use crate::error::{Error, Result};
 
@@ -21,6 +21,7 @@ pub const SESSION_COOKIE: &str = "hatchery_session";
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: Principal,
+    pub user: User,
     pub uuid: String,
     /// The administrator acting as this user, when impersonating.
     pub impersonator_id: Option<i64>,
@@ -62,7 +63,8 @@ impl FromRequestParts<AppState> for MaybeCaller {
         let principal = principal_of(&identity);
         Ok(MaybeCaller(Some(Caller {
             principal,
-            uuid: identity.user.uuid,
+            uuid: identity.user.uuid.clone(),
+            user: identity.user,
             impersonator_id,
             ip,
         })))

@@ -1,6 +1,5 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
-use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -53,9 +52,16 @@ impl Modify for Security {
     }
 }
 
-/// `GET /api/openapi.json`.
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    let mut document = ApiDoc::openapi();
-    document.info.version = crate::plugins::HOST_VERSION.to_string();
-    Json(document)
+/// `GET /api/openapi.json`, built once.
+pub async fn document() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = DOCUMENT.get_or_init(|| {
+        let mut document = ApiDoc::openapi();
+        document.info.version = crate::plugins::HOST_VERSION.to_string();
+        serde_json::to_string(&document).expect("the OpenAPI document encodes")
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        text,
+    )
 }

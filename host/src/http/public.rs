@@ -162,3 +162,8 @@ pub async fn permissions() -> Json<Data<PermissionCatalogue>> {
         server: list(policy::SERVER_PERMISSIONS),
     })
 }
+
+/// `GET /setup`: the form behind the first-start link (it posts to `/api/setup`).
+pub async fn setup_page() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("../../assets/setup.html"))
+}

@@ -37,6 +37,11 @@ fn first_start_prints_a_setup_link_that_creates_the_first_admin_once() {
         assert_eq!(settings.status, 200, "{settings:?}");
         assert_eq!(settings.body["data"]["setup_required"], true);
         let token = setup_token(&panel);
+        let page = panel.get("/setup");
+        assert!(
+            String::from_utf8_lossy(&page.raw).contains("/api/setup"),
+            "the link opens the setup form"
+        );
 
         let setup = |token: &str, password: &str| {
             panel.post_json(
@@ -294,18 +299,28 @@ fn nodes_eggs_and_a_server_whose_node_is_down_leave_nothing_behind() {
             "{exported:?}"
         );
 
-        let create = |greeting: &str| {
+        let create_with = |greeting: &str, memory_mb: u64| {
             panel.json(
                 "POST",
                 "/api/admin/servers",
                 &root,
                 Some(json!({
                     "name": "nowhere", "owner": "owner", "node": "down", "egg": "Fixture Game",
-                    "allocation": "127.0.0.1:30000", "memory_mb": 64, "disk_mb": 100,
+                    "allocation": "127.0.0.1:30000", "memory_mb": memory_mb, "disk_mb": 100,
                     "variables": { "GREETING": greeting },
                 })),
             )
         };
+        let create = |greeting: &str| create_with(greeting, 64);
+        // The node has 1024 MiB and no over-allocation.
+        let too_big = create_with("hi", 2048);
+        assert_eq!(too_big.body["error"]["field"], "memory_mb", "{too_big:?}");
+        assert!(
+            too_big.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("1024 MiB of memory left")
+        );
         let invalid = create(&"x".repeat(30));
         assert_eq!(
             invalid.body["error"]["field"], "variables.GREETING",
