@@ -37,6 +37,24 @@ impl Core {
         ))
     }
 
+    /// Like [`Core::wings`], but refuses while the node is in maintenance: users'
+    /// actions wait, administrators' (sync, delete) go on.
+    pub async fn wings_for_users(&self, node_id: i64) -> Result<WingsClient> {
+        let node = nodes::find(&self.db, &node_id.to_string())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("node {node_id} no longer exists")))?;
+        if node.maintenance {
+            return Err(Error::Conflict(format!(
+                "node {} is under maintenance; try again later",
+                node.name
+            )));
+        }
+        Ok(WingsClient::new(
+            &node,
+            &nodes::token(&self.secrets, &node)?,
+        ))
+    }
+
     /// Records an activity and publishes it as `activity.<event>`. A failure to record
     /// is logged, not returned: the action itself has already happened.
     pub async fn record(&self, actor: &Actor, activity: Activity) -> Option<ActivityEntry> {

@@ -46,7 +46,7 @@ pub async fn power(core: &Core, actor: &Actor, server: &Server, action: &str) ->
         ));
     }
     refuse_unless_ready(server)?;
-    core.wings(server.node_id)
+    core.wings_for_users(server.node_id)
         .await?
         .power(&server.uuid, action)
         .await?;
@@ -73,7 +73,7 @@ pub async fn send_command(
         ));
     }
     refuse_unless_ready(server)?;
-    core.wings(server.node_id)
+    core.wings_for_users(server.node_id)
         .await?
         .send_command(&server.uuid, command)
         .await?;
@@ -260,7 +260,7 @@ pub async fn delete(core: &Core, actor: &Actor, server: &Server, force: bool) ->
 
 pub async fn read_file(core: &Core, server: &Server, path: &str) -> Result<Vec<u8>> {
     refuse_unless_ready(server)?;
-    core.wings(server.node_id)
+    core.wings_for_users(server.node_id)
         .await?
         .read_file(&server.uuid, path)
         .await
@@ -275,7 +275,7 @@ pub async fn write_file(
 ) -> Result<()> {
     refuse_unless_ready(server)?;
     let bytes = contents.len();
-    core.wings(server.node_id)
+    core.wings_for_users(server.node_id)
         .await?
         .write_file(&server.uuid, path, contents)
         .await?;

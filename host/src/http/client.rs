@@ -140,6 +140,12 @@ pub async fn websocket(
         "node",
         &server.node_id.to_string(),
     )?;
+    if node.maintenance {
+        return Err(Error::Conflict(format!(
+            "node {} is under maintenance; try again later",
+            node.name
+        )));
+    }
     let token = crate::console_token::sign(
         &nodes::token(&state.secrets, &node)?,
         &server.uuid,

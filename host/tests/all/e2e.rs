@@ -469,6 +469,28 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
     );
     assert_eq!(lifted.body["data"]["status"], serde_json::Value::Null);
 
+    // A node in maintenance holds users' actions back.
+    let node = panel.get_as("/api/admin/nodes/local", &root_key).body["data"].clone();
+    let maintenance = |on: bool| {
+        let spec = json!({
+            "name": node["name"], "fqdn": node["fqdn"], "daemon_port": node["daemon_port"],
+            "sftp_port": node["sftp_port"], "data_dir": node["data_dir"], "memory_mb": node["memory_mb"],
+            "disk_mb": node["disk_mb"], "maintenance": on,
+        });
+        let answer = panel.json("PUT", "/api/admin/nodes/local", &root_key, Some(spec));
+        assert_eq!(answer.body["data"]["maintenance"], on, "{answer:?}");
+    };
+    maintenance(true);
+    let held = power(&owner_key, "start");
+    assert_eq!(held.status, 409);
+    assert!(
+        held.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maintenance")
+    );
+    maintenance(false);
+
     // The owner renames it and changes a variable within the egg's rules.
     let renamed = panel.json(
         "POST",
