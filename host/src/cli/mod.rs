@@ -55,9 +55,30 @@ enum CoreCommand {
     /// Add nodes, print their wings configuration, manage their allocations
     #[command(subcommand)]
     Node(nodes::NodeCommand),
-    /// Create, list, power and delete servers
+    /// Create, list, power, suspend, reinstall and delete servers
     #[command(subcommand)]
     Server(servers::ServerCommand),
+    /// Roles: named sets of admin permissions for staff who are not root admins
+    #[command(subcommand)]
+    Role(RoleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RoleCommand {
+    /// Create a role; `hatchery role permissions` lists what it can hold
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// An admin permission such as `servers.read` (repeat the flag for more)
+        #[arg(long = "permission", value_name = "PERMISSION")]
+        permissions: Vec<String>,
+    },
+    /// List the roles
+    List,
+    /// List the admin permissions a role can hold
+    Permissions,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +159,8 @@ enum UserCommand {
         #[arg(long)]
         role: Option<String>,
     },
+    /// List users (root admins marked with *)
+    List,
     /// Change a user's password (read from standard input with `-`)
     SetPassword {
         username: String,
@@ -251,6 +274,7 @@ async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
         CoreCommand::Serve => serve(config).await.map(|()| ExitCode::SUCCESS),
         CoreCommand::Plugin(command) => plugin_command(config, command).await,
         CoreCommand::User(command) => user_command(config, command).await,
+        CoreCommand::Role(command) => role_command(config, command).await,
         command @ (CoreCommand::Egg(_) | CoreCommand::Node(_) | CoreCommand::Server(_)) => {
             init_logging(&config.log, true);
             let db = open_database(&config).await?;
@@ -606,6 +630,27 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
             );
             Ok(ExitCode::SUCCESS)
         }
+        UserCommand::List => {
+            let mut page = crate::db::Page::new(Some(1), Some(crate::db::Page::MAX_PER_PAGE));
+            loop {
+                let (rows, total) = users::page(&db, &page, None).await?;
+                if total == 0 {
+                    println!("no users yet; create one with `hatchery user create`");
+                }
+                for user in &rows {
+                    let marker = if user.admin { "*" } else { " " };
+                    println!(
+                        "{:>5} {marker} {:<24} {}",
+                        user.id, user.username, user.email
+                    );
+                }
+                if page.number >= page.last_page(total) {
+                    break;
+                }
+                page.number += 1;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         UserCommand::SetPassword { username, password } => {
             let user = users::find_by_username(&db, &username)
                 .await?
@@ -641,6 +686,50 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
                 "API key {} for {} — shown once; send it as `Authorization: Bearer <key>`",
                 key.identifier, user.username
             );
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    db.close().await;
+    result
+}
+
+async fn role_command(config: Config, command: RoleCommand) -> Result<ExitCode> {
+    init_logging(&config.log, true);
+    let db = open_database(&config).await?;
+    let result = match command {
+        RoleCommand::Create {
+            name,
+            description,
+            permissions,
+        } => {
+            let role = crate::db::roles::create(&db, &name, &description, &permissions).await?;
+            println!(
+                "created role {} (id {}) with {}",
+                role.name,
+                role.id,
+                role.permissions.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        RoleCommand::List => {
+            let roles = crate::db::roles::list(&db).await?;
+            if roles.is_empty() {
+                println!("no roles yet; create one with `hatchery role create`");
+            }
+            for role in roles {
+                println!(
+                    "{:>5}  {:<20}  {}",
+                    role.id,
+                    role.name,
+                    role.permissions.join(" ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RoleCommand::Permissions => {
+            for (name, description) in crate::policy::ADMIN_PERMISSIONS {
+                println!("{name:<16} {description}");
+            }
             Ok(ExitCode::SUCCESS)
         }
     };

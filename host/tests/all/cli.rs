@@ -133,3 +133,75 @@ fn user_commands_validate_their_input() {
     let unknown = panel.cli(&["user", "api-key", "nobody"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user `nobody`"));
 }
+
+#[test]
+fn roles_and_users_from_the_command_line() {
+    let panel = panel(Dialect::Sqlite).start();
+    let refused = panel.cli(&[
+        "role",
+        "create",
+        "--name",
+        "bad",
+        "--permission",
+        "nodes.fly",
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("nodes.fly"));
+    let created = panel.cli_ok(&[
+        "role",
+        "create",
+        "--name",
+        "support",
+        "--permission",
+        "users.read",
+        "--permission",
+        "servers.read",
+    ]);
+    assert!(created.contains("created role support"), "{created}");
+    assert!(
+        panel
+            .cli_ok(&["role", "permissions"])
+            .contains("servers.delete")
+    );
+
+    // The password comes from standard input, so it stays out of `ps` and shell history.
+    let output = panel.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--username",
+            "helper",
+            "--email",
+            "helper@example.com",
+            "--role",
+            "support",
+            "--password",
+            "-",
+        ],
+        "a good long password\n",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listed = panel.cli_ok(&["user", "list"]);
+    assert!(
+        listed.contains("helper") && listed.contains("helper@example.com"),
+        "{listed}"
+    );
+    let key = panel
+        .cli_ok(&["user", "api-key", "helper"])
+        .trim()
+        .to_string();
+    assert_eq!(panel.get_as("/api/admin/users", &key).status, 200);
+    assert_eq!(panel.get_as("/api/admin/nodes", &key).status, 403);
+
+    // A too-short new password is refused with the rule it breaks.
+    let short = panel.cli_with_stdin(
+        &["user", "set-password", "helper", "--password", "-"],
+        "short\n",
+    );
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("8 to 1024"));
+}

@@ -306,13 +306,24 @@ impl Panel {
 
     /// Runs `hatchery <args>` against this panel's configuration.
     pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_with_stdin(args, "")
+    }
+
+    /// Like [`Panel::cli`], with `stdin` as standard input.
+    pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
         let mut command = Command::new(hatchery_bin());
         command
             .args(args)
             .current_dir(self.dir.path())
-            .stdin(Stdio::null());
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         self.apply_env(&mut command);
-        command.output().expect("hatchery runs")
+        let mut child = command.spawn().expect("hatchery runs");
+        // A command that never reads its input closes the pipe; that is fine.
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        child.wait_with_output().expect("hatchery runs")
     }
 
     /// Like [`Panel::cli`], but the command must succeed; returns stdout.
