@@ -14,6 +14,7 @@ use crate::db::activity::{self, ActivityEntry, NewActivity};
 use crate::db::nodes;
 use crate::error::{Error, Result};
 use crate::events::{EventBus, host_event};
+use crate::http::caches::Caches;
 use crate::secrets::SecretBox;
 use crate::wings_client::WingsClient;
 
@@ -23,6 +24,8 @@ pub struct Core {
     pub db: Database,
     pub secrets: Arc<SecretBox>,
     pub events: Arc<EventBus>,
+    /// The serving panel's caches, invalidated by every recorded change.
+    pub caches: Option<Arc<Caches>>,
 }
 
 impl Core {
@@ -70,6 +73,16 @@ impl Core {
             properties: activity.properties,
             created_at: None,
         };
+        if let Some(caches) = &self.caches {
+            caches.lists.invalidate();
+            // Users, roles, keys and sessions decide who a credential is.
+            if IDENTITY_EVENTS
+                .iter()
+                .any(|prefix| new.event.starts_with(prefix))
+            {
+                caches.identities.clear();
+            }
+        }
         match activity::record(&self.db, &new).await {
             Ok(entry) => {
                 self.events.publish(host_event(
@@ -85,6 +98,9 @@ impl Core {
         }
     }
 }
+
+/// Activities after which remembered credentials may be wrong.
+const IDENTITY_EVENTS: &[&str] = &["admin.user.", "admin.role.", "user.", "auth."];
 
 /// Who acts: a signed-in user (perhaps impersonated by an admin), the CLI, or wings.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -112,6 +112,7 @@ pub async fn run(config: &Config, db: &Database, command: ServerCommand) -> Resu
         secrets: Arc::new(SecretBox::load_or_create(&config.data_dir)?),
         // Nothing in this process subscribes; plugins hear of CLI actions in the log.
         events: Arc::new(EventBus::default()),
+        caches: None,
     };
     let command_kind = match &command {
         ServerCommand::Suspend { .. } => "suspend",

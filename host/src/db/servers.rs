@@ -493,9 +493,17 @@ pub async fn page(
         .map(|column| format!("s.{column}"))
         .collect::<Vec<_>>()
         .join(", ");
-    Ok(on_pool!(db, pool => {
-        let servers = sqlx::query_as::<_, ServerSummary>(sqlx::AssertSqlSafe(format!(
-            "SELECT {columns}, n.name AS node_name, e.name AS egg_name, a.ip, a.alias AS ip_alias, a.port \
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        summary: ServerSummary,
+        total: i64,
+    }
+    // The total rides along on every row (a window count), so a page is one query.
+    let (rows, total) = on_pool!(db, pool => {
+        let rows = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+            "SELECT {columns}, n.name AS node_name, e.name AS egg_name, a.ip, a.alias AS ip_alias, a.port, \
+             COUNT(*) OVER () AS total \
              FROM servers s JOIN nodes n ON n.id = s.node_id JOIN eggs e ON e.id = s.egg_id \
              JOIN allocations a ON a.id = s.allocation_id WHERE {condition} ORDER BY s.id LIMIT $3 OFFSET $4"
         )))
@@ -505,15 +513,20 @@ pub async fn page(
         .bind(page.offset())
         .fetch_all(pool)
         .await?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM servers s WHERE {condition}"
-        )))
-        .bind(user_id)
-        .bind(&pattern)
-        .fetch_one(pool)
-        .await?;
-        (servers, total)
-    }))
+        let total = match rows.first() {
+            Some(row) => row.total,
+            // Past the last page (or nothing at all): count on its own.
+            None => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM servers s WHERE {condition}"
+            )))
+            .bind(user_id)
+            .bind(&pattern)
+            .fetch_one(pool)
+            .await?,
+        };
+        (rows, total)
+    });
+    Ok((rows.into_iter().map(|row| row.summary).collect(), total))
 }
 
 /// The values of a server's variables as stored.

@@ -71,7 +71,9 @@ pub async fn verify(db: &Database, token: &str) -> Result<(Identity, Option<i64>
     if row.expires_at <= Utc::now() {
         return Err(expired());
     }
-    Ok((row.identity, row.impersonator_id))
+    let mut identity = row.identity;
+    identity.valid_until = Some(row.expires_at);
+    Ok((identity, row.impersonator_id))
 }
 
 /// Signs a session out.

@@ -374,6 +374,9 @@ pub struct Identity {
     pub user: User,
     /// The role's permissions as stored (a JSON array); `None` without a role.
     pub role_permissions: Option<String>,
+    /// When the credential that proved this identity expires.
+    #[sqlx(skip)]
+    pub valid_until: Option<DateTime<Utc>>,
 }
 
 impl Identity {
@@ -428,7 +431,9 @@ pub async fn verify_api_key(db: &Database, token: &str) -> Result<Identity> {
             "the API key has expired; issue a new one".into(),
         ));
     }
-    Ok(row.identity)
+    let mut identity = row.identity;
+    identity.valid_until = row.expires_at;
+    Ok(identity)
 }
 
 pub(crate) fn random_hex(bytes: usize) -> String {

@@ -28,14 +28,9 @@ pub struct Account {
 #[utoipa::path(get, path = "/api/client/account", tag = "account",
     responses((status = 200, body = Data<Account>), (status = 401, body = super::api::ErrorBody)),
     security(("api_key" = []), ("session" = [])))]
-pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Json<Data<Account>>> {
-    let user = found(
-        users::find(&state.db, &caller.uuid).await?,
-        "user",
-        &caller.uuid,
-    )?;
+pub async fn show(caller: Caller) -> Result<Json<Data<Account>>> {
     Ok(data(Account {
-        user,
+        user: caller.user,
         permissions: caller.principal.permissions,
         impersonator_id: caller.impersonator_id,
     }))

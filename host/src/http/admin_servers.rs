@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::api::{Data, PageQuery, Paginated, data, found, paginated};
+use super::api::{Data, PageQuery, Paginated, data, found};
 use super::auth::Caller;
 use crate::actions;
 use crate::db::servers::{self, NewServer, Server, ServerChanges, ServerSummary, Visibility};
@@ -31,11 +31,9 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<PageQuery>,
-) -> Result<Json<Paginated<ServerSummary>>> {
+) -> Result<axum::response::Response> {
     allowed(&caller, "servers.read")?;
-    let page = query.page();
-    let (rows, total) = servers::page(&state.db, Visibility::All, query.search(), &page).await?;
-    Ok(paginated(rows, total, page))
+    super::api::cached_server_page(&state, Visibility::All, &query).await
 }
 
 #[utoipa::path(get, path = "/api/admin/servers/{server}", tag = "admin",

@@ -88,3 +88,31 @@ pub struct ErrorDetail {
 pub fn found<T>(found: Option<T>, what: &str, key: &str) -> Result<T> {
     found.ok_or_else(|| Error::NotFound(format!("no {what} `{key}`")))
 }
+
+/// A page of servers as JSON, from the list cache when it is fresh.
+pub async fn cached_server_page(
+    state: &super::AppState,
+    visibility: crate::db::servers::Visibility,
+    query: &PageQuery,
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let page = query.page();
+    let key = format!(
+        "servers|{visibility:?}|{:?}|{}|{}",
+        query.search(),
+        page.number,
+        page.per_page
+    );
+    let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+    if let Some(body) = state.caches.lists.get(&key) {
+        return Ok((json, body).into_response());
+    }
+    let generation = state.caches.lists.generation();
+    let (rows, total) =
+        crate::db::servers::page(&state.db, visibility, query.search(), &page).await?;
+    let body = axum::body::Bytes::from(
+        serde_json::to_vec(&paginated(rows, total, page).0).expect("JSON encodes"),
+    );
+    state.caches.lists.insert(key, generation, body.clone());
+    Ok((json, body).into_response())
+}

@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use hatchery_sdk::Principal;
 
-use super::AppState;
+use super::{AppState, caches};
 use crate::actions::Actor;
 use crate::db::users::{Identity, User};
 use crate::db::{sessions, users};
@@ -119,7 +119,13 @@ async fn identify(
             .ok_or_else(|| {
                 Error::Unauthenticated("the Authorization header must be `Bearer <API key>`".into())
             })?;
-        let identity = users::verify_api_key(&state.db, token.trim()).await?;
+        let token = token.trim();
+        let key = caches::key("api-key", token);
+        if let Some(cached) = state.caches.identities.get(&key) {
+            return Ok(Some(cached));
+        }
+        let identity = users::verify_api_key(&state.db, token).await?;
+        state.caches.identities.insert(key, &identity, None);
         return Ok(Some((identity, None)));
     }
     let Some(token) = session_cookie(headers) else {
@@ -135,7 +141,12 @@ async fn identify(
             "requests from {origin} cannot use the panel's session; use an API key"
         )));
     }
+    let key = caches::key("session", token);
+    if let Some(cached) = state.caches.identities.get(&key) {
+        return Ok(Some(cached));
+    }
     let (identity, impersonator) = sessions::verify(&state.db, token).await?;
+    state.caches.identities.insert(key, &identity, impersonator);
     Ok(Some((identity, impersonator)))
 }
 

@@ -61,7 +61,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<ServerListQuery>,
-) -> Result<Json<Paginated<ServerSummary>>> {
+) -> Result<axum::response::Response> {
     let visibility = match query.kind.as_deref() {
         Some("admin") => {
             policy::require_admin_permission(Some(&caller.principal), "servers.read")?;
@@ -75,14 +75,12 @@ pub async fn list(
             ));
         }
     };
-    let query_page = PageQuery {
+    let query = PageQuery {
         page: query.page,
         per_page: query.per_page,
         search: query.search,
     };
-    let page = query_page.page();
-    let (rows, total) = servers::page(&state.db, visibility, query_page.search(), &page).await?;
-    Ok(paginated(rows, total, page))
+    super::api::cached_server_page(&state, visibility, &query).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

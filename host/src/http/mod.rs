@@ -9,6 +9,7 @@ mod admin_servers;
 mod admin_users;
 mod api;
 pub mod auth;
+pub mod caches;
 mod client;
 mod health;
 pub mod limiter;
@@ -35,6 +36,7 @@ use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::plugins::PluginHost;
 use crate::secrets::SecretBox;
+use caches::Caches;
 use limiter::LoginLimiter;
 
 /// Largest request body a plugin route receives.
@@ -54,6 +56,7 @@ pub struct AppState {
     /// database.
     pub setup_required: Arc<AtomicBool>,
     pub login_limiter: Arc<LoginLimiter>,
+    pub caches: Arc<Caches>,
 }
 
 impl AppState {
@@ -70,6 +73,7 @@ impl AppState {
             secrets,
             setup_required: Arc::new(AtomicBool::new(true)),
             login_limiter: Arc::new(LoginLimiter::default()),
+            caches: Arc::new(Caches::default()),
         }
     }
 
@@ -79,6 +83,7 @@ impl AppState {
             db: self.db.clone(),
             secrets: self.secrets.clone(),
             events: self.plugins.events().clone(),
+            caches: Some(self.caches.clone()),
         }
     }
 }

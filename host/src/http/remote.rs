@@ -109,6 +109,7 @@ pub async fn install_result(
 ) -> Result<StatusCode> {
     let server = own_server(&state, &node, &uuid).await?;
     servers::finish_install(&state.db, &server, result.successful, result.reinstall).await?;
+    state.caches.lists.invalidate();
     tracing::info!(server = %server.uuid, successful = result.successful, "installation finished");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -118,6 +119,7 @@ pub async fn reset(
     WingsNode(node): WingsNode,
 ) -> Result<StatusCode> {
     servers::reset_installing(&state.db, node.id).await?;
+    state.caches.lists.invalidate();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -491,7 +491,12 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
     );
     maintenance(false);
 
-    // The owner renames it and changes a variable within the egg's rules.
+    // The owner renames it (lists show the new name at once) and changes a variable
+    // within the egg's rules.
+    assert_eq!(
+        panel.get_as("/api/client/servers", &owner_key).body["data"][0]["name"],
+        "e2e"
+    );
     let renamed = panel.json(
         "POST",
         &format!("/api/client/servers/{short_id}/settings/rename"),
@@ -499,6 +504,10 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
         Some(json!({ "name": "renamed" })),
     );
     assert_eq!(renamed.body["data"]["name"], "renamed");
+    assert_eq!(
+        panel.get_as("/api/client/servers", &owner_key).body["data"][0]["name"],
+        "renamed"
+    );
     let variable = |value: &str| {
         panel.json(
             "PUT",
