@@ -104,6 +104,10 @@ fn main() {
             panel.rss_kib() as f64 / 1024.0,
             panel.peak_rss_kib() as f64 / 1024.0
         );
+        drop(panel);
+        if dialect == "postgres" {
+            runtime.block_on(drop_postgres(&postgres_admin));
+        }
     }
     let failed = results
         .iter()
@@ -178,6 +182,20 @@ async fn fresh_postgres(admin_url: &str) -> String {
         .unwrap();
     let base = admin_url.rsplit_once('/').unwrap().0;
     format!("{base}/{name}")
+}
+
+async fn drop_postgres(admin_url: &str) {
+    use sqlx::Connection;
+    let name = format!("hatchery_bench_{}", std::process::id());
+    let mut connection = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("PostgreSQL answers");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}"
+    )))
+    .execute(&mut connection)
+    .await
+    .unwrap();
 }
 
 struct Panel {
