@@ -266,12 +266,21 @@ pub fn router(state: AppState) -> Router {
 async fn request_span(request: Request, next: Next) -> Response {
     let span =
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path());
+    // A request refused before its body was read (unauthenticated, forbidden, too
+    // large) leaves the body unread, and hyper then drops the connection. Say so, or
+    // keep-alive clients send their next request into a closed socket.
+    let has_body = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .is_some_and(|length| length != "0")
+        || request
+            .headers()
+            .contains_key(axum::http::header::TRANSFER_ENCODING);
     async move {
         let mut response = next.run(request).await;
         tracing::debug!(status = response.status().as_u16(), "responded");
-        // A refused body is left unread, so the connection cannot be reused; say so,
-        // or keep-alive clients send their next request into a closed socket.
-        if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        if has_body && (response.status().is_client_error() || response.status().is_server_error())
+        {
             response.headers_mut().insert(
                 axum::http::header::CONNECTION,
                 axum::http::HeaderValue::from_static("close"),
