@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{Activity, Actor, Core};
 use crate::db::eggs;
+use crate::db::nodes::Allocation;
 use crate::db::servers::{self, NewServer, Server, ServerChanges};
 use crate::error::{Error, Result};
 
@@ -300,4 +301,76 @@ fn refuse_unless_ready(server: &Server) -> Result<()> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Takes a free allocation of the node for the server (within its allocation limit);
+/// the game binds it on its next start.
+pub async fn claim_allocation(core: &Core, actor: &Actor, server: &Server) -> Result<Allocation> {
+    let allocation = servers::claim_free_allocation(&core.db, server).await?;
+    sync(core, server).await;
+    core.record(
+        actor,
+        Activity::new("server.allocation.create")
+            .on_server(server.id)
+            .with(json!({ "ip": allocation.ip, "port": allocation.port })),
+    )
+    .await;
+    Ok(allocation)
+}
+
+pub async fn set_allocation_notes(
+    core: &Core,
+    actor: &Actor,
+    server: &Server,
+    allocation_id: i64,
+    notes: Option<&str>,
+) -> Result<Allocation> {
+    let allocation = servers::allocation(&core.db, server, allocation_id).await?;
+    servers::set_allocation_notes(&core.db, &allocation, notes).await?;
+    core.record(
+        actor,
+        Activity::new("server.allocation.notes")
+            .on_server(server.id)
+            .with(json!({ "ip": allocation.ip, "port": allocation.port, "notes": notes })),
+    )
+    .await;
+    servers::allocation(&core.db, server, allocation_id).await
+}
+
+pub async fn set_primary_allocation(
+    core: &Core,
+    actor: &Actor,
+    server: &Server,
+    allocation_id: i64,
+) -> Result<Server> {
+    let allocation = servers::allocation(&core.db, server, allocation_id).await?;
+    let updated = servers::set_primary_allocation(&core.db, server, &allocation).await?;
+    sync(core, &updated).await;
+    core.record(
+        actor,
+        Activity::new("server.allocation.primary")
+            .on_server(server.id)
+            .with(json!({ "ip": allocation.ip, "port": allocation.port })),
+    )
+    .await;
+    Ok(updated)
+}
+
+pub async fn release_allocation(
+    core: &Core,
+    actor: &Actor,
+    server: &Server,
+    allocation_id: i64,
+) -> Result<()> {
+    let allocation = servers::allocation(&core.db, server, allocation_id).await?;
+    servers::release_allocation(&core.db, server, &allocation).await?;
+    sync(core, server).await;
+    core.record(
+        actor,
+        Activity::new("server.allocation.delete")
+            .on_server(server.id)
+            .with(json!({ "ip": allocation.ip, "port": allocation.port })),
+    )
+    .await;
+    Ok(())
 }

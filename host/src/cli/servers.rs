@@ -65,6 +65,10 @@ pub enum ServerCommand {
         /// Do not run the egg's install script
         #[arg(long)]
         skip_scripts: bool,
+        /// How many allocations (the primary included) the server's users may take
+        /// from the node's free ones
+        #[arg(long, default_value_t = 0)]
+        allocation_limit: i32,
         /// Start the server once it is installed
         #[arg(long)]
         start: bool,
@@ -135,6 +139,7 @@ pub async fn run(config: &Config, db: &Database, command: ServerCommand) -> Resu
             startup,
             variables,
             skip_scripts,
+            allocation_limit,
             start,
             description,
         } => {
@@ -175,6 +180,7 @@ pub async fn run(config: &Config, db: &Database, command: ServerCommand) -> Resu
                 threads: None,
                 oom_disabled: true,
                 skip_scripts,
+                allocation_limit,
                 variables: values,
             };
             let server = actions::servers::create(&core, &Actor::cli(), &new, start).await?;

@@ -32,6 +32,8 @@ pub struct Server {
     pub threads: Option<String>,
     pub oom_disabled: bool,
     pub skip_scripts: bool,
+    /// How many allocations (the primary included) the server's users may hold.
+    pub allocation_limit: i32,
     /// `installing`, `install_failed`, `reinstall_failed`, `suspended`; `None` when ready.
     pub status: Option<String>,
     pub installed_at: Option<DateTime<Utc>>,
@@ -40,7 +42,7 @@ pub struct Server {
 
 const SERVER_COLUMNS: &str = "id, uuid, short_id, name, description, owner_id, node_id, egg_id, allocation_id, \
      image, startup, memory_mb, swap_mb, disk_mb, io_weight, cpu_percent, threads, oom_disabled, skip_scripts, \
-     status, installed_at, created_at";
+     allocation_limit, status, installed_at, created_at";
 
 /// What an admin chooses for a new server.
 #[derive(Debug, Clone)]
@@ -63,6 +65,8 @@ pub struct NewServer {
     pub threads: Option<String>,
     pub oom_disabled: bool,
     pub skip_scripts: bool,
+    /// How many allocations (the primary included) the server's users may hold.
+    pub allocation_limit: i32,
     /// Values for the egg's variables; missing ones take the egg's default.
     pub variables: BTreeMap<String, String>,
 }
@@ -85,6 +89,12 @@ impl NewServer {
         }
         if !(10..=1000).contains(&self.io_weight) {
             return Err(Error::bad_field("io_weight", "the IO weight is 10 to 1000"));
+        }
+        if self.allocation_limit < 0 {
+            return Err(Error::bad_field(
+                "allocation_limit",
+                "the allocation limit is 0 or more",
+            ));
         }
         let Some(default) = self.allocations.first() else {
             return Err(Error::bad_field(
@@ -190,8 +200,8 @@ pub async fn create(db: &Database, new: &NewServer) -> Result<Server> {
         let server = sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
             "INSERT INTO servers (uuid, short_id, name, description, owner_id, node_id, egg_id, allocation_id, image, \
              startup, memory_mb, swap_mb, disk_mb, io_weight, cpu_percent, threads, oom_disabled, skip_scripts, status, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
+             created_at, updated_at, allocation_limit) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21) \
              RETURNING {SERVER_COLUMNS}"
         )))
         .bind(&uuid)
@@ -214,6 +224,7 @@ pub async fn create(db: &Database, new: &NewServer) -> Result<Server> {
         .bind(new.skip_scripts)
         .bind(status)
         .bind(now)
+        .bind(new.allocation_limit)
         .fetch_one(&mut *transaction)
         .await
         .map_err(|err| match &err {
@@ -567,6 +578,7 @@ pub struct ServerChanges {
     pub disk_mb: Option<i64>,
     pub io_weight: Option<i32>,
     pub cpu_percent: Option<i64>,
+    pub allocation_limit: Option<i32>,
     /// Already merged and checked with [`merge_variables`].
     pub variables: Option<BTreeMap<String, String>>,
 }
@@ -598,6 +610,13 @@ pub async fn update(db: &Database, server: &Server, changes: &ServerChanges) -> 
     if !(10..=1000).contains(&io_weight) {
         return Err(Error::bad_field("io_weight", "the IO weight is 10 to 1000"));
     }
+    let allocation_limit = changes.allocation_limit.unwrap_or(server.allocation_limit);
+    if allocation_limit < 0 {
+        return Err(Error::bad_field(
+            "allocation_limit",
+            "the allocation limit is 0 or more",
+        ));
+    }
     let image = changes
         .image
         .as_deref()
@@ -619,7 +638,7 @@ pub async fn update(db: &Database, server: &Server, changes: &ServerChanges) -> 
         let mut transaction = pool.begin().await?;
         let updated = sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
             "UPDATE servers SET name = $2, description = $3, owner_id = $4, image = $5, startup = $6, memory_mb = $7, \
-             swap_mb = $8, disk_mb = $9, io_weight = $10, cpu_percent = $11, updated_at = $12 WHERE id = $1 \
+             swap_mb = $8, disk_mb = $9, io_weight = $10, cpu_percent = $11, updated_at = $12, allocation_limit = $13 WHERE id = $1 \
              RETURNING {SERVER_COLUMNS}"
         )))
         .bind(server.id)
@@ -634,6 +653,7 @@ pub async fn update(db: &Database, server: &Server, changes: &ServerChanges) -> 
         .bind(io_weight)
         .bind(cpu_percent)
         .bind(Utc::now())
+        .bind(allocation_limit)
         .fetch_one(&mut *transaction)
         .await
         .map_err(|err| match &err {
@@ -659,6 +679,114 @@ pub async fn update(db: &Database, server: &Server, changes: &ServerChanges) -> 
         Ok::<Server, Error>(updated)
     })?;
     Ok(updated)
+}
+
+/// Gives the server a free allocation of its node (on its primary address when one is
+/// free), within its allocation limit.
+pub async fn claim_free_allocation(db: &Database, server: &Server) -> Result<Allocation> {
+    on_pool!(db, pool => {
+        let mut transaction = pool.begin().await?;
+        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM allocations WHERE server_id = $1")
+            .bind(server.id)
+            .fetch_one(&mut *transaction)
+            .await?;
+        if held >= i64::from(server.allocation_limit) {
+            return Err(Error::Conflict(format!(
+                "the server holds {held} of its {} allocations; ask an administrator for more",
+                server.allocation_limit
+            )));
+        }
+        let free = sqlx::query_as::<_, Allocation>(
+            "SELECT id, node_id, ip, alias, port, server_id, notes FROM allocations \
+             WHERE node_id = $1 AND server_id IS NULL \
+             ORDER BY CASE WHEN ip = (SELECT ip FROM allocations WHERE id = $2) THEN 0 ELSE 1 END, ip, port LIMIT 1",
+        )
+        .bind(server.node_id)
+        .bind(server.allocation_id)
+        .fetch_optional(&mut *transaction)
+        .await?
+        .ok_or_else(|| Error::Conflict("the node has no free allocation left; ask an administrator".into()))?;
+        sqlx::query("UPDATE allocations SET server_id = $1 WHERE id = $2 AND server_id IS NULL")
+            .bind(server.id)
+            .bind(free.id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(Allocation { server_id: Some(server.id), ..free })
+    })
+}
+
+/// One of the server's allocations.
+pub async fn allocation(db: &Database, server: &Server, allocation_id: i64) -> Result<Allocation> {
+    let found = on_pool!(db, pool => {
+        sqlx::query_as::<_, Allocation>(
+            "SELECT id, node_id, ip, alias, port, server_id, notes FROM allocations WHERE id = $1 AND server_id = $2",
+        )
+        .bind(allocation_id)
+        .bind(server.id)
+        .fetch_optional(pool)
+        .await?
+    });
+    found.ok_or_else(|| Error::NotFound(format!("the server has no allocation {allocation_id}")))
+}
+
+pub async fn set_allocation_notes(
+    db: &Database,
+    allocation: &Allocation,
+    notes: Option<&str>,
+) -> Result<()> {
+    if notes.is_some_and(|notes| notes.len() > 255) {
+        return Err(Error::bad_field(
+            "notes",
+            "notes are at most 255 characters",
+        ));
+    }
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE allocations SET notes = $1 WHERE id = $2")
+            .bind(notes.filter(|notes| !notes.is_empty()))
+            .bind(allocation.id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+pub async fn set_primary_allocation(
+    db: &Database,
+    server: &Server,
+    allocation: &Allocation,
+) -> Result<Server> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
+            "UPDATE servers SET allocation_id = $2, updated_at = $3 WHERE id = $1 RETURNING {SERVER_COLUMNS}"
+        )))
+        .bind(server.id)
+        .bind(allocation.id)
+        .bind(Utc::now())
+        .fetch_one(pool)
+        .await?
+    }))
+}
+
+/// Gives an allocation back to the node; the primary one stays.
+pub async fn release_allocation(
+    db: &Database,
+    server: &Server,
+    allocation: &Allocation,
+) -> Result<()> {
+    if allocation.id == server.allocation_id {
+        return Err(Error::Conflict(
+            "the primary allocation stays; make another one primary first".into(),
+        ));
+    }
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE allocations SET server_id = NULL, notes = NULL WHERE id = $1 AND server_id = $2")
+            .bind(allocation.id)
+            .bind(server.id)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
 }
 
 /// Sets the server's status (`installing`, `suspended`, …; `None` is ready).

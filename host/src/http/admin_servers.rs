@@ -86,6 +86,10 @@ pub struct ServerRequest {
     pub variables: BTreeMap<String, String>,
     #[serde(default)]
     pub skip_scripts: bool,
+    /// How many allocations (the primary included) the server's users may hold
+    /// (they pick free ones of the node themselves).
+    #[serde(default)]
+    pub allocation_limit: i32,
     /// Start the server once it is installed.
     #[serde(default)]
     pub start_on_completion: bool,
@@ -132,6 +136,7 @@ pub async fn create(
         threads: None,
         oom_disabled: true,
         skip_scripts: request.skip_scripts,
+        allocation_limit: request.allocation_limit,
         variables: request.variables,
     };
     let server = actions::servers::create(
@@ -159,6 +164,7 @@ pub struct ServerUpdate {
     pub disk_mb: Option<i64>,
     pub io_weight: Option<i32>,
     pub cpu_percent: Option<i64>,
+    pub allocation_limit: Option<i32>,
     /// Variables to change, checked against the egg's rules.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
@@ -197,6 +203,7 @@ pub async fn update(
         disk_mb: request.disk_mb,
         io_weight: request.io_weight,
         cpu_percent: request.cpu_percent,
+        allocation_limit: request.allocation_limit,
         variables: None,
     };
     let updated = actions::servers::update(

@@ -641,3 +641,103 @@ pub async fn file_write(
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The server's addresses, the primary first.
+#[utoipa::path(get, path = "/api/client/servers/{server}/network/allocations", tag = "servers",
+    params(("server" = String, Path)),
+    responses((status = 200, body = Data<Vec<Allocation>>)),
+    security(("api_key" = []), ("session" = [])))]
+pub async fn allocation_list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Result<Json<Data<Vec<Allocation>>>> {
+    let (server, access) = server_for(&state, &caller, &key).await?;
+    access.require("allocation.read")?;
+    Ok(data(servers::allocations(&state.db, &server).await?))
+}
+
+/// Takes a free address of the node, within the server's allocation limit.
+#[utoipa::path(post, path = "/api/client/servers/{server}/network/allocations", tag = "servers",
+    params(("server" = String, Path)),
+    responses((status = 201, body = Data<Allocation>), (status = 409, body = super::api::ErrorBody, description = "the limit is reached or the node has none free")),
+    security(("api_key" = []), ("session" = [])))]
+pub async fn allocation_claim(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Result<(StatusCode, Json<Data<Allocation>>)> {
+    let (server, access) = server_for(&state, &caller, &key).await?;
+    access.require("allocation.create")?;
+    let allocation =
+        actions::servers::claim_allocation(&state.core(), &caller.actor(), &server).await?;
+    Ok((StatusCode::CREATED, data(allocation)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AllocationNotes {
+    /// What the address is for; empty or `null` clears it.
+    pub notes: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/client/servers/{server}/network/allocations/{allocation}", tag = "servers",
+    params(("server" = String, Path), ("allocation" = i64, Path)), request_body = AllocationNotes,
+    responses((status = 200, body = Data<Allocation>)),
+    security(("api_key" = []), ("session" = [])))]
+pub async fn allocation_notes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((key, allocation_id)): Path<(String, i64)>,
+    Json(request): Json<AllocationNotes>,
+) -> Result<Json<Data<Allocation>>> {
+    let (server, access) = server_for(&state, &caller, &key).await?;
+    access.require("allocation.update")?;
+    let allocation = actions::servers::set_allocation_notes(
+        &state.core(),
+        &caller.actor(),
+        &server,
+        allocation_id,
+        request.notes.as_deref(),
+    )
+    .await?;
+    Ok(data(allocation))
+}
+
+/// Makes an address the primary one (the game's `SERVER_PORT` on its next start).
+#[utoipa::path(post, path = "/api/client/servers/{server}/network/allocations/{allocation}/primary", tag = "servers",
+    params(("server" = String, Path), ("allocation" = i64, Path)),
+    responses((status = 200, body = Data<Server>)),
+    security(("api_key" = []), ("session" = [])))]
+pub async fn allocation_primary(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((key, allocation_id)): Path<(String, i64)>,
+) -> Result<Json<Data<Server>>> {
+    let (server, access) = server_for(&state, &caller, &key).await?;
+    access.require("allocation.update")?;
+    let updated = actions::servers::set_primary_allocation(
+        &state.core(),
+        &caller.actor(),
+        &server,
+        allocation_id,
+    )
+    .await?;
+    Ok(data(updated))
+}
+
+/// Gives an address back to the node (not the primary one).
+#[utoipa::path(delete, path = "/api/client/servers/{server}/network/allocations/{allocation}", tag = "servers",
+    params(("server" = String, Path), ("allocation" = i64, Path)),
+    responses((status = 204, description = "released")),
+    security(("api_key" = []), ("session" = [])))]
+pub async fn allocation_release(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((key, allocation_id)): Path<(String, i64)>,
+) -> Result<StatusCode> {
+    let (server, access) = server_for(&state, &caller, &key).await?;
+    access.require("allocation.delete")?;
+    actions::servers::release_allocation(&state.core(), &caller.actor(), &server, allocation_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

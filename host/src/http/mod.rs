@@ -160,6 +160,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/client/servers/{id}/activity", get(client::activity))
         .route(
+            "/api/client/servers/{id}/network/allocations",
+            get(client::allocation_list).post(client::allocation_claim),
+        )
+        .route(
+            "/api/client/servers/{id}/network/allocations/{allocation}",
+            post(client::allocation_notes).delete(client::allocation_release),
+        )
+        .route(
+            "/api/client/servers/{id}/network/allocations/{allocation}/primary",
+            post(client::allocation_primary),
+        )
+        .route(
             "/api/client/servers/{id}/files/contents",
             get(client::file_contents),
         )

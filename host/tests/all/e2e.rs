@@ -92,11 +92,12 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
     std::fs::write(&egg, include_str!("../fixtures/fixture-egg.json")).unwrap();
     panel.cli_ok(&["egg", "import", "--nest", "Tests", egg.to_str().unwrap()]);
     let game_port = free_port().to_string();
+    let extra_port = free_port().to_string();
     let allocated = panel.json(
         "POST",
         "/api/admin/nodes/local/allocations",
         &root_key,
-        Some(json!({ "ip": "127.0.0.1", "ports": game_port })),
+        Some(json!({ "ip": "127.0.0.1", "ports": format!("{game_port},{extra_port}") })),
     );
     assert_eq!(allocated.status, 201, "{allocated:?}");
 
@@ -139,6 +140,7 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
         Some(json!({
             "name": "e2e", "owner": "owner", "node": "local", "egg": "Fixture Game",
             "allocation": allocation, "memory_mb": 64, "disk_mb": 100, "variables": { "GREETING": "hi" },
+            "allocation_limit": 2,
         })),
     );
     assert_eq!(created.status, 201, "{created:?}");
@@ -175,10 +177,10 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
     );
     assert!(volumes.join(&uuid).join("server.sh").exists(), "{}", log());
     // The allocation is taken now.
+    let free = panel.cli_ok(&["node", "allocations", "local", "--free"]);
     assert!(
-        panel
-            .cli_ok(&["node", "allocations", "local", "--free"])
-            .contains("no allocations")
+        !free.contains(&game_port) && free.contains(&extra_port),
+        "{free}"
     );
 
     let power = |key: &str, signal: &str| {
@@ -529,6 +531,69 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
         .cloned()
         .unwrap();
     assert_eq!(greeting["value"], "hello", "{changed:?}");
+
+    // The owner takes the node's other free address (the limit is two), makes it
+    // primary, and the game listens there on its next start.
+    let network = format!("/api/client/servers/{short_id}/network/allocations");
+    assert_eq!(
+        panel.get_as(&network, &owner_key).body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(panel.get_as(&network, &reader_key).status, 403);
+    let claimed = panel.json("POST", &network, &owner_key, None);
+    assert_eq!(claimed.status, 201, "{claimed:?}");
+    assert_eq!(
+        claimed.body["data"]["port"].as_u64(),
+        extra_port.parse().ok()
+    );
+    let extra_id = claimed.body["data"]["id"].as_i64().unwrap();
+    let over = panel.json("POST", &network, &owner_key, None);
+    assert_eq!(over.status, 409, "the limit is two: {over:?}");
+    let noted = panel.json(
+        "POST",
+        &format!("{network}/{extra_id}"),
+        &owner_key,
+        Some(json!({ "notes": "game" })),
+    );
+    assert_eq!(noted.body["data"]["notes"], "game");
+    let old_primary = panel.get_as(&network, &owner_key).body["data"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let primary = panel.json(
+        "POST",
+        &format!("{network}/{extra_id}/primary"),
+        &owner_key,
+        None,
+    );
+    assert_eq!(
+        primary.body["data"]["allocation_id"].as_i64(),
+        Some(extra_id),
+        "{primary:?}"
+    );
+    let keep_primary = panel.request(
+        "DELETE",
+        &format!("{network}/{extra_id}"),
+        Some(&owner_key),
+        None,
+    );
+    assert_eq!(keep_primary.status, 409);
+    let released = panel.request(
+        "DELETE",
+        &format!("{network}/{old_primary}"),
+        Some(&owner_key),
+        None,
+    );
+    assert_eq!(released.status, 204);
+    assert_eq!(power(&owner_key, "start").status, 204);
+    wait_for("running");
+    let properties =
+        std::fs::read_to_string(volumes.join(&uuid).join("server.properties")).unwrap();
+    assert_eq!(properties.trim(), format!("server-port={extra_port}"));
+    assert_eq!(power(&owner_key, "kill").status, 204);
+    wait_for("offline");
 
     panel.cli_ok(&["server", "delete", &short_id]);
     assert!(!volumes.join(&uuid).exists(), "{}", log());
