@@ -26,6 +26,8 @@ pub struct Config {
     pub wasm: WasmLimits,
     /// Largest plugin package accepted for installation.
     pub max_package_bytes: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -64,6 +66,7 @@ struct FileConfig {
     plugins_dir: Option<PathBuf>,
     log: Option<String>,
     max_package_mb: Option<u64>,
+    trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     plugins: FilePlugins,
     #[serde(default)]
@@ -95,6 +98,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("HATCHERY_PLUGINS_DIR", "plugins_dir"),
     ("HATCHERY_LOG", "log"),
     ("HATCHERY_MAX_PACKAGE_MB", "max_package_mb"),
+    ("HATCHERY_TRUSTED_PROXIES", "trusted_proxies"),
     ("HATCHERY_ALLOW_UNSIGNED_PLUGINS", "plugins.allow_unsigned"),
     ("HATCHERY_TRUSTED_KEYS", "plugins.trusted_keys"),
     ("HATCHERY_WASM_MEMORY_MB", "wasm.memory_mb"),
@@ -225,6 +229,24 @@ impl Config {
             })?;
         }
 
+        let proxies = match env.get("HATCHERY_TRUSTED_PROXIES") {
+            Some(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|ip| !ip.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            None => file.trusted_proxies.unwrap_or_default(),
+        };
+        let trusted_proxies = proxies
+            .iter()
+            .map(|ip| {
+                ip.parse().map_err(|_| {
+                    Error::Config(format!("trusted_proxies: `{ip}` is not an IP address"))
+                })
+            })
+            .collect::<Result<Vec<std::net::IpAddr>>>()?;
+
         let defaults = WasmLimits::default();
         let wasm = WasmLimits {
             memory_mb: number(env, "HATCHERY_WASM_MEMORY_MB", "wasm.memory_mb")?
@@ -254,6 +276,7 @@ impl Config {
             },
             wasm,
             max_package_bytes: max_package_mb * 1024 * 1024,
+            trusted_proxies,
         })
     }
 

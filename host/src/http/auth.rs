@@ -51,10 +51,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<MaybeCaller> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip().to_string());
+        let ip = client_ip(state, parts);
         let Some((identity, impersonator_id)) =
             identify(state, &parts.method, &parts.headers).await?
         else {
@@ -174,4 +171,31 @@ pub fn session_set_cookie(token: &str, secure: bool) -> String {
 /// The `Set-Cookie` value that signs the browser out.
 pub fn session_clear_cookie() -> String {
     format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+/// The client's address: the socket's peer, or, behind a trusted reverse proxy, the
+/// nearest `X-Forwarded-For` entry that is not itself a trusted proxy.
+fn client_ip(state: &AppState, parts: &Parts) -> Option<String> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip())?;
+    let trusted = &state.config.trusted_proxies;
+    if !trusted.contains(&peer) {
+        return Some(peer.to_string());
+    }
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|entry| entry.trim().parse::<std::net::IpAddr>().ok())
+        .collect::<Vec<_>>();
+    let client = forwarded
+        .into_iter()
+        .rev()
+        .find(|address| !trusted.contains(address))
+        .unwrap_or(peer);
+    Some(client.to_string())
 }

@@ -386,3 +386,36 @@ fn the_openapi_document_describes_the_api() {
         .collect();
     assert!(server.contains(&"file.sftp") && server.contains(&"control.console"));
 }
+
+#[test]
+fn activity_records_the_client_address_through_a_trusted_proxy_only() {
+    let create_role = |panel: &Panel, key: &str, name: &str| {
+        let authorization = format!("Bearer {key}");
+        let answer = panel.json_with(
+            "POST",
+            "/api/admin/roles",
+            &[
+                ("Authorization", &authorization),
+                ("X-Forwarded-For", "198.51.100.9, 203.0.113.7"),
+            ],
+            Some(json!({ "name": name, "permissions": [] })),
+        );
+        assert_eq!(answer.status, 201, "{answer:?}");
+        let activity = panel.get_as("/api/admin/activity?event=admin.role.create", key);
+        activity.body["data"][0]["ip"].as_str().unwrap().to_string()
+    };
+    // Directly connected clients cannot claim another address.
+    let direct = panel(crate::support::Dialect::Sqlite).start();
+    assert_eq!(
+        create_role(&direct, &direct.admin_key(), "direct"),
+        "127.0.0.1"
+    );
+    // Behind a trusted proxy, the nearest untrusted hop is the client.
+    let proxied = panel(crate::support::Dialect::Sqlite)
+        .env("HATCHERY_TRUSTED_PROXIES", "127.0.0.1")
+        .start();
+    assert_eq!(
+        create_role(&proxied, &proxied.admin_key(), "proxied"),
+        "203.0.113.7"
+    );
+}

@@ -29,7 +29,7 @@ fn serve_with(env: &[(&str, &str)], config_file: Option<&str>) -> (bool, String)
 fn unknown_and_invalid_settings_stop_startup_with_the_key_named() {
     /// Environment, config file, and the message expected.
     type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>, &'a str);
-    let cases: [Case; 7] = [
+    let cases: [Case; 8] = [
         (
             &[("HATCHERY_LISEN", "127.0.0.1:1")],
             None,
@@ -64,6 +64,11 @@ fn unknown_and_invalid_settings_stop_startup_with_the_key_named() {
             &[],
             Some("[plugins]\ntrusted_keys = [\"nope\"]\n"),
             "plugins.trusted_keys: `nope` is not usable",
+        ),
+        (
+            &[("HATCHERY_TRUSTED_PROXIES", "10.0.0.1, proxy.local")],
+            None,
+            "trusted_proxies: `proxy.local` is not an IP address",
         ),
     ];
     for (env, file, expected) in cases {
