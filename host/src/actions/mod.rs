@@ -31,22 +31,20 @@ pub struct Core {
 impl Core {
     /// A client for the wings of node `node_id`.
     pub async fn wings(&self, node_id: i64) -> Result<WingsClient> {
-        let node = nodes::find(&self.db, &node_id.to_string())
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("node {node_id} no longer exists")))?;
-        Ok(WingsClient::new(
-            &node,
-            &nodes::token(&self.secrets, &node)?,
-        ))
+        self.wings_client(node_id, false).await
     }
 
     /// Like [`Core::wings`], but refuses while the node is in maintenance: users'
     /// actions wait, administrators' (sync, delete) go on.
     pub async fn wings_for_users(&self, node_id: i64) -> Result<WingsClient> {
+        self.wings_client(node_id, true).await
+    }
+
+    async fn wings_client(&self, node_id: i64, refuse_maintenance: bool) -> Result<WingsClient> {
         let node = nodes::find(&self.db, &node_id.to_string())
             .await?
             .ok_or_else(|| Error::NotFound(format!("node {node_id} no longer exists")))?;
-        if node.maintenance {
+        if refuse_maintenance && node.maintenance {
             return Err(Error::Conflict(format!(
                 "node {} is under maintenance; try again later",
                 node.name
@@ -73,6 +71,18 @@ impl Core {
             properties: activity.properties,
             created_at: None,
         };
+        match self.record_entry(&new).await {
+            Ok(entry) => Some(entry),
+            Err(err) => {
+                tracing::error!(event = %new.event, error = %err, "cannot record activity");
+                None
+            }
+        }
+    }
+
+    /// Stores an entry as given (wings' reports carry their own actor and time),
+    /// invalidates what it may have changed, and publishes it as `activity.<event>`.
+    pub async fn record_entry(&self, new: &NewActivity) -> Result<ActivityEntry> {
         if let Some(caches) = &self.caches {
             caches.lists.invalidate();
             // Users, roles, keys and sessions decide who a credential is.
@@ -83,19 +93,12 @@ impl Core {
                 caches.identities.clear();
             }
         }
-        match activity::record(&self.db, &new).await {
-            Ok(entry) => {
-                self.events.publish(host_event(
-                    &format!("activity.{}", entry.event),
-                    serde_json::to_value(&entry).unwrap_or(Value::Null),
-                ));
-                Some(entry)
-            }
-            Err(err) => {
-                tracing::error!(event = %new.event, error = %err, "cannot record activity");
-                None
-            }
-        }
+        let entry = activity::record(&self.db, new).await?;
+        self.events.publish(host_event(
+            &format!("activity.{}", entry.event),
+            serde_json::to_value(&entry).unwrap_or(Value::Null),
+        ));
+        Ok(entry)
     }
 }
 

@@ -499,11 +499,15 @@ pub async fn page(
     let pattern = format!("%{}%", search.unwrap_or("").to_lowercase());
     let condition = "($1 IS NULL OR s.owner_id = $1 OR s.id IN (SELECT server_id FROM subusers WHERE user_id = $1)) \
                      AND ($2 = '%%' OR LOWER(s.name) LIKE $2)";
-    let columns = SERVER_COLUMNS
-        .split(", ")
-        .map(|column| format!("s.{column}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    // `s.`-qualified once, not per request.
+    static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        SERVER_COLUMNS
+            .split(", ")
+            .map(|column| format!("s.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let columns = COLUMNS.as_str();
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]

@@ -16,11 +16,6 @@ use crate::actions::Activity;
 use crate::db::eggs::{self, EggRecord, Imported, Nest};
 use crate::domain::eggs::{Egg, ExportFormat};
 use crate::error::{Error, Result};
-use crate::policy;
-
-fn allowed(caller: &Caller, permission: &str) -> Result<()> {
-    policy::require_admin_permission(Some(&caller.principal), permission).map(drop)
-}
 
 #[utoipa::path(get, path = "/api/admin/eggs", tag = "admin",
     responses((status = 200, body = Data<Vec<EggRecord>>)), security(("api_key" = []), ("session" = [])))]
@@ -28,14 +23,14 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Data<Vec<EggRecord>>>> {
-    allowed(&caller, "eggs.read")?;
+    caller.require_admin_permission("eggs.read")?;
     Ok(data(eggs::list(&state.db).await?))
 }
 
 #[utoipa::path(get, path = "/api/admin/nests", tag = "admin",
     responses((status = 200, body = Data<Vec<Nest>>)), security(("api_key" = []), ("session" = [])))]
 pub async fn nests(State(state): State<AppState>, caller: Caller) -> Result<Json<Data<Vec<Nest>>>> {
-    allowed(&caller, "eggs.read")?;
+    caller.require_admin_permission("eggs.read")?;
     Ok(data(eggs::nests(&state.db).await?))
 }
 
@@ -56,7 +51,7 @@ pub async fn show(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<Json<Data<EggDetails>>> {
-    allowed(&caller, "eggs.read")?;
+    caller.require_admin_permission("eggs.read")?;
     let record = found(eggs::find(&state.db, &key).await?, "egg", &key)?;
     let definition = serde_json::to_value(record.egg()?).unwrap_or(Value::Null);
     Ok(data(EggDetails { record, definition }))
@@ -93,7 +88,7 @@ pub async fn import(
     Query(query): Query<ImportQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Data<ImportResult>>)> {
-    allowed(&caller, "eggs.import")?;
+    caller.require_admin_permission("eggs.import")?;
     let text =
         std::str::from_utf8(&body).map_err(|_| Error::bad_request("the egg is not UTF-8 text"))?;
     let egg = Egg::parse(text).map_err(Error::bad_request)?;
@@ -153,7 +148,7 @@ pub async fn export(
     Path(key): Path<String>,
     Query(query): Query<ExportQuery>,
 ) -> Result<([(axum::http::HeaderName, &'static str); 1], String)> {
-    allowed(&caller, "eggs.import")?;
+    caller.require_admin_permission("eggs.import")?;
     let record = found(eggs::find(&state.db, &key).await?, "egg", &key)?;
     let (format, content_type) = match query.format.as_deref() {
         None | Some("pterodactyl") => (ExportFormat::Pterodactyl, "application/json"),
@@ -179,7 +174,7 @@ pub async fn delete(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<StatusCode> {
-    allowed(&caller, "eggs.delete")?;
+    caller.require_admin_permission("eggs.delete")?;
     let record = found(eggs::find(&state.db, &key).await?, "egg", &key)?;
     eggs::delete(&state.db, &record).await?;
     state

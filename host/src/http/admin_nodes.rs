@@ -13,11 +13,6 @@ use super::auth::Caller;
 use crate::actions::Activity;
 use crate::db::nodes::{self, Allocation, NewNode, Node};
 use crate::error::Result;
-use crate::policy;
-
-fn allowed(caller: &Caller, permission: &str) -> Result<()> {
-    policy::require_admin_permission(Some(&caller.principal), permission).map(drop)
-}
 
 async fn node(state: &AppState, key: &str) -> Result<Node> {
     found(nodes::find(&state.db, key).await?, "node", key)
@@ -26,7 +21,7 @@ async fn node(state: &AppState, key: &str) -> Result<Node> {
 #[utoipa::path(get, path = "/api/admin/nodes", tag = "admin",
     responses((status = 200, body = Data<Vec<Node>>)), security(("api_key" = []), ("session" = [])))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Data<Vec<Node>>>> {
-    allowed(&caller, "nodes.read")?;
+    caller.require_admin_permission("nodes.read")?;
     Ok(data(nodes::list(&state.db).await?))
 }
 
@@ -38,7 +33,7 @@ pub async fn show(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<Json<Data<Node>>> {
-    allowed(&caller, "nodes.read")?;
+    caller.require_admin_permission("nodes.read")?;
     Ok(data(node(&state, &key).await?))
 }
 
@@ -116,7 +111,7 @@ pub async fn create(
     caller: Caller,
     Json(request): Json<NodeRequest>,
 ) -> Result<(StatusCode, Json<Data<Node>>)> {
-    allowed(&caller, "nodes.create")?;
+    caller.require_admin_permission("nodes.create")?;
     let node = nodes::create(&state.db, &state.secrets, &request.new_node()).await?;
     state
         .core()
@@ -140,7 +135,7 @@ pub async fn update(
     Path(key): Path<String>,
     Json(request): Json<NodeRequest>,
 ) -> Result<Json<Data<Node>>> {
-    allowed(&caller, "nodes.update")?;
+    caller.require_admin_permission("nodes.update")?;
     let existing = node(&state, &key).await?;
     let updated = nodes::update(
         &state.db,
@@ -169,7 +164,7 @@ pub async fn delete(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<StatusCode> {
-    allowed(&caller, "nodes.delete")?;
+    caller.require_admin_permission("nodes.delete")?;
     let existing = node(&state, &key).await?;
     nodes::delete(&state.db, &existing).await?;
     state
@@ -193,7 +188,7 @@ pub async fn configuration(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<([(axum::http::HeaderName, &'static str); 1], String)> {
-    allowed(&caller, "nodes.update")?;
+    caller.require_admin_permission("nodes.update")?;
     let node = node(&state, &key).await?;
     let token = nodes::token(&state.secrets, &node)?;
     state
@@ -217,7 +212,7 @@ pub async fn reset_token(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<Json<Data<Node>>> {
-    allowed(&caller, "nodes.update")?;
+    caller.require_admin_permission("nodes.update")?;
     let existing = node(&state, &key).await?;
     let updated = nodes::reset_token(&state.db, &state.secrets, &existing).await?;
     state
@@ -247,7 +242,7 @@ pub async fn allocations(
     Path(key): Path<String>,
     Query(query): Query<AllocationQuery>,
 ) -> Result<Json<Data<Vec<Allocation>>>> {
-    allowed(&caller, "nodes.read")?;
+    caller.require_admin_permission("nodes.read")?;
     let node = node(&state, &key).await?;
     Ok(data(
         nodes::allocations(&state.db, &node, query.free).await?,
@@ -278,7 +273,7 @@ pub async fn allocate(
     Path(key): Path<String>,
     Json(request): Json<AllocationRequest>,
 ) -> Result<(StatusCode, Json<Data<AllocationsChanged>>)> {
-    allowed(&caller, "nodes.update")?;
+    caller.require_admin_permission("nodes.update")?;
     let node = node(&state, &key).await?;
     let ports = nodes::parse_ports(&request.ports)?;
     let count = nodes::add_allocations(
@@ -311,7 +306,7 @@ pub async fn deallocate(
     Path(key): Path<String>,
     Json(request): Json<AllocationRequest>,
 ) -> Result<Json<Data<AllocationsChanged>>> {
-    allowed(&caller, "nodes.update")?;
+    caller.require_admin_permission("nodes.update")?;
     let node = node(&state, &key).await?;
     let ports = nodes::parse_ports(&request.ports)?;
     let count = nodes::remove_allocations(&state.db, &node, request.ip.trim(), &ports).await?;

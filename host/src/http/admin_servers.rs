@@ -15,11 +15,6 @@ use crate::actions;
 use crate::db::servers::{self, NewServer, Server, ServerChanges, ServerSummary, Visibility};
 use crate::db::{eggs, nodes, users};
 use crate::error::{Error, Result};
-use crate::policy;
-
-fn allowed(caller: &Caller, permission: &str) -> Result<()> {
-    policy::require_admin_permission(Some(&caller.principal), permission).map(drop)
-}
 
 async fn server(state: &AppState, key: &str) -> Result<Server> {
     found(servers::find(&state.db, key).await?, "server", key)
@@ -32,7 +27,7 @@ pub async fn list(
     caller: Caller,
     Query(query): Query<PageQuery>,
 ) -> Result<axum::response::Response> {
-    allowed(&caller, "servers.read")?;
+    caller.require_admin_permission("servers.read")?;
     super::api::cached_server_page(&state, Visibility::All, &query).await
 }
 
@@ -44,7 +39,7 @@ pub async fn show(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<Json<Data<Server>>> {
-    allowed(&caller, "servers.read")?;
+    caller.require_admin_permission("servers.read")?;
     Ok(data(server(&state, &key).await?))
 }
 
@@ -104,7 +99,7 @@ pub async fn create(
     caller: Caller,
     Json(request): Json<ServerRequest>,
 ) -> Result<(StatusCode, Json<Data<Server>>)> {
-    allowed(&caller, "servers.create")?;
+    caller.require_admin_permission("servers.create")?;
     let owner = users::find(&state.db, &request.owner)
         .await?
         .ok_or_else(|| Error::bad_field("owner", format!("no user `{}`", request.owner)))?;
@@ -181,7 +176,7 @@ pub async fn update(
     Path(key): Path<String>,
     Json(request): Json<ServerUpdate>,
 ) -> Result<Json<Data<Server>>> {
-    allowed(&caller, "servers.update")?;
+    caller.require_admin_permission("servers.update")?;
     let existing = server(&state, &key).await?;
     let owner_id = match &request.owner {
         Some(owner) => Some(
@@ -226,7 +221,7 @@ pub async fn suspend(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<Json<Data<Server>>> {
-    allowed(&caller, "servers.update")?;
+    caller.require_admin_permission("servers.update")?;
     let existing = server(&state, &key).await?;
     Ok(data(
         actions::servers::set_suspended(&state.core(), &caller.actor(), &existing, true).await?,
@@ -240,7 +235,7 @@ pub async fn unsuspend(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<Json<Data<Server>>> {
-    allowed(&caller, "servers.update")?;
+    caller.require_admin_permission("servers.update")?;
     let existing = server(&state, &key).await?;
     Ok(data(
         actions::servers::set_suspended(&state.core(), &caller.actor(), &existing, false).await?,
@@ -254,7 +249,7 @@ pub async fn reinstall(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<StatusCode> {
-    allowed(&caller, "servers.update")?;
+    caller.require_admin_permission("servers.update")?;
     let existing = server(&state, &key).await?;
     actions::servers::reinstall(&state.core(), &caller.actor(), &existing).await?;
     Ok(StatusCode::ACCEPTED)
@@ -276,7 +271,7 @@ pub async fn delete(
     Path(key): Path<String>,
     Query(query): Query<DeleteQuery>,
 ) -> Result<StatusCode> {
-    allowed(&caller, "servers.delete")?;
+    caller.require_admin_permission("servers.delete")?;
     let existing = server(&state, &key).await?;
     actions::servers::delete(&state.core(), &caller.actor(), &existing, query.force).await?;
     Ok(StatusCode::NO_CONTENT)

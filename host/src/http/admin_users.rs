@@ -16,11 +16,6 @@ use crate::db::roles::{self, Role};
 use crate::db::sessions;
 use crate::db::users::{self, NewUser, User, UserChanges};
 use crate::error::{Error, Result};
-use crate::policy;
-
-fn allowed(caller: &Caller, permission: &str) -> Result<()> {
-    policy::require_admin_permission(Some(&caller.principal), permission).map(drop)
-}
 
 /// Users, paged; `search` matches username and email.
 #[utoipa::path(get, path = "/api/admin/users", tag = "admin", params(PageQuery),
@@ -30,7 +25,7 @@ pub async fn user_list(
     caller: Caller,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<Paginated<User>>> {
-    allowed(&caller, "users.read")?;
+    caller.require_admin_permission("users.read")?;
     let page = query.page();
     let (rows, total) = users::page(&state.db, &page, query.search()).await?;
     Ok(paginated(rows, total, page))
@@ -44,7 +39,7 @@ pub async fn user_show(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<Json<Data<User>>> {
-    allowed(&caller, "users.read")?;
+    caller.require_admin_permission("users.read")?;
     Ok(data(found(
         users::find(&state.db, &key).await?,
         "user",
@@ -72,7 +67,7 @@ pub async fn user_create(
     caller: Caller,
     Json(request): Json<UserRequest>,
 ) -> Result<(StatusCode, Json<Data<User>>)> {
-    allowed(&caller, "users.create")?;
+    caller.require_admin_permission("users.create")?;
     if request.admin && !caller.principal.admin {
         return Err(Error::Forbidden(
             "only root administrators create root administrators".into(),
@@ -132,7 +127,7 @@ pub async fn user_update(
     Path(key): Path<String>,
     Json(request): Json<UserUpdate>,
 ) -> Result<Json<Data<User>>> {
-    allowed(&caller, "users.update")?;
+    caller.require_admin_permission("users.update")?;
     let user = found(users::find(&state.db, &key).await?, "user", &key)?;
     if (request.admin.is_some() || user.admin) && !caller.principal.admin {
         return Err(Error::Forbidden(
@@ -177,7 +172,7 @@ pub async fn user_delete(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<StatusCode> {
-    allowed(&caller, "users.delete")?;
+    caller.require_admin_permission("users.delete")?;
     let user = found(users::find(&state.db, &key).await?, "user", &key)?;
     if user.id == caller.user_id() {
         return Err(Error::Forbidden("you cannot delete yourself".into()));
@@ -207,7 +202,7 @@ pub async fn role_list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Data<Vec<Role>>>> {
-    allowed(&caller, "roles.read")?;
+    caller.require_admin_permission("roles.read")?;
     Ok(data(roles::list(&state.db).await?))
 }
 
@@ -228,7 +223,7 @@ pub async fn role_create(
     caller: Caller,
     Json(request): Json<RoleRequest>,
 ) -> Result<(StatusCode, Json<Data<Role>>)> {
-    allowed(&caller, "roles.manage")?;
+    caller.require_admin_permission("roles.manage")?;
     grantable(&caller, &request.permissions)?;
     let role = roles::create(
         &state.db,
@@ -279,7 +274,7 @@ pub async fn role_update(
     Path(key): Path<String>,
     Json(request): Json<RoleUpdate>,
 ) -> Result<Json<Data<Role>>> {
-    allowed(&caller, "roles.manage")?;
+    caller.require_admin_permission("roles.manage")?;
     let role = found(roles::find(&state.db, &key).await?, "role", &key)?;
     if let Some(permissions) = &request.permissions {
         grantable(&caller, permissions)?;
@@ -311,7 +306,7 @@ pub async fn role_delete(
     caller: Caller,
     Path(key): Path<String>,
 ) -> Result<StatusCode> {
-    allowed(&caller, "roles.manage")?;
+    caller.require_admin_permission("roles.manage")?;
     let role = found(roles::find(&state.db, &key).await?, "role", &key)?;
     roles::delete(&state.db, &role).await?;
     state
@@ -347,7 +342,7 @@ pub async fn activity_list(
     caller: Caller,
     Query(query): Query<ActivityQuery>,
 ) -> Result<Json<Paginated<ActivityEntry>>> {
-    allowed(&caller, "activity.read")?;
+    caller.require_admin_permission("activity.read")?;
     let mut filter = ActivityFilter {
         event: query.event.clone(),
         ..ActivityFilter::default()

@@ -41,6 +41,11 @@ impl Caller {
     pub fn user_id(&self) -> i64 {
         self.principal.user_id
     }
+
+    /// Requires a root admin or a role holding `permission` (see `policy`).
+    pub fn require_admin_permission(&self, permission: &str) -> Result<()> {
+        crate::policy::require_admin_permission(Some(&self.principal), permission).map(drop)
+    }
 }
 
 /// The caller if credentials were sent; bad credentials are an error, never silently

@@ -255,7 +255,7 @@ pub async fn activity(
             .and_then(|timestamp| chrono::DateTime::parse_from_rfc3339(timestamp).ok())
             .map(|timestamp| timestamp.with_timezone(&chrono::Utc));
         let new = activity::NewActivity {
-            event: event.clone(),
+            event,
             actor_id: user.as_ref().map(|user| user.id),
             actor: Some(user.map_or_else(|| "wings".to_string(), |user| user.username)),
             ip: (!entry.ip.is_empty()).then_some(entry.ip),
@@ -266,11 +266,7 @@ pub async fn activity(
             created_at,
             ..activity::NewActivity::default()
         };
-        let recorded = activity::record(&state.db, &new).await?;
-        core.events.publish(crate::events::host_event(
-            &format!("activity.{event}"),
-            serde_json::to_value(&recorded).unwrap_or(Value::Null),
-        ));
+        core.record_entry(&new).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
