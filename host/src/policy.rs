@@ -59,6 +59,27 @@ pub fn require_admin_permission<'a>(
     }
 }
 
+/// Nobody hands out what they do not hold: giving someone a role, or changing or
+/// deleting a user who holds one, needs every permission that role holds. (Otherwise
+/// staff with `users.update` could move themselves into a stronger role, or reset the
+/// password of someone who holds one and sign in as them.)
+pub fn check_role_power(
+    principal: &Principal,
+    role_name: &str,
+    permissions: &[String],
+) -> Result<()> {
+    match permissions
+        .iter()
+        .find(|permission| !principal.can(permission))
+    {
+        Some(permission) => Err(Error::Forbidden(format!(
+            "role `{role_name}` holds `{permission}`, which you do not hold; only someone who \
+             holds all of a role's permissions gives it or manages its members"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The admin permissions a role can hold, with what they allow.
 pub const ADMIN_PERMISSIONS: &[(&str, &str)] = &[
     ("users.read", "see users"),
@@ -145,7 +166,9 @@ fn is_plugin_permission(permission: &str, host: &[(&str, &str)]) -> bool {
             .split_once('.')
             .is_some_and(|(known_area, _)| known_area == area)
     });
-    well_formed && !reserved
+    // Plugin permissions are `<plugin id>.…`; host namespaces such as `admin.` are
+    // never a plugin's, so nobody can hand them out as one.
+    well_formed && !reserved && crate::plugins::manifest::validate_id(area).is_ok()
 }
 
 fn check_permissions(permissions: &[String], host: &[(&str, &str)], kind: &str) -> Result<()> {
@@ -194,7 +217,8 @@ pub enum ServerAccess {
 impl ServerAccess {
     pub fn can(&self, permission: &str) -> bool {
         match self {
-            ServerAccess::Admin | ServerAccess::Owner => true,
+            ServerAccess::Admin => true,
+            ServerAccess::Owner => !permission.starts_with("admin."),
             ServerAccess::Subuser(permissions) => permissions.iter().any(|p| p == permission),
         }
     }
@@ -310,5 +334,33 @@ mod tests {
         assert!(matches!(grant("file.sftp"), Err(Error::Forbidden(_))));
         assert!(matches!(grant("file.fly"), Err(Error::BadRequest { .. })));
         assert!(check_subuser_grant(&ServerAccess::Owner, &["file.sftp".into()]).is_ok());
+    }
+
+    #[test]
+    fn admin_permissions_are_never_a_subusers_or_a_plugins() {
+        for permission in [
+            "admin.websocket.install",
+            "admin.websocket.errors",
+            "admin.x",
+        ] {
+            assert!(
+                check_subuser_grant(&ServerAccess::Owner, &[permission.into()]).is_err(),
+                "{permission}"
+            );
+            assert!(!ServerAccess::Owner.can(permission));
+        }
+        assert!(ServerAccess::Admin.can("admin.websocket.install"));
+    }
+
+    #[test]
+    fn roles_are_given_only_by_someone_holding_all_of_them() {
+        let staff = user(false, &["users.update", "users.read"]);
+        let strong = ["users.update".to_string(), "nodes.delete".to_string()];
+        let err = check_role_power(&staff, "ops", &strong)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nodes.delete"), "{err}");
+        assert!(check_role_power(&staff, "helpdesk", &strong[..1]).is_ok());
+        assert!(check_role_power(&user(true, &[]), "ops", &strong).is_ok());
     }
 }

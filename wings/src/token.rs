@@ -78,10 +78,18 @@ impl Claims for TransferClaims {
 }
 
 impl ConsoleClaims {
-    /// Whether the token grants `permission` (`*` grants everything).
+    /// Whether the token grants `permission`; see [`grants`].
     pub fn can(&self, permission: &str) -> bool {
-        self.permissions.iter().any(|p| p == permission || p == "*")
+        grants(&self.permissions, permission)
     }
+}
+
+/// Whether a list of held permissions grants `permission`. `*` (what a server's
+/// owner holds) grants everything except `admin.*`, which must be named: owners do
+/// not see install output or internal errors meant for administrators.
+pub fn grants(held: &[String], permission: &str) -> bool {
+    held.iter()
+        .any(|p| p == permission || (p == "*" && !permission.starts_with("admin.")))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -206,6 +214,18 @@ mod tests {
         let verified: ConsoleClaims = verify(&token, KEY, "server-1", 500).unwrap();
         assert!(verified.can("control.console"));
         assert!(!verified.can("control.stop"));
+    }
+
+    #[test]
+    fn the_owners_wildcard_leaves_out_admin_permissions() {
+        let owner = vec!["*".to_string()];
+        assert!(grants(&owner, "control.console"));
+        assert!(grants(&owner, "file.read"));
+        assert!(!grants(&owner, "admin.websocket.install"));
+        assert!(!grants(&owner, "admin.websocket.errors"));
+        let admin = vec!["*".to_string(), "admin.websocket.install".to_string()];
+        assert!(grants(&admin, "admin.websocket.install"));
+        assert!(!grants(&admin, "admin.websocket.errors"));
     }
 
     fn verify(token: &str, key: &str, server: &str, now: i64) -> Result<ConsoleClaims, TokenError> {

@@ -112,6 +112,9 @@ pub async fn rename(
     Ok(updated)
 }
 
+/// What the activity log shows instead of a value the server's users may not see.
+pub const HIDDEN_VALUE: &str = "[hidden]";
+
 /// Changes variables (as a user: only the ones the egg lets users edit), and for
 /// admins also the startup command, image and limits; wings applies them on sync
 /// and the running server picks them up on its next start.
@@ -124,25 +127,42 @@ pub async fn update(
     as_user: bool,
     event: &'static str,
 ) -> Result<Server> {
-    if !variable_changes.is_empty() {
-        let egg = eggs::find(&core.db, &server.egg_id.to_string())
-            .await?
-            .ok_or_else(|| Error::NotFound("the server's egg no longer exists".into()))?
-            .egg()?;
+    let needs_egg = !variable_changes.is_empty() || (as_user && changes.image.is_some());
+    let egg = match needs_egg {
+        true => Some(
+            eggs::find(&core.db, &server.egg_id.to_string())
+                .await?
+                .ok_or_else(|| Error::NotFound("the server's egg no longer exists".into()))?
+                .egg()?,
+        ),
+        false => None,
+    };
+    let mut recorded_variables = BTreeMap::new();
+    if let Some(egg) = egg.as_ref().filter(|_| !variable_changes.is_empty()) {
         let current = servers::variables(&core.db, server).await?;
         changes.variables = Some(servers::merge_variables(
-            &egg,
+            egg,
             &current,
             variable_changes,
             as_user,
         )?);
+        // The activity log is read by the server's users: values they may not see
+        // are recorded as changed, never with the value.
+        for (name, value) in variable_changes {
+            let viewable = egg
+                .variables
+                .iter()
+                .any(|variable| &variable.env_variable == name && variable.user_viewable);
+            let shown = if viewable {
+                value.as_str()
+            } else {
+                HIDDEN_VALUE
+            };
+            recorded_variables.insert(name.clone(), shown.to_string());
+        }
     }
-    if as_user && let Some(image) = &changes.image {
+    if let (true, Some(image), Some(egg)) = (as_user, &changes.image, &egg) {
         // Users pick from the egg's images; any image is an admin's call.
-        let egg = eggs::find(&core.db, &server.egg_id.to_string())
-            .await?
-            .ok_or_else(|| Error::NotFound("the server's egg no longer exists".into()))?
-            .egg()?;
         if image != &server.image
             && !egg
                 .docker_images
@@ -163,7 +183,7 @@ pub async fn update(
             .on_server(server.id)
             .subject("server", &server.uuid)
             .with(json!({
-                "variables": variable_changes,
+                "variables": recorded_variables,
                 "image": changes.image,
                 "startup": changes.startup,
             })),

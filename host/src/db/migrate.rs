@@ -57,7 +57,7 @@ pub fn core_migrations(dialect: Dialect) -> Vec<Migration> {
             core_files!("sqlite": "0001_core.sql", "0002_eggs.sql", "0003_nodes.sql", "0004_servers.sql", "0005_identity.sql", "0006_allocation_limit.sql")
         }
         Dialect::Postgres => {
-            core_files!("postgres": "0001_core.sql", "0002_eggs.sql", "0003_nodes.sql", "0004_servers.sql", "0005_identity.sql", "0006_allocation_limit.sql")
+            core_files!("postgres": "0001_core.sql", "0002_eggs.sql", "0003_nodes.sql", "0004_servers.sql", "0005_identity.sql", "0006_allocation_limit.sql", "0007_plugin_databases.sql")
         }
     };
     files
@@ -68,7 +68,7 @@ pub fn core_migrations(dialect: Dialect) -> Vec<Migration> {
         .collect()
 }
 
-const CREATE_TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+pub(crate) const CREATE_TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     owner TEXT NOT NULL,
     version BIGINT NOT NULL,
     name TEXT NOT NULL,

@@ -8,6 +8,7 @@ pub mod activity;
 pub mod eggs;
 pub mod migrate;
 pub mod nodes;
+pub mod plugin_store;
 pub mod plugins;
 pub mod roles;
 pub mod servers;

@@ -8,7 +8,11 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, ObjectName, ObjectType, Statement, visit_expressions, visit_relations};
+use sqlparser::ast::{
+    AlterTableOperation, ColumnDef, ColumnOption, CreateTableLikeKind, Expr, ObjectName,
+    ObjectType, Query, RenameTableNameKind, SetExpr, Statement, TableConstraint, TableFactor,
+    Visit, Visitor, visit_expressions, visit_relations,
+};
 use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 
@@ -95,13 +99,35 @@ fn check_statement(statement: &Statement, prefix: &str) -> Result<(), String> {
         Statement::Query(_)
         | Statement::Insert(_)
         | Statement::Update { .. }
-        | Statement::Delete(_)
-        | Statement::AlterTable { .. } => {}
+        | Statement::Delete(_) => {}
+        Statement::AlterTable { operations, .. } => {
+            for operation in operations {
+                check_alter(operation, prefix)?;
+            }
+        }
         Statement::CreateTable(create) => {
             if create.temporary {
                 return Err("temporary tables are not allowed".into());
             }
             owned(&create.name, prefix, "table")?;
+            if create.inherits.is_some() {
+                return Err("INHERITS is not allowed in plugin SQL".into());
+            }
+            if create.clone.is_some() {
+                return Err("CLONE is not allowed in plugin SQL".into());
+            }
+            match &create.like {
+                Some(
+                    CreateTableLikeKind::Parenthesized(like) | CreateTableLikeKind::Plain(like),
+                ) => owned(&like.name, prefix, "table")?,
+                None => {}
+            }
+            for column in &create.columns {
+                check_column(column, prefix)?;
+            }
+            for constraint in &create.constraints {
+                check_constraint(constraint, prefix)?;
+            }
         }
         Statement::CreateIndex(index) => {
             let name = index
@@ -130,6 +156,10 @@ fn check_statement(statement: &Statement, prefix: &str) -> Result<(), String> {
                  and CREATE, ALTER or DROP their own tables and indexes"
             ));
         }
+    }
+
+    if let ControlFlow::Break(err) = statement.visit(&mut FromClauses { prefix }) {
+        return Err(err);
     }
 
     let relations = visit_relations(statement, |name| match owned(name, prefix, "table") {
@@ -161,6 +191,114 @@ fn check_statement(statement: &Statement, prefix: &str) -> Result<(), String> {
         return Err(err);
     }
     Ok(())
+}
+
+/// What `ALTER TABLE` may do: change the plugin's own columns and constraints, and
+/// rename its tables to names it owns.
+fn check_alter(operation: &AlterTableOperation, prefix: &str) -> Result<(), String> {
+    match operation {
+        AlterTableOperation::AddColumn { column_def, .. } => check_column(column_def, prefix),
+        AlterTableOperation::AddConstraint { constraint, .. } => {
+            check_constraint(constraint, prefix)
+        }
+        AlterTableOperation::RenameTable { table_name } => {
+            let (RenameTableNameKind::As(name) | RenameTableNameKind::To(name)) = table_name;
+            owned(name, prefix, "table")
+        }
+        AlterTableOperation::DropColumn { .. }
+        | AlterTableOperation::RenameColumn { .. }
+        | AlterTableOperation::DropConstraint { .. }
+        | AlterTableOperation::AlterColumn { .. } => Ok(()),
+        other => Err(format!(
+            "ALTER TABLE … {} is not allowed; plugins may add, drop, rename and alter columns \
+             and constraints, and rename their tables",
+            other
+                .to_string()
+                .split_whitespace()
+                .next()
+                .unwrap_or("this")
+        )),
+    }
+}
+
+fn check_column(column: &ColumnDef, prefix: &str) -> Result<(), String> {
+    for option in &column.options {
+        if let ColumnOption::ForeignKey { foreign_table, .. } = &option.option {
+            owned(foreign_table, prefix, "referenced table")?;
+        }
+    }
+    Ok(())
+}
+
+fn check_constraint(constraint: &TableConstraint, prefix: &str) -> Result<(), String> {
+    if let TableConstraint::ForeignKey { foreign_table, .. } = constraint {
+        owned(foreign_table, prefix, "referenced table")?;
+    }
+    Ok(())
+}
+
+/// Refuses what can read rows without naming a table the relation visitor sees:
+/// `TABLE name`, and table functions (`generate_series`, `query_to_xml` and kin,
+/// `LATERAL` calls, `json_each`, `UNNEST`, …).
+struct FromClauses<'a> {
+    prefix: &'a str,
+}
+
+impl Visitor for FromClauses<'_> {
+    type Break = String;
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<String> {
+        match set_expr_tables(&query.body, self.prefix) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => ControlFlow::Break(err),
+        }
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<String> {
+        let refused = match factor {
+            TableFactor::Table { args: Some(_), .. } => Some("table functions"),
+            TableFactor::Table { .. }
+            | TableFactor::Derived { .. }
+            | TableFactor::NestedJoin { .. } => None,
+            TableFactor::TableFunction { .. } | TableFactor::Function { .. } => {
+                Some("table functions")
+            }
+            TableFactor::UNNEST { .. } => Some("UNNEST"),
+            _ => Some("this kind of FROM item"),
+        };
+        match refused {
+            Some(what) => ControlFlow::Break(format!(
+                "{what} are not allowed in plugin SQL; select from the plugin's own tables"
+            )),
+            None => ControlFlow::Continue(()),
+        }
+    }
+}
+
+fn set_expr_tables(body: &SetExpr, prefix: &str) -> Result<(), String> {
+    match body {
+        SetExpr::Table(table) => {
+            if table.schema_name.is_some() {
+                return Err("TABLE names must not be schema-qualified".into());
+            }
+            let name = table
+                .table_name
+                .as_deref()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if !name.starts_with(prefix) || name.len() == prefix.len() {
+                return Err(format!(
+                    "table {name} does not belong to this plugin; its tables and indexes start with {prefix}"
+                ));
+            }
+            Ok(())
+        }
+        SetExpr::SetOperation { left, right, .. } => {
+            set_expr_tables(left, prefix)?;
+            set_expr_tables(right, prefix)
+        }
+        _ => Ok(()),
+    }
 }
 
 fn owned(name: &ObjectName, prefix: &str, kind: &str) -> Result<(), String> {
@@ -301,6 +439,89 @@ mod tests {
             "load_extension",
         );
         refused(Dialect::Postgres, "DROP SCHEMA public", "not allowed");
+    }
+
+    /// Each of these passed the guard before (some read core tables on PostgreSQL).
+    #[test]
+    fn reads_that_name_no_relation_are_refused() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            refused(
+                dialect,
+                "CREATE TABLE hello_wasm__k (id INTEGER) INHERITS (api_keys)",
+                "INHERITS",
+            );
+            refused(
+                dialect,
+                "WITH hello_wasm__c AS (SELECT 1) TABLE users",
+                "users does not belong",
+            );
+            // The parser does not read a bare `TABLE` statement at all: refused either way.
+            refused(dialect, "TABLE api_keys", "");
+            refused(
+                dialect,
+                "SELECT 1 FROM hello_wasm__a UNION TABLE users",
+                "users does not belong",
+            );
+            refused(
+                dialect,
+                "CREATE TABLE hello_wasm__x (user_id INTEGER REFERENCES users (id))",
+                "users does not belong",
+            );
+            refused(
+                dialect,
+                "CREATE TABLE hello_wasm__x (user_id INTEGER, FOREIGN KEY (user_id) REFERENCES users (id))",
+                "users does not belong",
+            );
+            refused(
+                dialect,
+                "ALTER TABLE hello_wasm__x ADD COLUMN u INTEGER REFERENCES api_keys (id)",
+                "api_keys does not belong",
+            );
+            refused(
+                dialect,
+                "ALTER TABLE hello_wasm__x ADD CONSTRAINT hello_wasm__fk FOREIGN KEY (u) REFERENCES users (id)",
+                "users does not belong",
+            );
+            refused(
+                dialect,
+                "ALTER TABLE hello_wasm__x RENAME TO users",
+                "users does not belong",
+            );
+        }
+        for sql in [
+            "SELECT * FROM query_to_xml('select * from api_keys', true, true, '')",
+            "SELECT * FROM hello_wasm__a, LATERAL query_to_xml('select * from users', true, true, '') x",
+            "SELECT * FROM generate_series(1, 10)",
+            "SELECT * FROM unnest(ARRAY[1, 2])",
+        ] {
+            refused(Dialect::Postgres, sql, "not allowed");
+        }
+        refused(
+            Dialect::Sqlite,
+            "SELECT * FROM pragma_table_info('users')",
+            "not allowed",
+        );
+        refused(
+            Dialect::Sqlite,
+            "SELECT * FROM json_each('[1]')",
+            "not allowed",
+        );
+    }
+
+    #[test]
+    fn own_references_and_renames_are_fine() {
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            ok(
+                dialect,
+                "CREATE TABLE hello_wasm__b (a_id INTEGER REFERENCES hello_wasm__a (id))",
+            );
+            ok(dialect, "ALTER TABLE hello_wasm__b RENAME TO hello_wasm__c");
+            ok(dialect, "ALTER TABLE hello_wasm__b ADD COLUMN note TEXT");
+            ok(
+                dialect,
+                "WITH hello_wasm__n AS (SELECT 1 AS n) SELECT n FROM hello_wasm__n",
+            );
+        }
     }
 
     #[test]

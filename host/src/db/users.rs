@@ -173,6 +173,18 @@ pub async fn find(db: &Database, key: &str) -> Result<Option<User>> {
     }))
 }
 
+/// A user by their email address (case-insensitive), and nothing else.
+pub async fn find_by_email(db: &Database, email: &str) -> Result<Option<User>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        )))
+        .bind(email.trim().to_ascii_lowercase())
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
 pub async fn find_by_username(db: &Database, username: &str) -> Result<Option<User>> {
     Ok(on_pool!(db, pool => {
         sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(

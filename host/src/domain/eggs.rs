@@ -75,7 +75,7 @@ pub struct EggVariable {
 
 impl EggVariable {
     pub fn rules(&self) -> Rules {
-        Rules::parse(&self.rules).expect("rules were checked on import")
+        Rules::parse(&self.rules)
     }
 }
 
@@ -119,6 +119,7 @@ impl Egg {
         let mut egg = egg;
         egg.drop_duplicate_variables();
         egg.validate()?;
+        egg.note_unchecked_rules();
         Ok(egg)
     }
 
@@ -138,6 +139,19 @@ impl Egg {
             }
         }
         self.variables = kept;
+    }
+
+    /// Pterodactyl accepts any rule text; rules Hatchery cannot check are imported
+    /// and named in a warning.
+    fn note_unchecked_rules(&mut self) {
+        for (index, variable) in self.variables.iter().enumerate() {
+            for reason in Rules::parse(&variable.rules).unchecked() {
+                self.warnings.push(format!(
+                    "variables[{index}] ({}): rules: {reason}",
+                    variable.env_variable
+                ));
+            }
+        }
     }
 
     /// Every problem that stops the egg from running, named by field.
@@ -171,7 +185,6 @@ impl Egg {
             if !seen.insert(env.clone()) {
                 return Err(format!("{at}: {env} is defined twice"));
             }
-            Rules::parse(&variable.rules).map_err(|err| format!("{at}: rules: {err}"))?;
         }
         Ok(())
     }
@@ -287,36 +300,39 @@ fn read(object: &Map<String, Value>, version: &str, pelican: bool) -> Result<Egg
         }
     };
     let strings = |key: &str| -> Result<Vec<String>, String> {
-        match object.get(key) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|item| {
-                    item.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| format!("{key}: every entry must be text"))
-                })
-                .collect(),
-            Some(_) => Err(format!("{key}: must be a list")),
-        }
+        php_list(object.get(key))
+            .ok_or_else(|| format!("{key}: must be a list"))?
+            .into_iter()
+            .map(|item| {
+                item.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("{key}: every entry must be text"))
+            })
+            .collect()
     };
-    let docker_images = match (object.get("docker_images"), object.get("images")) {
-        (Some(Value::Object(images)), _) => images
+    let image_name = |name: &str, image: &Value| {
+        image
+            .as_str()
+            .map(|image| (name.to_string(), image.to_string()))
+            .ok_or_else(|| format!("docker_images.{name}: must be an image name"))
+    };
+    // A map of display names to images; older exports (and Pelican's `images`) give
+    // a plain list, each image its own name.
+    let docker_images = match object.get("docker_images").or_else(|| object.get("images")) {
+        Some(Value::Object(images)) => images
             .iter()
-            .map(|(name, image)| {
-                image
-                    .as_str()
-                    .map(|image| (name.clone(), image.to_string()))
-                    .ok_or_else(|| format!("docker_images.{name}: must be an image name"))
+            .map(|(name, image)| image_name(name, image))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(Value::Array(images)) => images
+            .iter()
+            .map(|image| {
+                let name = image.as_str().unwrap_or_default();
+                image_name(name, image)
             })
             .collect::<Result<Vec<_>, _>>()?,
-        (_, Some(Value::Array(images))) => images
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|image| (image.to_string(), image.to_string()))
-            .collect(),
-        (Some(_), _) => return Err("docker_images: must map display names to images".into()),
-        (None, _) => Vec::new(),
+        Some(Value::String(image)) => vec![(image.clone(), image.clone())],
+        None | Some(Value::Null) => Vec::new(),
+        Some(_) => return Err("docker_images: must map display names to images".into()),
     };
     let startup = match (object.get("startup"), object.get("startup_commands")) {
         (Some(Value::String(startup)), _) => startup.clone(),
@@ -381,15 +397,12 @@ fn read(object: &Map<String, Value>, version: &str, pelican: bool) -> Result<Egg
             .unwrap_or_default()
             .to_string()
     };
-    let variables = match object.get("variables") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(index, item)| read_variable(index, item, pelican))
-            .collect::<Result<Vec<_>, _>>()?,
-        Some(_) => return Err("variables: must be a list".into()),
-    };
+    let variables = php_list(object.get("variables"))
+        .ok_or("variables: must be a list")?
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| read_variable(index, item, pelican))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Egg {
         uuid: object
             .get("uuid")
@@ -421,6 +434,18 @@ fn read(object: &Map<String, Value>, version: &str, pelican: bool) -> Result<Egg
     })
 }
 
+/// A list as PHP exports it: a JSON array, or an object when the array was empty
+/// (`{}`) or had keys (`{"0": …, "1": …}`), whose values are taken in order. Missing
+/// or null is empty; anything else is not a list.
+fn php_list(value: Option<&Value>) -> Option<Vec<&Value>> {
+    match value {
+        None | Some(Value::Null) => Some(Vec::new()),
+        Some(Value::Array(items)) => Some(items.iter().collect()),
+        Some(Value::Object(items)) => Some(items.values().collect()),
+        Some(_) => None,
+    }
+}
+
 fn read_variable(index: usize, item: &Value, pelican: bool) -> Result<EggVariable, String> {
     let at = |field: &str| format!("variables[{index}].{field}");
     let text = |key: &str| -> String {
@@ -435,18 +460,24 @@ fn read_variable(index: usize, item: &Value, pelican: bool) -> Result<EggVariabl
             None | Some(Value::Null) => Ok(false),
             Some(Value::Bool(flag)) => Ok(*flag),
             Some(Value::Number(n)) => Ok(n.as_i64() == Some(1)),
+            // PHP exports sometimes stringify: "1", "0", "true", "false".
+            Some(Value::String(text)) if ["1", "true"].contains(&text.trim()) => Ok(true),
+            Some(Value::String(text)) if ["0", "false", ""].contains(&text.trim()) => Ok(false),
             Some(_) => Err(format!("{}: must be true or false", at(key))),
         }
     };
     let rules = match item.get("rules") {
-        Some(Value::Array(rules)) => rules
-            .iter()
-            .map(|rule| rule.as_str().map(str::to_string).ok_or_else(|| at("rules")))
+        Some(Value::String(rules)) => rules.clone(),
+        other => php_list(other)
+            .ok_or_else(|| format!("{}: must be text or a list", at("rules")))?
+            .into_iter()
+            .map(|rule| {
+                rule.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("{}: every rule must be text", at("rules")))
+            })
             .collect::<Result<Vec<_>, _>>()?
             .join("|"),
-        Some(Value::String(rules)) => rules.clone(),
-        None | Some(Value::Null) => String::new(),
-        Some(_) => return Err(format!("{}: must be text or a list", at("rules"))),
     };
     let _ = pelican;
     let field_type = match text("field_type") {
@@ -589,12 +620,52 @@ variables:
         assert_eq!(again.variables, egg.variables);
     }
 
+    /// One small egg per format class that Pterodactyl and Pelican accept and an
+    /// earlier Hatchery refused.
+    #[test]
+    fn format_classes_of_public_eggs_import() {
+        let empty = Egg::parse(include_str!(
+            "../../tests/fixtures/egg-format-classes/php-empty-arrays.json"
+        ))
+        .unwrap();
+        assert!(
+            empty.features.is_empty() && empty.tags.is_empty() && empty.file_denylist.is_empty()
+        );
+        assert_eq!(empty.variables[0].rules, "");
+        assert!(empty.variables[0].user_viewable && !empty.variables[0].user_editable);
+
+        let listed = Egg::parse(include_str!(
+            "../../tests/fixtures/egg-format-classes/docker-images-list.json"
+        ))
+        .unwrap();
+        assert_eq!(listed.docker_images.len(), 2);
+        assert_eq!(
+            listed.docker_images[0].1,
+            "localhost/hatchery-test/busybox:2"
+        );
+
+        let zoo = Egg::parse(include_str!(
+            "../../tests/fixtures/egg-format-classes/laravel-rules.json"
+        ))
+        .unwrap();
+        // Every default passes its own rules; the rule Hatchery cannot check is named.
+        for variable in &zoo.variables {
+            variable
+                .rules()
+                .check(&variable.env_variable, &variable.default_value)
+                .unwrap();
+        }
+        assert_eq!(zoo.warnings.len(), 1, "{:?}", zoo.warnings);
+        assert!(zoo.warnings[0].contains("RCON_PASSWORD") && zoo.warnings[0].contains("confirmed"));
+        let jar = &zoo.variables[0];
+        assert!(jar.rules().check("SERVER_JARFILE", "server.zip").is_err());
+    }
+
     #[test]
     fn broken_eggs_name_the_field() {
         let broken = |from: &str, to: &str| Egg::parse(&PTDL_V2.replace(from, to)).unwrap_err();
         assert!(broken("\"PTDL_v2\"", "\"PTDL_v9\"").contains("PTDL_v9"));
         assert!(broken("\"GREETING\"", "\"SERVER_PORT\"").contains("set by wings"));
-        assert!(broken("required|string|max:20", "required|wat").contains("wat"));
         assert!(broken("\\\"properties\\\"", "\\\"toml\\\"").contains("parser `toml`"));
         assert!(broken("{\\\"done\\\": \\\"Done (\\\"}", "{not json").contains("config.startup"));
         assert!(

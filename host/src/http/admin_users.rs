@@ -73,6 +73,9 @@ pub async fn user_create(
             "only root administrators create root administrators".into(),
         ));
     }
+    if let Some(role_id) = request.role_id {
+        check_role_power(&state, &caller, role_id).await?;
+    }
     let user = users::create(
         &state.db,
         &NewUser {
@@ -139,6 +142,12 @@ pub async fn user_update(
             "you cannot take away your own administrator rights".into(),
         ));
     }
+    if let Some(role_id) = user.role_id {
+        check_role_power(&state, &caller, role_id).await?;
+    }
+    if let Some(Some(role_id)) = request.role_id {
+        check_role_power(&state, &caller, role_id).await?;
+    }
     let changes = UserChanges {
         username: request.username,
         email: request.email,
@@ -181,6 +190,9 @@ pub async fn user_delete(
         return Err(Error::Forbidden(
             "only root administrators delete root administrators".into(),
         ));
+    }
+    if let Some(role_id) = user.role_id {
+        check_role_power(&state, &caller, role_id).await?;
     }
     sessions::delete_for_user(&state.db, user.id).await?;
     users::delete(&state.db, &user).await?;
@@ -242,6 +254,13 @@ pub async fn role_create(
         )
         .await;
     Ok((StatusCode::CREATED, data(role)))
+}
+
+/// The caller may give role `role_id`, or manage a user who holds it.
+async fn check_role_power(state: &AppState, caller: &Caller, role_id: i64) -> Result<()> {
+    let key = role_id.to_string();
+    let role = found(roles::find(&state.db, &key).await?, "role", &key)?;
+    crate::policy::check_role_power(&caller.principal, &role.name, &role.permissions)
 }
 
 /// A role manager cannot hand out more than they hold.

@@ -418,7 +418,7 @@ pub async fn subuser_list(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SubuserRequest {
-    /// The user's email (or username); they must have an account.
+    /// The user's email address; they must have an account.
     pub email: String,
     pub permissions: Vec<String>,
 }
@@ -437,15 +437,14 @@ pub async fn subuser_create(
     let (server, access) = server_for(&state, &caller, &key).await?;
     access.require("user.create")?;
     policy::check_subuser_grant(&access, &request.permissions)?;
-    let user = users::find(&state.db, request.email.trim())
+    // Only an exact email address finds an account: ids, uuids and usernames would let
+    // an owner walk the user table.
+    let user = users::find_by_email(&state.db, &request.email)
         .await?
         .ok_or_else(|| {
             Error::bad_field(
                 "email",
-                format!(
-                    "nobody has the account `{}`; they sign up first",
-                    request.email.trim()
-                ),
+                "no account uses this email address; the person signs up first",
             )
         })?;
     if user.id == server.owner_id {

@@ -224,8 +224,27 @@ pub struct WingsActivity {
     timestamp: Option<String>,
 }
 
+/// The events wings reports (Pterodactyl's names). Anything else is dropped with a
+/// warning: a compromised node must not publish arbitrary events to plugins.
+pub const WINGS_EVENTS: &[&str] = &[
+    "server:power.start",
+    "server:power.stop",
+    "server:power.restart",
+    "server:power.kill",
+    "server:console.command",
+    "server:sftp.write",
+    "server:sftp.create",
+    "server:sftp.create-directory",
+    "server:sftp.rename",
+    "server:sftp.delete",
+    "server:file.uploaded",
+];
+/// Largest metadata kept for one wings activity entry.
+const MAX_WINGS_METADATA_BYTES: usize = 16 * 1024;
+
 /// What users did on the node (console commands, SFTP changes, uploads), batched by
-/// wings. Entries for servers on other nodes are skipped.
+/// wings. Entries for servers on other nodes, and events not in [`WINGS_EVENTS`], are
+/// skipped.
 pub async fn activity(
     State(state): State<AppState>,
     WingsNode(node): WingsNode,
@@ -237,7 +256,16 @@ pub async fn activity(
         ));
     }
     let core = state.core();
-    for entry in batch.data {
+    for mut entry in batch.data {
+        if !WINGS_EVENTS.contains(&entry.event.as_str()) {
+            tracing::warn!(node = %node.name, event = %entry.event.chars().take(64).collect::<String>(), "wings reported an unknown activity event; dropped");
+            continue;
+        }
+        if !entry.metadata.is_object() && !entry.metadata.is_null()
+            || entry.metadata.to_string().len() > MAX_WINGS_METADATA_BYTES
+        {
+            entry.metadata = json!({ "truncated": true });
+        }
         let Some(server) = servers::find(&state.db, &entry.server)
             .await?
             .filter(|server| server.node_id == node.id)
@@ -245,7 +273,9 @@ pub async fn activity(
             continue;
         };
         let user = match &entry.user {
-            Some(uuid) => users::find(&state.db, uuid).await?,
+            Some(uuid) => users::find(&state.db, uuid)
+                .await?
+                .filter(|user| &user.uuid == uuid),
             None => None,
         };
         let event = entry.event.replacen(':', ".", 1);

@@ -5,9 +5,59 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 /// Ids that name host event namespaces, so no plugin may take them.
+/// Ids a plugin cannot take: the host's own names and the namespaces of its events
+/// (`activity.…`, `server.…`, …) and permissions (`admin.…`, `control.…`, …), since a
+/// plugin's events and permissions are named `<id>.…`.
 const RESERVED_IDS: &[&str] = &[
-    "host", "core", "plugin", "plugins", "server", "servers", "user", "users", "node", "nodes",
-    "egg", "eggs", "backup", "backups", "admin", "api", "auth", "system", "serve", "help",
+    "host",
+    "core",
+    "plugin",
+    "plugins",
+    "server",
+    "servers",
+    "user",
+    "users",
+    "node",
+    "nodes",
+    "egg",
+    "eggs",
+    "nest",
+    "nests",
+    "backup",
+    "backups",
+    "admin",
+    "api",
+    "auth",
+    "system",
+    "serve",
+    "help",
+    "activity",
+    "wings",
+    "role",
+    "roles",
+    "session",
+    "sessions",
+    "subuser",
+    "subusers",
+    "allocation",
+    "allocations",
+    "database",
+    "databases",
+    "schedule",
+    "schedules",
+    "file",
+    "files",
+    "control",
+    "websocket",
+    "startup",
+    "settings",
+    "account",
+    "client",
+    "remote",
+    "sftp",
+    "console",
+    "install",
+    "daemon",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -438,6 +488,11 @@ title = "Hello"
                 r#"id = "hello-wasm""#,
                 r#"id = "server""#,
                 "id: `server` is reserved for the host",
+            ),
+            (
+                r#"id = "hello-wasm""#,
+                r#"id = "activity""#,
+                "id: `activity` is reserved for the host",
             ),
             (r#"id = "hello-wasm""#, r#"id = "a--b""#, "single hyphens"),
             (

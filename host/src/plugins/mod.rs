@@ -28,6 +28,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::db::plugin_store::{self, PluginStore, StoreSettings};
 use crate::db::plugins::PluginRecord;
 use crate::db::{self, Database, Dialect, migrate, sql_guard};
 use crate::error::{Error, Result};
@@ -253,6 +254,8 @@ pub struct PluginHost {
     subscriptions: Mutex<HashMap<String, (Arc<LoadedPlugin>, Subscriber)>>,
     /// One install, enable, disable or uninstall at a time in this process.
     lifecycle: tokio::sync::Mutex<()>,
+    /// Each plugin's own database, opened on first load and kept across reloads.
+    stores: tokio::sync::Mutex<HashMap<String, Arc<PluginStore>>>,
 }
 
 impl PluginHost {
@@ -278,6 +281,7 @@ impl PluginHost {
             applied_revision: tokio::sync::Mutex::new(-1),
             subscriptions: Mutex::default(),
             lifecycle: tokio::sync::Mutex::new(()),
+            stores: tokio::sync::Mutex::default(),
         });
         host.adopt_directories().await?;
         host.reconcile().await?;
@@ -456,30 +460,33 @@ impl PluginHost {
             .map_err(Error::PluginLoad)?;
 
         let migrations = migrations_for(&files, self.db.dialect())?;
-        if !migrations.is_empty() {
-            if !grants.database {
-                return Err(Error::PluginLoad(
-                    "it has migrations but the database capability was not granted".into(),
-                ));
-            }
-            let prefix = sql_guard::table_prefix(&manifest.id);
-            for migration in &migrations {
-                sql_guard::check(self.db.dialect(), &migration.sql, &prefix, false).map_err(
-                    |err| {
-                        Error::PluginLoad(format!(
-                            "migration {:04}_{} refused: {err}",
-                            migration.version, migration.name
-                        ))
-                    },
-                )?;
-            }
-            migrate::apply(&self.db, &manifest.id, &migrations).await?;
+        if !migrations.is_empty() && !grants.database {
+            return Err(Error::PluginLoad(
+                "it has migrations but the database capability was not granted".into(),
+            ));
         }
+        let prefix = sql_guard::table_prefix(&manifest.id);
+        for migration in &migrations {
+            sql_guard::check(self.db.dialect(), &migration.sql, &prefix, false).map_err(|err| {
+                Error::PluginLoad(format!(
+                    "migration {:04}_{} refused: {err}",
+                    migration.version, migration.name
+                ))
+            })?;
+        }
+        let store = if grants.database {
+            let store = self.store(&manifest.id).await?;
+            migrate::apply(store.database(), &manifest.id, &migrations).await?;
+            Some(store)
+        } else {
+            None
+        };
 
         let services = Arc::new(HostServices::new(
             &manifest.id,
+            self.db.dialect(),
             grants.clone(),
-            self.db.clone(),
+            store,
             self.events.clone(),
         ));
         let entry_bytes = files.get(&manifest.entry).ok_or_else(|| {
@@ -815,10 +822,15 @@ impl PluginHost {
                 .map_err(|err| Error::io(format!("cannot remove {}", dir.display()), err))?;
         }
         if purge {
+            if let Some(store) = self.stores.lock().await.remove(id) {
+                store.close().await;
+            }
+            plugin_store::purge(&self.db, id, &self.store_settings()).await?;
+            // Tables and history from before plugins had their own stores.
             let tables =
                 db::plugins::tables_with_prefix(&self.db, &sql_guard::table_prefix(id)).await?;
             for table in tables {
-                let statement = format!("DROP TABLE IF EXISTS \"{}\"", table.replace('"', ""));
+                let statement = format!("DROP TABLE IF EXISTS \"{}\"", table.replace('"', "\"\""));
                 db::on_pool!(&self.db, pool => sqlx::query(sqlx::AssertSqlSafe(statement)).execute(pool).await.map(drop))?;
             }
             migrate::forget(&self.db, id).await?;
@@ -834,6 +846,25 @@ impl PluginHost {
             serde_json::json!({ "id": id, "purged": purge }),
         ));
         Ok(())
+    }
+
+    /// The plugin's own database, opened (and created) on first use.
+    async fn store(&self, id: &str) -> Result<Arc<PluginStore>> {
+        let mut stores = self.stores.lock().await;
+        if let Some(store) = stores.get(id) {
+            return Ok(store.clone());
+        }
+        let store = Arc::new(PluginStore::open(&self.db, id, &self.store_settings()).await?);
+        stores.insert(id.to_string(), store.clone());
+        Ok(store)
+    }
+
+    fn store_settings(&self) -> StoreSettings {
+        StoreSettings {
+            data_dir: self.config.data_dir.clone(),
+            // A little under the call's own limit, so the plugin hears why.
+            statement_timeout: Duration::from_millis(self.config.wasm.timeout_ms * 9 / 10),
+        }
     }
 
     /// Runs `hatchery <id> <args>…` in this process.

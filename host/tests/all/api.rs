@@ -172,6 +172,78 @@ fn roles_give_admin_permissions_and_errors_say_which_is_missing() {
     );
     assert_eq!(escalate.status, 403);
 
+    // Nor by moving anyone, themselves included, into a stronger role, or by taking
+    // over someone who holds one.
+    let staff_role = panel.json(
+        "POST",
+        "/api/admin/roles",
+        &root,
+        Some(json!({ "name": "staff", "permissions": ["users.read", "users.update", "users.create"] })),
+    );
+    let ops_role = panel.json(
+        "POST",
+        "/api/admin/roles",
+        &root,
+        Some(json!({ "name": "ops", "permissions": ["users.read", "nodes.delete"] })),
+    );
+    let ops_id = ops_role.body["data"]["id"].clone();
+    panel.json(
+        "POST",
+        "/api/admin/users",
+        &root,
+        Some(json!({ "username": "staffer", "email": "staffer@example.com", "role_id": staff_role.body["data"]["id"] })),
+    );
+    panel.json(
+        "POST",
+        "/api/admin/users",
+        &root,
+        Some(json!({ "username": "operator", "email": "operator@example.com", "role_id": ops_id })),
+    );
+    let staffer = panel
+        .cli_ok(&["user", "api-key", "staffer"])
+        .trim()
+        .to_string();
+    let refusals = [
+        (
+            "PATCH",
+            "/api/admin/users/staffer",
+            json!({ "role_id": ops_id }),
+        ),
+        (
+            "PATCH",
+            "/api/admin/users/operator",
+            json!({ "password": "taken over now" }),
+        ),
+        (
+            "POST",
+            "/api/admin/users",
+            json!({ "username": "sock", "email": "sock@example.com", "role_id": ops_id }),
+        ),
+    ];
+    for (method, path, body) in refusals {
+        let answer = panel.json(method, path, &staffer, Some(body.clone()));
+        assert_eq!(answer.status, 403, "{method} {path} {body}: {answer:?}");
+        assert!(
+            answer.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("nodes.delete"),
+            "{answer:?}"
+        );
+    }
+    assert_eq!(
+        panel.get_as("/api/client/account", &staffer).body["data"]["permissions"],
+        json!(["users.create", "users.read", "users.update"])
+    );
+    // What they hold, they may give.
+    let allowed = panel.json(
+        "POST",
+        "/api/admin/users",
+        &staffer,
+        Some(json!({ "username": "trainee", "email": "trainee@example.com", "role_id": staff_role.body["data"]["id"] })),
+    );
+    assert_eq!(allowed.status, 201, "{allowed:?}");
+
     // Pages: 30 more users, 25 to a page.
     for index in 0..30 {
         let answer = panel.json(
@@ -186,10 +258,10 @@ fn roles_give_admin_permissions_and_errors_say_which_is_missing() {
     assert_eq!(first.body["data"].as_array().unwrap().len(), 25);
     assert_eq!(
         first.body["meta"],
-        json!({ "page": 1, "per_page": 25, "total": 32, "last_page": 2 })
+        json!({ "page": 1, "per_page": 25, "total": 35, "last_page": 2 })
     );
     let second = panel.get_as("/api/admin/users?per_page=25&page=2", &helper);
-    assert_eq!(second.body["data"].as_array().unwrap().len(), 7);
+    assert_eq!(second.body["data"].as_array().unwrap().len(), 10);
     let search = panel.get_as("/api/admin/users?search=PLAYER1", &helper);
     assert_eq!(search.body["meta"]["total"], 10);
 
@@ -223,13 +295,14 @@ fn roles_give_admin_permissions_and_errors_say_which_is_missing() {
         .iter()
         .map(|e| e["event"].as_str().unwrap())
         .collect();
-    assert_eq!(events, vec!["admin.role.create"], "{activity:?}");
+    assert_eq!(events, vec!["admin.role.create"; 3], "{activity:?}");
     assert_eq!(activity.body["data"][0]["actor"], "root");
     let by_root = panel.get_as(
         "/api/admin/activity?user=root&event=admin.user.create&per_page=1",
         &helper,
     );
-    assert_eq!(by_root.body["meta"]["total"], 31);
+    // 30 players, the helper, the staffer and the operator.
+    assert_eq!(by_root.body["meta"]["total"], 33);
 }
 
 #[test]

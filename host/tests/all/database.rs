@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use hatchery_host::db::migrate::{self, Migration};
+use hatchery_host::db::plugin_store::{PluginStore, StoreSettings};
 use hatchery_host::db::{Database, plugins as plugin_records, users};
 use hatchery_host::events::EventBus;
 use hatchery_host::plugins::manifest::Capabilities;
@@ -123,8 +126,18 @@ async fn plugin_sql_round_trips_every_value_type_on_both_dialects() {
             database: true,
             ..Capabilities::default()
         };
-        let services =
-            HostServices::new("demo", granted, db.clone(), Arc::new(EventBus::default()));
+        let store = Arc::new(
+            PluginStore::open(&db, "demo", &store_settings(dir.path()))
+                .await
+                .unwrap(),
+        );
+        let services = HostServices::new(
+            "demo",
+            db.dialect(),
+            granted,
+            Some(store.clone()),
+            Arc::new(EventBus::default()),
+        );
         let create = match dialect {
             Dialect::Sqlite => {
                 "CREATE TABLE demo__values (i INTEGER, r REAL, t TEXT, b BLOB, n INTEGER)"
@@ -176,8 +189,9 @@ async fn plugin_sql_round_trips_every_value_type_on_both_dialects() {
 
         let without_grant = HostServices::new(
             "demo",
+            db.dialect(),
             Capabilities::default(),
-            db.clone(),
+            Some(store.clone()),
             Arc::new(EventBus::default()),
         );
         let denied = without_grant
@@ -188,6 +202,233 @@ async fn plugin_sql_round_trips_every_value_type_on_both_dialects() {
             denied.contains("database capability was not granted"),
             "{denied}"
         );
+        db.close().await;
+    }
+}
+
+fn store_settings(data_dir: &std::path::Path) -> StoreSettings {
+    StoreSettings {
+        data_dir: data_dir.to_path_buf(),
+        statement_timeout: Duration::from_millis(1500),
+    }
+}
+
+/// Runs SQL on a plugin's own connection *without* the SQL guard: what the database
+/// itself allows a plugin that got past the guard.
+async fn raw(store: &PluginStore, sql: &str) -> Result<u64, String> {
+    raw_on(store.database(), sql).await
+}
+
+async fn raw_on(db: &Database, sql: &str) -> Result<u64, String> {
+    let sql = sqlx::AssertSqlSafe(sql.to_string());
+    match db {
+        Database::Sqlite(pool) => sqlx::raw_sql(sql)
+            .execute(pool)
+            .await
+            .map(|d| d.rows_affected()),
+        Database::Postgres(pool) => sqlx::raw_sql(sql)
+            .execute(pool)
+            .await
+            .map(|d| d.rows_affected()),
+    }
+    .map_err(|err| err.to_string())
+}
+
+const ENDLESS: &str = "WITH RECURSIVE demo__r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM demo__r) \
+                       SELECT count(*) FROM demo__r";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_store_cannot_reach_panel_tables_even_past_the_guard() {
+    for dialect in DIALECTS {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _guard) = fresh(dialect, dir.path()).await;
+        users::create(&db, &new_user("ada", "ada@example.com", None))
+            .await
+            .unwrap();
+        let store = PluginStore::open(&db, "demo", &store_settings(dir.path()))
+            .await
+            .unwrap();
+        // Its own tables work.
+        raw(
+            &store,
+            "CREATE TABLE demo__t (id INTEGER PRIMARY KEY, v TEXT)",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            raw(&store, "INSERT INTO demo__t (id, v) VALUES (1, 'x')").await,
+            Ok(1)
+        );
+
+        let attempts: &[&str] = match dialect {
+            Dialect::Sqlite => &[
+                "SELECT * FROM users",
+                "INSERT INTO api_keys (user_id) VALUES (1)",
+                "ATTACH DATABASE 'panel.db' AS panel",
+            ],
+            Dialect::Postgres => &[
+                "SELECT * FROM public.users",
+                "SELECT * FROM users",
+                "CREATE TABLE demo__k (extra TEXT) INHERITS (public.api_keys)",
+                "WITH demo__c AS (SELECT 1) TABLE public.users",
+                "SELECT * FROM query_to_xml('select * from public.api_keys', true, true, '')",
+                "CREATE TABLE public.demo__planted (id INTEGER)",
+                "CREATE TABLE demo__fk (u BIGINT REFERENCES public.users (id))",
+                "ALTER TABLE public.users RENAME TO demo__users",
+                "SET ROLE postgres",
+                "CREATE SCHEMA demo_other",
+            ],
+        };
+        for sql in attempts {
+            let err = raw(&store, sql).await.expect_err(&format!(
+                "{dialect:?}: `{sql}` must be refused by the database"
+            ));
+            let expected = [
+                "permission denied",
+                "must be owner",
+                "no such table",
+                "does not exist",
+                "too many attached databases",
+            ];
+            assert!(
+                expected.iter().any(|needle| err.contains(needle)),
+                "{dialect:?}: `{sql}`: {err}"
+            );
+        }
+        // The panel's users are untouched and still the panel's alone.
+        assert!(users::find_by_username(&db, "ada").await.unwrap().is_some());
+        store.close().await;
+        db.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_plugin_queries_are_cancelled_in_the_database_and_the_panel_keeps_answering() {
+    for dialect in DIALECTS {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _guard) = fresh(dialect, dir.path()).await;
+        let store = Arc::new(
+            PluginStore::open(&db, "demo", &store_settings(dir.path()))
+                .await
+                .unwrap(),
+        );
+        let runaway: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.query(ENDLESS, vec![], 10).await })
+            })
+            .collect();
+        // While eight never-ending queries run, the panel's own pool answers.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for n in 0..5 {
+            let name = format!("user{n}");
+            users::create(&db, &new_user(&name, &format!("{name}@example.com"), None))
+                .await
+                .unwrap();
+            assert!(users::find_by_username(&db, &name).await.unwrap().is_some());
+        }
+        for task in runaway {
+            let err = task.await.unwrap().unwrap_err();
+            assert!(
+                err.contains("was cancelled") || err.contains("busy"),
+                "{dialect:?}: {err}"
+            );
+        }
+        // Cancelled in the database, not abandoned: the store is usable at once.
+        let rows = store.query("SELECT 1 AS one", vec![], 10).await.unwrap();
+        assert_eq!(rows.rows.len(), 1, "{dialect:?}");
+        if dialect == Dialect::Postgres {
+            let Database::Postgres(pool) = &db else {
+                unreachable!()
+            };
+            // The server ended them (a backend reports idle a moment after its error).
+            let mut still_running: i64 = -1;
+            for _ in 0..20 {
+                still_running = sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE query LIKE 'WITH RECURSIVE demo__r%' AND state = 'active'",
+                )
+                .fetch_one(pool)
+                .await
+                .unwrap();
+                if still_running == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_eq!(
+                still_running, 0,
+                "the server still runs the cancelled queries"
+            );
+        }
+        store.close().await;
+        db.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tables_from_before_plugin_stores_move_into_them_with_nothing_lost() {
+    for dialect in DIALECTS {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _guard) = fresh(dialect, dir.path()).await;
+        // How an earlier Hatchery kept them: in the panel's database.
+        let migrations = vec![
+            Migration::from_file(
+                "0001_notes.sql",
+                "CREATE TABLE demo__notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL); \
+                 CREATE INDEX demo__notes_body ON demo__notes (body)"
+                    .into(),
+            )
+            .unwrap(),
+        ];
+        migrate::apply(&db, "demo", &migrations).await.unwrap();
+        raw_on(
+            &db,
+            "INSERT INTO demo__notes (id, body) VALUES (1, 'keep me')",
+        )
+        .await
+        .unwrap();
+
+        let store = PluginStore::open(&db, "demo", &store_settings(dir.path()))
+            .await
+            .unwrap();
+        let rows = store
+            .query("SELECT body FROM demo__notes", vec![], 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            rows.rows,
+            vec![vec![DbValue::Text("keep me".into())]],
+            "{dialect:?}"
+        );
+        assert!(
+            plugin_records::tables_with_prefix(&db, "demo__")
+                .await
+                .unwrap()
+                .is_empty(),
+            "{dialect:?}: the originals are gone from the panel's database"
+        );
+        // The history moved too: the migration does not run again in the store.
+        assert_eq!(
+            migrate::apply(store.database(), "demo", &migrations)
+                .await
+                .unwrap(),
+            0
+        );
+        // Opening again changes nothing.
+        store.close().await;
+        let store = PluginStore::open(&db, "demo", &store_settings(dir.path()))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .query("SELECT count(*) AS n FROM demo__notes", vec![], 10)
+                .await
+                .unwrap()
+                .rows,
+            vec![vec![DbValue::Integer(1)]]
+        );
+        store.close().await;
         db.close().await;
     }
 }

@@ -99,6 +99,63 @@ fn a_looping_plugin_does_not_stall_the_rest_of_the_panel() {
     });
 }
 
+/// Eight never-ending recursive queries at once: each is cancelled in the database
+/// after the time limit, and meanwhile the panel (its own pool) keeps answering.
+#[test]
+fn endless_plugin_queries_leave_the_panel_answering() {
+    const ENDLESS: &str = "WITH RECURSIVE hostile_wasm__r(n) AS \
+        (SELECT 1 UNION ALL SELECT n + 1 FROM hostile_wasm__r) SELECT count(*) FROM hostile_wasm__r";
+    for dialect in crate::support::DIALECTS {
+        let panel = panel(dialect)
+            .plugin("hostile-wasm")
+            .plugin("hello-wasm")
+            .env("HATCHERY_WASM_TIMEOUT_MS", "1500")
+            .env("HATCHERY_WASM_CONCURRENCY", "16")
+            .start();
+        let admin = panel.admin_key();
+        std::thread::scope(|scope| {
+            let endless: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        panel.request(
+                            "POST",
+                            "/api/plugins/hostile-wasm/sql",
+                            None,
+                            Some(ENDLESS.as_bytes().to_vec()),
+                        )
+                    })
+                })
+                .collect();
+            std::thread::sleep(Duration::from_millis(300));
+            for _ in 0..5 {
+                assert_eq!(panel.health()["status"], "ok", "{dialect:?}");
+                assert_eq!(panel.get_as("/api/admin/users", &admin).status, 200);
+                assert_eq!(panel.get("/api/plugins/hello-wasm/hello").status, 200);
+            }
+            for call in endless {
+                let answer = call.join().unwrap();
+                // The database cancels it and the plugin says so, or (when it waited
+                // for a connection first) the plugin's own time limit ends the call.
+                let message = answer.body["refused"].as_str().unwrap_or_default();
+                assert!(
+                    message.contains("was cancelled")
+                        || message.contains("busy")
+                        || answer.body["error"]["code"] == "plugin_timeout",
+                    "{dialect:?}: {answer:?}"
+                );
+            }
+        });
+        // Nothing is left running: the plugin's next query answers at once.
+        let answer = panel.request(
+            "POST",
+            "/api/plugins/hostile-wasm/sql",
+            None,
+            Some(b"SELECT 1 AS one".to_vec()),
+        );
+        assert_eq!(answer.body, json!({ "rows": 1 }), "{dialect:?}");
+    }
+}
+
 #[test]
 fn concurrency_is_capped_per_plugin() {
     let panel = panel(Dialect::Sqlite)

@@ -232,26 +232,36 @@ fn migrations_are_tracked_per_plugin_and_run_once() {
         .enable_all()
         .build()
         .unwrap();
-    let owners: Vec<(String, i64)> = runtime.block_on(async {
-        let db = hatchery_host::db::Database::connect(panel.database_url())
-            .await
-            .unwrap();
-        let hatchery_host::db::Database::Sqlite(pool) = db else {
-            unreachable!("a SQLite panel")
-        };
-        sqlx::query_as("SELECT owner, version FROM schema_migrations ORDER BY owner, version")
-            .fetch_all(&pool)
-            .await
-            .unwrap()
-    });
-    // Every core migration once, then each plugin's own, once.
+    let history = |url: String| -> Vec<(String, i64)> {
+        runtime.block_on(async {
+            let db = hatchery_host::db::Database::connect(&url).await.unwrap();
+            let hatchery_host::db::Database::Sqlite(pool) = db else {
+                unreachable!("a SQLite panel")
+            };
+            sqlx::query_as("SELECT owner, version FROM schema_migrations ORDER BY owner, version")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        })
+    };
+    // Every core migration once, in the panel's database...
     let core_count =
         hatchery_host::db::migrate::core_migrations(hatchery_host::db::Dialect::Sqlite).len();
-    let mut expected: Vec<(String, i64)> = (1..=core_count as i64)
+    let expected: Vec<(String, i64)> = (1..=core_count as i64)
         .map(|v| ("core".into(), v))
         .collect();
-    expected.extend([("hello-native".into(), 1), ("hello-wasm".into(), 1)]);
-    assert_eq!(owners, expected);
+    assert_eq!(history(panel.database_url().to_string()), expected);
+    // ...and each plugin's own, once, in the plugin's own database.
+    for id in ["hello-native", "hello-wasm"] {
+        let file = panel
+            .data_dir()
+            .join("plugin-databases")
+            .join(format!("{id}.sqlite"));
+        assert_eq!(
+            history(format!("sqlite://{}", file.display())),
+            vec![(id.to_string(), 1)]
+        );
+    }
 }
 
 #[test]

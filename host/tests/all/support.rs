@@ -102,9 +102,37 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some(name) = &self.postgres_name {
+            // Plugin roles belong to the server, not the database: drop them too.
+            let roles = postgres_plugin_roles(&self.url);
             postgres_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            for role in roles {
+                postgres_admin(&format!("DROP ROLE IF EXISTS \"{role}\""));
+            }
         }
     }
+}
+
+/// The plugin roles a test panel made in its database `url`.
+fn postgres_plugin_roles(url: &str) -> Vec<String> {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            use sqlx::Connection;
+            let Ok(mut connection) = sqlx::PgConnection::connect(&url).await else {
+                return Vec::new();
+            };
+            sqlx::query_scalar("SELECT role_name FROM plugin_databases")
+                .fetch_all(&mut connection)
+                .await
+                .unwrap_or_default()
+        })
+    })
+    .join()
+    .unwrap_or_default()
 }
 
 /// Runs one statement on the PostgreSQL server, from its own thread and runtime so it

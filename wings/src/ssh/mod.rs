@@ -133,7 +133,7 @@ impl<E: Executor> Clone for Login<E> {
 
 impl<E: Executor> Login<E> {
     pub fn can(&self, permission: &str) -> bool {
-        self.permissions.iter().any(|p| p == permission || p == "*")
+        crate::token::grants(&self.permissions, permission)
     }
 
     pub fn revoked(&self, manager: &Manager<E>) -> bool {
