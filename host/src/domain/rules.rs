@@ -291,8 +291,7 @@ impl Rules {
                     .then(|| format!("{name} must be declined (no, off, 0 or false)")),
                 Rule::Prohibited => Some(format!("{name} must be left empty")),
                 Rule::MultipleOf(step) => {
-                    let number = value.trim().parse::<f64>().unwrap_or(f64::NAN);
-                    let ratio = number / step;
+                    let ratio = value.trim().parse::<f64>().unwrap_or(f64::NAN) / step;
                     (!(ratio.is_finite() && (ratio - ratio.round()).abs() < 1e-9))
                         .then(|| format!("{name} must be a multiple of {}", number(*step)))
                 }
