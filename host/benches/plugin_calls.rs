@@ -56,7 +56,9 @@ fn main() {
         std::fs::create_dir_all(&config.data_dir).unwrap();
         let db = Database::connect(&config.database_url).await.unwrap();
         migrate::apply_core(&db).await.unwrap();
-        let host = PluginHost::start(config.clone(), db.clone()).await.unwrap();
+        let host = PluginHost::start(config.clone(), db.clone(), Default::default())
+            .await
+            .unwrap();
         let secrets =
             Arc::new(hatchery_host::secrets::SecretBox::load_or_create(&config.data_dir).unwrap());
         let app = router(AppState::new(

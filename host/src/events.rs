@@ -19,7 +19,13 @@ pub const QUEUE_CAPACITY: usize = 1024;
 pub struct EventBus {
     subscribers: ArcSwap<Vec<Subscriber>>,
     in_flight: Arc<AtomicUsize>,
+    /// In a short-lived process (the CLI), events are kept here for the running
+    /// panel (see `db::event_outbox`) instead of reaching this process's plugins.
+    relayed: Option<std::sync::Mutex<Vec<Event>>>,
 }
+
+/// Events one CLI run may hand to the panel.
+const MAX_RELAYED: usize = 10_000;
 
 #[derive(Clone)]
 pub struct Subscriber {
@@ -59,6 +65,27 @@ impl Drop for Delivery {
 }
 
 impl EventBus {
+    /// A bus for a short-lived process: events are collected for the running panel,
+    /// whose plugins are the ones that should hear them.
+    pub fn relay() -> EventBus {
+        EventBus {
+            relayed: Some(std::sync::Mutex::default()),
+            ..EventBus::default()
+        }
+    }
+
+    pub fn is_relay(&self) -> bool {
+        self.relayed.is_some()
+    }
+
+    /// The events collected by a relay bus, for `db::event_outbox::append`.
+    pub fn take_relayed(&self) -> Vec<Event> {
+        self.relayed
+            .as_ref()
+            .map(|relayed| std::mem::take(&mut *relayed.lock().expect("relay lock")))
+            .unwrap_or_default()
+    }
+
     /// A subscriber for `patterns` and the delivery end its task runs.
     pub fn subscriber(&self, plugin_id: &str, patterns: Vec<String>) -> (Subscriber, Delivery) {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
@@ -83,6 +110,13 @@ impl EventBus {
     /// Queues `event` for every matching subscriber except its source.
     pub fn publish(&self, event: Event) {
         tracing::debug!(event = %event.name, source = %event.source, "event published");
+        if let Some(relayed) = &self.relayed {
+            let mut relayed = relayed.lock().expect("relay lock");
+            if relayed.len() < MAX_RELAYED {
+                relayed.push(event);
+            }
+            return;
+        }
         for subscriber in self.subscribers.load().iter() {
             if subscriber.plugin_id == event.source || !subscriber.wants(&event.name) {
                 continue;

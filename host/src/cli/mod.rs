@@ -6,7 +6,6 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -17,6 +16,7 @@ mod servers;
 use crate::config::Config;
 use crate::db::{Database, migrate, users};
 use crate::error::{Error, Result};
+use crate::events::EventBus;
 use crate::http::{self, AppState};
 use crate::plugins::manifest::{Capabilities, Manifest, Runtime};
 use crate::plugins::package::{self, Package, ReadLimits};
@@ -278,13 +278,16 @@ async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
         command @ (CoreCommand::Egg(_) | CoreCommand::Node(_) | CoreCommand::Server(_)) => {
             init_logging(&config.log, true);
             let db = open_database(&config).await?;
+            let events = Arc::new(EventBus::relay());
             let result = match command {
                 CoreCommand::Egg(command) => eggs::run(&db, command).await,
                 CoreCommand::Node(command) => nodes::run(&config, &db, command).await,
-                CoreCommand::Server(command) => servers::run(&config, &db, command).await,
+                CoreCommand::Server(command) => {
+                    servers::run(&config, &db, events.clone(), command).await
+                }
                 _ => unreachable!("matched above"),
             };
-            db.close().await;
+            finish(&db, &events).await;
             result
         }
     }
@@ -327,7 +330,7 @@ async fn serve(config: Config) -> Result<()> {
     let listener = http::bind(&config).await?;
     let db = open_database(&config).await?;
     tracing::info!(database = db.dialect_name(), data_dir = %config.data_dir.display(), "database ready");
-    let plugins = PluginHost::start(config.clone(), db.clone()).await?;
+    let plugins = PluginHost::start(config.clone(), db.clone(), Arc::default()).await?;
     for status in plugins.registry().statuses() {
         if let Some(error) = &status.error {
             tracing::warn!(plugin = %status.id, "plugin failed: {error}");
@@ -350,11 +353,21 @@ async fn serve(config: Config) -> Result<()> {
     served
 }
 
+/// The plugin host of a CLI process: its events go to the running panel.
 async fn start_host(config: &Config) -> Result<(Database, Arc<PluginHost>)> {
     init_logging(&config.log, true);
     let db = open_database(config).await?;
-    let plugins = PluginHost::start(config.clone(), db.clone()).await?;
+    let plugins =
+        PluginHost::start(config.clone(), db.clone(), Arc::new(EventBus::relay())).await?;
     Ok((db, plugins))
+}
+
+/// Hands the events a CLI run raised to the running panel, then closes the database.
+async fn finish(db: &Database, events: &EventBus) {
+    if let Err(err) = crate::db::event_outbox::append(db, &events.take_relayed()).await {
+        eprintln!("warning: the running panel will not hear of this change: {err}");
+    }
+    db.close().await;
 }
 
 async fn run_plugin_command(config: Config, id: &str, matches: &ArgMatches) -> Result<ExitCode> {
@@ -366,10 +379,9 @@ async fn run_plugin_command(config: Config, id: &str, matches: &ArgMatches) -> R
             args.extend(values.cloned());
         }
     }
-    let output = plugins.run_command(id, args).await?;
-    // Events the command published reach their subscribers before the process ends.
-    plugins.events().drain(Duration::from_secs(5)).await;
-    db.close().await;
+    let output = plugins.run_command(id, args).await;
+    finish(&db, plugins.events()).await;
+    let output = output?;
     print!("{}", output.stdout);
     eprint!("{}", output.stderr);
     std::io::stdout().flush().ok();
@@ -500,7 +512,7 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
         }
         PluginCommand::Pack { .. } | PluginCommand::Keygen { .. } => unreachable!("handled above"),
     };
-    db.close().await;
+    finish(&db, plugins.events()).await;
     result
 }
 

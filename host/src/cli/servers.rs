@@ -110,12 +110,17 @@ async fn server(db: &Database, key: &str) -> Result<Server> {
     })
 }
 
-pub async fn run(config: &Config, db: &Database, command: ServerCommand) -> Result<ExitCode> {
+/// `events` is the CLI's relay bus: the running panel's plugins hear of the actions.
+pub async fn run(
+    config: &Config,
+    db: &Database,
+    events: Arc<EventBus>,
+    command: ServerCommand,
+) -> Result<ExitCode> {
     let core = Core {
         db: db.clone(),
         secrets: Arc::new(SecretBox::load_or_create(&config.data_dir)?),
-        // Nothing in this process subscribes; plugins hear of CLI actions in the log.
-        events: Arc::new(EventBus::default()),
+        events,
         caches: None,
     };
     let command_kind = match &command {

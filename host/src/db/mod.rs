@@ -6,6 +6,7 @@
 
 pub mod activity;
 pub mod eggs;
+pub mod event_outbox;
 pub mod migrate;
 pub mod nodes;
 pub mod plugin_store;

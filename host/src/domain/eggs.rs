@@ -318,7 +318,12 @@ fn read(object: &Map<String, Value>, version: &str, pelican: bool) -> Result<Egg
     };
     // A map of display names to images; older exports (and Pelican's `images`) give
     // a plain list, each image its own name.
-    let docker_images = match object.get("docker_images").or_else(|| object.get("images")) {
+    // Eggs from before `docker_images` name one `image`.
+    let docker_images = match object
+        .get("docker_images")
+        .or_else(|| object.get("images"))
+        .or_else(|| object.get("image"))
+    {
         Some(Value::Object(images)) => images
             .iter()
             .map(|(name, image)| image_name(name, image))

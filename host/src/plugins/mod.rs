@@ -261,7 +261,12 @@ pub struct PluginHost {
 impl PluginHost {
     /// Adopts plugins the operator placed in the plugins directory, then loads every
     /// enabled plugin. Plugins that fail are reported, never fatal.
-    pub async fn start(config: Config, db: Database) -> Result<Arc<PluginHost>> {
+    /// `events` is the process's bus: a panel's own, or a relay bus in the CLI.
+    pub async fn start(
+        config: Config,
+        db: Database,
+        events: Arc<EventBus>,
+    ) -> Result<Arc<PluginHost>> {
         std::fs::create_dir_all(&config.plugins_dir).map_err(|err| {
             Error::io(
                 format!(
@@ -275,7 +280,7 @@ impl PluginHost {
         let host = Arc::new(PluginHost {
             config,
             db,
-            events: Arc::new(EventBus::default()),
+            events,
             wasm,
             registry: ArcSwap::default(),
             applied_revision: tokio::sync::Mutex::new(-1),
@@ -300,15 +305,18 @@ impl PluginHost {
         &self.wasm
     }
 
-    /// Polls the plugins revision and reconciles when another process changed it.
+    /// Polls the plugins revision and reconciles when another process changed it, and
+    /// delivers the events other processes (the CLI) left in the outbox.
     pub fn spawn_watcher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let host = Arc::downgrade(self);
+        let claimant = uuid::Uuid::new_v4().to_string();
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(WATCH_INTERVAL);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
                 let Some(host) = host.upgrade() else { return };
+                host.relay_outbox(&claimant).await;
                 let applied = *host.applied_revision.lock().await;
                 match db::plugins::revision(&host.db).await {
                     Ok(revision) if revision != applied => {
@@ -321,6 +329,20 @@ impl PluginHost {
                 }
             }
         })
+    }
+
+    /// Publishes what other processes raised. A reconcile they caused runs first (it
+    /// is checked after this), but events are about changes already made, so their
+    /// order against the reconcile does not matter to subscribers.
+    async fn relay_outbox(&self, claimant: &str) {
+        match db::event_outbox::claim(&self.db, claimant).await {
+            Ok(events) => {
+                for event in events {
+                    self.events.publish(event);
+                }
+            }
+            Err(err) => tracing::warn!("could not read events from other processes: {err}"),
+        }
     }
 
     /// Brings the running registry in line with the database.
@@ -374,6 +396,11 @@ impl PluginHost {
     }
 
     fn announce_state(&self, status: &PluginStatus) {
+        if self.events.is_relay() {
+            // A CLI process's registry is its own; the running panel announces the
+            // transitions it applies.
+            return;
+        }
         let payload = serde_json::json!({ "id": status.id, "version": status.version });
         match status.state {
             PluginState::Enabled => {

@@ -44,14 +44,17 @@ fn plugin_commands_run_in_both_runtimes_and_share_the_panels_data() {
 
         let native = panel.cli_ok(&["hello-native", "greet", "Bob"]);
         assert_eq!(native, "Hello, Bob! (from native code)\n");
-        // The command's event reached hello-wasm's handler in the CLI process.
-        let seen = panel.get("/api/plugins/hello-wasm/hello").body["events_seen"].clone();
-        assert!(
-            seen.as_array()
-                .unwrap()
-                .iter()
-                .any(|e| e == "hello-native.greeted"),
-            "{seen}"
+        // The command's event reached hello-wasm's handler in the running panel.
+        eventually(
+            Duration::from_secs(10),
+            "hello-native.greeted to reach the panel's hello-wasm",
+            || {
+                let seen = panel.get("/api/plugins/hello-wasm/hello").body["events_seen"].clone();
+                seen.as_array()?
+                    .iter()
+                    .any(|e| e == "hello-native.greeted")
+                    .then_some(())
+            },
         );
     }
 }

@@ -456,6 +456,26 @@ fn cli_lifecycle_changes_reach_a_running_panel() {
         list.contains("hello-wasm") && list.contains("enabled"),
         "{list}"
     );
+    // Events the CLI raises reach the running panel's subscribers (hello-wasm hears
+    // `plugin.*`), not copies of the plugins inside the CLI process.
+    let native = artifacts().packages.join("hello-native.hpkg");
+    let cli_run = panel.cli(&["plugin", "install", "--yes", native.to_str().unwrap()]);
+    assert!(cli_run.status.success());
+    assert!(
+        !String::from_utf8_lossy(&cli_run.stderr).contains("closed pool"),
+        "{cli_run:?}"
+    );
+    eventually(
+        Duration::from_secs(10),
+        "plugin.installed to reach the panel's hello-wasm",
+        || {
+            let seen = panel.get("/api/plugins/hello-wasm/hello").body["events_seen"].clone();
+            seen.as_array()?
+                .iter()
+                .any(|e| e == "plugin.installed")
+                .then_some(())
+        },
+    );
 
     panel.cli_ok(&["plugin", "disable", "hello-wasm"]);
     eventually(
