@@ -103,9 +103,17 @@ impl WingsClient {
         self.send("GET", &path, None).await
     }
 
-    pub async fn write_file(&self, uuid: &str, path: &str, contents: Vec<u8>) -> Result<()> {
+    /// `only`: `Some("new")` or `Some("existing")` when the caller may not do both.
+    pub async fn write_file(
+        &self,
+        uuid: &str,
+        path: &str,
+        contents: Vec<u8>,
+        only: Option<&str>,
+    ) -> Result<()> {
+        let only = only.map(|only| format!("&only={only}")).unwrap_or_default();
         let path = format!(
-            "/api/servers/{uuid}/files/write?file={}",
+            "/api/servers/{uuid}/files/write?file={}{only}",
             encode_query(path)
         );
         self.send("POST", &path, Some(("application/octet-stream", contents)))

@@ -22,6 +22,8 @@ pub struct ServerFiles {
     root: Dir,
     /// Disk space the server may use in bytes; `None` is unlimited.
     quota: Option<u64>,
+    /// Entries the server may hold ([`MAX_ENTRIES`] unless set for a test).
+    max_entries: u64,
     usage: Arc<DiskUsage>,
 }
 
@@ -34,25 +36,74 @@ pub const DISK_USAGE_TTL: Duration = Duration::from_secs(60);
 /// [`ServerFiles`] of one server, so quota checks and statistics stay cheap.
 #[derive(Default)]
 pub struct DiskUsage {
-    measured: Mutex<Option<(Instant, u64)>>,
+    measured: Mutex<Option<Measured>>,
 }
 
+#[derive(Clone, Copy)]
+struct Measured {
+    at: Instant,
+    bytes: u64,
+    /// Files, directories and links: what inodes the server holds.
+    entries: u64,
+}
+
+/// Files, directories and links one server may hold, so nobody can exhaust the
+/// node's inodes through wings (a process inside the container is bounded by the
+/// filesystem, not by wings).
+pub const MAX_ENTRIES: u64 = 1_000_000;
+
 impl DiskUsage {
-    fn current(&self, walk: impl FnOnce() -> Result<u64>) -> Result<u64> {
+    fn current(&self, walk: impl FnOnce() -> Result<(u64, u64)>) -> Result<Measured> {
         let mut measured = self.measured.lock().expect("disk usage lock");
-        if let Some((at, bytes)) = *measured
-            && at.elapsed() < DISK_USAGE_TTL
+        Self::fresh(&mut measured, walk)
+    }
+
+    fn fresh(
+        measured: &mut Option<Measured>,
+        walk: impl FnOnce() -> Result<(u64, u64)>,
+    ) -> Result<Measured> {
+        if let Some(known) = *measured
+            && known.at.elapsed() < DISK_USAGE_TTL
         {
-            return Ok(bytes);
+            return Ok(known);
         }
-        let bytes = walk()?;
-        *measured = Some((Instant::now(), bytes));
-        Ok(bytes)
+        let (bytes, entries) = walk()?;
+        let known = Measured {
+            at: Instant::now(),
+            bytes,
+            entries,
+        };
+        *measured = Some(known);
+        Ok(known)
+    }
+
+    /// Counts `bytes` and `entries` as used if the totals stay within the limits, in
+    /// one step, so writes running at the same time cannot together pass them. On
+    /// refusal, returns what is used.
+    fn reserve(
+        &self,
+        bytes: u64,
+        entries: u64,
+        limits: (u64, u64),
+        walk: impl FnOnce() -> Result<(u64, u64)>,
+    ) -> Result<std::result::Result<(), Measured>> {
+        let mut measured = self.measured.lock().expect("disk usage lock");
+        let used = Self::fresh(&mut measured, walk)?;
+        if used.bytes.saturating_add(bytes) > limits.0
+            || used.entries.saturating_add(entries) > limits.1
+        {
+            return Ok(Err(used));
+        }
+        if let Some(counted) = measured.as_mut() {
+            counted.bytes = used.bytes + bytes;
+            counted.entries = used.entries + entries;
+        }
+        Ok(Ok(()))
     }
 
     fn adjust(&self, delta: i64) {
-        if let Some((_, used)) = self.measured.lock().expect("disk usage lock").as_mut() {
-            *used = used.saturating_add_signed(delta);
+        if let Some(counted) = self.measured.lock().expect("disk usage lock").as_mut() {
+            counted.bytes = counted.bytes.saturating_add_signed(delta);
         }
     }
 
@@ -60,6 +111,16 @@ impl DiskUsage {
     pub(crate) fn invalidate(&self) {
         *self.measured.lock().expect("disk usage lock") = None;
     }
+}
+
+/// Which writes a caller may make, when they may not make both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteOnly {
+    /// Create files that do not exist yet (`file.create`).
+    New,
+    /// Change files that exist (`file.update`).
+    Existing,
 }
 
 /// A file opened for writing at any offset (SFTP), held to the server's quota.
@@ -78,28 +139,27 @@ impl WriteHandle {
         use std::os::unix::fs::FileExt;
         let end = offset + data.len() as u64;
         let growth = end.saturating_sub(self.size);
-        if growth > 0
-            && let Some(quota) = self.quota
-        {
-            let used = self.usage.current(|| measure(&self.measure))?;
-            if used + growth > quota {
+        if growth > 0 {
+            let quota = self.quota.unwrap_or(u64::MAX);
+            if let Err(used) = self
+                .usage
+                .reserve(growth, 0, (quota, u64::MAX), || measure(&self.measure))?
+            {
                 return Err(Error::QuotaExceeded(format!(
                     "not enough disk space: the server uses {} of its {} MiB",
-                    mib(used),
+                    mib(used.bytes),
                     quota / (1024 * 1024)
                 )));
             }
         }
-        self.file
-            .write_all_at(data, offset)
-            .map_err(|source| Error::Io {
+        if let Err(source) = self.file.write_all_at(data, offset) {
+            self.usage.adjust(-(growth as i64));
+            return Err(Error::Io {
                 context: "cannot write the file".into(),
                 source,
-            })?;
-        if growth > 0 {
-            self.size = end;
-            self.usage.adjust(growth as i64);
+            });
         }
+        self.size = self.size.max(end);
         Ok(())
     }
 
@@ -169,8 +229,30 @@ impl ServerFiles {
         Ok(ServerFiles {
             root,
             quota: (quota_mb > 0).then(|| quota_mb * 1024 * 1024),
+            max_entries: MAX_ENTRIES,
             usage,
         })
+    }
+
+    /// The same files with another entry limit.
+    pub fn with_max_entries(mut self, max_entries: u64) -> ServerFiles {
+        self.max_entries = max_entries;
+        self
+    }
+
+    /// Counts one new entry against the limit, or says the server holds too many.
+    fn claim_entry(&self, path: &str) -> Result<()> {
+        match self
+            .usage
+            .reserve(0, 1, (u64::MAX, self.max_entries), || measure(&self.root))?
+        {
+            Ok(()) => Ok(()),
+            Err(used) => Err(Error::QuotaExceeded(format!(
+                "`{path}` cannot be created: the server already holds {} files and folders, \
+                 the most one server may have",
+                used.entries
+            ))),
+        }
     }
 
     /// Another handle on the same directory, quota and usage (for the blocking pool).
@@ -181,6 +263,7 @@ impl ServerFiles {
                 source,
             })?,
             quota: self.quota,
+            max_entries: self.max_entries,
             usage: self.usage.clone(),
         })
     }
@@ -223,25 +306,46 @@ impl ServerFiles {
     /// A file's contents, refusing files larger than `limit` bytes.
     pub fn read(&self, path: &str, limit: u64) -> Result<Vec<u8>> {
         let relative = clean(path)?;
-        let metadata = self
-            .root
-            .metadata(&relative)
-            .map_err(|err| fail(path, err))?;
-        if metadata.is_dir() {
-            return Err(Error::BadRequest(format!("`{path}` is a directory")));
-        }
-        if metadata.len() > limit {
+        let file = open_regular(&self.root, &relative, &mut read_options(), path)?;
+        let size = file.metadata().map_err(|err| fail(path, err))?.len();
+        if size > limit {
             return Err(Error::BadRequest(format!(
-                "`{path}` is {} bytes, more than the {limit} bytes that can be read at once; download it instead",
-                metadata.len()
+                "`{path}` is {size} bytes, more than the {limit} bytes that can be read at once; download it instead"
             )));
         }
-        self.root.read(&relative).map_err(|err| fail(path, err))
+        let mut contents = Vec::with_capacity(size as usize);
+        // The file may grow meanwhile: never read past the limit.
+        use std::io::Read as _;
+        file.into_std()
+            .take(limit + 1)
+            .read_to_end(&mut contents)
+            .map_err(|err| fail(path, err))?;
+        if contents.len() as u64 > limit {
+            return Err(Error::BadRequest(format!(
+                "`{path}` is more than the {limit} bytes that can be read at once; download it instead"
+            )));
+        }
+        Ok(contents)
     }
 
     /// Writes a whole file atomically, creating parent directories.
     pub fn write(&self, path: &str, contents: &[u8]) -> Result<()> {
         self.write_from(path, contents).map(drop)
+    }
+
+    /// [`ServerFiles::write`] for a caller who may only create new files or only change
+    /// existing ones (`file.create` and `file.update` are separate permissions).
+    pub fn write_only(&self, path: &str, contents: &[u8], only: Option<WriteOnly>) -> Result<()> {
+        let exists = self.root.symlink_metadata(clean(path)?).is_ok();
+        match (only, exists) {
+            (Some(WriteOnly::New), true) => Err(Error::Forbidden(format!(
+                "`{path}` already exists; changing it needs the file.update permission"
+            ))),
+            (Some(WriteOnly::Existing), false) => Err(Error::Forbidden(format!(
+                "`{path}` does not exist; creating it needs the file.create permission"
+            ))),
+            _ => self.write(path, contents),
+        }
     }
 
     /// Streams a whole file from `source`, atomically: the old file (if any) stays until
@@ -267,16 +371,19 @@ impl ServerFiles {
         {
             return Err(Error::BadRequest(format!("`{path}` is a directory")));
         }
-        let replaced = self
-            .root
-            .symlink_metadata(&relative)
-            .map(|m| m.len())
-            .unwrap_or(0);
-        // What may be written: the free space plus what the old file gives back.
-        let allowance = match self.quota {
-            Some(quota) => Some((quota + replaced).saturating_sub(self.disk_usage()?)),
-            None => None,
+        let replaced = match self.root.symlink_metadata(&relative) {
+            Ok(existing) => existing.len(),
+            Err(_) => {
+                self.claim_entry(path)?;
+                0
+            }
         };
+        // What may be written: the free space plus what the old file gives back,
+        // reserved chunk by chunk so parallel writes cannot together pass the quota.
+        let limit = self
+            .quota
+            .map_or(u64::MAX, |quota| quota.saturating_add(replaced));
+        let mut reserved = 0u64;
         let parent = relative.parent().unwrap_or(Path::new("")).to_path_buf();
         if !parent.as_os_str().is_empty() {
             self.root
@@ -297,10 +404,15 @@ impl ServerFiles {
                     Err(err) => return Err(err),
                 };
                 total += read as u64;
-                if allowance.is_some_and(|allowance| total > allowance) {
+                let fits = self
+                    .usage
+                    .reserve(read as u64, 0, (limit, u64::MAX), || measure(&self.root))
+                    .map_err(std::io::Error::other)?;
+                if fits.is_err() {
                     over_quota = true;
                     return Err(std::io::Error::other("over quota"));
                 }
+                reserved += read as u64;
                 file.write_all(&buffer[..read])?;
             }
             file.sync_all()?;
@@ -309,10 +421,12 @@ impl ServerFiles {
         })();
         match written {
             Ok(total) => {
-                self.usage.adjust(total as i64 - replaced as i64);
+                // The new bytes were counted as they came; the old file is gone.
+                self.usage.adjust(-(replaced as i64));
                 Ok(total)
             }
             Err(err) => {
+                self.usage.adjust(-(reserved as i64));
                 let _ = self.root.remove_file(&partial);
                 if over_quota {
                     let quota = self.quota.unwrap_or_default();
@@ -329,16 +443,16 @@ impl ServerFiles {
     /// Opens a file for reading, with its size (downloads).
     pub fn open_read(&self, path: &str) -> Result<(std::fs::File, u64)> {
         let relative = clean(path)?;
-        let file = self.root.open(&relative).map_err(|err| fail(path, err))?;
-        let metadata = file.metadata().map_err(|err| fail(path, err))?;
-        if metadata.is_dir() {
-            return Err(Error::BadRequest(format!("`{path}` is a directory")));
-        }
-        Ok((file.into_std(), metadata.len()))
+        let file = open_regular(&self.root, &relative, &mut read_options(), path)?;
+        let size = file.metadata().map_err(|err| fail(path, err))?.len();
+        Ok((file.into_std(), size))
     }
 
     pub fn create_dir(&self, path: &str) -> Result<()> {
         let relative = clean(path)?;
+        if self.root.symlink_metadata(&relative).is_err() {
+            self.claim_entry(path)?;
+        }
         self.root
             .create_dir_all(&relative)
             .map_err(|err| fail(path, err))
@@ -374,6 +488,7 @@ impl ServerFiles {
             )));
         }
         self.check_quota(metadata.len())?;
+        self.claim_entry(path)?;
         let stem = relative
             .file_stem()
             .unwrap_or_default()
@@ -395,10 +510,23 @@ impl ServerFiles {
             })
             .find(|candidate| self.root.symlink_metadata(candidate).is_err())
             .expect("an unused name exists");
-        self.root
-            .copy(&relative, &self.root, &target)
-            .map_err(|err| fail(path, err))?;
-        self.usage.adjust(metadata.len() as i64);
+        let source = open_regular(&self.root, &relative, &mut read_options(), path)?;
+        let mut create = cap_std::fs::OpenOptions::new();
+        create.write(true).create_new(true);
+        let copied = (|| -> std::io::Result<u64> {
+            let mut target_file = self.root.open_with(&target, &create)?;
+            let copied = std::io::copy(&mut source.into_std(), &mut target_file)?;
+            target_file.set_permissions(metadata.permissions())?;
+            Ok(copied)
+        })();
+        let copied = match copied {
+            Ok(copied) => copied,
+            Err(err) => {
+                let _ = self.root.remove_file(&target);
+                return Err(fail(path, err));
+            }
+        };
+        self.usage.adjust(copied as i64);
         Ok(format!("/{}", target.to_string_lossy()))
     }
 
@@ -477,18 +605,15 @@ impl ServerFiles {
         } else if create {
             options.create(true);
         }
-        let before = self
-            .root
-            .symlink_metadata(&relative)
-            .map(|m| m.len())
-            .unwrap_or(0);
-        let file = self
-            .root
-            .open_with(&relative, &options)
-            .map_err(|err| fail(path, err))?;
-        if file.metadata().is_ok_and(|m| m.is_dir()) {
-            return Err(Error::BadRequest(format!("`{path}` is a directory")));
-        }
+        let before = match self.root.symlink_metadata(&relative) {
+            Ok(existing) => existing.len(),
+            Err(_) if create || exclusive => {
+                self.claim_entry(path)?;
+                0
+            }
+            Err(_) => 0,
+        };
+        let file = open_regular(&self.root, &relative, &mut options, path)?;
         if truncate {
             file.set_len(0).map_err(|err| fail(path, err))?;
             self.usage.adjust(-(before as i64));
@@ -551,7 +676,7 @@ impl ServerFiles {
     /// Bytes used by the server's files (links are not followed), from the cache when
     /// it is recent.
     pub fn disk_usage(&self) -> Result<u64> {
-        self.usage.current(|| measure(&self.root))
+        Ok(self.usage.current(|| measure(&self.root))?.bytes)
     }
 
     fn check_quota(&self, additional: u64) -> Result<()> {
@@ -571,25 +696,78 @@ impl ServerFiles {
     }
 }
 
-/// Bytes used under `root`, links not followed.
-fn measure(root: &Dir) -> Result<u64> {
-    fn walk(dir: &Dir) -> std::io::Result<u64> {
-        let mut total = 0;
-        for entry in dir.entries()? {
-            let entry = entry?;
-            let file_type = entry.file_type()?;
-            if file_type.is_dir() {
-                total += walk(&entry.open_dir()?)?;
-            } else {
-                total += entry.metadata()?.len();
+/// Bytes and entries under `root`, links not followed. Iterative, so a directory
+/// tree of any depth cannot overflow the stack; callers run it on blocking threads.
+fn measure(root: &Dir) -> Result<(u64, u64)> {
+    let walk = || -> std::io::Result<(u64, u64)> {
+        let (mut bytes, mut entries) = (0u64, 0u64);
+        // Directories still to visit, by parent and name: a directory is opened only
+        // when visited, so a wide folder does not hold a descriptor per child.
+        let mut pending: Vec<(Arc<Dir>, Option<std::ffi::OsString>)> =
+            vec![(Arc::new(root.try_clone()?), None)];
+        while let Some((parent, name)) = pending.pop() {
+            let dir = match name {
+                Some(name) => Arc::new(parent.open_dir(&name)?),
+                None => parent,
+            };
+            for entry in dir.entries()? {
+                let entry = entry?;
+                entries += 1;
+                if entry.file_type()?.is_dir() {
+                    pending.push((dir.clone(), Some(entry.file_name())));
+                } else {
+                    bytes += entry.metadata()?.len();
+                }
             }
         }
-        Ok(total)
-    }
-    walk(root).map_err(|source| Error::Io {
+        Ok((bytes, entries))
+    };
+    walk().map_err(|source| Error::Io {
         context: "cannot measure disk usage".into(),
         source,
     })
+}
+
+/// Opens `relative` with `options`, refusing anything but a regular file. FIFOs,
+/// sockets and device nodes a process in the container made are never read or
+/// written: the open does not wait (`O_NONBLOCK`, so a FIFO cannot hang a worker)
+/// and the type is checked on the opened descriptor, so a swap between a check
+/// and the open changes nothing.
+fn open_regular(
+    root: &Dir,
+    relative: &Path,
+    options: &mut cap_std::fs::OpenOptions,
+    display: &str,
+) -> Result<cap_std::fs::File> {
+    use cap_std::fs::OpenOptionsExt;
+    options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    let not_regular = || {
+        Error::BadRequest(format!(
+            "`{display}` is not a regular file (a FIFO, socket or device); wings does not open those"
+        ))
+    };
+    let file = root.open_with(relative, options).map_err(|err| {
+        // Opening a socket fails with ENXIO: the same refusal.
+        if err.raw_os_error() == Some(libc::ENXIO) {
+            not_regular()
+        } else {
+            fail(display, err)
+        }
+    })?;
+    let metadata = file.metadata().map_err(|err| fail(display, err))?;
+    if metadata.is_dir() {
+        return Err(Error::BadRequest(format!("`{display}` is a directory")));
+    }
+    if !metadata.is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
+}
+
+fn read_options() -> cap_std::fs::OpenOptions {
+    let mut options = cap_std::fs::OpenOptions::new();
+    options.read(true);
+    options
 }
 
 fn mib(bytes: u64) -> String {
@@ -735,29 +913,31 @@ pub mod archives {
                 .metadata(&archive_relative)
                 .map_err(|err| fail(archive, err))?
                 .len();
-            let used = self.disk_usage()?;
-            let budget = (archive_size.max(1) * MAX_EXPANSION_RATIO).min(
-                self.quota
-                    .map_or(u64::MAX, |quota| quota.saturating_sub(used)),
-            );
+            let mut budget = Budget {
+                ratio_bytes: archive_size.max(1).saturating_mul(MAX_EXPANSION_RATIO),
+                files: self,
+                archive,
+            };
             let staging = base.join(format!(".wings-extract-{}", chrono_like_stamp()));
             self.root
                 .create_dir_all(&staging)
                 .map_err(|err| fail(dir, err))?;
             let extracted = (|| -> Result<()> {
                 let stage = self.root.open_dir(&staging).map_err(|err| fail(dir, err))?;
-                let file = self
-                    .root
-                    .open(&archive_relative)
-                    .map_err(|err| fail(archive, err))?
-                    .into_std();
+                let file = super::open_regular(
+                    &self.root,
+                    &archive_relative,
+                    &mut super::read_options(),
+                    archive,
+                )?
+                .into_std();
                 let name = archive.to_ascii_lowercase();
                 if name.ends_with(".zip") {
-                    extract_zip(file, &stage, budget, archive)
+                    extract_zip(file, &stage, &mut budget)
                 } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
-                    extract_tar(flate2::read::GzDecoder::new(file), &stage, budget, archive)
+                    extract_tar(flate2::read::GzDecoder::new(file), &stage, &mut budget)
                 } else if name.ends_with(".tar") {
-                    extract_tar(file, &stage, budget, archive)
+                    extract_tar(file, &stage, &mut budget)
                 } else {
                     Err(Error::BadRequest(format!(
                         "`{archive}` is not an archive wings can extract (.zip, .tar.gz, .tgz, .tar)"
@@ -766,6 +946,7 @@ pub mod archives {
                 merge(&self.root, &staging, &base)
             })();
             let _ = self.root.remove_dir_all(&staging);
+            // What was reserved is on disk now (or was removed): measure afresh.
             self.usage.invalidate();
             extracted
         }
@@ -808,8 +989,12 @@ pub mod archives {
                 add_to_tar(root, builder, &path.join(&name), &inside.join(&name))?;
             }
         } else {
-            header.set_size(metadata.len());
-            let file = root.open(path).map_err(|err| fail(&display, err))?;
+            // Special files are left out: their "contents" never end.
+            if !metadata.is_file() {
+                return Ok(());
+            }
+            let file = super::open_regular(root, path, &mut super::read_options(), &display)?;
+            header.set_size(file.metadata().map_err(io)?.len());
             builder
                 .append_data(&mut header, inside, file.into_std())
                 .map_err(io)?;
@@ -865,13 +1050,45 @@ pub mod archives {
         ))
     }
 
-    /// Copies one entry's bytes into the staging directory, counting against `budget`.
+    /// What an extraction may still create: bytes within the expansion ratio, and
+    /// bytes and entries within the server's quota and entry limit, reserved as they
+    /// are written so other writes cannot take the same space meanwhile.
+    struct Budget<'a> {
+        ratio_bytes: u64,
+        files: &'a ServerFiles,
+        archive: &'a str,
+    }
+
+    impl Budget<'_> {
+        fn take(&mut self, bytes: u64, entries: u64) -> Result<()> {
+            if bytes > self.ratio_bytes {
+                return Err(bomb(self.archive));
+            }
+            let limits = (self.files.quota.unwrap_or(u64::MAX), self.files.max_entries);
+            let fits = self
+                .files
+                .usage
+                .reserve(bytes, entries, limits, || super::measure(&self.files.root))?;
+            if let Err(used) = fits {
+                if used.entries + entries > limits.1 {
+                    return Err(Error::QuotaExceeded(format!(
+                        "`{}` holds more files than the server may have ({} at most); nothing was extracted",
+                        self.archive, limits.1
+                    )));
+                }
+                return Err(bomb(self.archive));
+            }
+            self.ratio_bytes -= bytes;
+            Ok(())
+        }
+    }
+
+    /// Copies one entry's bytes into the staging directory, within `budget`.
     fn write_entry(
         stage: &Dir,
         path: &Path,
         reader: &mut dyn Read,
-        budget: &mut u64,
-        archive: &str,
+        budget: &mut Budget<'_>,
     ) -> Result<()> {
         let display = path.display().to_string();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -879,21 +1096,30 @@ pub mod archives {
                 .create_dir_all(parent)
                 .map_err(|err| fail(&display, err))?;
         }
+        budget.take(0, 1)?;
         let mut file = stage.create(path).map_err(|err| fail(&display, err))?;
-        let copied = std::io::copy(&mut reader.take(*budget + 1), &mut file).map_err(|source| {
-            Error::Io {
-                context: format!("cannot extract `{display}` from `{archive}`"),
-                source,
-            }
-        })?;
-        if copied > *budget {
-            return Err(bomb(archive));
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let read = match reader.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(Error::Io {
+                        context: format!("cannot extract `{display}` from `{}`", budget.archive),
+                        source,
+                    });
+                }
+            };
+            budget.take(read as u64, 0)?;
+            std::io::Write::write_all(&mut file, &chunk[..read])
+                .map_err(|err| fail(&display, err))?;
         }
-        *budget -= copied;
         Ok(())
     }
 
-    fn extract_tar<R: Read>(reader: R, stage: &Dir, mut budget: u64, archive: &str) -> Result<()> {
+    fn extract_tar<R: Read>(reader: R, stage: &Dir, budget: &mut Budget<'_>) -> Result<()> {
+        let archive = budget.archive;
         let io = |source| Error::Io {
             context: format!("cannot read `{archive}`"),
             source,
@@ -906,13 +1132,14 @@ pub mod archives {
             match entry.header().entry_type() {
                 tar::EntryType::Directory => {
                     if !path.as_os_str().is_empty() {
+                        budget.take(0, 1)?;
                         stage
                             .create_dir_all(&path)
                             .map_err(|err| fail(&name, err))?;
                     }
                 }
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
-                    write_entry(stage, &path, &mut entry, &mut budget, archive)?
+                    write_entry(stage, &path, &mut entry, budget)?
                 }
                 tar::EntryType::Symlink => {
                     let target = entry
@@ -930,6 +1157,7 @@ pub mod archives {
                             .create_dir_all(parent)
                             .map_err(|err| fail(&name, err))?;
                     }
+                    budget.take(0, 1)?;
                     stage
                         .symlink(&target, &path)
                         .map_err(|err| fail(&name, err))?;
@@ -944,12 +1172,8 @@ pub mod archives {
         Ok(())
     }
 
-    fn extract_zip<R: Read + Seek>(
-        reader: R,
-        stage: &Dir,
-        mut budget: u64,
-        archive: &str,
-    ) -> Result<()> {
+    fn extract_zip<R: Read + Seek>(reader: R, stage: &Dir, budget: &mut Budget<'_>) -> Result<()> {
+        let archive = budget.archive;
         let mut zip = zip::ZipArchive::new(reader).map_err(|err| {
             Error::BadRequest(format!("`{archive}` is not a valid zip archive: {err}"))
         })?;
@@ -966,12 +1190,13 @@ pub mod archives {
             }
             if entry.is_dir() {
                 if !path.as_os_str().is_empty() {
+                    budget.take(0, 1)?;
                     stage
                         .create_dir_all(&path)
                         .map_err(|err| fail(&name, err))?;
                 }
             } else {
-                write_entry(stage, &path, &mut entry, &mut budget, archive)?;
+                write_entry(stage, &path, &mut entry, budget)?;
             }
         }
         Ok(())

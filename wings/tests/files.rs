@@ -409,3 +409,146 @@ mod archives {
         assert!(!s.root.join("data.bin").exists());
     }
 }
+
+/// A FIFO, a socket or a device node made inside the server's directory (by a process
+/// in the container) is never opened: every path that opens files refuses it at once
+/// instead of blocking a worker thread forever.
+#[test]
+fn special_files_are_refused_without_blocking() {
+    let s = setup();
+    let fifo = s.root.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let socket = std::os::unix::net::UnixListener::bind(s.root.join("sock")).unwrap();
+    std::fs::write(s.root.join("pipe-name.txt"), "x").unwrap();
+    let files = ServerFiles::open(&s.root, 0).unwrap();
+
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let not_regular = |result: Result<(), String>| {
+            let err = result.expect_err("a special file must be refused");
+            assert!(
+                err.contains("not a regular file") || err.contains("only files can be copied"),
+                "{err}"
+            );
+        };
+        for path in ["/pipe", "/sock"] {
+            not_regular(files.read(path, 1024).map(drop).map_err(|e| e.to_string()));
+            not_regular(files.open_read(path).map(drop).map_err(|e| e.to_string()));
+            not_regular(
+                files
+                    .open_write(path, false, false, false)
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+            );
+            not_regular(files.copy(path).map(drop).map_err(|e| e.to_string()));
+        }
+        // An archive of the folder leaves special files out rather than hanging.
+        let archive = files
+            .compress("/", &["pipe".into(), "pipe-name.txt".into()])
+            .unwrap();
+        assert!(files.entry(&archive, false).is_ok());
+        done.send(()).unwrap();
+    });
+    finished
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("wings blocked on a special file");
+    drop(socket);
+}
+
+/// 64 KiB at a time with a pause, so writes overlap.
+struct SlowSource {
+    left: usize,
+    byte: u8,
+}
+
+impl std::io::Read for SlowSource {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let n = buffer.len().min(self.left).min(64 * 1024);
+        buffer[..n].fill(self.byte);
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+/// Writes running at the same time cannot together pass the quota: each byte is
+/// reserved before it is written.
+#[test]
+fn parallel_writes_cannot_pass_the_quota_together() {
+    let s = setup();
+    let usage = std::sync::Arc::new(hatchery_wings::files::DiskUsage::default());
+    let writers: Vec<_> = (0..8)
+        .map(|n| {
+            let files = ServerFiles::open_shared(&s.root, 2, usage.clone()).unwrap();
+            std::thread::spawn(move || {
+                let source = SlowSource {
+                    left: 512 * 1024,
+                    byte: n as u8,
+                };
+                files.write_from(&format!("/part{n}.bin"), source).is_ok()
+            })
+        })
+        .collect();
+    let succeeded = writers
+        .into_iter()
+        .map(|w| w.join().unwrap())
+        .filter(|ok| *ok)
+        .count();
+    // Eight writes of 512 KiB into 2 MiB (a few bytes are already used): at most three fit.
+    assert!((1..=3).contains(&succeeded), "{succeeded} writes succeeded");
+    let total: u64 = std::fs::read_dir(&s.root)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    assert!(total <= 2 * 1024 * 1024, "{total} bytes on disk");
+}
+
+/// The number of files and folders one server may hold is bounded, for writes,
+/// folders and archives alike.
+#[test]
+fn entries_are_bounded() {
+    let s = setup();
+    // What setup() made (all at the top; `world` is empty), plus room for six more.
+    let existing = std::fs::read_dir(&s.root).unwrap().count() as u64;
+    let files = ServerFiles::open(&s.root, 0)
+        .unwrap()
+        .with_max_entries(existing + 6);
+    for n in 0..6 {
+        files.write(&format!("/f{n}.txt"), b"x").unwrap();
+    }
+    let err = files
+        .write("/one-too-many.txt", b"x")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("files and folders"), "{err}");
+    assert!(files.create_dir("/another").is_err());
+    // Changing an existing file needs no new entry.
+    files.write("/f0.txt", b"changed").unwrap();
+
+    // An archive with more entries than are left extracts nothing.
+    let roomy = ServerFiles::open(&s.root, 0).unwrap();
+    let archive = roomy
+        .compress(
+            "/",
+            &(0..6).map(|n| format!("f{n}.txt")).collect::<Vec<_>>(),
+        )
+        .unwrap();
+    roomy.delete("/f1.txt").unwrap();
+    roomy.create_dir("/unpack").unwrap();
+    // Now: existing + 5 files + the archive + `unpack`; the six entries would pass 3 more.
+    let limited = ServerFiles::open(&s.root, 0)
+        .unwrap()
+        .with_max_entries(existing + 10);
+    let err = limited
+        .decompress("/unpack", &archive)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more files than the server may have"), "{err}");
+    assert_eq!(std::fs::read_dir(s.root.join("unpack")).unwrap().count(), 0);
+}

@@ -11,6 +11,7 @@ use crate::db::eggs;
 use crate::db::nodes::Allocation;
 use crate::db::servers::{self, NewServer, Server, ServerChanges};
 use crate::error::{Error, Result};
+use crate::policy::ServerAccess;
 
 /// Creates the server and has its node's wings install it. If wings cannot be told,
 /// the record is removed again: a server wings never heard of would never install.
@@ -287,18 +288,32 @@ pub async fn read_file(core: &Core, server: &Server, path: &str) -> Result<Vec<u
         .await
 }
 
+/// Writes a whole file. `access` decides what kind of write: `file.create` makes new
+/// files, `file.update` changes existing ones; wings enforces it on the file itself.
 pub async fn write_file(
     core: &Core,
     actor: &Actor,
     server: &Server,
+    access: &ServerAccess,
     path: &str,
     contents: Vec<u8>,
 ) -> Result<()> {
+    let only = match (access.can("file.create"), access.can("file.update")) {
+        (true, true) => None,
+        (true, false) => Some("new"),
+        (false, true) => Some("existing"),
+        (false, false) => {
+            return Err(Error::Forbidden(
+                "writing files needs the file.create or file.update permission on this server"
+                    .into(),
+            ));
+        }
+    };
     refuse_unless_ready(server)?;
     let bytes = contents.len();
     core.wings_for_users(server.node_id)
         .await?
-        .write_file(&server.uuid, path, contents)
+        .write_file(&server.uuid, path, contents, only)
         .await?;
     core.record(
         actor,

@@ -629,11 +629,11 @@ pub async fn file_write(
     body: Bytes,
 ) -> Result<StatusCode> {
     let (server, access) = server_for(&state, &caller, &key).await?;
-    access.require("file.update")?;
     actions::servers::write_file(
         &state.core(),
         &caller.actor(),
         &server,
+        &access,
         &query.file,
         body.to_vec(),
     )

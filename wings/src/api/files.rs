@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::{ApiError, ApiResult, App};
 use crate::error::Error;
 use crate::executor::Executor;
-use crate::files::{Entry, ServerFiles};
+use crate::files::{Entry, ServerFiles, WriteOnly};
 
 /// The largest file the editor reads in one request; bigger files are downloaded.
 pub const MAX_READ_BYTES: u64 = 32 * 1024 * 1024;
@@ -185,6 +185,10 @@ async fn contents<E: Executor>(
 #[derive(Deserialize)]
 struct WriteQuery {
     file: String,
+    /// Hatchery's panel says which kind of write the caller may make: `new` (they
+    /// hold `file.create` only) or `existing` (`file.update` only). Absent: either.
+    #[serde(default)]
+    only: Option<WriteOnly>,
 }
 
 async fn write<E: Executor>(
@@ -201,7 +205,7 @@ async fn write<E: Executor>(
         ))));
     }
     with_files(&manager, &uuid, move |files| {
-        files.write(&query.file, &body)
+        files.write_only(&query.file, &body, query.only)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

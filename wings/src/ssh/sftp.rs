@@ -217,6 +217,9 @@ impl<E: Executor> russh_sftp::server::Handler for SftpSession<E> {
         len: u32,
     ) -> Result<Data, StatusReply> {
         let mut buffer = vec![0u8; len.min(MAX_READ) as usize];
+        // Checked on every read, not only at open: revocation ends reads on handles
+        // already open, and a write handle does not grant reading.
+        self.allow("file.read-content")?;
         let read = match self.handles.get(&handle) {
             Some(OpenHandle::Read { file, .. }) => {
                 use std::os::unix::fs::FileExt;
@@ -279,6 +282,7 @@ impl<E: Executor> russh_sftp::server::Handler for SftpSession<E> {
     }
 
     async fn fstat(&mut self, id: u32, handle: String) -> Result<Attrs, StatusReply> {
+        self.allow("file.read")?;
         let path = match self.handles.get(&handle) {
             Some(OpenHandle::Read { path, .. } | OpenHandle::Write { path, .. }) => path.clone(),
             _ => return Err(StatusReply::new(StatusCode::Failure).with_message("not an open file")),
@@ -328,6 +332,7 @@ impl<E: Executor> russh_sftp::server::Handler for SftpSession<E> {
     }
 
     async fn readdir(&mut self, id: u32, handle: String) -> Result<Name, StatusReply> {
+        self.allow("file.read")?;
         let Some(OpenHandle::Directory { entries, sent }) = self.handles.get_mut(&handle) else {
             return Err(StatusReply::new(StatusCode::Failure).with_message("not an open directory"));
         };
