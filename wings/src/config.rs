@@ -50,6 +50,9 @@ pub struct ApiConfig {
     pub ssl: SslConfig,
     /// Largest upload through the file API, in MiB.
     pub upload_limit: u64,
+    /// Reverse proxies in front of wings: only requests from these addresses may name
+    /// the client's address in `X-Real-IP` or `X-Forwarded-For`.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ApiConfig {
@@ -59,6 +62,7 @@ impl Default for ApiConfig {
             port: 8080,
             ssl: SslConfig::default(),
             upload_limit: 100,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -143,8 +147,10 @@ pub struct DockerConfig {
     pub socket: String,
     pub network: DockerNetwork,
     pub domainname: String,
-    /// Processes allowed per server container.
+    /// Processes allowed per server container (and installer).
     pub container_pid_limit: i64,
+    /// Size in MiB of the `/tmp` tmpfs every container gets.
+    pub tmpfs_size: u64,
     /// Resource limits of install containers.
     pub installer_limits: InstallerLimits,
     /// Limits applied to every container; some engines refuse to start without them.
@@ -158,6 +164,7 @@ impl Default for DockerConfig {
             network: DockerNetwork::default(),
             domainname: String::new(),
             container_pid_limit: 512,
+            tmpfs_size: 100,
             installer_limits: InstallerLimits::default(),
             ulimits: vec![
                 Ulimit {

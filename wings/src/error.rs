@@ -25,6 +25,9 @@ pub enum Error {
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// Too many requests of a kind at once; try again shortly.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// A write would take the server over its disk quota.
     #[error("{0}")]
     QuotaExceeded(String),

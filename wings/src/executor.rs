@@ -32,6 +32,11 @@ pub struct ContainerSpec {
     pub ports: Vec<PortBinding>,
     pub ulimits: Vec<Ulimit>,
     pub labels: BTreeMap<String, String>,
+    /// The image's filesystem is read-only (game servers write only their volume and
+    /// `/tmp`); installers, which install packages, keep it writable.
+    pub read_only_root: bool,
+    /// Size of the `/tmp` tmpfs in MiB; 0 mounts none.
+    pub tmpfs_mb: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,6 +27,10 @@ pub struct Manager<E: Executor> {
     pub panel: PanelClient,
     servers: RwLock<HashMap<String, Arc<Server<E>>>>,
     revoked: Mutex<Revocations>,
+    /// Bumped on every revocation, so open consoles and SFTP sessions check at once.
+    revocations: tokio::sync::watch::Sender<u64>,
+    /// Console sockets that have not authenticated yet (capped in `api::websocket`).
+    pub pending_console_auths: Arc<std::sync::atomic::AtomicUsize>,
     used_transfer_tokens: Mutex<HashMap<String, i64>>,
     activity: Mutex<Vec<ActivityEvent>>,
 }
@@ -38,6 +42,9 @@ struct Revocations {
     token_ids: HashMap<String, i64>,
     /// (server, user) → when: tokens issued before then are dead.
     users: HashMap<(String, String), i64>,
+    /// server → when: everyone's sessions from before then are dead (suspension,
+    /// deletion).
+    servers: HashMap<String, i64>,
 }
 
 impl<E: Executor> Manager<E> {
@@ -49,6 +56,7 @@ impl<E: Executor> Manager<E> {
             root: config.system.root_directory.clone(),
             ulimits: config.docker.ulimits.clone(),
             pid_limit: config.docker.container_pid_limit,
+            tmpfs_mb: config.docker.tmpfs_size,
             docker_interface: config.docker.network.interface.clone(),
             container_user: Some(format!("{}:{}", user.uid, user.gid)),
             installer_limits: ResourceLimits {
@@ -64,6 +72,8 @@ impl<E: Executor> Manager<E> {
             panel,
             servers: RwLock::default(),
             revoked: Mutex::default(),
+            revocations: tokio::sync::watch::Sender::new(0),
+            pending_console_auths: Arc::default(),
             used_transfer_tokens: Mutex::default(),
             activity: Mutex::default(),
         })
@@ -180,9 +190,13 @@ impl<E: Executor> Manager<E> {
         let server = self.server(uuid)?;
         let description = self.panel.server(uuid).await?;
         self.add(&description)?;
-        if server.is_suspended() && server.state() != PowerState::Offline {
-            server.daemon_message("the server was suspended; stopping it");
-            server.stop().await?;
+        if server.is_suspended() {
+            // Nobody keeps a console or SFTP session on a suspended server.
+            self.revoke_server(uuid);
+            if server.state() != PowerState::Offline {
+                server.daemon_message("the server was suspended; stopping it");
+                server.stop().await?;
+            }
         }
         Ok(())
     }
@@ -232,6 +246,7 @@ impl<E: Executor> Manager<E> {
     /// Kills the server, removes its container and deletes its files.
     pub async fn delete_server(&self, uuid: &str) -> Result<()> {
         let server = self.server(uuid)?;
+        self.revoke_server(uuid);
         server.kill().await?;
         self.node.executor.remove(uuid).await?;
         self.servers.write().expect("servers lock").remove(uuid);
@@ -256,6 +271,23 @@ impl<E: Executor> Manager<E> {
             // Console tokens live for minutes; a day covers any the panel issued.
             revoked.token_ids.insert(id.clone(), now + 86_400);
         }
+        drop(revoked);
+        self.revocations.send_modify(|n| *n += 1);
+    }
+
+    /// Ends everyone's consoles and SFTP sessions on `server` opened until now.
+    pub fn revoke_server(&self, server: &str) {
+        self.revoked
+            .lock()
+            .expect("revocations lock")
+            .servers
+            .insert(server.to_string(), now());
+        self.revocations.send_modify(|n| *n += 1);
+    }
+
+    /// Changes whenever something is revoked; sessions wait on it to check at once.
+    pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.revocations.subscribe()
     }
 
     /// Ends a user's access to servers (all of this node's when `servers` is empty):
@@ -271,6 +303,8 @@ impl<E: Executor> Manager<E> {
         for server in servers {
             revoked.users.insert((server, user.to_string()), now);
         }
+        drop(revoked);
+        self.revocations.send_modify(|n| *n += 1);
     }
 
     /// Whether a session opened by `user` at `issued_at` on `server` (with token `jti`)
@@ -281,6 +315,10 @@ impl<E: Executor> Manager<E> {
             || revoked
                 .users
                 .get(&(server.to_string(), user.to_string()))
+                .is_some_and(|at| issued_at <= *at)
+            || revoked
+                .servers
+                .get(server)
                 .is_some_and(|at| issued_at <= *at)
     }
 

@@ -127,6 +127,8 @@ pub struct Node<E> {
     pub root: PathBuf,
     pub ulimits: Vec<Ulimit>,
     pub pid_limit: i64,
+    /// Size of every container's `/tmp` in MiB.
+    pub tmpfs_mb: u64,
     pub docker_interface: String,
     /// The user processes run as inside containers (`uid:gid`); the image's when `None`.
     pub container_user: Option<String>,
@@ -578,6 +580,8 @@ impl<E: Executor> Server<E> {
         spec.working_dir = Some("/mnt/server".into());
         spec.ports = Vec::new();
         spec.limits = self.node.installer_limits;
+        spec.limits.pids = self.node.pid_limit;
+        spec.read_only_root = false;
         spec.mounts = vec![
             BindMount {
                 source: volume,
@@ -743,6 +747,8 @@ impl<E: Executor> Server<E> {
             ports,
             ulimits: self.node.ulimits.clone(),
             labels: BTreeMap::from([("hatchery.server".to_string(), config.uuid.clone())]),
+            read_only_root: true,
+            tmpfs_mb: self.node.tmpfs_mb,
             ..ContainerSpec::default()
         }
     }

@@ -34,6 +34,7 @@ async fn fixture(name: &str) -> Fixture {
         root: dirs.path().join("wings"),
         ulimits: DockerConfig::default().ulimits,
         pid_limit: 64,
+        tmpfs_mb: 16,
         docker_interface: "172.18.0.1".into(),
         container_user: None,
         installer_limits: ResourceLimits {

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::db::Database;
 use crate::db::activity::{self, ActivityEntry, NewActivity};
 use crate::db::nodes;
+use crate::db::servers::Server;
 use crate::error::{Error, Result};
 use crate::events::{EventBus, host_event};
 use crate::http::caches::Caches;
@@ -54,6 +55,35 @@ impl Core {
             &node,
             &nodes::token(&self.secrets, &node)?,
         ))
+    }
+
+    /// Ends a user's consoles and SFTP sessions at once: on `server` only, or on every
+    /// node (a deleted or demoted user, a changed password). A node that cannot be told
+    /// is logged; its sessions still end when their tokens expire.
+    pub async fn end_sessions(&self, user_uuid: &str, server: Option<&Server>) {
+        let targets: Vec<(i64, Vec<String>)> = match server {
+            Some(server) => vec![(server.node_id, vec![server.uuid.clone()])],
+            None => match nodes::list(&self.db).await {
+                Ok(nodes) => nodes
+                    .into_iter()
+                    .map(|node| (node.id, Vec::new()))
+                    .collect(),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot list nodes to end a user's sessions");
+                    return;
+                }
+            },
+        };
+        let calls = targets.into_iter().map(|(node_id, servers)| async move {
+            let result = match self.wings(node_id).await {
+                Ok(wings) => wings.deauthorize_user(user_uuid, &servers).await,
+                Err(err) => Err(err),
+            };
+            if let Err(err) = result {
+                tracing::warn!(node = node_id, error = %err, "wings was not told to end a user's sessions");
+            }
+        });
+        futures_util::future::join_all(calls).await;
     }
 
     /// Records an activity and publishes it as `activity.<event>`. A failure to record

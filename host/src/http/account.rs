@@ -81,6 +81,9 @@ pub async fn update(
         },
     )
     .await?;
+    if changes.password.is_some() {
+        state.core().end_sessions(&user.uuid, None).await;
+    }
     let mut changed = Vec::new();
     for (name, set) in [
         ("email", changes.email.is_some()),

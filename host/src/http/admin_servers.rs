@@ -211,6 +211,15 @@ pub async fn update(
         "admin.server.update",
     )
     .await?;
+    if updated.owner_id != existing.owner_id
+        && let Some(previous) = users::find(&state.db, &existing.owner_id.to_string()).await?
+    {
+        // The previous owner's consoles and SFTP sessions on this server end now.
+        state
+            .core()
+            .end_sessions(&previous.uuid, Some(&updated))
+            .await;
+    }
     Ok(data(updated))
 }
 

@@ -157,6 +157,11 @@ pub async fn user_update(
         role_id: request.role_id,
     };
     let updated = users::update(&state.db, &user, &changes).await?;
+    // A new password, or less power: whatever is open on the nodes ends now.
+    if request.password.is_some() || updated.admin != user.admin || updated.role_id != user.role_id
+    {
+        state.core().end_sessions(&user.uuid, None).await;
+    }
     state
         .core()
         .record(
@@ -196,6 +201,7 @@ pub async fn user_delete(
     }
     sessions::delete_for_user(&state.db, user.id).await?;
     users::delete(&state.db, &user).await?;
+    state.core().end_sessions(&user.uuid, None).await;
     state
         .core()
         .record(

@@ -502,7 +502,7 @@ pub async fn subuser_update(
         ));
     }
     let subuser = subusers::upsert(&state.db, server.id, user.id, &request.permissions).await?;
-    deauthorize(&state, &server, &user.uuid).await;
+    state.core().end_sessions(&user.uuid, Some(&server)).await;
     state
         .core()
         .record(
@@ -530,7 +530,7 @@ pub async fn subuser_delete(
     access.require("user.delete")?;
     let user = subuser_of(&state, &server, &user_key).await?;
     subusers::delete(&state.db, server.id, user.id).await?;
-    deauthorize(&state, &server, &user.uuid).await;
+    state.core().end_sessions(&user.uuid, Some(&server)).await;
     state
         .core()
         .record(
@@ -555,20 +555,6 @@ async fn subuser_of(state: &AppState, server: &Server, user_key: &str) -> Result
 
 /// Ends a user's consoles and SFTP sessions on the server's node, so changed
 /// permissions apply at once. A node that is down has nothing open.
-async fn deauthorize(state: &AppState, server: &Server, user_uuid: &str) {
-    let result = match state.core().wings(server.node_id).await {
-        Ok(wings) => {
-            wings
-                .deauthorize_user(user_uuid, std::slice::from_ref(&server.uuid))
-                .await
-        }
-        Err(err) => Err(err),
-    };
-    if let Err(err) = result {
-        tracing::warn!(server = %server.uuid, error = %err, "wings was not told to end the user's sessions");
-    }
-}
-
 /// The server's activity, newest first.
 #[utoipa::path(get, path = "/api/client/servers/{server}/activity", tag = "servers",
     params(("server" = String, Path), PageQuery),

@@ -56,6 +56,7 @@ pub struct AppState {
     /// database.
     pub setup_required: Arc<AtomicBool>,
     pub login_limiter: Arc<LoginLimiter>,
+    pub password_gate: Arc<limiter::PasswordGate>,
     pub caches: Arc<Caches>,
 }
 
@@ -73,6 +74,7 @@ impl AppState {
             secrets,
             setup_required: Arc::new(AtomicBool::new(true)),
             login_limiter: Arc::new(LoginLimiter::default()),
+            password_gate: Arc::default(),
             caches: Arc::new(Caches::default()),
         }
     }

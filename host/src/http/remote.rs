@@ -157,6 +157,12 @@ pub async fn sftp_auth(
         ));
     }
     let (username, short_id) = request.username.rsplit_once('.').ok_or_else(refused)?;
+    // Each check costs an argon2 hash: admitted a few at a time, at a bounded rate.
+    let _turn = state
+        .password_gate
+        .admit(short_id)
+        .await
+        .map_err(|why| Error::TooManyRequests(why.into()))?;
     let server = servers::find(&state.db, short_id)
         .await?
         .filter(|server| server.node_id == node.id && server.short_id == short_id);

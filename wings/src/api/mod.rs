@@ -64,6 +64,7 @@ impl IntoResponse for ApiError {
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::InvalidState(_) => StatusCode::CONFLICT,
             Error::QuotaExceeded(_) => StatusCode::INSUFFICIENT_STORAGE,
+            Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Panel(_) => StatusCode::BAD_GATEWAY,
             Error::Config(_) | Error::Engine(_) | Error::ImageUnavailable(_) | Error::Io { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -154,14 +155,34 @@ async fn cors<E: Executor>(
     response
 }
 
-/// The client's address as a proxy in front of wings reports it, else the socket's.
-fn client_ip(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> String {
-    headers
-        .get("x-real-ip")
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| peer.map(|peer| peer.ip().to_string()))
-        .unwrap_or_default()
+/// The client's address: the socket's, unless the socket is one of `trusted` proxies,
+/// which may name the client in `X-Real-IP` or (nearest untrusted hop of)
+/// `X-Forwarded-For`. Anyone else's headers are ignored: a stranger cannot pick the
+/// address the activity log records.
+fn client_ip(
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+    trusted: &[std::net::IpAddr],
+) -> String {
+    let Some(peer) = peer.map(|peer| peer.ip()) else {
+        return String::new();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    if let Some(real) = header("x-real-ip").and_then(|v| v.trim().parse::<std::net::IpAddr>().ok())
+    {
+        return real.to_string();
+    }
+    header("x-forwarded-for")
+        .and_then(|hops| {
+            hops.rsplit(',')
+                .filter_map(|hop| hop.trim().parse::<std::net::IpAddr>().ok())
+                .find(|hop| !trusted.contains(hop))
+        })
+        .unwrap_or(peer)
+        .to_string()
 }
 
 /// Serves the API on `listener` until `shutdown` completes.

@@ -35,6 +35,11 @@ const TOKEN_CHECK: Duration = Duration::from_secs(5);
 const EXPIRY_WARNING_SECONDS: i64 = 60;
 /// Messages a client may send per second; more are dropped.
 const MESSAGES_PER_SECOND: u32 = 20;
+/// A socket without a valid token (never sent one, or it expired or was revoked)
+/// closes after this long.
+const AUTH_DEADLINE: Duration = Duration::from_secs(15);
+/// Sockets per node that have not authenticated yet.
+const MAX_PENDING_AUTH: usize = 256;
 
 pub fn routes<E: Executor>() -> Router<App<E>> {
     Router::new().route("/api/servers/{uuid}/ws", get(upgrade::<E>))
@@ -55,7 +60,14 @@ async fn upgrade<E: Executor>(
             "`{origin}` may not open consoles on this node; add it to allowed_origins"
         ))));
     }
-    let ip = client_ip(&headers, Some(peer));
+    let ip = client_ip(&headers, Some(peer), &manager.config.api.trusted_proxies);
+    // Sockets that have not authenticated yet are capped per node, so a flood of
+    // idle connections cannot hold the daemon's memory.
+    let Some(pending) = PendingAuth::enter(&manager) else {
+        return Err(ApiError(Error::TooManyRequests(
+            "too many consoles are waiting to authenticate on this node; try again shortly".into(),
+        )));
+    };
     Ok(socket
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| {
@@ -64,6 +76,8 @@ async fn upgrade<E: Executor>(
                 server,
                 ip,
                 claims: None,
+                pending: Some(pending),
+                unauthenticated_since: Instant::now(),
                 warned_expiring: false,
                 window: (Instant::now(), 0),
             }
@@ -83,6 +97,10 @@ struct Session<E: Executor> {
     server: Arc<Server<E>>,
     ip: String,
     claims: Option<ConsoleClaims>,
+    /// Held until the first successful `auth`: counts against the node's cap.
+    pending: Option<PendingAuth>,
+    /// When the socket last had no valid token; it closes after [`AUTH_DEADLINE`].
+    unauthenticated_since: Instant,
     warned_expiring: bool,
     /// Start of the current second and messages received in it.
     window: (Instant, u32),
@@ -91,10 +109,34 @@ struct Session<E: Executor> {
 /// The socket went away; the session ends.
 struct Gone;
 
+/// A socket that has not authenticated yet, counted against [`MAX_PENDING_AUTH`].
+struct PendingAuth(Arc<std::sync::atomic::AtomicUsize>);
+
+impl PendingAuth {
+    fn enter<E: Executor>(manager: &App<E>) -> Option<PendingAuth> {
+        use std::sync::atomic::Ordering;
+        let count = manager.pending_console_auths.clone();
+        let previous = count.fetch_add(1, Ordering::AcqRel);
+        if previous >= MAX_PENDING_AUTH {
+            count.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(PendingAuth(count))
+    }
+}
+
+impl Drop for PendingAuth {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 impl<E: Executor> Session<E> {
     async fn run(mut self, mut socket: WebSocket) {
         let (_, mut events) = self.server.subscribe();
         let mut checks = tokio::time::interval(TOKEN_CHECK);
+        let mut auth_deadline = tokio::time::interval(Duration::from_secs(1));
+        let mut revocations = self.manager.revocations();
         loop {
             let outcome = tokio::select! {
                 incoming = socket.recv() => match incoming {
@@ -112,6 +154,8 @@ impl<E: Executor> Session<E> {
                     Err(RecvError::Closed) => Err(Gone),
                 },
                 _ = checks.tick() => self.check_token(&mut socket).await,
+                _ = revocations.changed() => self.check_token(&mut socket).await,
+                _ = auth_deadline.tick() => self.check_auth_deadline(&mut socket).await,
             };
             if outcome.is_err() {
                 return;
@@ -203,7 +247,9 @@ impl<E: Executor> Session<E> {
             match token::verify(token, &self.manager.config.token, &uuid, now()) {
                 Ok(claims) => claims,
                 Err(err) => {
-                    self.claims = None;
+                    if self.claims.take().is_some() {
+                        self.unauthenticated_since = Instant::now();
+                    }
                     return send(socket, "jwt error", &[err.to_string()]).await;
                 }
             };
@@ -227,6 +273,7 @@ impl<E: Executor> Session<E> {
             .await;
         }
         self.claims = Some(claims);
+        self.pending = None;
         self.warned_expiring = false;
         send(socket, "auth success", &[] as &[&str]).await?;
         send(socket, "status", &[self.server.state().as_str()]).await?;
@@ -268,6 +315,22 @@ impl<E: Executor> Session<E> {
         }
     }
 
+    /// Closes a socket that has gone [`AUTH_DEADLINE`] without a valid token.
+    async fn check_auth_deadline(&mut self, socket: &mut WebSocket) -> Result<(), Gone> {
+        if self.claims.is_some() {
+            return Ok(());
+        }
+        if self.unauthenticated_since.elapsed() < AUTH_DEADLINE {
+            return Ok(());
+        }
+        let message = format!(
+            "no valid token within {} seconds; reconnect with a new one",
+            AUTH_DEADLINE.as_secs()
+        );
+        send(socket, "jwt error", &[message]).await?;
+        Err(Gone)
+    }
+
     /// Expiry warnings, expiry, and revocation by the panel.
     async fn check_token(&mut self, socket: &mut WebSocket) -> Result<(), Gone> {
         let Some(claims) = &self.claims else {
@@ -281,10 +344,13 @@ impl<E: Executor> Session<E> {
             claims.iat,
         ) {
             self.claims = None;
-            return send(socket, "jwt error", &["access to this server was revoked"]).await;
+            // The socket ends: a revoked user keeps nothing open.
+            send(socket, "jwt error", &["access to this server was revoked"]).await?;
+            return Err(Gone);
         }
         if claims.exp <= now {
             self.claims = None;
+            self.unauthenticated_since = Instant::now();
             return send(socket, "token expired", &[] as &[&str]).await;
         }
         if claims.exp - now <= EXPIRY_WARNING_SECONDS && !self.warned_expiring {

@@ -77,6 +77,7 @@ impl Shell {
                 }
             }
             let mut checks = tokio::time::interval(REVOCATION_CHECK);
+            let mut revocations = manager.revocations();
             loop {
                 let text = tokio::select! {
                     event = events.recv() => match event {
@@ -88,7 +89,12 @@ impl Shell {
                         Err(RecvError::Lagged(missed)) => format!("[wings] {missed} lines skipped: this connection is too slow"),
                         Err(RecvError::Closed) => return,
                     },
-                    _ = checks.tick() => {
+                    _ = async {
+                        tokio::select! {
+                            _ = checks.tick() => {}
+                            _ = revocations.changed() => {}
+                        }
+                    } => {
                         if login.revoked(&manager) {
                             let _ = send("[wings] your access to this server was revoked".into()).await;
                             let _ = handle.close(channel).await;

@@ -105,6 +105,7 @@ impl<E: Executor> russh::server::Server for SshServer<E> {
             login: None,
             channels: HashMap::new(),
             shells: HashMap::new(),
+            revocation_watch: None,
         }
     }
 }
@@ -147,9 +148,45 @@ pub struct Connection<E: Executor> {
     login: Option<Login<E>>,
     channels: HashMap<ChannelId, Channel<Msg>>,
     shells: HashMap<ChannelId, console::Shell>,
+    /// Ends the connection the moment the panel revokes the login; stopped when the
+    /// connection goes away.
+    revocation_watch: Option<tokio::task::AbortHandle>,
+}
+
+impl<E: Executor> Drop for Connection<E> {
+    fn drop(&mut self) {
+        if let Some(watch) = self.revocation_watch.take() {
+            watch.abort();
+        }
+    }
 }
 
 impl<E: Executor> Connection<E> {
+    /// Disconnects as soon as the panel revokes `login` (a changed password, a removed
+    /// subuser, a suspended server…), not at the next operation.
+    fn watch_revocation(&mut self, login: &Login<E>, handle: russh::server::Handle) {
+        if self.revocation_watch.is_some() {
+            return;
+        }
+        let (manager, login) = (self.manager.clone(), login.clone());
+        let mut revocations = manager.revocations();
+        let task = tokio::spawn(async move {
+            while revocations.changed().await.is_ok() {
+                if login.revoked(&manager) {
+                    let _ = handle
+                        .disconnect(
+                            russh::Disconnect::ByApplication,
+                            "your access to this server was revoked".into(),
+                            "en".into(),
+                        )
+                        .await;
+                    return;
+                }
+            }
+        });
+        self.revocation_watch = Some(task.abort_handle());
+    }
+
     /// Asks the panel whether these credentials open this server.
     async fn log_in(&mut self, username: &str, kind: &'static str, secret: String) -> Auth {
         let Some(server) = username
@@ -242,6 +279,7 @@ impl<E: Executor> russh::server::Handler for Connection<E> {
             }
         };
         session.channel_success(channel_id)?;
+        self.watch_revocation(&login, session.handle());
         let handler = sftp::SftpSession::new(self.manager.clone(), login, files);
         russh_sftp::server::run(channel.into_stream(), handler).await;
         Ok(())

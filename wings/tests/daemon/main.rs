@@ -259,8 +259,21 @@ async fn console_tokens_grant_exactly_what_they_say() {
         .expect_event("jwt error", Duration::from_secs(10))
         .await;
     assert!(revoked[0].contains("revoked"), "{revoked:?}");
-    console.send("auth", &[&revocable]).await;
-    console.expect_event("jwt error", SHORT).await;
+    // ...and the socket ends: a revoked user keeps nothing open.
+    assert!(console.closes_within(SHORT).await, "{:?}", console.seen);
+    let mut again = wings.console(&uuid).await;
+    again.send("auth", &[&revocable]).await;
+    let refused = again.expect_event("jwt error", SHORT).await;
+    assert!(refused[0].contains("revoked"), "{refused:?}");
+
+    // A socket that never authenticates is closed after 15 seconds.
+    let mut idle = wings.console(&uuid).await;
+    let closed = idle.closes_within(Duration::from_secs(20)).await;
+    assert!(
+        closed,
+        "an unauthenticated socket stayed open: {:?}",
+        idle.seen
+    );
 
     // A browser on a foreign origin cannot open a console at all.
     let request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(

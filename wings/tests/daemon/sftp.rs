@@ -260,3 +260,128 @@ async fn ssh_attaches_to_the_console() {
         .await;
     assert_eq!(stopped.status, 202);
 }
+
+/// The panel's revocation ends a live OpenSSH `sftp` session and a live `ssh` console
+/// at once, not at the client's next command.
+#[tokio::test(flavor = "multi_thread")]
+async fn revocation_ends_live_sessions_at_once() {
+    let panel = PanelStandIn::start().await;
+    let wings = Wings::start(&panel).await;
+    let uuid = server_uuid();
+    wings.create_installed_server(&panel, &uuid, 64).await;
+    let short = &uuid[..8];
+    let member = user(
+        "member-secret",
+        &["file.sftp", "file.read", "websocket.connect"],
+    );
+    let member_uuid = member.user_uuid.clone();
+    panel.add_sftp_user(&format!("member.{short}"), member);
+    let ssh = OpenSsh::new(wings.sftp_port);
+
+    let mut sftp = ssh.sftp_session(&format!("member.{short}"), &password("member-secret"));
+    let lines = line_reader(&mut sftp);
+    let mut stdin = sftp.stdin.take().unwrap();
+    let mut console = ssh.ssh(&format!("member.{short}"), &password("member-secret"));
+    let console_lines = line_reader(&mut console);
+    tokio::task::block_in_place(|| {
+        use std::io::Write;
+        stdin.write_all(b"pwd\n").unwrap();
+        stdin.flush().unwrap();
+        wait_for_line(&lines, "Remote working directory", Duration::from_secs(20))
+            .unwrap_or_else(|seen| panic!("the session did not start: {seen:?}"));
+        wait_for_line(
+            &console_lines,
+            "attached to the console",
+            Duration::from_secs(20),
+        )
+        .unwrap_or_else(|seen| panic!("{seen:?}"));
+    });
+
+    let revoked = wings
+        .call(
+            "POST",
+            "/api/deauthorize-user",
+            Some(json!({ "user": member_uuid, "servers": [uuid] })),
+        )
+        .await;
+    assert_eq!(revoked.status, 204);
+    // Both connections end without the clients sending anything more: `ssh` exits, and
+    // the `ssh` process that `sftp` runs for its connection exits while `sftp` itself
+    // still waits for the next command at its prompt.
+    let sftp_pid = sftp.id();
+    let connection_gone = move || {
+        std::fs::read_to_string(format!("/proc/{sftp_pid}/task/{sftp_pid}/children"))
+            .map(|children| children.trim().is_empty())
+            .unwrap_or(true)
+    };
+    let ended = tokio::task::block_in_place(|| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut console_done = false;
+        while std::time::Instant::now() < deadline {
+            console_done = console_done || console.try_wait().unwrap().is_some();
+            if console_done && connection_gone() {
+                return (true, true);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (console_done, connection_gone())
+    });
+    let _ = console.kill();
+    let _ = sftp.kill();
+    assert_eq!(
+        ended,
+        (true, true),
+        "(ssh console ended, sftp connection ended) after the revocation"
+    );
+    drop(stdin);
+}
+
+/// A handle opened for writing does not grant reading: `file.update` is not
+/// `file.read-content`. Driven with another SFTP implementation (russh's client),
+/// since OpenSSH's `sftp` never reads through a write handle.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_handle_does_not_read() {
+    use russh_sftp::protocol::OpenFlags;
+    use tokio::io::AsyncReadExt;
+
+    let panel = PanelStandIn::start().await;
+    let wings = Wings::start(&panel).await;
+    let uuid = server_uuid();
+    wings.create_installed_server(&panel, &uuid, 3).await;
+    let short = &uuid[..8];
+    let written = wings
+        .call_raw(
+            "POST",
+            &format!("/api/servers/{uuid}/files/write?file=secret.txt"),
+            true,
+            b"rcon password".to_vec(),
+            "text/plain",
+        )
+        .await;
+    assert_eq!(written.status, 204);
+    panel.add_sftp_user(
+        &format!("editor.{short}"),
+        user("editor-secret", &["file.sftp", "file.read", "file.update"]),
+    );
+
+    let sftp = crate::support::russh_sftp_session(
+        wings.sftp_port,
+        &format!("editor.{short}"),
+        "editor-secret",
+    )
+    .await;
+    let mut file = sftp
+        .open_with_flags("secret.txt", OpenFlags::READ | OpenFlags::WRITE)
+        .await
+        .expect("file.update may open an existing file for writing");
+    let mut contents = Vec::new();
+    let read = file.read_to_end(&mut contents).await;
+    assert!(read.is_err(), "read {contents:?} through a write handle");
+    assert!(contents.is_empty());
+    // Creating a new file needs file.create, which the editor lacks.
+    assert!(
+        sftp.open_with_flags("new.txt", OpenFlags::CREATE | OpenFlags::WRITE)
+            .await
+            .is_err()
+    );
+}

@@ -684,6 +684,27 @@ impl Console {
         panic!("no {what} within {limit:?}; frames seen: {:#?}", self.seen);
     }
 
+    /// Whether the server closes the socket within `limit` (frames before the close
+    /// are recorded in `seen`).
+    pub async fn closes_within(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while let Some(remaining) = deadline.checked_duration_since(Instant::now()) {
+            match tokio::time::timeout(remaining, self.socket.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    self.seen.push((
+                        value["event"].as_str().unwrap_or_default().into(),
+                        Vec::new(),
+                    ));
+                }
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+        false
+    }
+
     pub async fn expect_event(&mut self, event: &str, limit: Duration) -> Vec<String> {
         self.expect(event, limit, |e, _| e == event).await
     }
@@ -837,6 +858,22 @@ impl OpenSsh {
         (output.status.success(), text)
     }
 
+    /// Starts an interactive `sftp` session: commands go to its stdin as the test
+    /// writes them, output comes from stdout.
+    pub fn sftp_session(&self, user: &str, secret: &Secret) -> Child {
+        let mut command = Command::new("sftp");
+        self.common(&mut command);
+        self.credentials(&mut command, secret);
+        command
+            .args(["-P", &self.port.to_string()])
+            .arg(format!("{user}@127.0.0.1"))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command.spawn().unwrap()
+    }
+
     /// Opens `ssh` to the console without a terminal; stdin and stdout are piped.
     pub fn ssh(&self, user: &str, secret: &Secret) -> Child {
         let mut command = Command::new("ssh");
@@ -890,4 +927,36 @@ pub fn wait_for_line(
         }
     }
     Err(seen)
+}
+
+/// An SFTP session through russh's client (another implementation than OpenSSH), for
+/// requests OpenSSH's `sftp` never makes.
+pub async fn russh_sftp_session(
+    port: u16,
+    user: &str,
+    password: &str,
+) -> russh_sftp::client::SftpSession {
+    struct AcceptAnyHostKey;
+    impl russh::client::Handler for AcceptAnyHostKey {
+        type Error = russh::Error;
+        async fn check_server_key(
+            &mut self,
+            _key: &russh::keys::PublicKeyOrCertificate,
+        ) -> Result<bool, Self::Error> {
+            Ok(true)
+        }
+    }
+    let config = std::sync::Arc::new(russh::client::Config::default());
+    let mut session = russh::client::connect(config, ("127.0.0.1", port), AcceptAnyHostKey)
+        .await
+        .unwrap();
+    let auth = session.authenticate_password(user, password).await.unwrap();
+    assert!(auth.success(), "the password was refused");
+    let channel = session.channel_open_session().await.unwrap();
+    channel.request_subsystem(true, "sftp").await.unwrap();
+    // The connection lives as long as the test: keep its handle alive.
+    std::mem::forget(session);
+    russh_sftp::client::SftpSession::new(channel.into_stream())
+        .await
+        .unwrap()
 }
