@@ -67,7 +67,8 @@ impl DiskUsage {
         {
             return Ok(known);
         }
-        let (bytes, entries) = walk()?;
+        // A walk can take seconds on a big volume: never on an async worker.
+        let (bytes, entries) = off_async_workers(walk)?;
         let known = Measured {
             at: Instant::now(),
             bytes,
@@ -696,6 +697,18 @@ impl ServerFiles {
     }
 }
 
+/// Runs blocking filesystem work so it does not stall an async worker thread: moved
+/// aside with `block_in_place` when called from inside the multi-threaded runtime
+/// (SFTP handlers are), run directly on blocking threads and outside a runtime.
+fn off_async_workers<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
 /// Bytes and entries under `root`, links not followed. Iterative, so a directory
 /// tree of any depth cannot overflow the stack; callers run it on blocking threads.
 fn measure(root: &Dir) -> Result<(u64, u64)> {
@@ -952,52 +965,60 @@ pub mod archives {
         }
     }
 
+    /// Adds `path` (stored as `inside`) and, for a directory, everything beneath it;
+    /// iterative, so no directory depth can overflow the stack.
     fn add_to_tar<W: std::io::Write>(
         root: &Dir,
         builder: &mut tar::Builder<W>,
         path: &Path,
         inside: &Path,
     ) -> Result<()> {
-        let display = path.display().to_string();
-        let metadata = root
-            .symlink_metadata(path)
-            .map_err(|err| fail(&display, err))?;
-        let io = |source| Error::Io {
-            context: format!("cannot archive `{display}`"),
-            source,
-        };
-        let mut header = tar::Header::new_gnu();
-        header.set_mode(cap_std::fs::PermissionsExt::mode(&metadata.permissions()) & 0o7777);
-        if metadata.is_symlink() {
-            let target = root
-                .read_link_contents(path)
+        let mut pending = vec![(path.to_path_buf(), inside.to_path_buf())];
+        while let Some((path, inside)) = pending.pop() {
+            let display = path.display().to_string();
+            let metadata = root
+                .symlink_metadata(&path)
                 .map_err(|err| fail(&display, err))?;
-            header.set_entry_type(tar::EntryType::Symlink);
-            header.set_size(0);
-            builder
-                .append_link(&mut header, inside, target)
-                .map_err(io)?;
-        } else if metadata.is_dir() {
-            header.set_entry_type(tar::EntryType::Directory);
-            header.set_size(0);
-            builder
-                .append_data(&mut header, inside, std::io::empty())
-                .map_err(io)?;
-            let entries = root.read_dir(path).map_err(|err| fail(&display, err))?;
-            for entry in entries {
-                let name = entry.map_err(io)?.file_name();
-                add_to_tar(root, builder, &path.join(&name), &inside.join(&name))?;
+            let io = |source| Error::Io {
+                context: format!("cannot archive `{display}`"),
+                source,
+            };
+            let mut header = tar::Header::new_gnu();
+            header.set_mode(cap_std::fs::PermissionsExt::mode(&metadata.permissions()) & 0o7777);
+            if metadata.is_symlink() {
+                let target = root
+                    .read_link_contents(&path)
+                    .map_err(|err| fail(&display, err))?;
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                builder
+                    .append_link(&mut header, &inside, target)
+                    .map_err(io)?;
+            } else if metadata.is_dir() {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_size(0);
+                builder
+                    .append_data(&mut header, &inside, std::io::empty())
+                    .map_err(io)?;
+                let mut children = Vec::new();
+                for entry in root.read_dir(&path).map_err(|err| fail(&display, err))? {
+                    children.push(entry.map_err(io)?.file_name());
+                }
+                // Popped in name order.
+                children.sort_unstable_by(|a, b| b.cmp(a));
+                pending.extend(
+                    children
+                        .into_iter()
+                        .map(|name| (path.join(&name), inside.join(&name))),
+                );
+            } else if metadata.is_file() {
+                let file = super::open_regular(root, &path, &mut super::read_options(), &display)?;
+                header.set_size(file.metadata().map_err(io)?.len());
+                builder
+                    .append_data(&mut header, &inside, file.into_std())
+                    .map_err(io)?;
             }
-        } else {
             // Special files are left out: their "contents" never end.
-            if !metadata.is_file() {
-                return Ok(());
-            }
-            let file = super::open_regular(root, path, &mut super::read_options(), &display)?;
-            header.set_size(file.metadata().map_err(io)?.len());
-            builder
-                .append_data(&mut header, inside, file.into_std())
-                .map_err(io)?;
         }
         Ok(())
     }

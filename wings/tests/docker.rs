@@ -213,3 +213,44 @@ async fn missing_images_and_containers_are_clear_errors() {
             .is_none()
     );
 }
+
+/// Game-server containers are hardened as Pterodactyl's wings does it: the image is
+/// read-only, /tmp is a small tmpfs, nothing gains privileges, and capabilities such as
+/// MKNOD are dropped.
+#[tokio::test]
+async fn containers_are_hardened() {
+    let executor = executor().await;
+    let volume = tempfile::tempdir().unwrap();
+    let name = unique("hardened");
+    let mut spec = game_server(&name, volume.path());
+    spec.read_only_root = true;
+    spec.tmpfs_mb = 8;
+    spec.entrypoint = Some(vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        "touch /etc/probe 2>/dev/null && echo rootfs=writable || echo rootfs=read-only; \
+         touch /tmp/probe && echo tmp=writable; \
+         touch /home/container/probe && echo volume=writable; \
+         grep NoNewPrivs /proc/self/status; \
+         mknod /tmp/null c 1 3 2>/dev/null && echo mknod=allowed || echo mknod=refused; \
+         echo probed"
+            .into(),
+    ]);
+    let mut attachment = started(&executor, &spec).await;
+    let seen = read_until(&mut attachment.output, "probed").await;
+    for expected in [
+        "rootfs=read-only",
+        "tmp=writable",
+        "volume=writable",
+        "mknod=refused",
+    ] {
+        assert!(seen.contains(expected), "{expected} missing from {seen:?}");
+    }
+    assert!(
+        seen.lines()
+            .any(|line| line.starts_with("NoNewPrivs:") && line.trim_end().ends_with('1')),
+        "{seen:?}"
+    );
+    let _ = executor.wait(&name).await;
+    executor.remove(&name).await.unwrap();
+}

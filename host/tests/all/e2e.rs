@@ -309,6 +309,23 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
         );
         assert_eq!(added.status, 201, "{added:?}");
     }
+    // Only an exact email address finds an account: an owner cannot walk user ids or
+    // usernames to read other people's emails.
+    let root_id = panel.get_as("/api/client/account", &root_key).body["data"]["id"].clone();
+    for probe in [
+        root_id.to_string(),
+        "root".to_string(),
+        "reader".to_string(),
+    ] {
+        let probed = panel.json(
+            "POST",
+            &users,
+            &owner_key,
+            Some(json!({ "email": probe, "permissions": ["file.read"] })),
+        );
+        assert_eq!(probed.status, 400, "{probe}: {probed:?}");
+        assert!(!probed.raw_text().contains("@example.com"), "{probed:?}");
+    }
     // Subusers see the server, and can do exactly what they were given.
     assert_eq!(
         panel.get_as("/api/client/servers", &reader_key).body["meta"]["total"],
@@ -426,6 +443,33 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
     }
     assert_eq!(panel.get_as(&activity, &watcher_key).status, 403);
 
+    // A live SFTP session ends the moment the panel revokes: here, a new password.
+    let mut live = sftp.spawn(&format!("reader.{short_id}"), "reader password");
+    {
+        use std::io::Write;
+        let mut stdin = live.stdin.take().unwrap();
+        stdin.write_all(b"pwd\n").unwrap();
+        stdin.flush().unwrap();
+        eventually(
+            Duration::from_secs(20),
+            "the live session to connect",
+            || Sftp::connected(&live).then_some(()),
+        );
+        let changed = panel.json(
+            "PATCH",
+            "/api/admin/users/reader",
+            &root_key,
+            Some(json!({ "password": "reader password 2" })),
+        );
+        assert_eq!(changed.status, 200, "{changed:?}");
+        eventually(Duration::from_secs(5), "the live session to end", || {
+            (!Sftp::connected(&live)).then_some(())
+        });
+        drop(stdin);
+        let _ = live.kill();
+        let _ = live.wait();
+    }
+
     // Removing a subuser takes their access away at once.
     let watcher_uuid = panel.get_as("/api/client/account", &watcher_key).body["data"]["uuid"]
         .as_str()
@@ -531,6 +575,33 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
         .cloned()
         .unwrap();
     assert_eq!(greeting["value"], "hello", "{changed:?}");
+    // A variable the egg hides from users never reaches them, not even through the
+    // activity log when an administrator sets it.
+    let hidden = panel.json(
+        "PATCH",
+        &format!("/api/admin/servers/{short_id}"),
+        &root_key,
+        Some(json!({ "variables": { "RCON_PASSWORD": "hunter2-secret" } })),
+    );
+    assert_eq!(hidden.status, 200, "{hidden:?}");
+    for path in [
+        format!("/api/client/servers/{short_id}/activity"),
+        format!("/api/client/servers/{short_id}/startup"),
+        format!("/api/client/servers/{short_id}"),
+    ] {
+        let seen = panel.get_as(&path, &owner_key);
+        assert_eq!(seen.status, 200, "{path}: {seen:?}");
+        assert!(!seen.raw_text().contains("hunter2"), "{path}: {seen:?}");
+    }
+    assert!(
+        panel
+            .get_as(
+                &format!("/api/client/servers/{short_id}/activity"),
+                &owner_key
+            )
+            .raw_text()
+            .contains("[hidden]")
+    );
 
     // The owner takes the node's other free address (the limit is two), makes it
     // primary, and the game listens there on its next start.
@@ -661,11 +732,36 @@ impl Sftp {
     /// Runs `commands`; returns (success, stdout + stderr).
     fn run(&self, user: &str, password: &str, commands: &str) -> (bool, String) {
         use std::io::Write;
+        let mut child = self.spawn(user, password);
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(commands.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.success(), text)
+    }
+
+    /// Whether the connection of a live `sftp` session (its `ssh` child) is still up.
+    fn connected(session: &std::process::Child) -> bool {
+        let pid = session.id();
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .is_ok_and(|children| !children.trim().is_empty())
+    }
+
+    /// Starts `sftp` with its stdin and stdout piped.
+    fn spawn(&self, user: &str, password: &str) -> std::process::Child {
         use std::os::unix::fs::PermissionsExt;
         let askpass = self.dir.join(format!("askpass-{}", user.replace('.', "-")));
         std::fs::write(&askpass, format!("#!/bin/sh\necho '{password}'\n")).unwrap();
         std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let mut child = Command::new("sftp")
+        Command::new("sftp")
             // No `-b`: batch mode turns password prompts off.
             .args(["-F", "/dev/null"])
             .args([
@@ -693,19 +789,6 @@ impl Sftp {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("OpenSSH's sftp client is installed");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(commands.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (output.status.success(), text)
+            .expect("OpenSSH's sftp client is installed")
     }
 }

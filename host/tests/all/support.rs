@@ -258,6 +258,11 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The body as text, for checks on what it must never contain.
+    pub fn raw_text(&self) -> String {
+        String::from_utf8_lossy(&self.raw).into_owned()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
