@@ -22,6 +22,10 @@ Commands:
   test    build, then run every test of the workspace
   bench   build, then run the benchmarks (release build) and print their figures
   lint    cargo fmt --check and cargo clippy -D warnings on the whole workspace
+  fuzz    run the property tests (eggs, Laravel rules, plugin manifests and packages,
+          plugin SQL, the wings configuration, console tokens, paths) for a set time
+          with many cases per round: cargo xtask fuzz [SECONDS, default 600] [CASES
+          per property per round, default 2000]; prints how many cases ran
 ";
 
 fn main() -> ExitCode {
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
         Some("test") => build().and_then(|layout| test(&layout, &args[1..])),
         Some("bench") => build().and_then(|layout| bench(&layout)),
         Some("lint") => Layout::discover().and_then(|layout| lint(&layout)),
+        Some("fuzz") => Layout::discover().and_then(|layout| fuzz(&layout, &args[1..])),
         _ => {
             eprint!("{HELP}");
             return ExitCode::from(2);
@@ -791,6 +796,63 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
                 .with_context(|| format!("copying {}", path.display()))?;
         }
     }
+    Ok(())
+}
+
+/// Runs the property tests round after round, each with new random cases, until the
+/// time is up or one fails (proptest then saves the failing case under
+/// `*/tests/proptest-regressions/`, so every later run tries it first).
+fn fuzz(layout: &Layout, args: &[String]) -> Result<()> {
+    let seconds: u64 = args
+        .first()
+        .map_or(Ok(600), |s| s.parse())
+        .context("SECONDS")?;
+    let cases: u64 = args
+        .get(1)
+        .map_or(Ok(2000), |s| s.parse())
+        .context("CASES")?;
+    let suites: [&[&str]; 2] = [
+        &["test", "-p", "hatchery", "--test", "all", "properties::"],
+        &["test", "-p", "wings", "--test", "properties"],
+    ];
+    step(&format!(
+        "property tests for {seconds} s, {cases} cases per property per round"
+    ));
+    let started = std::time::Instant::now();
+    let (mut rounds, mut total) = (0u64, 0u64);
+    while started.elapsed().as_secs() < seconds {
+        for suite in suites {
+            let output = Command::new("cargo")
+                .args(suite)
+                .current_dir(&layout.root)
+                .env("PROPTEST_CASES", cases.to_string())
+                .output()
+                .context("running cargo test")?;
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            if !output.status.success() {
+                bail!(
+                    "a property failed after {total} cases:\n{stdout}{}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            // "test result: ok. 12 passed; …": each passed property ran `cases` cases.
+            let properties: u64 = stdout
+                .lines()
+                .filter_map(|line| line.strip_prefix("test result: ok. "))
+                .filter_map(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+                .sum();
+            total += properties * cases;
+        }
+        rounds += 1;
+        println!(
+            "round {rounds}: {total} cases so far, no failure ({} s)",
+            started.elapsed().as_secs()
+        );
+    }
+    println!(
+        "{total} cases in {rounds} rounds over {} s: no crash, no failure",
+        started.elapsed().as_secs()
+    );
     Ok(())
 }
 

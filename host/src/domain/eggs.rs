@@ -242,7 +242,10 @@ impl Egg {
                     .iter()
                     .enumerate()
                     .map(|(index, v)| {
-                        let rules: Vec<&str> = v.rules.split('|').filter(|r| !r.is_empty()).collect();
+                        let rules: Vec<String> = super::rules::split_rules(&v.rules)
+                            .into_iter()
+                            .filter(|rule| !rule.trim().is_empty())
+                            .collect();
                         json!({
                             "name": v.name, "description": v.description, "env_variable": v.env_variable,
                             "default_value": v.default_value, "user_viewable": v.user_viewable,

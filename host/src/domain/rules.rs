@@ -427,8 +427,9 @@ impl Rule {
     }
 }
 
-/// Splits on `|`, except inside a `regex:`/`not_regex:` pattern's delimiters.
-fn split_rules(text: &str) -> Vec<String> {
+/// Splits on `|`, except inside a `regex:`/`not_regex:` pattern's delimiters (so
+/// Pelican's list form keeps `regex:/^(a|b)$/` whole).
+pub fn split_rules(text: &str) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
     let mut open_regex: Option<char> = None;
     for piece in text.split('|') {

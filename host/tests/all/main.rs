@@ -10,4 +10,5 @@ mod hostile;
 mod lifecycle;
 mod nodes;
 mod plugin_routes;
+mod properties;
 mod support;
