@@ -672,6 +672,14 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
                 ..users::UserChanges::default()
             };
             users::update(&db, &user, &changes).await?;
+            // Their consoles and SFTP sessions on the nodes end too.
+            let core = crate::actions::Core {
+                db: db.clone(),
+                secrets: Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?),
+                events: Arc::new(EventBus::relay()),
+                caches: None,
+            };
+            core.end_sessions(&user.uuid, None).await;
             println!(
                 "changed the password of {}; their sessions were signed out",
                 user.username

@@ -424,6 +424,26 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
         },
     );
     assert_eq!(sftp_event["actor"], "owner");
+    // Events reported by wings are checked against the catalogue first: a node (or
+    // whoever holds its token) cannot publish arbitrary events to the log and plugins.
+    let node_token = format!(
+        "{}.{}",
+        config["token_id"].as_str().unwrap(),
+        config["token"].as_str().unwrap()
+    );
+    let forged = panel.json(
+        "POST",
+        "/api/remote/activity",
+        &node_token,
+        Some(json!({ "data": [
+            { "server": uuid, "event": "server:admin.takeover", "metadata": {} },
+            { "server": uuid, "event": "server:console.command", "metadata": { "command": "forged-but-known" } },
+        ] })),
+    );
+    assert_eq!(forged.status, 204, "{forged:?}");
+    let logged = panel.get_as(&activity, &owner_key).raw_text();
+    assert!(!logged.contains("takeover"), "{logged}");
+    assert!(logged.contains("forged-but-known"), "{logged}");
     let events = panel.get_as(&activity, &owner_key).body["data"].clone();
     for expected in [
         "server.power.start",
@@ -450,11 +470,24 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
         let mut stdin = live.stdin.take().unwrap();
         stdin.write_all(b"pwd\n").unwrap();
         stdin.flush().unwrap();
-        eventually(
-            Duration::from_secs(20),
-            "the live session to connect",
-            || Sftp::connected(&live).then_some(()),
-        );
+        // Wait until the session answers, so the revocation meets an open session.
+        let stdout = live.stdout.take().unwrap();
+        let (answered, answer) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("Remote working directory") {
+                    let _ = answered.send(());
+                }
+            }
+        });
+        answer
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the live session answered");
+        assert!(Sftp::connected(&live));
         let changed = panel.json(
             "PATCH",
             "/api/admin/users/reader",

@@ -171,7 +171,9 @@ impl<E: Executor> Connection<E> {
         let (manager, login) = (self.manager.clone(), login.clone());
         let mut revocations = manager.revocations();
         let task = tokio::spawn(async move {
-            while revocations.changed().await.is_ok() {
+            // Checked before waiting too: a revocation that arrived while the session
+            // was being set up counts.
+            loop {
                 if login.revoked(&manager) {
                     let _ = handle
                         .disconnect(
@@ -180,6 +182,9 @@ impl<E: Executor> Connection<E> {
                             "en".into(),
                         )
                         .await;
+                    return;
+                }
+                if revocations.changed().await.is_err() {
                     return;
                 }
             }
