@@ -340,12 +340,19 @@ async fn serve(config: Config) -> Result<()> {
     let secrets = Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?);
     if users::count(&db).await? == 0 {
         // Nobody can sign in yet: a one-time link creates the first administrator.
-        let token = crate::db::sessions::issue_setup_token(&db).await?;
-        tracing::warn!(
-            "no users yet: open {}/setup?token={token} within 24 hours to create the first administrator \
-             (or run `hatchery user create --admin`)",
-            config.public_url.trim_end_matches('/')
-        );
+        // Panels starting together print one link between them.
+        let window = chrono::Duration::seconds(60);
+        match crate::db::sessions::issue_setup_token_once(&db, window).await? {
+            Some(token) => tracing::warn!(
+                "no users yet: open {}/setup?token={token} within 24 hours to create the first administrator \
+                 (or run `hatchery user create --admin`)",
+                config.public_url.trim_end_matches('/')
+            ),
+            None => tracing::warn!(
+                "no users yet: another panel instance starting at the same time printed the setup link \
+                 (or run `hatchery user create --admin`)"
+            ),
+        }
     }
     let state = AppState::new(config, db.clone(), plugins, secrets);
     let served = http::serve(listener, state).await;

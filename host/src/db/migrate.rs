@@ -79,7 +79,38 @@ pub(crate) const CREATE_TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schem
 
 /// Applies the migrations of `owner` that have not run yet, each in its own
 /// transaction, in version order. Returns how many ran.
+///
+/// On PostgreSQL the whole run holds a session advisory lock, so panels starting
+/// together on one database wait for each other instead of racing (even
+/// `CREATE TABLE IF NOT EXISTS` races in PostgreSQL's catalog); on SQLite the file's
+/// write lock serialises them.
 pub async fn apply(db: &Database, owner: &str, migrations: &[Migration]) -> Result<usize> {
+    match db {
+        Database::Postgres(pool) => {
+            let mut holder = pool.acquire().await?;
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(MIGRATIONS_LOCK)
+                .execute(&mut *holder)
+                .await?;
+            let outcome = apply_unlocked(db, owner, migrations).await;
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(MIGRATIONS_LOCK)
+                .execute(&mut *holder)
+                .await;
+            if unlocked.is_err() {
+                // A session that cannot unlock must not go back to the pool holding it.
+                holder.detach();
+            }
+            outcome
+        }
+        Database::Sqlite(_) => apply_unlocked(db, owner, migrations).await,
+    }
+}
+
+/// The advisory lock every migration run holds on PostgreSQL ("hatchery" in ASCII).
+const MIGRATIONS_LOCK: i64 = 0x6861_7463_6865_7279;
+
+async fn apply_unlocked(db: &Database, owner: &str, migrations: &[Migration]) -> Result<usize> {
     let mut sorted: Vec<&Migration> = migrations.iter().collect();
     sorted.sort_by_key(|m| m.version);
     if let Some(pair) = sorted
@@ -98,15 +129,6 @@ pub async fn apply(db: &Database, owner: &str, migrations: &[Migration]) -> Resu
     for migration in sorted {
         let ran = on_pool!(db, pool => {
             let mut tx = pool.begin().await?;
-            if db.dialect() == Dialect::Postgres {
-                // Panels starting together must not run the same migration twice.
-                sqlx::query(AssertSqlSafe(format!(
-                    "SELECT pg_advisory_xact_lock({})",
-                    lock_key(owner)
-                )))
-                .execute(&mut *tx)
-                .await?;
-            }
             let existing: Option<(String,)> = sqlx::query_as(
                 "SELECT checksum FROM schema_migrations WHERE owner = $1 AND version = $2",
             )
@@ -172,9 +194,4 @@ pub async fn forget(db: &Database, owner: &str) -> Result<()> {
 /// Runs the host's own migrations.
 pub async fn apply_core(db: &Database) -> Result<usize> {
     apply(db, CORE_OWNER, &core_migrations(db.dialect())).await
-}
-
-fn lock_key(owner: &str) -> i64 {
-    let digest = Sha256::digest(owner.as_bytes());
-    i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
 }

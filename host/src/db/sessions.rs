@@ -99,21 +99,44 @@ pub async fn delete_for_user(db: &Database, user_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// A new one-time setup token, replacing any earlier one. Issued only while no user
-/// exists; the caller prints the link.
-pub async fn issue_setup_token(db: &Database) -> Result<String> {
+/// A new one-time setup token (replacing older ones) for the first administrator,
+/// issued while no user exists; the caller prints the link. None is issued when one
+/// was issued within `window` (by this process or
+/// another panel starting at the same moment): several panels starting together
+/// print one link between them, while a restart later prints a fresh one.
+pub async fn issue_setup_token_once(db: &Database, window: Duration) -> Result<Option<String>> {
     let token = random_hex(24);
-    on_pool!(db, pool => {
+    let now = Utc::now();
+    let issued = on_pool!(db, pool => {
         let mut transaction = pool.begin().await?;
-        sqlx::query("DELETE FROM setup_tokens").execute(&mut *transaction).await?;
-        sqlx::query("INSERT INTO setup_tokens (token_sha256, expires_at) VALUES ($1, $2)")
-            .bind(sha256_hex(&token))
-            .bind(Utc::now() + SETUP_LIFETIME)
+        if db.dialect() == crate::db::Dialect::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('hatchery setup token', 0))")
+                .execute(&mut *transaction)
+                .await?;
+        }
+        // A write first, so on SQLite the transaction holds the write lock before it
+        // looks: tokens older than the window go.
+        sqlx::query("DELETE FROM setup_tokens WHERE expires_at <= $1")
+            .bind(now + SETUP_LIFETIME - window)
             .execute(&mut *transaction)
             .await?;
-        transaction.commit().await?;
+        let recent: i64 = sqlx::query_scalar("SELECT count(*) FROM setup_tokens")
+            .fetch_one(&mut *transaction)
+            .await?;
+        if recent > 0 {
+            transaction.commit().await?;
+            false
+        } else {
+            sqlx::query("INSERT INTO setup_tokens (token_sha256, expires_at) VALUES ($1, $2)")
+                .bind(sha256_hex(&token))
+                .bind(now + SETUP_LIFETIME)
+                .execute(&mut *transaction)
+                .await?;
+            transaction.commit().await?;
+            true
+        }
     });
-    Ok(token)
+    Ok(issued.then_some(token))
 }
 
 /// Uses up the setup token: true once for the right, unexpired token while no user

@@ -9,6 +9,7 @@ mod eggs;
 mod hostile;
 mod lifecycle;
 mod nodes;
+mod panels;
 mod plugin_routes;
 mod properties;
 mod support;

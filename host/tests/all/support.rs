@@ -168,6 +168,7 @@ pub struct PanelBuilder {
     dialect: Dialect,
     plugins: Vec<String>,
     env: Vec<(String, String)>,
+    files: Vec<(String, Vec<u8>)>,
 }
 
 impl PanelBuilder {
@@ -183,12 +184,22 @@ impl PanelBuilder {
         self
     }
 
+    /// Places a file in the data directory before start (`app.key`, shared by panels
+    /// on one database).
+    pub fn file(mut self, name: &str, contents: &[u8]) -> Self {
+        self.files.push((name.to_string(), contents.to_vec()));
+        self
+    }
+
     pub fn start(self) -> Panel {
         let dir = tempfile::tempdir().expect("temp dir");
         let plugins_dir = dir.path().join("plugins");
         std::fs::create_dir_all(&plugins_dir).unwrap();
         for id in &self.plugins {
             copy_dir(&artifacts().plugins.join(id), &plugins_dir.join(id));
+        }
+        for (name, contents) in &self.files {
+            std::fs::write(dir.path().join(name), contents).unwrap();
         }
         let database = TestDatabase::new(self.dialect, dir.path());
         let port = free_port();
@@ -245,6 +256,7 @@ pub fn panel(dialect: Dialect) -> PanelBuilder {
         dialect,
         plugins: Vec::new(),
         env: Vec::new(),
+        files: Vec::new(),
     }
 }
 

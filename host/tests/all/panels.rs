@@ -1,0 +1,60 @@
+//! Several panels on one PostgreSQL database, started at the same moment: migrations
+//! (the host's and every plugin's), plugin adoption and the first-start setup link
+//! happen once, and every panel serves.
+
+use serde_json::json;
+
+use crate::support::{Dialect, TestDatabase, panel};
+
+#[test]
+fn four_panels_start_together_on_an_empty_database() {
+    let shared = tempfile::tempdir().unwrap();
+    let database = TestDatabase::new(Dialect::Postgres, shared.path());
+    // Panels sharing a database share the panel key (plugin roles' passwords are
+    // sealed with it), as operators are told to.
+    let key = b"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    let panels: Vec<_> = std::thread::scope(|scope| {
+        let starting: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    panel(Dialect::Postgres)
+                        .plugin("hello-wasm")
+                        .env("HATCHERY_DATABASE_URL", &database.url)
+                        .file("app.key", key)
+                        .start()
+                })
+            })
+            .collect();
+        starting.into_iter().map(|p| p.join().unwrap()).collect()
+    });
+
+    for panel in &panels {
+        assert_eq!(panel.health()["status"], "ok", "{}", panel.log());
+        assert_eq!(
+            panel.plugin_health("hello-wasm").unwrap()["state"],
+            "enabled",
+            "{}",
+            panel.log()
+        );
+        assert!(!panel.log().contains("duplicate key"), "{}", panel.log());
+    }
+    // One setup link between them.
+    let links = panels
+        .iter()
+        .filter(|panel| panel.log().contains("/setup?token="))
+        .count();
+    assert_eq!(links, 1);
+
+    // They share the plugin's data: a greeting made through one is counted by another.
+    let admin = panels[0].admin_key();
+    let greeted = panels[0].post_json(
+        "/api/plugins/hello-wasm/greetings",
+        Some(&admin),
+        json!({ "name": "Ada" }),
+    );
+    assert_eq!(greeted.status, 201, "{greeted:?}");
+    assert_eq!(
+        panels[3].get("/api/plugins/hello-wasm/hello").body["greetings"],
+        1
+    );
+}
