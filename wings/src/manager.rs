@@ -11,8 +11,8 @@ use serde_json::Value;
 use crate::config::WingsConfig;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, ResourceLimits};
-use crate::remote::{ActivityEvent, PanelClient, RemoteServer};
-use crate::server::{Node, PowerState, Server};
+use crate::remote::{ActivityEvent, PanelClient, RemoteServer, until_answered};
+use crate::server::{InstallState, Node, PowerState, Server};
 
 /// How long a stop may take before the server is killed.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -99,9 +99,77 @@ impl<E: Executor> Manager<E> {
             if let Err(err) = server.reattach().await {
                 tracing::warn!(server = %uuid, "cannot re-attach to this server: {err}");
             }
+            // An installation that wings died during, or that waited for the panel,
+            // runs again rather than being forgotten.
+            if matches!(
+                server.install_state(),
+                InstallState::Installing | InstallState::Waiting(_)
+            ) {
+                tracing::info!(server = %uuid, "resuming an installation that did not finish");
+                self.spawn_install(server, false, false);
+            }
         }
+        self.deliver_pending_results();
         self.spawn_activity_flusher();
         Ok(())
+    }
+
+    /// Where results the panel must receive wait until it has them.
+    fn outbox(&self) -> std::path::PathBuf {
+        self.node.root.join("outbox")
+    }
+
+    /// Records an installation's outcome for the panel (on disk first, so a wings
+    /// restart does not lose it) and delivers it, retrying while the panel is away.
+    fn report_install(self: &Arc<Self>, uuid: &str, successful: bool, reinstall: bool) {
+        let file = self.outbox().join(format!("install-{uuid}.json"));
+        let record =
+            serde_json::json!({ "server": uuid, "successful": successful, "reinstall": reinstall });
+        let written = std::fs::create_dir_all(self.outbox())
+            .and_then(|()| std::fs::write(&file, record.to_string()));
+        if let Err(err) = written {
+            tracing::warn!(server = %uuid, "cannot keep the install result on disk: {err}");
+        }
+        self.spawn_delivery(file, record);
+    }
+
+    /// Delivers what an earlier wings could not.
+    fn deliver_pending_results(self: &Arc<Self>) {
+        let Ok(entries) = std::fs::read_dir(self.outbox()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let file = entry.path();
+            match std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            {
+                Some(record) => self.spawn_delivery(file, record),
+                None => {
+                    tracing::warn!(file = %file.display(), "dropping an unreadable pending result");
+                    let _ = std::fs::remove_file(&file);
+                }
+            }
+        }
+    }
+
+    fn spawn_delivery(self: &Arc<Self>, file: std::path::PathBuf, record: serde_json::Value) {
+        let manager = self.clone();
+        tokio::spawn(async move {
+            let uuid = record["server"].as_str().unwrap_or_default().to_string();
+            let successful = record["successful"].as_bool().unwrap_or(false);
+            let reinstall = record["reinstall"].as_bool().unwrap_or(false);
+            let delivered = until_answered(
+                || manager.panel.report_install(&uuid, successful, reinstall),
+                |err| tracing::warn!(server = %uuid, "the install result waits for the panel: {err}"),
+            )
+            .await;
+            if let Err(err) = delivered {
+                // A 4xx is final (the server was deleted meanwhile): nothing to retry.
+                tracing::warn!(server = %uuid, "the panel refused the install result: {err}");
+            }
+            let _ = std::fs::remove_file(&file);
+        });
     }
 
     fn add(&self, description: &RemoteServer) -> Result<Arc<Server<E>>> {
@@ -174,12 +242,15 @@ impl<E: Executor> Manager<E> {
             source,
         })?;
         if skip_scripts {
-            self.panel.report_install(uuid, true, false).await?;
+            server.set_install_state(InstallState::Installed);
+            self.report_install(uuid, true, false);
             if start_after {
                 server.start().await?;
             }
             return Ok(());
         }
+        // Not startable until the installer has run.
+        server.set_install_state(InstallState::Installing);
         self.spawn_install(server, false, start_after);
         Ok(())
     }
@@ -215,7 +286,17 @@ impl<E: Executor> Manager<E> {
                 if reinstall {
                     server.stop().await?;
                 }
-                let script = manager.panel.install_script(&uuid).await?;
+                // A panel that is away (restarting, crashed) is waited for: the
+                // installation runs when it answers, it is not failed.
+                let script = until_answered(
+                    || manager.panel.install_script(&uuid),
+                    |err| {
+                        server.set_install_state(InstallState::Waiting(format!(
+                            "the panel cannot be reached: {err}"
+                        )))
+                    },
+                )
+                .await?;
                 server.install(&script).await
             }
             .await;
@@ -224,16 +305,16 @@ impl<E: Executor> Manager<E> {
                 Err(err) => {
                     tracing::warn!(server = %uuid, "installation failed: {err}");
                     server.daemon_message(format!("the installation failed: {err}"));
+                    // (Unless another installation of it is running right now.)
+                    if !server.is_installing()
+                        && !matches!(server.install_state(), InstallState::Failed(_))
+                    {
+                        server.set_install_state(InstallState::Failed(err.to_string()));
+                    }
                     false
                 }
             };
-            if let Err(err) = manager
-                .panel
-                .report_install(&uuid, successful, reinstall)
-                .await
-            {
-                tracing::warn!(server = %uuid, "could not report the installation to the panel: {err}");
-            }
+            manager.report_install(&uuid, successful, reinstall);
             if successful
                 && start_after
                 && let Err(err) = server.start().await

@@ -361,12 +361,49 @@ impl PanelClient {
                     format!("the panel does not know {url}")
                 })))
             }
+            // Any other 4xx is the panel's final word: retrying cannot change it.
+            400..=499 => Err(Error::BadRequest(format!(
+                "{url} answered {status}: {}",
+                panel_message(&text).unwrap_or(text)
+            ))),
             _ => Err(Error::Panel(format!(
                 "{url} answered {status}: {}",
                 panel_message(&text).unwrap_or(text)
             ))),
         }
     }
+}
+
+/// Longest wait between two attempts to reach the panel.
+const RETRY_CAP: Duration = Duration::from_secs(30);
+
+/// Runs `attempt` until the panel gives an answer: while it cannot be reached or
+/// answers 5xx, waits with capped exponential back-off and jitter (telling `waiting`
+/// why each time). A 2xx or 4xx answer is returned as it is.
+pub async fn until_answered<T, F, Fut>(mut attempt: F, mut waiting: impl FnMut(&Error)) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match attempt().await {
+            Err(err @ Error::Panel(_)) => {
+                waiting(&err);
+                tokio::time::sleep(with_jitter(delay)).await;
+                delay = (delay * 2).min(RETRY_CAP);
+            }
+            answered => return answered,
+        }
+    }
+}
+
+/// `delay` plus up to a quarter more, so nodes do not retry in step.
+fn with_jitter(delay: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |now| now.subsec_nanos());
+    delay + delay / 4 * (nanos % 1000) / 1000
 }
 
 /// The message of a panel error, in Hatchery's or Pterodactyl's shape.

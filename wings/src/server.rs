@@ -149,6 +149,36 @@ pub struct Server<E: Executor> {
     started_at: std::sync::Mutex<Option<Instant>>,
     disk_usage: Arc<DiskUsage>,
     installing: std::sync::atomic::AtomicBool,
+    /// Whether the server's files are ready to run; kept on disk, so a wings restart
+    /// remembers an installation that failed or never ran.
+    install_state: std::sync::Mutex<InstallState>,
+}
+
+/// Where a server's installation stands. Only an installed server starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "install", content = "reason", rename_all = "snake_case")]
+pub enum InstallState {
+    Installed,
+    Installing,
+    /// The install script could not be fetched (the panel is away); retried until it is.
+    Waiting(String),
+    Failed(String),
+}
+
+impl InstallState {
+    /// Why a server in this state may not start, if it may not.
+    pub fn refusal(&self) -> Option<String> {
+        match self {
+            InstallState::Installed => None,
+            InstallState::Installing => Some("the server is still being installed".into()),
+            InstallState::Waiting(reason) => Some(format!(
+                "the installation has not run yet ({reason}); it starts as soon as the panel answers"
+            )),
+            InstallState::Failed(reason) => Some(format!(
+                "install failed: {reason}; reinstall the server before starting it"
+            )),
+        }
+    }
 }
 
 /// A server's live resource use, in the shape Pterodactyl's consoles and panel read.
@@ -177,7 +207,7 @@ pub const STATS_INTERVAL: Duration = Duration::from_secs(2);
 impl<E: Executor> Server<E> {
     pub fn new(node: Arc<Node<E>>, config: ServerConfig) -> Arc<Server<E>> {
         let (events, _) = broadcast::channel(4096);
-        Arc::new(Server {
+        let server = Arc::new(Server {
             node,
             config: std::sync::RwLock::new(config),
             state: watch::Sender::new(PowerState::Offline),
@@ -189,7 +219,47 @@ impl<E: Executor> Server<E> {
             started_at: std::sync::Mutex::new(None),
             disk_usage: Arc::default(),
             installing: Default::default(),
-        })
+            install_state: std::sync::Mutex::new(InstallState::Installed),
+        });
+        // Servers from before install states were kept count as installed.
+        if let Some(recorded) = server.recorded_install_state() {
+            *server.install_state.lock().expect("install state lock") = recorded;
+        }
+        server
+    }
+
+    fn install_state_file(&self) -> PathBuf {
+        self.node
+            .root
+            .join("states")
+            .join(format!("{}.install.json", self.uuid()))
+    }
+
+    fn recorded_install_state(&self) -> Option<InstallState> {
+        let text = std::fs::read_to_string(self.install_state_file()).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    pub fn install_state(&self) -> InstallState {
+        self.install_state
+            .lock()
+            .expect("install state lock")
+            .clone()
+    }
+
+    /// Records the installation's state, on disk first.
+    pub fn set_install_state(&self, state: InstallState) {
+        let file = self.install_state_file();
+        let written = file
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                std::fs::write(&file, serde_json::to_string(&state).expect("plain data"))
+            });
+        if let Err(err) = written {
+            tracing::warn!(server = %self.uuid(), "cannot record the install state: {err}");
+        }
+        *self.install_state.lock().expect("install state lock") = state;
     }
 
     pub fn uuid(&self) -> String {
@@ -278,6 +348,7 @@ impl<E: Executor> Server<E> {
     /// Deletes the recorded state (the server was deleted).
     pub fn forget_state(&self) {
         let _ = std::fs::remove_file(self.state_file());
+        let _ = std::fs::remove_file(self.install_state_file());
     }
 
     /// The state recorded before wings last stopped.
@@ -299,6 +370,9 @@ impl<E: Executor> Server<E> {
             return Err(Error::InvalidState(
                 "the server is being installed; start it when the installation has finished".into(),
             ));
+        }
+        if let Some(refusal) = self.install_state().refusal() {
+            return Err(Error::InvalidState(refusal));
         }
         let _operation = self.operation.lock().await;
         if self.state() != PowerState::Offline {
@@ -524,9 +598,17 @@ impl<E: Executor> Server<E> {
             ));
         }
         let _ = self.events.send(ServerEvent::InstallStarted);
+        self.set_install_state(InstallState::Installing);
         let result = self.run_installer(install).await;
         self.installing.store(false, Ordering::SeqCst);
         let successful = matches!(result, Ok(true));
+        self.set_install_state(match &result {
+            Ok(true) => InstallState::Installed,
+            Ok(false) => InstallState::Failed(
+                "the install script exited with an error; its log shows why".into(),
+            ),
+            Err(err) => InstallState::Failed(err.to_string()),
+        });
         if let Err(err) = &result {
             let _ = self.events.send(ServerEvent::InstallOutput(format!(
                 "[wings] the installation could not run: {err}"

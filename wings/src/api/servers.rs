@@ -51,6 +51,7 @@ async fn describe<E: Executor>(server: &Arc<Server<E>>) -> ApiResult<Value> {
         "state": utilization.state,
         "is_suspended": server.is_suspended(),
         "is_installing": server.is_installing(),
+        "install": server.install_state(),
         "utilization": utilization,
     }))
 }
@@ -114,6 +115,9 @@ async fn power<E: Executor>(
         }
         if server.is_installing() {
             return Err(Error::InvalidState("the server is being installed".into()).into());
+        }
+        if let Some(refusal) = server.install_state().refusal() {
+            return Err(Error::InvalidState(refusal).into());
         }
     }
     if action == PowerAction::Start && server.state() != PowerState::Offline {

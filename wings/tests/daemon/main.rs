@@ -9,7 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{PanelStandIn, Wings, multipart, server_uuid};
+use support::{Answer, PanelStandIn, Wings, free_port, multipart, server_uuid};
 
 const SHORT: Duration = Duration::from_secs(5);
 const LONG: Duration = Duration::from_secs(60);
@@ -696,4 +696,93 @@ async fn the_api_is_served_over_tls_when_configured() {
     let head = String::from_utf8_lossy(&upgrade.stdout);
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     assert!(head.contains("not on this node"), "{head}");
+}
+
+/// The panel goes away right after placing a server: wings waits for it instead of
+/// failing the install, refuses to start the uninstalled server meanwhile, survives
+/// its own kill -9, and delivers the install result once the panel answers again.
+#[tokio::test(flavor = "multi_thread")]
+async fn installs_wait_for_a_panel_that_is_away_and_results_survive_a_wings_crash() {
+    let panel = PanelStandIn::start().await;
+    let mut wings = Wings::start(&panel).await;
+    let uuid = server_uuid();
+    panel.add_server(&uuid, free_port(), 64);
+    panel.set_away("install_script", true);
+    panel.set_away("install_result", true);
+    let created = wings
+        .call(
+            "POST",
+            "/api/servers",
+            Some(json!({ "uuid": uuid, "start_on_completion": false })),
+        )
+        .await;
+    assert_eq!(created.status, 202, "{created:?}");
+    let server = format!("/api/servers/{uuid}");
+    let install_state = |answer: &Answer| answer.json()["install"]["install"].clone();
+    let deadline = Instant::now() + LONG;
+    while install_state(&wings.call("GET", &server, None).await) != "waiting" {
+        assert!(Instant::now() < deadline, "{}", wings.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Nothing runs a server that is not installed.
+    let power = format!("/api/servers/{uuid}/power");
+    let start = Some(json!({ "action": "start" }));
+    let refused = wings.call("POST", &power, start.clone()).await;
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert!(refused.text().contains("has not run yet"), "{refused:?}");
+
+    // wings dies while waiting; the next one resumes the installation.
+    let (dir, api_port, sftp_port) = (wings.dir.clone(), wings.api_port, wings.sftp_port);
+    wings.kill();
+    let mut wings = Wings::start_in(&panel, dir, api_port, sftp_port).await;
+    panel.set_away("install_script", false);
+    let deadline = Instant::now() + LONG;
+    while install_state(&wings.call("GET", &server, None).await) != "installed" {
+        assert!(Instant::now() < deadline, "{}", wings.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(panel.installs().is_empty(), "the panel was still away");
+
+    // And dies again before the panel took the result: it is kept on disk.
+    let (dir, api_port, sftp_port) = (wings.dir.clone(), wings.api_port, wings.sftp_port);
+    wings.kill();
+    panel.set_away("install_result", false);
+    let wings = Wings::start_in(&panel, dir, api_port, sftp_port).await;
+    let deadline = Instant::now() + LONG;
+    while !panel.installs().contains(&(uuid.clone(), true)) {
+        assert!(Instant::now() < deadline, "{}", wings.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(wings.call("POST", &power, start).await.status, 202);
+
+    // A failed installation keeps the server from starting, with the reason.
+    let failing = server_uuid();
+    panel.state.lock().unwrap().failing_install = true;
+    panel.add_server(&failing, free_port(), 64);
+    let created = wings
+        .call(
+            "POST",
+            "/api/servers",
+            Some(json!({ "uuid": failing, "start_on_completion": true })),
+        )
+        .await;
+    assert_eq!(created.status, 202);
+    let deadline = Instant::now() + LONG;
+    while !panel.installs().contains(&(failing.clone(), false)) {
+        assert!(Instant::now() < deadline, "{}", wings.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let refused = wings
+        .call(
+            "POST",
+            &format!("/api/servers/{failing}/power"),
+            Some(json!({ "action": "start" })),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert!(refused.text().contains("install failed"), "{refused:?}");
+    let state = wings
+        .call("GET", &format!("/api/servers/{failing}"), None)
+        .await;
+    assert_eq!(state.json()["state"], "offline");
 }

@@ -33,6 +33,11 @@ pub struct StandInState {
     /// username → (password, authorized public key, permissions, user uuid)
     pub sftp_users: BTreeMap<String, SftpUser>,
     pub sftp_attempts: Vec<Value>,
+    /// Calls answered 503, as a panel that is restarting would: `install_script`,
+    /// `install_result`.
+    pub away: std::collections::BTreeSet<&'static str>,
+    /// Hand out an install script that fails.
+    pub failing_install: bool,
 }
 
 #[derive(Clone)]
@@ -105,6 +110,16 @@ impl PanelStandIn {
             .unwrap()
             .servers
             .insert(uuid.to_string(), server_description(uuid, port, disk_mb));
+    }
+
+    /// Makes `call` answer 503 (true) or normally again (false).
+    pub fn set_away(&self, call: &'static str, away: bool) {
+        let mut state = self.state.lock().unwrap();
+        if away {
+            state.away.insert(call);
+        } else {
+            state.away.remove(call);
+        }
     }
 
     pub fn installs(&self) -> Vec<(String, bool)> {
@@ -233,8 +248,17 @@ async fn install_script(
     headers: HeaderMap,
 ) -> Result<Json<Value>, StatusCode> {
     s.check(&headers)?;
+    let state = s.state.lock().unwrap();
+    if state.away.contains("install_script") {
+        return Err(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let script = if state.failing_install {
+        "echo 'download failed' >&2; exit 3"
+    } else {
+        INSTALL_SCRIPT
+    };
     Ok(Json(
-        json!({ "container_image": TEST_IMAGE, "entrypoint": "sh", "script": INSTALL_SCRIPT }),
+        json!({ "container_image": TEST_IMAGE, "entrypoint": "sh", "script": script }),
     ))
 }
 
@@ -246,7 +270,11 @@ async fn install_result(
 ) -> Result<StatusCode, StatusCode> {
     s.check(&headers)?;
     let successful = body["successful"].as_bool().unwrap_or(false);
-    s.state.lock().unwrap().installs.push((uuid, successful));
+    let mut state = s.state.lock().unwrap();
+    if state.away.contains("install_result") {
+        return Err(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    state.installs.push((uuid, successful));
     Ok(StatusCode::NO_CONTENT)
 }
 
