@@ -82,9 +82,6 @@ impl<E: Executor> Manager<E> {
     /// Loads every server the panel placed here and re-attaches to the containers that
     /// kept running while wings was down. One bad server does not stop the others.
     pub async fn boot(self: &Arc<Self>) -> Result<()> {
-        if let Err(err) = self.panel.reset_states().await {
-            tracing::warn!("could not tell the panel that wings restarted: {err}");
-        }
         let remote = self.panel.servers().await?;
         tracing::info!(count = remote.len(), "loaded the servers on this node");
         for description in remote {
@@ -99,15 +96,26 @@ impl<E: Executor> Manager<E> {
             if let Err(err) = server.reattach().await {
                 tracing::warn!(server = %uuid, "cannot re-attach to this server: {err}");
             }
-            // An installation that wings died during, or that waited for the panel,
-            // runs again rather than being forgotten.
-            if matches!(
-                server.install_state(),
-                InstallState::Installing | InstallState::Waiting(_)
-            ) {
-                tracing::info!(server = %uuid, "resuming an installation that did not finish");
-                self.spawn_install(server, false, false);
-            }
+        }
+        // An installation that wings died during, or that waited for the panel, runs
+        // again rather than being forgotten; the panel is told which.
+        let resuming: Vec<_> = self
+            .servers()
+            .into_iter()
+            .filter(|server| {
+                matches!(
+                    server.install_state(),
+                    InstallState::Installing | InstallState::Waiting(_)
+                )
+            })
+            .collect();
+        let uuids: Vec<String> = resuming.iter().map(|server| server.uuid()).collect();
+        if let Err(err) = self.panel.reset_states(&uuids).await {
+            tracing::warn!("could not tell the panel that wings restarted: {err}");
+        }
+        for server in resuming {
+            tracing::info!(server = %server.uuid(), "resuming an installation that did not finish");
+            self.spawn_install(server, false, false);
         }
         self.deliver_pending_results();
         self.spawn_activity_flusher();

@@ -274,10 +274,11 @@ impl PanelClient {
         .map(drop)
     }
 
-    /// Tells the panel that no server on this node is mid-install or mid-restore any
-    /// more (wings just started).
-    pub async fn reset_states(&self) -> Result<()> {
-        self.call::<Value>("POST", "/api/remote/servers/reset", Some(Value::Null))
+    /// Tells the panel that wings just started: no server on this node is mid-install
+    /// any more, except the ones named in `resuming`, whose installation runs again.
+    pub async fn reset_states(&self, resuming: &[String]) -> Result<()> {
+        let body = serde_json::json!({ "installing": resuming });
+        self.call::<Value>("POST", "/api/remote/servers/reset", Some(body))
             .await
             .map(drop)
     }

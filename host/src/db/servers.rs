@@ -336,11 +336,20 @@ pub async fn finish_install(
     Ok(())
 }
 
-/// wings restarted: nothing on `node` is mid-install any more.
-pub async fn reset_installing(db: &Database, node_id: i64) -> Result<()> {
+/// wings restarted: installations on `node` it did not resume (`resuming`, server
+/// uuids) were cut short and failed.
+pub async fn reset_installing(db: &Database, node_id: i64, resuming: &[String]) -> Result<()> {
+    let resuming = serde_json::to_string(resuming).expect("strings encode");
     on_pool!(db, pool => {
-        sqlx::query("UPDATE servers SET status = 'install_failed' WHERE node_id = $1 AND status = 'installing'")
+        let statement = match db.dialect() {
+            super::Dialect::Sqlite => "UPDATE servers SET status = 'install_failed' WHERE node_id = $1 \
+                 AND status = 'installing' AND uuid NOT IN (SELECT value FROM json_each($2))",
+            super::Dialect::Postgres => "UPDATE servers SET status = 'install_failed' WHERE node_id = $1 \
+                 AND status = 'installing' AND uuid NOT IN (SELECT jsonb_array_elements_text($2::jsonb))",
+        };
+        sqlx::query(statement)
             .bind(node_id)
+            .bind(&resuming)
             .execute(pool)
             .await?;
     });

@@ -114,11 +114,21 @@ pub async fn install_result(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Hatchery's wings names the installations it resumes after a restart; Pterodactyl's
+/// sends no body, and then every unfinished installation on the node failed.
+#[derive(Deserialize, Default)]
+pub struct ResetRequest {
+    #[serde(default)]
+    installing: Vec<String>,
+}
+
 pub async fn reset(
     State(state): State<AppState>,
     WingsNode(node): WingsNode,
+    body: axum::body::Bytes,
 ) -> Result<StatusCode> {
-    servers::reset_installing(&state.db, node.id).await?;
+    let request: ResetRequest = serde_json::from_slice(&body).unwrap_or_default();
+    servers::reset_installing(&state.db, node.id, &request.installing).await?;
     state.caches.lists.invalidate();
     Ok(StatusCode::NO_CONTENT)
 }
