@@ -363,6 +363,20 @@ impl PluginHost {
         let next = Arc::new(Registry { entries });
         self.resubscribe(&next);
         self.registry.store(next.clone());
+        // A plugin uninstalled elsewhere (the CLI, another panel) may have had its store
+        // purged: forget the pool, so a reinstall opens the new one.
+        let gone: Vec<Arc<PluginStore>> = {
+            let mut stores = self.stores.lock().await;
+            let ids: Vec<String> = stores
+                .keys()
+                .filter(|id| !next.entries.contains_key(*id))
+                .cloned()
+                .collect();
+            ids.iter().filter_map(|id| stores.remove(id)).collect()
+        };
+        for store in gone {
+            store.close().await;
+        }
         // Startup loads every plugin; only later changes are news for subscribers.
         let first = *applied < 0;
         *applied = revision;

@@ -542,3 +542,42 @@ fn files_changed_behind_the_panels_back_are_detected() {
         "{status}"
     );
 }
+
+/// Uninstalling with `--purge` from the CLI while a panel runs, then installing again:
+/// the panel drops the purged database and uses the new one (on PostgreSQL a new
+/// role and schema), starting from empty.
+#[test]
+fn a_purge_by_the_cli_reaches_a_running_panel() {
+    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+        let panel = trusting_panel(dialect);
+        let admin = panel.admin_key();
+        let package = artifacts().packages.join("hello-wasm.hpkg");
+        let package = package.to_str().unwrap();
+        let greet = || {
+            panel.post_json(
+                "/api/plugins/hello-wasm/greetings",
+                Some(&admin),
+                json!({ "name": "Ada" }),
+            )
+        };
+        let greetings = || panel.get("/api/plugins/hello-wasm/hello").body["greetings"].clone();
+        panel.cli_ok(&["plugin", "install", "--yes", package]);
+        eventually(Duration::from_secs(10), "hello-wasm to load", || {
+            (greet().status == 201).then_some(())
+        });
+        assert_eq!(greetings(), 1);
+        panel.cli_ok(&["plugin", "uninstall", "--purge", "hello-wasm"]);
+        eventually(
+            Duration::from_secs(10),
+            "the panel to drop hello-wasm",
+            || panel.plugin_health("hello-wasm").is_none().then_some(()),
+        );
+        panel.cli_ok(&["plugin", "install", "--yes", package]);
+        eventually(Duration::from_secs(10), "hello-wasm to load again", || {
+            (panel.get("/api/plugins/hello-wasm/hello").status == 200).then_some(())
+        });
+        assert_eq!(greetings(), 0, "{dialect:?}: the purge kept data");
+        assert_eq!(greet().status, 201, "{dialect:?}");
+        assert_eq!(greetings(), 1);
+    }
+}
