@@ -61,6 +61,17 @@ impl WingsClient {
         .map(drop)
     }
 
+    /// Every server wings keeps, with its state and installation.
+    pub async fn servers(&self) -> Result<Vec<Value>> {
+        match self.call("GET", "/api/servers", None).await? {
+            Value::Array(servers) => Ok(servers),
+            other => Err(Error::Node(format!(
+                "wings on {} listed its servers as {other}, not a list",
+                self.node
+            ))),
+        }
+    }
+
     pub async fn server(&self, uuid: &str) -> Result<Value> {
         self.call("GET", &format!("/api/servers/{uuid}"), None)
             .await

@@ -61,6 +61,14 @@ enum CoreCommand {
     /// Roles: named sets of admin permissions for staff who are not root admins
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Compare the panel with its nodes: servers one side lacks, install states that
+    /// disagree, nodes that cannot be reached
+    Doctor {
+        /// Repair what was found: create missing servers on their node, delete servers
+        /// the panel does not have from the node, record wings' install state
+        #[arg(long)]
+        fix: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,6 +283,7 @@ async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
         CoreCommand::Plugin(command) => plugin_command(config, command).await,
         CoreCommand::User(command) => user_command(config, command).await,
         CoreCommand::Role(command) => role_command(config, command).await,
+        CoreCommand::Doctor { fix } => doctor(config, fix).await,
         command @ (CoreCommand::Egg(_) | CoreCommand::Node(_) | CoreCommand::Server(_)) => {
             init_logging(&config.log, true);
             let db = open_database(&config).await?;
@@ -355,6 +364,18 @@ async fn serve(config: Config) -> Result<()> {
         }
     }
     let state = AppState::new(config, db.clone(), plugins, secrets);
+    // Servers left installing while the panel was down take what their wings knows.
+    let core = state.core();
+    tokio::spawn(async move {
+        match crate::db::nodes::list(&core.db).await {
+            Ok(nodes) => {
+                for node in nodes {
+                    crate::actions::reconcile::settle_installs(&core, node.id).await;
+                }
+            }
+            Err(err) => tracing::warn!("cannot list nodes to settle installations: {err}"),
+        }
+    });
     let served = http::serve(listener, state).await;
     db.close().await;
     served
@@ -717,6 +738,66 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
         }
     };
     db.close().await;
+    result
+}
+
+/// `hatchery doctor [--fix]`: exit code 0 when the panel and its nodes agree (or every
+/// disagreement was repaired), 1 otherwise.
+async fn doctor(config: Config, fix: bool) -> Result<ExitCode> {
+    init_logging(&config.log, true);
+    let db = open_database(&config).await?;
+    let events = Arc::new(EventBus::relay());
+    let core = crate::actions::Core {
+        db: db.clone(),
+        secrets: Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?),
+        events: events.clone(),
+        caches: None,
+    };
+    let findings = crate::actions::reconcile::check(&core).await;
+    let result = match findings {
+        Err(err) => Err(err),
+        Ok(findings) if findings.is_empty() => {
+            println!("the panel and its nodes agree");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(findings) if !fix => {
+            for finding in &findings {
+                println!("{finding}");
+            }
+            println!(
+                "{} problem(s); `hatchery doctor --fix` repairs them",
+                findings.len()
+            );
+            Ok(ExitCode::from(1))
+        }
+        Ok(findings) => {
+            let mut failed = 0;
+            for (finding, outcome) in crate::actions::reconcile::fix(&core, findings).await {
+                match outcome {
+                    Ok(())
+                        if matches!(
+                            finding,
+                            crate::actions::reconcile::Finding::NodeUnreachable { .. }
+                        ) =>
+                    {
+                        failed += 1;
+                        println!("cannot repair: {finding}");
+                    }
+                    Ok(()) => println!("repaired: {finding}"),
+                    Err(err) => {
+                        failed += 1;
+                        println!("could not repair: {finding}: {err}");
+                    }
+                }
+            }
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    };
+    finish(&db, &events).await;
     result
 }
 

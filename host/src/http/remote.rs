@@ -129,6 +129,9 @@ pub async fn reset(
 ) -> Result<StatusCode> {
     let request: ResetRequest = serde_json::from_slice(&body).unwrap_or_default();
     servers::reset_installing(&state.db, node.id, &request.installing).await?;
+    // wings is back: what the panel still shows as installing takes wings' word.
+    let core = state.core();
+    tokio::spawn(async move { crate::actions::reconcile::settle_installs(&core, node.id).await });
     state.caches.lists.invalidate();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -56,6 +56,7 @@ const RESERVED_IDS: &[&str] = &[
     "remote",
     "sftp",
     "console",
+    "doctor",
     "install",
     "daemon",
 ];

@@ -699,6 +699,32 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
     assert_eq!(power(&owner_key, "kill").status, 204);
     wait_for("offline");
 
+    // `hatchery doctor` finds a server the node lost, and `--fix` has wings create and
+    // install it again; the panel then agrees with its node.
+    assert!(panel.cli_ok(&["doctor"]).contains("agree"));
+    let wings_token = config["token"].as_str().unwrap().to_string();
+    let lost = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+        .delete(format!("http://127.0.0.1:{api_port}/api/servers/{uuid}"))
+        .header("Authorization", format!("Bearer {wings_token}"))
+        .call()
+        .unwrap();
+    assert_eq!(lost.status().as_u16(), 204);
+    let found = panel.cli(&["doctor"]);
+    assert_eq!(found.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&found.stdout).contains("not on the node"),
+        "{found:?}"
+    );
+    let fixed = panel.cli(&["doctor", "--fix"]);
+    assert!(fixed.status.success(), "{fixed:?}");
+    eventually(Duration::from_secs(60), "the node to agree again", || {
+        panel.cli(&["doctor"]).status.success().then_some(())
+    });
+    assert!(volumes.join(&uuid).join("server.sh").exists(), "{}", log());
+
     panel.cli_ok(&["server", "delete", &short_id]);
     assert!(!volumes.join(&uuid).exists(), "{}", log());
     assert!(panel.cli_ok(&["server", "list"]).contains("no servers yet"));

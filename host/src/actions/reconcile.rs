@@ -1,0 +1,229 @@
+//! The panel and its nodes agree on which servers exist and whether they are
+//! installed. `check` compares them (for `hatchery doctor`), `fix` repairs what it
+//! found, and `settle_installs` corrects servers the panel still shows as installing
+//! whenever a node's wings (re)connects.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::Core;
+use crate::db::{nodes, servers};
+use crate::error::Result;
+
+/// One disagreement between the panel and a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// The node's wings cannot be asked.
+    NodeUnreachable { node: String, error: String },
+    /// The panel has the server; the node's wings never heard of it.
+    UnknownToWings { node: String, server: String },
+    /// wings keeps a server the panel does not have (a creation that was undone).
+    UnknownToPanel { node: String, server: String },
+    /// The panel shows an installation state that is not what wings knows.
+    InstallState {
+        node: String,
+        server: String,
+        panel: String,
+        wings: String,
+    },
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Finding::NodeUnreachable { node, error } => {
+                write!(f, "node {node}: wings cannot be reached ({error})")
+            }
+            Finding::UnknownToWings { node, server } => write!(
+                f,
+                "node {node}: server {server} exists in the panel but not on the node; \
+                 --fix asks wings to create and install it"
+            ),
+            Finding::UnknownToPanel { node, server } => write!(
+                f,
+                "node {node}: wings keeps server {server}, which the panel does not have; \
+                 --fix deletes it from the node"
+            ),
+            Finding::InstallState {
+                node,
+                server,
+                panel,
+                wings,
+            } => write!(
+                f,
+                "node {node}: server {server} shows `{panel}` in the panel but wings says `{wings}`; \
+                 --fix records what wings says"
+            ),
+        }
+    }
+}
+
+/// What wings says of a server's installation, as the panel's status.
+fn status_from_wings(described: &Value) -> Option<Option<&'static str>> {
+    match described
+        .pointer("/install/install")
+        .and_then(Value::as_str)
+    {
+        Some("installed") => Some(None),
+        Some("failed") => Some(Some("install_failed")),
+        Some("installing" | "waiting") => Some(Some("installing")),
+        _ => None,
+    }
+}
+
+fn shown(status: Option<&str>) -> String {
+    status.unwrap_or("installed").to_string()
+}
+
+/// Compares every node's servers with the panel's.
+pub async fn check(core: &Core) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    let all = servers::list(&core.db).await?;
+    for node in nodes::list(&core.db).await? {
+        let wings = match core.wings(node.id).await {
+            Ok(wings) => wings,
+            Err(err) => {
+                findings.push(Finding::NodeUnreachable {
+                    node: node.name.clone(),
+                    error: err.to_string(),
+                });
+                continue;
+            }
+        };
+        let on_node: BTreeMap<String, Value> = match wings.servers().await {
+            Ok(described) => described
+                .into_iter()
+                .filter_map(|server| Some((server["uuid"].as_str()?.to_string(), server)))
+                .collect(),
+            Err(err) => {
+                findings.push(Finding::NodeUnreachable {
+                    node: node.name.clone(),
+                    error: err.to_string(),
+                });
+                continue;
+            }
+        };
+        let in_panel: Vec<_> = all.iter().filter(|s| s.node_id == node.id).collect();
+        for server in &in_panel {
+            match on_node.get(&server.uuid) {
+                None => findings.push(Finding::UnknownToWings {
+                    node: node.name.clone(),
+                    server: server.uuid.clone(),
+                }),
+                Some(described) => {
+                    let panel_status = server.status.as_deref().filter(|s| *s != "suspended");
+                    if let Some(wings_status) = status_from_wings(described)
+                        && wings_status != panel_status
+                        && !(panel_status == Some("reinstall_failed")
+                            && wings_status == Some("install_failed"))
+                    {
+                        findings.push(Finding::InstallState {
+                            node: node.name.clone(),
+                            server: server.uuid.clone(),
+                            panel: shown(panel_status),
+                            wings: shown(wings_status),
+                        });
+                    }
+                }
+            }
+        }
+        for uuid in on_node.keys() {
+            if !in_panel.iter().any(|server| &server.uuid == uuid) {
+                findings.push(Finding::UnknownToPanel {
+                    node: node.name.clone(),
+                    server: uuid.clone(),
+                });
+            }
+        }
+    }
+    Ok(findings)
+}
+
+/// Repairs what `check` found; returns each finding with the outcome of its repair.
+pub async fn fix(core: &Core, findings: Vec<Finding>) -> Vec<(Finding, Result<()>)> {
+    let mut outcomes = Vec::new();
+    for finding in findings {
+        let outcome = repair(core, &finding).await;
+        outcomes.push((finding, outcome));
+    }
+    outcomes
+}
+
+async fn repair(core: &Core, finding: &Finding) -> Result<()> {
+    let node_of = |name: &str| {
+        let name = name.to_string();
+        async move {
+            nodes::find(&core.db, &name)
+                .await?
+                .ok_or_else(|| crate::error::Error::NotFound(format!("no node {name}")))
+        }
+    };
+    match finding {
+        Finding::NodeUnreachable { .. } => Ok(()),
+        Finding::UnknownToWings { node, server } => {
+            let node = node_of(node).await?;
+            core.wings(node.id)
+                .await?
+                .create_server(server, false)
+                .await
+        }
+        Finding::UnknownToPanel { node, server } => {
+            let node = node_of(node).await?;
+            core.wings(node.id).await?.delete_server(server).await
+        }
+        Finding::InstallState { server, wings, .. } => {
+            let record = servers::find(&core.db, server)
+                .await?
+                .ok_or_else(|| crate::error::Error::NotFound(format!("server {server} is gone")))?;
+            let status = (wings != "installed").then_some(if wings == "installing" {
+                "installing"
+            } else {
+                "install_failed"
+            });
+            servers::set_status(&core.db, &record, status)
+                .await
+                .map(drop)
+        }
+    }
+}
+
+/// After a node's wings (re)connects: servers the panel shows as installing take the
+/// state wings knows. Runs in the background; a failure is logged.
+pub async fn settle_installs(core: &Core, node_id: i64) {
+    let outcome: Result<()> = async {
+        let installing: Vec<_> = servers::list(&core.db)
+            .await?
+            .into_iter()
+            .filter(|s| s.node_id == node_id && s.status.as_deref() == Some("installing"))
+            .collect();
+        if installing.is_empty() {
+            return Ok(());
+        }
+        let wings = core.wings(node_id).await?;
+        for server in installing {
+            let described = match wings.server(&server.uuid).await {
+                Ok(described) => described,
+                // Unknown to wings: the installation never reached it.
+                Err(crate::error::Error::NotFound(_)) => {
+                    servers::set_status(&core.db, &server, Some("install_failed")).await?;
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            if let Some(status) = status_from_wings(&described)
+                && status != Some("installing")
+            {
+                servers::set_status(&core.db, &server, status).await?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(err) = outcome {
+        tracing::warn!(
+            node = node_id,
+            "could not settle installations with wings: {err}"
+        );
+    }
+}
