@@ -192,11 +192,7 @@ async fn repair(core: &Core, finding: &Finding) -> Result<()> {
 /// state wings knows. Runs in the background; a failure is logged.
 pub async fn settle_installs(core: &Core, node_id: i64) {
     let outcome: Result<()> = async {
-        let installing: Vec<_> = servers::list(&core.db)
-            .await?
-            .into_iter()
-            .filter(|s| s.node_id == node_id && s.status.as_deref() == Some("installing"))
-            .collect();
+        let installing = servers::installing_on_node(&core.db, node_id).await?;
         if installing.is_empty() {
             return Ok(());
         }

@@ -336,6 +336,18 @@ pub async fn finish_install(
     Ok(())
 }
 
+/// The servers on `node` shown as installing.
+pub async fn installing_on_node(db: &Database, node_id: i64) -> Result<Vec<Server>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
+            "SELECT {SERVER_COLUMNS} FROM servers WHERE node_id = $1 AND status = 'installing'"
+        )))
+        .bind(node_id)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
 /// wings restarted: installations on `node` it did not resume (`resuming`, server
 /// uuids) were cut short and failed.
 pub async fn reset_installing(db: &Database, node_id: i64, resuming: &[String]) -> Result<()> {

@@ -112,56 +112,53 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Runs `work` on its own thread and runtime, so it works from `Drop` and from async
+/// tests alike.
+fn off_thread<T: Send + 'static>(work: impl std::future::Future<Output = T> + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work)
+    })
+    .join()
+    .expect("PostgreSQL helper")
+}
+
 /// The plugin roles a test panel made in its database `url`.
 fn postgres_plugin_roles(url: &str) -> Vec<String> {
     let url = url.to_string();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            use sqlx::Connection;
-            let Ok(mut connection) = sqlx::PgConnection::connect(&url).await else {
-                return Vec::new();
-            };
-            sqlx::query_scalar("SELECT role_name FROM plugin_databases")
-                .fetch_all(&mut connection)
-                .await
-                .unwrap_or_default()
-        })
+    off_thread(async move {
+        use sqlx::Connection;
+        let Ok(mut connection) = sqlx::PgConnection::connect(&url).await else {
+            return Vec::new();
+        };
+        sqlx::query_scalar("SELECT role_name FROM plugin_databases")
+            .fetch_all(&mut connection)
+            .await
+            .unwrap_or_default()
     })
-    .join()
-    .unwrap_or_default()
 }
 
-/// Runs one statement on the PostgreSQL server, from its own thread and runtime so it
-/// works from `Drop` and from async tests alike.
+/// Runs one statement on the PostgreSQL server.
 fn postgres_admin(statement: &str) {
     let statement = statement.to_string();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+    off_thread(async move {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(&postgres_admin_url())
+            .await
+            .unwrap_or_else(|err| {
+                panic!(
+                    "PostgreSQL must be running at {} for the tests: {err}",
+                    postgres_admin_url()
+                )
+            });
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut connection)
+            .await
             .unwrap();
-        runtime.block_on(async {
-            use sqlx::Connection;
-            let mut connection = sqlx::PgConnection::connect(&postgres_admin_url())
-                .await
-                .unwrap_or_else(|err| {
-                    panic!(
-                        "PostgreSQL must be running at {} for the tests: {err}",
-                        postgres_admin_url()
-                    )
-                });
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-                .execute(&mut connection)
-                .await
-                .unwrap();
-        });
-    })
-    .join()
-    .expect("PostgreSQL statement");
+    });
 }
 
 pub struct PanelBuilder {

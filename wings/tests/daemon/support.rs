@@ -858,17 +858,7 @@ impl OpenSsh {
 
     /// Runs `sftp` with `commands` on stdin; returns (success, stdout + stderr).
     pub fn sftp(&self, user: &str, secret: &Secret, commands: &str) -> (bool, String) {
-        let mut command = Command::new("sftp");
-        self.common(&mut command);
-        self.credentials(&mut command, secret);
-        command
-            .args(["-P", &self.port.to_string()])
-            .arg(format!("{user}@127.0.0.1"))
-            .current_dir(self.dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().unwrap();
+        let mut child = self.sftp_session(user, secret);
         use std::io::Write;
         // `-b -` stops at the first failing command; stdin without it runs them all.
         child
