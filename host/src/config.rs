@@ -104,6 +104,8 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("HATCHERY_WASM_MEMORY_MB", "wasm.memory_mb"),
     ("HATCHERY_WASM_TIMEOUT_MS", "wasm.timeout_ms"),
     ("HATCHERY_WASM_CONCURRENCY", "wasm.concurrency"),
+    // Read by crate::faults, only in tests.
+    ("HATCHERY_FAULT_POINT", "(a test's fault point)"),
 ];
 
 impl Config {

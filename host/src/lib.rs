@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod faults;
 pub mod http;
 pub mod plugins;
 pub mod policy;

@@ -31,6 +31,9 @@ pub enum Error {
     /// A write would take the server over its disk quota.
     #[error("{0}")]
     QuotaExceeded(String),
+    /// wings has only just started and is still loading its servers; try again shortly.
+    #[error("{0}")]
+    Loading(String),
     /// The panel could not be reached or answered with an error.
     #[error("panel: {0}")]
     Panel(String),

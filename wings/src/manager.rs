@@ -26,6 +26,9 @@ pub struct Manager<E: Executor> {
     pub node: Arc<Node<E>>,
     pub panel: PanelClient,
     servers: RwLock<HashMap<String, Arc<Server<E>>>>,
+    /// Until the panel's list of servers is loaded, "no such server" would be a lie
+    /// (the panel would take a deletion as done): lookups answer "loading" instead.
+    loaded: std::sync::atomic::AtomicBool,
     revoked: Mutex<Revocations>,
     /// Bumped on every revocation, so open consoles and SFTP sessions check at once.
     revocations: tokio::sync::watch::Sender<u64>,
@@ -50,6 +53,7 @@ struct Revocations {
 impl<E: Executor> Manager<E> {
     pub fn new(config: WingsConfig, executor: E) -> Arc<Manager<E>> {
         let user = &config.system.user;
+        let panel = PanelClient::new(&config.remote, &config.token_id, &config.token);
         let node = Arc::new(Node {
             executor: Arc::new(executor),
             data: config.system.data.clone(),
@@ -64,13 +68,14 @@ impl<E: Executor> Manager<E> {
                 cpu_percent: config.docker.installer_limits.cpu,
                 ..ResourceLimits::default()
             },
+            panel: Some(panel.clone()),
         });
-        let panel = PanelClient::new(&config.remote, &config.token_id, &config.token);
         Arc::new(Manager {
             config,
             node,
             panel,
             servers: RwLock::default(),
+            loaded: std::sync::atomic::AtomicBool::new(false),
             revoked: Mutex::default(),
             revocations: tokio::sync::watch::Sender::new(0),
             pending_console_auths: Arc::default(),
@@ -97,6 +102,8 @@ impl<E: Executor> Manager<E> {
                 tracing::warn!(server = %uuid, "cannot re-attach to this server: {err}");
             }
         }
+        self.loaded
+            .store(true, std::sync::atomic::Ordering::Release);
         // An installation that wings died during, or that waited for the panel, runs
         // again rather than being forgotten; the panel is told which.
         let resuming: Vec<_> = self
@@ -197,7 +204,18 @@ impl<E: Executor> Manager<E> {
         Ok(server)
     }
 
+    /// Fails while wings is still loading its servers (see `loaded`).
+    pub fn ensure_loaded(&self) -> Result<()> {
+        match self.loaded.load(std::sync::atomic::Ordering::Acquire) {
+            true => Ok(()),
+            false => Err(Error::Loading(
+                "wings has just started and is still loading its servers from the panel; try again shortly".into(),
+            )),
+        }
+    }
+
     pub fn server(&self, uuid: &str) -> Result<Arc<Server<E>>> {
+        self.ensure_loaded()?;
         self.servers
             .read()
             .expect("servers lock")
@@ -291,20 +309,24 @@ impl<E: Executor> Manager<E> {
         tokio::spawn(async move {
             let uuid = server.uuid();
             let result = async {
+                let waiting = |err: &Error| {
+                    server.set_install_state(InstallState::Waiting(format!(
+                        "the panel cannot be reached: {err}"
+                    )))
+                };
                 if reinstall {
+                    // Not startable from here on; a wings restart resumes it.
+                    server.set_install_state(InstallState::Installing);
                     server.stop().await?;
+                    // The latest variables and image, as the panel has them now.
+                    let description =
+                        until_answered(|| manager.panel.server(&uuid), &waiting).await?;
+                    manager.add(&description)?;
                 }
                 // A panel that is away (restarting, crashed) is waited for: the
                 // installation runs when it answers, it is not failed.
-                let script = until_answered(
-                    || manager.panel.install_script(&uuid),
-                    |err| {
-                        server.set_install_state(InstallState::Waiting(format!(
-                            "the panel cannot be reached: {err}"
-                        )))
-                    },
-                )
-                .await?;
+                let script =
+                    until_answered(|| manager.panel.install_script(&uuid), &waiting).await?;
                 server.install(&script).await
             }
             .await;

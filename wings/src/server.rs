@@ -133,7 +133,14 @@ pub struct Node<E> {
     /// The user processes run as inside containers (`uid:gid`); the image's when `None`.
     pub container_user: Option<String>,
     pub installer_limits: ResourceLimits,
+    /// Asked for each server's configuration before it starts; `None` runs what is
+    /// known (tests without a panel).
+    pub panel: Option<crate::remote::PanelClient>,
 }
+
+/// How long a start waits for the panel's latest configuration before going on with
+/// the last one known.
+const REFRESH_WAIT: Duration = Duration::from_secs(5);
 
 pub struct Server<E: Executor> {
     node: Arc<Node<E>>,
@@ -374,6 +381,12 @@ impl<E: Executor> Server<E> {
         if let Some(refusal) = self.install_state().refusal() {
             return Err(Error::InvalidState(refusal));
         }
+        self.refresh_config().await;
+        if self.is_suspended() {
+            return Err(Error::InvalidState(
+                "the server is suspended; it cannot be started".into(),
+            ));
+        }
         let _operation = self.operation.lock().await;
         if self.state() != PowerState::Offline {
             return Err(Error::InvalidState(format!(
@@ -390,6 +403,33 @@ impl<E: Executor> Server<E> {
             self.set_state(PowerState::Offline);
         }
         started
+    }
+
+    /// Takes the panel's current configuration: a change the panel saved but could not
+    /// tell wings about (it was down, or died right after) applies at this start. A
+    /// panel that cannot be asked does not stop the start.
+    async fn refresh_config(&self) {
+        let Some(panel) = &self.node.panel else {
+            return;
+        };
+        let uuid = self.uuid();
+        let fetched = tokio::time::timeout(REFRESH_WAIT, panel.server(&uuid)).await;
+        let refreshed = match fetched {
+            Ok(Ok(description)) => description
+                .server_config(crate::manager::STOP_TIMEOUT)
+                .map(|config| self.update_config(config)),
+            Ok(Err(err)) => Err(err),
+            Err(_) => Err(Error::Panel(format!(
+                "no answer within {} seconds",
+                REFRESH_WAIT.as_secs()
+            ))),
+        };
+        if let Err(err) = refreshed {
+            tracing::warn!(server = %uuid, "starting with the last configuration known: {err}");
+            self.daemon_message(format!(
+                "the panel could not be asked for the latest configuration ({err}); starting with the last one known"
+            ));
+        }
     }
 
     async fn launch(self: &Arc<Self>) -> Result<()> {

@@ -41,6 +41,7 @@ async fn fixture(name: &str) -> Fixture {
             memory_mb: 128,
             ..ResourceLimits::default()
         },
+        panel: None,
     });
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -3,6 +3,7 @@
 //! did it in the activity log (which also goes out on the event bus for plugins).
 //! Permission checks happen before, in [`crate::policy`].
 
+pub mod intents;
 pub mod reconcile;
 pub mod servers;
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::Core;
-use crate::db::{nodes, servers};
+use crate::db::{nodes, server_intents, servers};
 use crate::error::Result;
 
 /// One disagreement between the panel and a node.
@@ -20,6 +20,14 @@ pub enum Finding {
     UnknownToWings { node: String, server: String },
     /// wings keeps a server the panel does not have (a creation that was undone).
     UnknownToPanel { node: String, server: String },
+    /// A creation or deletion a panel process started and nobody has completed yet.
+    Pending {
+        node: String,
+        server: String,
+        action: String,
+        attempts: i32,
+        last_error: Option<String>,
+    },
     /// The panel shows an installation state that is not what wings knows.
     InstallState {
         node: String,
@@ -45,6 +53,27 @@ impl std::fmt::Display for Finding {
                 "node {node}: wings keeps server {server}, which the panel does not have; \
                  --fix deletes it from the node"
             ),
+            Finding::Pending {
+                node,
+                server,
+                action,
+                attempts,
+                last_error,
+            } => {
+                write!(
+                    f,
+                    "node {node}: the {} of server {server} is not complete ({attempts} attempts",
+                    if action == "create" {
+                        "creation"
+                    } else {
+                        "deletion"
+                    }
+                )?;
+                if let Some(error) = last_error {
+                    write!(f, "; last: {error}")?;
+                }
+                write!(f, "); --fix completes it now")
+            }
             Finding::InstallState {
                 node,
                 server,
@@ -80,7 +109,17 @@ fn shown(status: Option<&str>) -> String {
 pub async fn check(core: &Core) -> Result<Vec<Finding>> {
     let mut findings = Vec::new();
     let all = servers::list(&core.db).await?;
+    let pending = server_intents::pending(&core.db, None).await?;
     for node in nodes::list(&core.db).await? {
+        for intent in pending.iter().filter(|intent| intent.node_id == node.id) {
+            findings.push(Finding::Pending {
+                node: node.name.clone(),
+                server: intent.server_uuid.clone(),
+                action: intent.action.clone(),
+                attempts: intent.attempts,
+                last_error: intent.last_error.clone(),
+            });
+        }
         let wings = match core.wings(node.id).await {
             Ok(wings) => wings,
             Err(err) => {
@@ -105,7 +144,8 @@ pub async fn check(core: &Core) -> Result<Vec<Finding>> {
             }
         };
         let in_panel: Vec<_> = all.iter().filter(|s| s.node_id == node.id).collect();
-        for server in &in_panel {
+        let is_pending = |uuid: &str| pending.iter().any(|intent| intent.server_uuid == uuid);
+        for server in in_panel.iter().filter(|server| !is_pending(&server.uuid)) {
             match on_node.get(&server.uuid) {
                 None => findings.push(Finding::UnknownToWings {
                     node: node.name.clone(),
@@ -129,7 +169,7 @@ pub async fn check(core: &Core) -> Result<Vec<Finding>> {
             }
         }
         for uuid in on_node.keys() {
-            if !in_panel.iter().any(|server| &server.uuid == uuid) {
+            if !is_pending(uuid) && !in_panel.iter().any(|server| &server.uuid == uuid) {
                 findings.push(Finding::UnknownToPanel {
                     node: node.name.clone(),
                     server: uuid.clone(),
@@ -161,6 +201,7 @@ async fn repair(core: &Core, finding: &Finding) -> Result<()> {
     };
     match finding {
         Finding::NodeUnreachable { .. } => Ok(()),
+        Finding::Pending { server, .. } => super::intents::resume_server(core, server).await,
         Finding::UnknownToWings { node, server } => {
             let node = node_of(node).await?;
             core.wings(node.id)
@@ -188,9 +229,32 @@ async fn repair(core: &Core, finding: &Finding) -> Result<()> {
     }
 }
 
-/// After a node's wings (re)connects: servers the panel shows as installing take the
-/// state wings knows. Runs in the background; a failure is logged.
-pub async fn settle_installs(core: &Core, node_id: i64) {
+/// When the panel starts: every node is treated as just connected.
+pub async fn on_panel_start(core: &Core) {
+    match nodes::list(&core.db).await {
+        Ok(nodes) => {
+            for node in nodes {
+                on_wings_connect(core, node.id).await;
+            }
+        }
+        Err(err) => tracing::warn!("cannot list nodes to settle with: {err}"),
+    }
+}
+
+/// When a node's wings (re)connects: creations and deletions left pending on it are
+/// completed, then servers the panel shows as installing take the state wings knows.
+/// Runs in the background; a failure is logged.
+pub async fn on_wings_connect(core: &Core, node_id: i64) {
+    if let Err(err) = super::intents::resume(core, Some(node_id), false).await {
+        tracing::warn!(
+            node = node_id,
+            "cannot complete pending server changes: {err}"
+        );
+    }
+    settle_installs(core, node_id).await;
+}
+
+async fn settle_installs(core: &Core, node_id: i64) {
     let outcome: Result<()> = async {
         let installing = servers::installing_on_node(&core.db, node_id).await?;
         if installing.is_empty() {

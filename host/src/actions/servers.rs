@@ -7,26 +7,42 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{Activity, Actor, Core};
-use crate::db::eggs;
 use crate::db::nodes::Allocation;
 use crate::db::servers::{self, NewServer, Server, ServerChanges};
+use crate::db::{eggs, server_intents};
 use crate::error::{Error, Result};
+use crate::faults;
 use crate::policy::ServerAccess;
 
-/// Creates the server and has its node's wings install it. If wings cannot be told,
-/// the record is removed again: a server wings never heard of would never install.
+/// Creates the server and has its node's wings install it. The record and a pending
+/// creation are stored together; the creation is complete when wings accepts it. If
+/// wings refuses or cannot be reached, the record is removed again (a server wings
+/// never heard of would never install); if the panel dies in between, the next panel
+/// process completes the creation ([`super::intents`]).
 pub async fn create(
     core: &Core,
     actor: &Actor,
     new: &NewServer,
     start_after_install: bool,
 ) -> Result<Server> {
-    let server = servers::create(&core.db, new).await?;
-    let wings = core.wings(server.node_id).await?;
-    if let Err(err) = wings.create_server(&server.uuid, start_after_install).await {
+    let server = servers::create(&core.db, new, start_after_install).await?;
+    faults::point("server.create.recorded");
+    let told = match core.wings(server.node_id).await {
+        Ok(wings) => wings.create_server(&server.uuid, start_after_install).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = told {
+        // wings may have taken it before failing (a timeout): it is asked to forget it.
+        if let Ok(wings) = core.wings(server.node_id).await
+            && let Err(cleanup) = wings.delete_server(&server.uuid).await
+        {
+            tracing::warn!(server = %server.uuid, error = %cleanup, "wings could not be told to forget a server whose creation failed; `hatchery doctor` lists it if it kept it");
+        }
         servers::delete(&core.db, &server).await?;
         return Err(err);
     }
+    faults::point("server.create.told_wings");
+    server_intents::finish(&core.db, &server.uuid).await?;
     core.record(
         actor,
         Activity::new("admin.server.create")
@@ -128,6 +144,7 @@ pub async fn update(
     as_user: bool,
     event: &'static str,
 ) -> Result<Server> {
+    refuse_if_deleting(server)?;
     let needs_egg = !variable_changes.is_empty() || (as_user && changes.image.is_some());
     let egg = match needs_egg {
         true => Some(
@@ -177,6 +194,7 @@ pub async fn update(
         }
     }
     let updated = servers::update(&core.db, server, &changes).await?;
+    faults::point("server.update.recorded");
     sync(core, &updated).await;
     core.record(
         actor,
@@ -211,6 +229,7 @@ pub async fn set_suspended(
     server: &Server,
     suspended: bool,
 ) -> Result<Server> {
+    refuse_if_deleting(server)?;
     let currently = server.status.as_deref() == Some("suspended");
     if currently == suspended {
         return Ok(server.clone());
@@ -237,6 +256,7 @@ pub async fn reinstall(core: &Core, actor: &Actor, server: &Server) -> Result<Se
     refuse_unless_ready(server)?;
     let wings = core.wings(server.node_id).await?;
     let updated = servers::set_status(&core.db, server, Some("installing")).await?;
+    faults::point("server.reinstall.recorded");
     if let Err(err) = wings.reinstall(&server.uuid).await {
         servers::set_status(&core.db, server, server.status.as_deref()).await?;
         return Err(err);
@@ -251,9 +271,13 @@ pub async fn reinstall(core: &Core, actor: &Actor, server: &Server) -> Result<Se
     Ok(updated)
 }
 
-/// Deletes the server on its node, then its record. With `force` the record goes
-/// even when wings cannot be reached (the node was lost).
+/// Deletes the server on its node, then its record. The server shows `deleting` from
+/// the start, and a pending deletion is recorded with it, so a panel that dies
+/// half-way has the deletion completed by the next panel process. With `force` the
+/// record goes even when wings cannot be reached (the node was lost).
 pub async fn delete(core: &Core, actor: &Actor, server: &Server, force: bool) -> Result<()> {
+    let deleting = server_intents::begin_delete(&core.db, server, force).await?;
+    faults::point("server.delete.recorded");
     let on_node = match core.wings(server.node_id).await {
         Ok(wings) => wings.delete_server(&server.uuid).await,
         Err(err) => Err(err),
@@ -264,11 +288,13 @@ pub async fn delete(core: &Core, actor: &Actor, server: &Server, force: bool) ->
             tracing::warn!(server = %server.uuid, error = %err, "deleting the record although wings was not reached")
         }
         Err(err) => {
+            server_intents::cancel_delete(&core.db, &deleting).await?;
             return Err(Error::Node(format!(
                 "{err}; the server was not deleted (force the deletion if the node is gone for good)"
             )));
         }
     }
+    faults::point("server.delete.told_wings");
     servers::delete(&core.db, server).await?;
     core.record(
         actor,
@@ -325,8 +351,19 @@ pub async fn write_file(
     Ok(())
 }
 
-/// Suspended and installing servers refuse power, console and file actions.
+/// A server being deleted takes no more changes.
+fn refuse_if_deleting(server: &Server) -> Result<()> {
+    match server.status.as_deref() {
+        Some("deleting") => Err(Error::Conflict(
+            "the server is being deleted from its node".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Suspended, installing and deleted servers refuse power, console and file actions.
 fn refuse_unless_ready(server: &Server) -> Result<()> {
+    refuse_if_deleting(server)?;
     match server.status.as_deref() {
         Some("suspended") => Err(Error::Conflict(
             "the server is suspended; an administrator can lift that".into(),
@@ -341,7 +378,9 @@ fn refuse_unless_ready(server: &Server) -> Result<()> {
 /// Takes a free allocation of the node for the server (within its allocation limit);
 /// the game binds it on its next start.
 pub async fn claim_allocation(core: &Core, actor: &Actor, server: &Server) -> Result<Allocation> {
+    refuse_if_deleting(server)?;
     let allocation = servers::claim_free_allocation(&core.db, server).await?;
+    faults::point("allocation.claim.recorded");
     sync(core, server).await;
     core.record(
         actor,
@@ -379,7 +418,9 @@ pub async fn set_primary_allocation(
     allocation_id: i64,
 ) -> Result<Server> {
     let allocation = servers::allocation(&core.db, server, allocation_id).await?;
+    refuse_if_deleting(server)?;
     let updated = servers::set_primary_allocation(&core.db, server, &allocation).await?;
+    faults::point("allocation.primary.recorded");
     sync(core, &updated).await;
     core.record(
         actor,
@@ -398,7 +439,9 @@ pub async fn release_allocation(
     allocation_id: i64,
 ) -> Result<()> {
     let allocation = servers::allocation(&core.db, server, allocation_id).await?;
+    refuse_if_deleting(server)?;
     servers::release_allocation(&core.db, server, &allocation).await?;
+    faults::point("allocation.release.recorded");
     sync(core, server).await;
     core.record(
         actor,

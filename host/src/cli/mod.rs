@@ -364,17 +364,13 @@ async fn serve(config: Config) -> Result<()> {
         }
     }
     let state = AppState::new(config, db.clone(), plugins, secrets);
-    // Servers left installing while the panel was down take what their wings knows.
+    // Server changes a panel left half-done are completed, and servers left installing
+    // while the panel was down take what their wings knows; then, for as long as the
+    // panel serves, changes nobody completes are taken up.
     let core = state.core();
     tokio::spawn(async move {
-        match crate::db::nodes::list(&core.db).await {
-            Ok(nodes) => {
-                for node in nodes {
-                    crate::actions::reconcile::settle_installs(&core, node.id).await;
-                }
-            }
-            Err(err) => tracing::warn!("cannot list nodes to settle installations: {err}"),
-        }
+        crate::actions::reconcile::on_panel_start(&core).await;
+        crate::actions::intents::sweep_forever(core).await;
     });
     let served = http::serve(listener, state).await;
     db.close().await;

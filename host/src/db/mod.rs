@@ -12,6 +12,7 @@ pub mod nodes;
 pub mod plugin_store;
 pub mod plugins;
 pub mod roles;
+pub mod server_intents;
 pub mod servers;
 pub mod sessions;
 pub mod sql_guard;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Database, on_pool};
+use super::{Database, on_pool, server_intents};
 use crate::db::eggs::EggRecord;
 use crate::db::nodes::{Allocation, Node};
 use crate::domain::wings_wire::{self, ServerWire};
@@ -34,13 +34,14 @@ pub struct Server {
     pub skip_scripts: bool,
     /// How many allocations (the primary included) the server's users may hold.
     pub allocation_limit: i32,
-    /// `installing`, `install_failed`, `reinstall_failed`, `suspended`; `None` when ready.
+    /// `installing`, `install_failed`, `reinstall_failed`, `suspended`, `deleting` (its
+    /// node is removing it); `None` when ready.
     pub status: Option<String>,
     pub installed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
-const SERVER_COLUMNS: &str = "id, uuid, short_id, name, description, owner_id, node_id, egg_id, allocation_id, \
+pub(crate) const SERVER_COLUMNS: &str = "id, uuid, short_id, name, description, owner_id, node_id, egg_id, allocation_id, \
      image, startup, memory_mb, swap_mb, disk_mb, io_weight, cpu_percent, threads, oom_disabled, skip_scripts, \
      allocation_limit, status, installed_at, created_at";
 
@@ -178,9 +179,10 @@ pub fn merge_variables(
     Ok(values)
 }
 
-/// Stores a new server, claiming its allocations, in one transaction. The server
+/// Stores a new server, claiming its allocations, in one transaction that also
+/// records the creation as pending until its node's wings confirms it. The server
 /// starts in `installing` (or ready, when the egg's scripts are skipped).
-pub async fn create(db: &Database, new: &NewServer) -> Result<Server> {
+pub async fn create(db: &Database, new: &NewServer, start_after_install: bool) -> Result<Server> {
     let variables = new.validate()?;
     check_node_capacity(db, &new.node, new.memory_mb, new.disk_mb).await?;
     let egg = new.egg.egg()?;
@@ -254,6 +256,16 @@ pub async fn create(db: &Database, new: &NewServer) -> Result<Server> {
                 .execute(&mut *transaction)
                 .await?;
         }
+        let (holder, due_at, now) = server_intents::held_by_me();
+        sqlx::query(server_intents::INSERT_CREATE)
+            .bind(&server.uuid)
+            .bind(server.node_id)
+            .bind(start_after_install)
+            .bind(holder)
+            .bind(due_at)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
         transaction.commit().await?;
         Ok::<Server, Error>(server)
     })?;
@@ -324,7 +336,7 @@ pub async fn finish_install(
     on_pool!(db, pool => {
         sqlx::query(
             "UPDATE servers SET status = $1, installed_at = CASE WHEN $2 THEN $3 ELSE installed_at END, updated_at = $3 \
-             WHERE id = $4 AND (status IS NULL OR status <> 'suspended')",
+             WHERE id = $4 AND (status IS NULL OR status NOT IN ('suspended', 'deleting'))",
         )
         .bind(status)
         .bind(successful)
@@ -340,7 +352,8 @@ pub async fn finish_install(
 pub async fn installing_on_node(db: &Database, node_id: i64) -> Result<Vec<Server>> {
     Ok(on_pool!(db, pool => {
         sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
-            "SELECT {SERVER_COLUMNS} FROM servers WHERE node_id = $1 AND status = 'installing'"
+            "SELECT {SERVER_COLUMNS} FROM servers WHERE node_id = $1 AND status = 'installing' \
+             AND uuid NOT IN (SELECT server_uuid FROM server_intents)"
         )))
         .bind(node_id)
         .fetch_all(pool)
@@ -355,9 +368,11 @@ pub async fn reset_installing(db: &Database, node_id: i64, resuming: &[String]) 
     on_pool!(db, pool => {
         let statement = match db.dialect() {
             super::Dialect::Sqlite => "UPDATE servers SET status = 'install_failed' WHERE node_id = $1 \
-                 AND status = 'installing' AND uuid NOT IN (SELECT value FROM json_each($2))",
+                 AND status = 'installing' AND uuid NOT IN (SELECT value FROM json_each($2)) \
+                 AND uuid NOT IN (SELECT server_uuid FROM server_intents)",
             super::Dialect::Postgres => "UPDATE servers SET status = 'install_failed' WHERE node_id = $1 \
-                 AND status = 'installing' AND uuid NOT IN (SELECT jsonb_array_elements_text($2::jsonb))",
+                 AND status = 'installing' AND uuid NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) \
+                 AND uuid NOT IN (SELECT server_uuid FROM server_intents)",
         };
         sqlx::query(statement)
             .bind(node_id)
@@ -828,10 +843,15 @@ pub async fn set_status(db: &Database, server: &Server, status: Option<&str>) ->
     }))
 }
 
-/// Removes the server's record and frees its allocations (wings is told first).
+/// Removes the server's record and any change pending for it, and frees its
+/// allocations (wings is told first).
 pub async fn delete(db: &Database, server: &Server) -> Result<()> {
     on_pool!(db, pool => {
         let mut transaction = pool.begin().await?;
+        sqlx::query("DELETE FROM server_intents WHERE server_uuid = $1")
+            .bind(&server.uuid)
+            .execute(&mut *transaction)
+            .await?;
         sqlx::query("UPDATE allocations SET server_id = NULL WHERE server_id = $1")
             .bind(server.id)
             .execute(&mut *transaction)

@@ -131,7 +131,7 @@ pub async fn reset(
     servers::reset_installing(&state.db, node.id, &request.installing).await?;
     // wings is back: what the panel still shows as installing takes wings' word.
     let core = state.core();
-    tokio::spawn(async move { crate::actions::reconcile::settle_installs(&core, node.id).await });
+    tokio::spawn(async move { crate::actions::reconcile::on_wings_connect(&core, node.id).await });
     state.caches.lists.invalidate();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,92 +5,27 @@
 //! through the API is read over SFTP by a subuser with `file.sftp` and refused to one
 //! without; suspension locks the server; it is deleted with its files.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Dialect, eventually, hatchery_bin, panel};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `wings` process, killed when dropped.
-struct WingsProcess(Child);
-
-impl Drop for WingsProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::local_node::{LocalNode, free_port, import_fixture_egg};
+use crate::support::{Dialect, eventually, panel};
 
 #[test]
 fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
     let panel = panel(Dialect::Sqlite).start();
     let work = tempfile::tempdir().unwrap();
-    let (api_port, sftp_port) = (free_port(), free_port());
-    let volumes = work.path().join("volumes");
     let root_key = panel.admin_key();
     let owner_key = panel.user_with_password("owner", "owner password");
     let stranger_key = panel.user_key("stranger");
-    panel.cli_ok(&[
-        "node",
-        "create",
-        "--name",
-        "local",
-        "--fqdn",
-        "127.0.0.1",
-        "--port",
-        &api_port.to_string(),
-        "--sftp-port",
-        &sftp_port.to_string(),
-        "--data-dir",
-        volumes.to_str().unwrap(),
-        "--memory",
-        "4096",
-        "--disk",
-        "10240",
-    ]);
-
-    // The configuration the panel prints, with what this machine needs on top.
-    let printed = panel.cli_ok(&["node", "config", "local"]);
-    let mut config: serde_yaml_ng::Value = serde_yaml_ng::from_str(&printed).unwrap();
-    assert_eq!(config["remote"].as_str(), Some(panel.url.as_str()));
-    let socket =
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
-    let extra: serde_yaml_ng::Value = serde_yaml_ng::from_str(&format!(
-        "{{api: {{host: 127.0.0.1}}, system: {{root_directory: {root}/lib, log_directory: {root}/log, tmp_directory: {root}/tmp, user: {{uid: 0, gid: 0}}, sftp: {{bind_address: 127.0.0.1}}}}, docker: {{socket: '{socket}', container_pid_limit: 64}}}}",
-        root = work.path().display()
-    ))
-    .unwrap();
-    merge(&mut config, &extra);
-    let config_path = work.path().join("wings.yml");
-    std::fs::write(&config_path, serde_yaml_ng::to_string(&config).unwrap()).unwrap();
-    let wings_bin = hatchery_bin().with_file_name("wings");
-    let wings_log = work.path().join("wings.log");
-    let _wings = WingsProcess(
-        Command::new(&wings_bin)
-            .arg("--config")
-            .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&wings_log).unwrap())
-            .spawn()
-            .unwrap_or_else(|err| panic!("{} does not run: {err}", wings_bin.display())),
-    );
-    let log = || std::fs::read_to_string(&wings_log).unwrap_or_default();
-    eventually(Duration::from_secs(30), "wings listens", || {
-        std::net::TcpStream::connect(("127.0.0.1", api_port)).ok()
-    });
-
-    let egg = work.path().join("fixture-egg.json");
-    std::fs::write(&egg, include_str!("../fixtures/fixture-egg.json")).unwrap();
-    panel.cli_ok(&["egg", "import", "--nest", "Tests", egg.to_str().unwrap()]);
+    let mut node = LocalNode::register(&panel, "local", None);
+    node.start_wings();
+    let (api_port, sftp_port, volumes) = (node.api_port, node.sftp_port, node.volumes.clone());
+    let config = node.config.clone();
+    let log = || node.log();
+    import_fixture_egg(&panel, "Fixture Game", str::to_string);
     let game_port = free_port().to_string();
     let extra_port = free_port().to_string();
     let allocated = panel.json(
@@ -733,25 +668,6 @@ fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
             .cli_ok(&["node", "allocations", "local", "--free"])
             .contains(&game_port)
     );
-}
-
-/// Overlays `extra` onto `base`, map by map.
-fn merge(base: &mut serde_yaml_ng::Value, extra: &serde_yaml_ng::Value) {
-    match (base, extra) {
-        (serde_yaml_ng::Value::Mapping(base), serde_yaml_ng::Value::Mapping(extra)) => {
-            for (key, value) in extra {
-                match base.get_mut(key) {
-                    Some(existing) if existing.is_mapping() && value.is_mapping() => {
-                        merge(existing, value)
-                    }
-                    _ => {
-                        base.insert(key.clone(), value.clone());
-                    }
-                }
-            }
-        }
-        (base, extra) => *base = extra.clone(),
-    }
 }
 
 /// Reads frames (as `event: args`) until `done` holds; the socket times out after 30 s.

@@ -3,11 +3,13 @@
 mod api;
 mod cli;
 mod config;
+mod crashes;
 mod database;
 mod e2e;
 mod eggs;
 mod hostile;
 mod lifecycle;
+mod local_node;
 mod nodes;
 mod panels;
 mod plugin_routes;

@@ -1,4 +1,4 @@
-//! Several panels on one PostgreSQL database, started at the same moment: migrations
+//! Several panels on one database, started at the same moment: migrations
 //! (the host's and every plugin's), plugin adoption and the first-start setup link
 //! happen once, and every panel serves.
 
@@ -7,21 +7,44 @@ use serde_json::json;
 use crate::support::{Dialect, TestDatabase, panel};
 
 #[test]
-fn four_panels_start_together_on_an_empty_database() {
+fn four_panels_start_together_on_an_empty_postgresql_database() {
+    panels_start_together(Dialect::Postgres, 4);
+}
+
+/// Two panel processes on one machine, one SQLite file and one data directory (an
+/// upgrade that starts the new panel before the old one is gone).
+#[test]
+fn two_panels_start_together_on_an_empty_sqlite_database() {
+    panels_start_together(Dialect::Sqlite, 2);
+}
+
+fn panels_start_together(dialect: Dialect, count: usize) {
     let shared = tempfile::tempdir().unwrap();
-    let database = TestDatabase::new(Dialect::Postgres, shared.path());
+    let database = TestDatabase::new(dialect, shared.path());
     // Panels sharing a database share the panel key (plugin roles' passwords are
     // sealed with it), as operators are told to.
     let key = b"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    std::fs::write(shared.path().join("app.key"), key).unwrap();
+    // On SQLite they share the data directory too: plugin databases are files there.
+    let shared_dir = shared.path().display().to_string();
+    if dialect == Dialect::Sqlite {
+        crate::support::copy_dir(
+            &crate::support::artifacts().plugins.join("hello-wasm"),
+            &shared.path().join("plugins/hello-wasm"),
+        );
+    }
     let panels: Vec<_> = std::thread::scope(|scope| {
-        let starting: Vec<_> = (0..4)
+        let starting: Vec<_> = (0..count)
             .map(|_| {
                 scope.spawn(|| {
-                    panel(Dialect::Postgres)
-                        .plugin("hello-wasm")
+                    let builder = panel(dialect)
                         .env("HATCHERY_DATABASE_URL", &database.url)
-                        .file("app.key", key)
-                        .start()
+                        .file("app.key", key);
+                    match dialect {
+                        Dialect::Postgres => builder.plugin("hello-wasm"),
+                        Dialect::Sqlite => builder.env("HATCHERY_DATA_DIR", &shared_dir),
+                    }
+                    .start()
                 })
             })
             .collect();
@@ -54,7 +77,7 @@ fn four_panels_start_together_on_an_empty_database() {
     );
     assert_eq!(greeted.status, 201, "{greeted:?}");
     assert_eq!(
-        panels[3].get("/api/plugins/hello-wasm/hello").body["greetings"],
+        panels[count - 1].get("/api/plugins/hello-wasm/hello").body["greetings"],
         1
     );
 }

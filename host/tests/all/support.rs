@@ -114,7 +114,9 @@ impl Drop for TestDatabase {
 
 /// Runs `work` on its own thread and runtime, so it works from `Drop` and from async
 /// tests alike.
-fn off_thread<T: Send + 'static>(work: impl std::future::Future<Output = T> + Send + 'static) -> T {
+pub fn off_thread<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
     std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -335,6 +337,21 @@ impl Panel {
         self.spawn();
     }
 
+    /// Sets an environment variable (or removes it, with `None`) for the next start.
+    pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        self.env.retain(|(existing, _)| existing != key);
+        if let Some(value) = value {
+            self.env.push((key.to_string(), value.to_string()));
+        }
+    }
+
+    /// Whether the panel process has ended by itself.
+    pub fn exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_none_or(|child| child.try_wait().ok().flatten().is_some())
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -475,6 +492,23 @@ impl Panel {
         });
         self.try_request_with(method, path, &headers, body)
             .unwrap_or_else(|err| panic!("{method} {path}: {err}\n{}", self.log()))
+    }
+
+    /// Like [`Panel::json`], but a transport failure (a panel that died) is returned.
+    pub fn try_json(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> Result<Answer, ureq::Error> {
+        let authorization = format!("Bearer {key}");
+        let mut headers = vec![("Authorization", authorization.as_str())];
+        let body = body.map(|body| {
+            headers.push(("Content-Type", "application/json"));
+            serde_json::to_vec(&body).unwrap()
+        });
+        self.try_request_with(method, path, &headers, body)
     }
 
     /// A JSON request with an API key.

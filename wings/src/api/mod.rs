@@ -66,6 +66,7 @@ impl IntoResponse for ApiError {
             Error::QuotaExceeded(_) => StatusCode::INSUFFICIENT_STORAGE,
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Panel(_) => StatusCode::BAD_GATEWAY,
+            Error::Loading(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Config(_) | Error::Engine(_) | Error::ImageUnavailable(_) | Error::Io { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }

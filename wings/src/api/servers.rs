@@ -57,6 +57,7 @@ async fn describe<E: Executor>(server: &Arc<Server<E>>) -> ApiResult<Value> {
 }
 
 async fn list<E: Executor>(State(manager): State<App<E>>) -> ApiResult<Json<Vec<Value>>> {
+    manager.ensure_loaded()?;
     let mut described = Vec::new();
     for server in manager.servers() {
         described.push(describe(&server).await?);
@@ -220,7 +221,8 @@ async fn reinstall<E: Executor>(
     Path(uuid): Path<String>,
 ) -> ApiResult<StatusCode> {
     let server = not_installing(&manager, &uuid)?;
-    manager.sync_server(&uuid).await?;
+    // The installation fetches the latest configuration itself, waiting for a panel
+    // that is away.
     manager.spawn_install(server, true, false);
     Ok(StatusCode::ACCEPTED)
 }
