@@ -19,7 +19,7 @@ pub async fn append(db: &Database, events: &[Event]) -> Result<()> {
     }
     let now = chrono::Utc::now().to_rfc3339();
     on_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with(db.begin_write()).await?;
         for event in events {
             sqlx::query(
                 "INSERT INTO event_outbox (name, payload, source, created_at) VALUES ($1, $2, $3, $4)",

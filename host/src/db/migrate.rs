@@ -82,8 +82,9 @@ pub(crate) const CREATE_TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schem
 ///
 /// On PostgreSQL the whole run holds a session advisory lock, so panels starting
 /// together on one database wait for each other instead of racing (even
-/// `CREATE TABLE IF NOT EXISTS` races in PostgreSQL's catalog); on SQLite the file's
-/// write lock serialises them.
+/// `CREATE TABLE IF NOT EXISTS` races in PostgreSQL's catalog); on SQLite each
+/// migration's transaction begins `IMMEDIATE`, taking the file's write lock before it
+/// reads what has run.
 pub async fn apply(db: &Database, owner: &str, migrations: &[Migration]) -> Result<usize> {
     match db {
         Database::Postgres(pool) => {
@@ -128,7 +129,7 @@ async fn apply_unlocked(db: &Database, owner: &str, migrations: &[Migration]) ->
     let mut applied_count = 0;
     for migration in sorted {
         let ran = on_pool!(db, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(db.begin_write()).await?;
             let existing: Option<(String,)> = sqlx::query_as(
                 "SELECT checksum FROM schema_migrations WHERE owner = $1 AND version = $2",
             )

@@ -111,6 +111,17 @@ impl Database {
         }
     }
 
+    /// How a transaction that will write begins: on SQLite `BEGIN IMMEDIATE`, which
+    /// takes the write lock up front and waits for it (busy timeout). A deferred
+    /// transaction that reads and then writes fails at once with "database is locked"
+    /// when another connection, or another process, writes meanwhile.
+    pub fn begin_write(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "BEGIN IMMEDIATE",
+            Database::Postgres(_) => "BEGIN",
+        }
+    }
+
     pub fn dialect(&self) -> Dialect {
         match self {
             Database::Sqlite(_) => Dialect::Sqlite,

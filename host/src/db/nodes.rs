@@ -166,7 +166,7 @@ pub async fn update(
 /// Deletes a node without servers, and its allocations.
 pub async fn delete(db: &Database, node: &Node) -> Result<()> {
     on_pool!(db, pool => {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = pool.begin_with(db.begin_write()).await?;
         let servers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM servers WHERE node_id = $1")
             .bind(node.id)
             .fetch_one(&mut *transaction)
@@ -404,7 +404,7 @@ pub async fn add_allocations(
     let ip = ip.to_string();
     let mut added = 0;
     on_pool!(db, pool => {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = pool.begin_with(db.begin_write()).await?;
         for port in ports {
             let result = sqlx::query(
                 "INSERT INTO allocations (node_id, ip, alias, port) VALUES ($1, $2, $3, $4) \
@@ -482,7 +482,7 @@ pub async fn remove_allocations(
         )));
     }
     on_pool!(db, pool => {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = pool.begin_with(db.begin_write()).await?;
         for allocation in &chosen {
             sqlx::query("DELETE FROM allocations WHERE id = $1 AND server_id IS NULL")
                 .bind(allocation.id)

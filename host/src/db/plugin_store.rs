@@ -359,7 +359,7 @@ async fn move_sqlite_tables(
     store.close().await?;
     copied?;
 
-    let mut tx = panel.begin().await?;
+    let mut tx = panel.begin_with("BEGIN IMMEDIATE").await?;
     for table in &tables {
         sqlx::query(AssertSqlSafe(format!(
             "DROP TABLE IF EXISTS {}",
@@ -381,7 +381,7 @@ async fn copy_into_sqlite_store(
     plugin_id: &str,
     prefix: &str,
 ) -> Result<()> {
-    let mut tx = store.begin().await?;
+    let mut tx = sqlx::Connection::begin_with(store, "BEGIN IMMEDIATE").await?;
     sqlx::query(AssertSqlSafe(super::migrate::CREATE_TRACKING_TABLE))
         .execute(&mut *tx)
         .await?;

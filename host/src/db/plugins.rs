@@ -44,7 +44,7 @@ pub async fn get(db: &Database, id: &str) -> Result<Option<PluginRecord>> {
 /// Inserts or replaces the record (keeping `installed_at` of an upgrade's original).
 pub async fn save(db: &Database, record: &PluginRecord) -> Result<()> {
     on_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with(db.begin_write()).await?;
         sqlx::query(
             "INSERT INTO plugins (id, version, runtime, enabled, grants, source, content_sha256, installed_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -78,7 +78,7 @@ pub async fn set_enabled(
     grants: Option<&str>,
 ) -> Result<bool> {
     let changed = on_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with(db.begin_write()).await?;
         let result = sqlx::query(
             "UPDATE plugins SET enabled = $2, grants = COALESCE($3, grants), updated_at = $4 WHERE id = $1",
         )
@@ -97,7 +97,7 @@ pub async fn set_enabled(
 
 pub async fn delete(db: &Database, id: &str) -> Result<bool> {
     let deleted = on_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with(db.begin_write()).await?;
         let result = sqlx::query("DELETE FROM plugins WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

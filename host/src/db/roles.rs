@@ -113,7 +113,7 @@ fn name_taken(err: sqlx::Error) -> Error {
 /// Deletes a role; its users keep their accounts and lose its permissions.
 pub async fn delete(db: &Database, role: &Role) -> Result<()> {
     on_pool!(db, pool => {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = pool.begin_with(db.begin_write()).await?;
         sqlx::query("UPDATE users SET role_id = NULL WHERE role_id = $1")
             .bind(role.id)
             .execute(&mut *transaction)

@@ -125,7 +125,7 @@ pub(crate) fn held_by_me() -> (&'static str, i64, i64) {
 pub async fn begin_delete(db: &Database, server: &Server, force: bool) -> Result<Server> {
     let (holder, due_at, now) = held_by_me();
     on_pool!(db, pool => {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = pool.begin_with(db.begin_write()).await?;
         let pending = sqlx::query_as::<_, ServerIntent>(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM server_intents WHERE server_uuid = $1"
         )))
@@ -176,7 +176,7 @@ pub async fn begin_delete(db: &Database, server: &Server, force: bool) -> Result
 /// wings refused a deletion: the server gets back the status it had.
 pub async fn cancel_delete(db: &Database, server: &Server) -> Result<()> {
     on_pool!(db, pool => {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = pool.begin_with(db.begin_write()).await?;
         let previous: Option<Option<String>> = sqlx::query_scalar(
             "DELETE FROM server_intents WHERE server_uuid = $1 AND action = 'delete' RETURNING previous_status",
         )

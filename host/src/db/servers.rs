@@ -198,7 +198,7 @@ pub async fn create(db: &Database, new: &NewServer, start_after_install: bool) -
     let status = (!new.skip_scripts).then_some("installing");
     let default_allocation = new.allocations[0].id;
     let server = on_pool!(db, pool => {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = pool.begin_with(db.begin_write()).await?;
         let server = sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
             "INSERT INTO servers (uuid, short_id, name, description, owner_id, node_id, egg_id, allocation_id, image, \
              startup, memory_mb, swap_mb, disk_mb, io_weight, cpu_percent, threads, oom_disabled, skip_scripts, status, \
@@ -675,7 +675,7 @@ pub async fn update(db: &Database, server: &Server, changes: &ServerChanges) -> 
         return Err(Error::bad_field("startup", "the startup command is empty"));
     }
     let updated = on_pool!(db, pool => {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = pool.begin_with(db.begin_write()).await?;
         let updated = sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
             "UPDATE servers SET name = $2, description = $3, owner_id = $4, image = $5, startup = $6, memory_mb = $7, \
              swap_mb = $8, disk_mb = $9, io_weight = $10, cpu_percent = $11, updated_at = $12, allocation_limit = $13 WHERE id = $1 \
@@ -725,7 +725,7 @@ pub async fn update(db: &Database, server: &Server, changes: &ServerChanges) -> 
 /// free), within its allocation limit.
 pub async fn claim_free_allocation(db: &Database, server: &Server) -> Result<Allocation> {
     on_pool!(db, pool => {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = pool.begin_with(db.begin_write()).await?;
         let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM allocations WHERE server_id = $1")
             .bind(server.id)
             .fetch_one(&mut *transaction)
@@ -847,7 +847,7 @@ pub async fn set_status(db: &Database, server: &Server, status: Option<&str>) ->
 /// allocations (wings is told first).
 pub async fn delete(db: &Database, server: &Server) -> Result<()> {
     on_pool!(db, pool => {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = pool.begin_with(db.begin_write()).await?;
         sqlx::query("DELETE FROM server_intents WHERE server_uuid = $1")
             .bind(&server.uuid)
             .execute(&mut *transaction)

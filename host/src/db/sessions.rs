@@ -108,7 +108,7 @@ pub async fn issue_setup_token_once(db: &Database, window: Duration) -> Result<O
     let token = random_hex(24);
     let now = Utc::now();
     let issued = on_pool!(db, pool => {
-        let mut transaction = pool.begin().await?;
+        let mut transaction = pool.begin_with(db.begin_write()).await?;
         if db.dialect() == crate::db::Dialect::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('hatchery setup token', 0))")
                 .execute(&mut *transaction)
