@@ -29,6 +29,20 @@ pub const HOST_DB_DIALECT: u32 = 3;
 pub const HOST_DB_EXECUTE: u32 = 4;
 pub const HOST_DB_QUERY: u32 = 5;
 pub const HOST_EMIT: u32 = 6;
+/// Contract 1.1 calls: the output buffer holds an encoded `Result<T, HostError>`, so a
+/// failure keeps its kind (denied, not found, …).
+pub const HOST_DB_EXECUTE_TYPED: u32 = 10;
+pub const HOST_DB_QUERY_TYPED: u32 = 11;
+pub const HOST_EMIT_TYPED: u32 = 12;
+pub const HOST_SERVERS_GET: u32 = 20;
+pub const HOST_SERVERS_VISIBLE_TO: u32 = 21;
+pub const HOST_SERVERS_PERMISSIONS: u32 = 22;
+pub const HOST_SERVERS_POWER: u32 = 23;
+pub const HOST_SERVERS_COMMAND: u32 = 24;
+pub const HOST_ACTIVITY_RECORD: u32 = 30;
+pub const HOST_SECRETS_GET: u32 = 40;
+pub const HOST_SECRETS_SET: u32 = 41;
+pub const HOST_SECRETS_DELETE: u32 = 42;
 
 /// Result codes of both directions. With `STATUS_OK` the buffer holds the encoded
 /// result; otherwise it holds a UTF-8 message.

@@ -70,3 +70,17 @@ impl From<String> for Error {
         Error::internal(message)
     }
 }
+
+/// A failed host call inside a route answers with the matching status.
+impl From<crate::HostError> for Error {
+    fn from(error: crate::HostError) -> Self {
+        use crate::HostError;
+        match error {
+            HostError::Denied(message) => Error::forbidden(message),
+            HostError::NotFound(message) => Error::not_found(message),
+            HostError::Invalid(message) => Error::bad_request(message),
+            HostError::Unavailable(message) => Error::new(503, "unavailable", message),
+            HostError::Internal(message) => Error::internal(message),
+        }
+    }
+}

@@ -269,3 +269,81 @@ pub enum LogLevel {
     Warn,
     Error,
 }
+
+/// Why a host call failed (contract 1.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostError {
+    /// The admin did not grant the capability, or the principal lacks the permission.
+    Denied(String),
+    NotFound(String),
+    /// The arguments were refused: a bad name, SQL outside the plugin's tables, …
+    Invalid(String),
+    /// Something the call needs is away (a node's wings, the database); try later.
+    Unavailable(String),
+    Internal(String),
+}
+
+impl HostError {
+    pub fn message(&self) -> &str {
+        match self {
+            HostError::Denied(message)
+            | HostError::NotFound(message)
+            | HostError::Invalid(message)
+            | HostError::Unavailable(message)
+            | HostError::Internal(message) => message,
+        }
+    }
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for HostError {}
+
+/// A game server, as the panel keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Server {
+    pub uuid: String,
+    pub short_id: String,
+    pub name: String,
+    pub description: String,
+    pub owner_id: i64,
+    pub node_id: i64,
+    pub egg_id: i64,
+    /// `installing`, `install_failed`, `reinstall_failed`, `suspended` or `deleting`;
+    /// `None` when ready.
+    pub status: Option<String>,
+    pub image: String,
+    pub memory_mb: i64,
+    pub disk_mb: i64,
+    pub cpu_percent: i64,
+}
+
+/// An entry for the activity log, recorded as `<plugin-id>:<event>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityEntry {
+    pub event: String,
+    /// The user who acted, when the plugin acts for one.
+    pub actor_id: Option<i64>,
+    /// The server it concerns (uuid or short id); its users see the entry.
+    pub server: Option<String>,
+    /// What was acted on, e.g. (`file`, `/server.properties`).
+    pub subject: Option<(String, String)>,
+    /// Details, a JSON object.
+    pub properties: serde_json::Value,
+}
+
+impl ActivityEntry {
+    pub fn new(event: impl Into<String>) -> ActivityEntry {
+        ActivityEntry {
+            event: event.into(),
+            actor_id: None,
+            server: None,
+            subject: None,
+            properties: serde_json::json!({}),
+        }
+    }
+}

@@ -56,7 +56,46 @@ bindings::export!(Component with_types_in bindings);
 
 pub(crate) mod convert {
     use super::wit;
-    use crate::{DbRows, DbValue, Dialect, LogLevel, Principal, Request};
+    use crate::{
+        ActivityEntry, DbRows, DbValue, Dialect, HostError, LogLevel, Principal, Request, Server,
+    };
+
+    pub fn host_error(error: wit::HostError) -> HostError {
+        match error {
+            wit::HostError::Denied(message) => HostError::Denied(message),
+            wit::HostError::NotFound(message) => HostError::NotFound(message),
+            wit::HostError::Invalid(message) => HostError::Invalid(message),
+            wit::HostError::Unavailable(message) => HostError::Unavailable(message),
+            wit::HostError::Internal(message) => HostError::Internal(message),
+        }
+    }
+
+    pub fn server(server: wit::Server) -> Server {
+        Server {
+            uuid: server.uuid,
+            short_id: server.short_id,
+            name: server.name,
+            description: server.description,
+            owner_id: server.owner_id,
+            node_id: server.node_id,
+            egg_id: server.egg_id,
+            status: server.status,
+            image: server.image,
+            memory_mb: server.memory_mb,
+            disk_mb: server.disk_mb,
+            cpu_percent: server.cpu_percent,
+        }
+    }
+
+    pub fn activity_entry(entry: &ActivityEntry) -> wit::ActivityEntry {
+        wit::ActivityEntry {
+            event: entry.event.clone(),
+            actor_id: entry.actor_id,
+            server: entry.server.clone(),
+            subject: entry.subject.clone(),
+            properties: entry.properties.to_string(),
+        }
+    }
 
     pub fn request(request: wit::HttpRequest) -> Request {
         Request {

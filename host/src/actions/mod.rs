@@ -98,7 +98,7 @@ impl Core {
             impersonator_id: actor.impersonator_id,
             ip: actor.ip.clone(),
             server_id: activity.server_id,
-            subject_type: activity.subject.as_ref().map(|(kind, _)| kind.to_string()),
+            subject_type: activity.subject.as_ref().map(|(kind, _)| kind.clone()),
             subject_id: activity.subject.map(|(_, id)| id),
             properties: activity.properties,
             created_at: None,
@@ -178,7 +178,7 @@ pub struct Activity {
     pub event: String,
     pub server_id: Option<i64>,
     /// What was acted on: (`server`, uuid), (`user`, uuid), (`node`, id), …
-    pub subject: Option<(&'static str, String)>,
+    pub subject: Option<(String, String)>,
     pub properties: Value,
 }
 
@@ -197,8 +197,8 @@ impl Activity {
         self
     }
 
-    pub fn subject(mut self, kind: &'static str, id: impl ToString) -> Activity {
-        self.subject = Some((kind, id.to_string()));
+    pub fn subject(mut self, kind: impl Into<String>, id: impl ToString) -> Activity {
+        self.subject = Some((kind.into(), id.to_string()));
         self
     }
 

@@ -26,7 +26,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Column, Connection, Row, TypeInfo, ValueRef};
 
-use super::{Database, Dialect, plugins, sql_guard};
+use super::{Database, Dialect, on_pool, plugins, sql_guard};
 use crate::error::{Error, Result};
 use crate::secrets::SecretBox;
 
@@ -213,7 +213,7 @@ where
     Ok(rows)
 }
 
-/// Removes a plugin's store and everything in it.
+/// Removes a plugin's store and everything in it, and its secrets.
 pub async fn purge(panel: &Database, plugin_id: &str, settings: &StoreSettings) -> Result<()> {
     match panel {
         Database::Sqlite(_) => {
@@ -260,6 +260,13 @@ pub async fn purge(panel: &Database, plugin_id: &str, settings: &StoreSettings) 
                 .await?;
         }
     }
+    // Its secrets go with its data.
+    on_pool!(panel, pool => {
+        sqlx::query("DELETE FROM plugin_secrets WHERE plugin_id = $1")
+            .bind(plugin_id)
+            .execute(pool)
+            .await?;
+    });
     Ok(())
 }
 

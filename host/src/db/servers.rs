@@ -522,6 +522,23 @@ pub enum Visibility {
 }
 
 /// One page of servers, optionally only those whose name contains `search`.
+/// Every server `visibility` allows, oldest first (plugins' `servers.visible-to`).
+pub async fn accessible(db: &Database, visibility: Visibility) -> Result<Vec<Server>> {
+    let user_id = match visibility {
+        Visibility::All => None,
+        Visibility::AccessibleTo(user_id) => Some(user_id),
+    };
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
+            "SELECT {SERVER_COLUMNS} FROM servers WHERE $1 IS NULL OR owner_id = $1 \
+             OR id IN (SELECT server_id FROM subusers WHERE user_id = $1) ORDER BY id"
+        )))
+        .bind(user_id)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
 pub async fn page(
     db: &Database,
     visibility: Visibility,

@@ -117,24 +117,67 @@ pub struct Capabilities {
     /// A private directory, visible to a Wasm plugin as `/data`.
     #[serde(default)]
     pub storage: bool,
+    /// Read servers and who may do what on them (contract 1.1).
+    #[serde(default)]
+    pub servers: bool,
+    /// Power servers on and off and type into their consoles (contract 1.1).
+    #[serde(default)]
+    pub server_control: bool,
+    /// Write to the activity log (contract 1.1).
+    #[serde(default)]
+    pub activity: bool,
+    /// Keep secrets sealed by the host (contract 1.1).
+    #[serde(default)]
+    pub secrets: bool,
     /// Events to receive: exact names or `prefix.*`.
     #[serde(default)]
     pub subscribe: Vec<String>,
 }
 
 impl Capabilities {
+    /// Every on/off capability: (name, granted, what the install prompt says).
+    fn flags(&self) -> [(&'static str, bool, &'static str); 7] {
+        [
+            ("database", self.database, "create and use its own tables"),
+            ("emit", self.emit, "publish events in its own namespace"),
+            ("storage", self.storage, "a private data directory"),
+            (
+                "servers",
+                self.servers,
+                "see every server and who may do what on it",
+            ),
+            (
+                "server_control",
+                self.server_control,
+                "start, stop and kill servers and type into their consoles",
+            ),
+            ("activity", self.activity, "write to the activity log"),
+            ("secrets", self.secrets, "keep secrets sealed by the panel"),
+        ]
+    }
+
+    fn flag_mut(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "database" => &mut self.database,
+            "emit" => &mut self.emit,
+            "storage" => &mut self.storage,
+            "servers" => &mut self.servers,
+            "server_control" => &mut self.server_control,
+            "activity" => &mut self.activity,
+            "secrets" => &mut self.secrets,
+            _ => return None,
+        })
+    }
+
     /// Whether every grant here was also requested in `requested`.
     pub fn is_within(&self, requested: &Capabilities) -> Result<(), String> {
-        let mut excess = Vec::new();
-        if self.database && !requested.database {
-            excess.push("database".to_string());
-        }
-        if self.emit && !requested.emit {
-            excess.push("emit".to_string());
-        }
-        if self.storage && !requested.storage {
-            excess.push("storage".to_string());
-        }
+        let mut excess: Vec<String> = self
+            .flags()
+            .iter()
+            .zip(requested.flags())
+            .filter(|((_, granted, _), (_, asked, _))| *granted && !asked)
+            .map(|((name, _, _), _)| name.to_string())
+            .collect();
         for pattern in &self.subscribe {
             if !requested.subscribe.contains(pattern) {
                 excess.push(format!("subscribe:{pattern}"));
@@ -152,23 +195,19 @@ impl Capabilities {
 
     /// Human-readable lines, as the install prompt shows them.
     pub fn describe(&self) -> Vec<String> {
-        let mut lines = Vec::new();
-        if self.database {
-            lines.push("database: create and use its own tables".to_string());
-        }
-        if self.emit {
-            lines.push("emit: publish events in its own namespace".to_string());
-        }
-        if self.storage {
-            lines.push("storage: a private data directory".to_string());
-        }
+        let mut lines: Vec<String> = self
+            .flags()
+            .iter()
+            .filter(|(_, granted, _)| *granted)
+            .map(|(name, _, what)| format!("{name}: {what}"))
+            .collect();
         for pattern in &self.subscribe {
             lines.push(format!("subscribe: receive `{pattern}` events"));
         }
         lines
     }
 
-    /// Parses `database,emit,storage,subscribe:<pattern>` as given on the command line.
+    /// Parses `database,emit,servers,…,subscribe:<pattern>` as given on the command line.
     pub fn parse_list(list: &str) -> Result<Capabilities, String> {
         let mut grants = Capabilities::default();
         for item in list
@@ -176,18 +215,20 @@ impl Capabilities {
             .map(str::trim)
             .filter(|item| !item.is_empty())
         {
-            match item {
-                "database" => grants.database = true,
-                "emit" => grants.emit = true,
-                "storage" => grants.storage = true,
-                other => match other.strip_prefix("subscribe:") {
-                    Some(pattern) => grants.subscribe.push(pattern.to_string()),
-                    None => {
-                        return Err(format!(
-                            "unknown capability `{other}`; use database, emit, storage or subscribe:<event>"
-                        ));
-                    }
-                },
+            if let Some(pattern) = item.strip_prefix("subscribe:") {
+                grants.subscribe.push(pattern.to_string());
+                continue;
+            }
+            match grants.flag_mut(item) {
+                Some(flag) => *flag = true,
+                None => {
+                    let names: Vec<&str> =
+                        grants.flags().iter().map(|(name, _, _)| *name).collect();
+                    return Err(format!(
+                        "unknown capability `{item}`; use {} or subscribe:<event>",
+                        names.join(", ")
+                    ));
+                }
             }
         }
         Ok(grants)

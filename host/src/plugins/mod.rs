@@ -246,6 +246,7 @@ pub struct PluginHost {
     config: Config,
     db: Database,
     events: Arc<EventBus>,
+    core: crate::actions::Core,
     wasm: wasm::WasmRuntime,
     registry: ArcSwap<Registry>,
     /// Serialises reconciliations and remembers the revision last applied.
@@ -277,10 +278,18 @@ impl PluginHost {
             )
         })?;
         let wasm = wasm::WasmRuntime::new(&config.cache_dir(), config.wasm)?;
+        // What plugins' host calls act through: the panel's database, key and bus.
+        let core = crate::actions::Core {
+            db: db.clone(),
+            secrets: Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?),
+            events: events.clone(),
+            caches: None,
+        };
         let host = Arc::new(PluginHost {
             config,
             db,
             events,
+            core,
             wasm,
             registry: ArcSwap::default(),
             applied_revision: tokio::sync::Mutex::new(-1),
@@ -525,10 +534,9 @@ impl PluginHost {
 
         let services = Arc::new(HostServices::new(
             &manifest.id,
-            self.db.dialect(),
             grants.clone(),
             store,
-            self.events.clone(),
+            self.core.clone(),
         ));
         let entry_bytes = files.get(&manifest.entry).ok_or_else(|| {
             Error::PluginLoad(format!("its entry `{}` is missing", manifest.entry))

@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use arc_swap::ArcSwap;
 use hatchery_sdk::abi::{self, Buffer, HostApi};
-use hatchery_sdk::{CommandOutput, DbValue, Event, LogLevel, Request, Response};
+use hatchery_sdk::{
+    ActivityEntry, CommandOutput, DbValue, Event, HostError, LogLevel, Request, Response,
+};
 use sha2::{Digest, Sha256};
 
 use super::services::HostServices;
@@ -244,33 +246,130 @@ unsafe extern "C" fn host_call(
 
 fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec<u8>, String> {
     let services = context.services.load_full();
-    match op {
+    // Contract 1.0 calls answer a failure as text; 1.1 calls encode `Result<T, HostError>`.
+    let text = |error: HostError| error.to_string();
+    Ok(match op {
         abi::HOST_LOG => {
             let (level, message): (LogLevel, String) = abi::decode(input)?;
             services.log(level, &message);
-            Ok(abi::encode(&()))
+            abi::encode(&())
         }
-        abi::HOST_PLUGIN_ID => Ok(abi::encode(services.plugin_id())),
-        abi::HOST_DB_DIALECT => Ok(abi::encode(&services.dialect())),
+        abi::HOST_PLUGIN_ID => abi::encode(services.plugin_id()),
+        abi::HOST_DB_DIALECT => abi::encode(&services.dialect()),
         abi::HOST_DB_EXECUTE => {
             let (sql, params): (String, Vec<DbValue>) = abi::decode(input)?;
             let affected = context
                 .runtime
-                .block_on(services.db_execute(&sql, params))?;
-            Ok(abi::encode(&affected))
+                .block_on(services.db_execute(&sql, params))
+                .map_err(text)?;
+            abi::encode(&affected)
         }
         abi::HOST_DB_QUERY => {
             let (sql, params): (String, Vec<DbValue>) = abi::decode(input)?;
-            let rows = context.runtime.block_on(services.db_query(&sql, params))?;
-            Ok(abi::encode(&rows))
+            let rows = context
+                .runtime
+                .block_on(services.db_query(&sql, params))
+                .map_err(text)?;
+            abi::encode(&rows)
         }
         abi::HOST_EMIT => {
             let (name, payload): (String, String) = abi::decode(input)?;
-            services.emit(&name, &payload)?;
-            Ok(abi::encode(&()))
+            services.emit(&name, &payload).map_err(text)?;
+            abi::encode(&())
         }
-        other => Err(format!(
-            "unknown host operation {other}; the plugin may need a newer host"
-        )),
-    }
+        abi::HOST_DB_EXECUTE_TYPED => {
+            let (sql, params): (String, Vec<DbValue>) = abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.db_execute(&sql, params)))
+        }
+        abi::HOST_DB_QUERY_TYPED => {
+            let (sql, params): (String, Vec<DbValue>) = abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.db_query(&sql, params)))
+        }
+        abi::HOST_EMIT_TYPED => {
+            let (name, payload): (String, String) = abi::decode(input)?;
+            abi::encode(&services.emit(&name, &payload))
+        }
+        abi::HOST_SERVERS_GET => {
+            let server: String = abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.server_get(&server)))
+        }
+        abi::HOST_SERVERS_VISIBLE_TO => {
+            let user_id: i64 = abi::decode(input)?;
+            abi::encode(
+                &context
+                    .runtime
+                    .block_on(services.servers_visible_to(user_id)),
+            )
+        }
+        abi::HOST_SERVERS_PERMISSIONS => {
+            let (user_id, server): (i64, String) = abi::decode(input)?;
+            abi::encode(
+                &context
+                    .runtime
+                    .block_on(services.server_permissions(user_id, &server)),
+            )
+        }
+        abi::HOST_SERVERS_POWER => {
+            let (server, signal): (String, String) = abi::decode(input)?;
+            abi::encode(
+                &context
+                    .runtime
+                    .block_on(services.server_power(&server, &signal)),
+            )
+        }
+        abi::HOST_SERVERS_COMMAND => {
+            let (server, line): (String, String) = abi::decode(input)?;
+            abi::encode(
+                &context
+                    .runtime
+                    .block_on(services.server_command(&server, &line)),
+            )
+        }
+        abi::HOST_ACTIVITY_RECORD => {
+            let (event, actor_id, server, subject, properties): ActivityWire = abi::decode(input)?;
+            let outcome = match serde_json::from_str(&properties) {
+                Ok(properties) => {
+                    context
+                        .runtime
+                        .block_on(services.activity_record(ActivityEntry {
+                            event,
+                            actor_id,
+                            server,
+                            subject,
+                            properties,
+                        }))
+                }
+                Err(err) => Err(HostError::Invalid(format!(
+                    "properties are not JSON: {err}"
+                ))),
+            };
+            abi::encode(&outcome)
+        }
+        abi::HOST_SECRETS_GET => {
+            let name: String = abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.secret_get(&name)))
+        }
+        abi::HOST_SECRETS_SET => {
+            let (name, value): (String, String) = abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.secret_set(&name, &value)))
+        }
+        abi::HOST_SECRETS_DELETE => {
+            let name: String = abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.secret_delete(&name)))
+        }
+        other => {
+            return Err(format!(
+                "unknown host operation {other}; the plugin may need a newer host"
+            ));
+        }
+    })
 }
+
+/// An activity entry as the SDK sends it: (event, actor, server, subject, JSON properties).
+type ActivityWire = (
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<(String, String)>,
+    String,
+);

@@ -17,7 +17,6 @@ struct Cluster {
     node: LocalNode,
     admin: String,
     owner: String,
-    ports: std::vec::IntoIter<u16>,
     /// What wings reaches the panel through, when the test puts a front before it.
     front: Option<FlakyFront>,
 }
@@ -40,20 +39,29 @@ fn cluster(dialect: Dialect, front: bool) -> Cluster {
             "sleep 8\necho \"install finished\"",
         )
     });
-    let ports = add_ports(&panel, &admin, "local", 12).into_iter();
+    add_ports(&panel, &admin, "local", 12);
     Cluster {
         panel,
         node,
         admin,
         owner,
-        ports,
         front,
     }
 }
 
 impl Cluster {
+    /// A body for `POST /api/admin/servers` on a port no server holds (claims made
+    /// through the API take free ports too).
     fn server_body(&mut self, name: &str, egg: &str) -> Value {
-        let port = self.ports.next().expect("enough ports");
+        let free: Vec<Value> = serde_json::from_str(&self.panel.cli_ok(&[
+            "node",
+            "allocations",
+            "local",
+            "--free",
+            "--json",
+        ]))
+        .unwrap();
+        let port = free[0]["port"].as_u64().expect("a free port");
         json!({
             "name": name, "owner": "owner", "node": "local", "egg": egg,
             "allocation": format!("127.0.0.1:{port}"), "memory_mb": 64, "disk_mb": 100,
@@ -206,6 +214,24 @@ fn half_made_records(database_url: &str) -> Vec<String> {
         }
         db.close().await;
         violations
+    })
+}
+
+/// The text in the first column of the first row `query` returns.
+pub fn scalar_text(database_url: &str, query: &'static str) -> String {
+    let url = database_url.to_string();
+    off_thread(async move {
+        let db = hatchery_host::db::Database::connect(&url).await.unwrap();
+        let text: String = match &db {
+            hatchery_host::db::Database::Sqlite(pool) => {
+                sqlx::query_scalar(query).fetch_one(pool).await.unwrap()
+            }
+            hatchery_host::db::Database::Postgres(pool) => {
+                sqlx::query_scalar(query).fetch_one(pool).await.unwrap()
+            }
+        };
+        db.close().await;
+        text
     })
 }
 

@@ -5,13 +5,15 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
+use hatchery_host::actions::Core;
 use hatchery_host::db::migrate::{self, Migration};
 use hatchery_host::db::plugin_store::{PluginStore, StoreSettings};
 use hatchery_host::db::{Database, plugins as plugin_records, users};
 use hatchery_host::events::EventBus;
 use hatchery_host::plugins::manifest::Capabilities;
 use hatchery_host::plugins::services::HostServices;
-use hatchery_sdk::DbValue;
+use hatchery_host::secrets::SecretBox;
+use hatchery_sdk::{DbValue, HostError};
 
 use crate::support::{DIALECTS, Dialect, TestDatabase};
 
@@ -131,13 +133,8 @@ async fn plugin_sql_round_trips_every_value_type_on_both_dialects() {
                 .await
                 .unwrap(),
         );
-        let services = HostServices::new(
-            "demo",
-            db.dialect(),
-            granted,
-            Some(store.clone()),
-            Arc::new(EventBus::default()),
-        );
+        let core = core_of(&db, dir.path());
+        let services = HostServices::new("demo", granted, Some(store.clone()), core.clone());
         let create = match dialect {
             Dialect::Sqlite => {
                 "CREATE TABLE demo__values (i INTEGER, r REAL, t TEXT, b BLOB, n INTEGER)"
@@ -185,24 +182,32 @@ async fn plugin_sql_round_trips_every_value_type_on_both_dialects() {
             .db_query("SELECT * FROM users", vec![])
             .await
             .unwrap_err();
-        assert!(refused.contains("does not belong"), "{refused}");
-
-        let without_grant = HostServices::new(
-            "demo",
-            db.dialect(),
-            Capabilities::default(),
-            Some(store.clone()),
-            Arc::new(EventBus::default()),
+        assert!(
+            matches!(&refused, HostError::Invalid(message) if message.contains("does not belong")),
+            "{refused:?}"
         );
+
+        let without_grant =
+            HostServices::new("demo", Capabilities::default(), Some(store.clone()), core);
         let denied = without_grant
             .db_query("SELECT * FROM demo__values", vec![])
             .await
             .unwrap_err();
         assert!(
-            denied.contains("database capability was not granted"),
-            "{denied}"
+            matches!(&denied, HostError::Denied(message) if message.contains("database capability was not granted")),
+            "{denied:?}"
         );
         db.close().await;
+    }
+}
+
+/// What plugins' host calls act through, on `db`.
+fn core_of(db: &Database, data_dir: &std::path::Path) -> Core {
+    Core {
+        db: db.clone(),
+        secrets: Arc::new(SecretBox::load_or_create(data_dir).unwrap()),
+        events: Arc::new(EventBus::default()),
+        caches: None,
     }
 }
 

@@ -194,8 +194,18 @@ fn the_sandbox_grants_nothing_that_was_not_granted() {
     assert_ne!(escape.body["read_etc_passwd"], "read", "{escape:?}");
     assert_ne!(escape.body["list_root"], "listed", "{escape:?}");
     assert_eq!(escape.body["environment"], 0);
+    let servers = &escape.body["servers_without_grant"];
+    assert_eq!(servers["denied"], true, "{escape:?}");
     assert!(
-        escape.body["emit_without_grant"]
+        servers["message"]
+            .as_str()
+            .unwrap()
+            .contains("servers capability was not granted")
+    );
+    let emitted = &escape.body["emit_without_grant"];
+    assert_eq!(emitted["denied"], true, "{escape:?}");
+    assert!(
+        emitted["message"]
             .as_str()
             .unwrap()
             .contains("emit capability was not granted")
@@ -230,6 +240,7 @@ fn plugin_sql_is_confined_to_its_own_tables() {
             Some(sql.as_bytes().to_vec()),
         );
         assert_eq!(answer.status, 403, "{sql}: {answer:?}");
+        assert_eq!(answer.body["invalid"], true, "{sql}: {answer:?}");
         let message = answer.body["refused"].as_str().unwrap();
         assert!(
             message.contains(expected),

@@ -3,6 +3,7 @@
 mod api;
 mod cli;
 mod config;
+mod contract;
 mod crashes;
 mod database;
 mod e2e;

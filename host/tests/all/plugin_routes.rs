@@ -39,6 +39,30 @@ fn health_reports_database_and_every_plugin() {
     }
 }
 
+/// The example plugin as built against contract 1.0, kept as a binary: every 1.x host
+/// loads it, serves its routes, runs its commands and its database calls.
+#[test]
+fn a_plugin_built_against_contract_1_0_still_loads() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/contract-1.0/hello-wasm");
+    for dialect in DIALECTS {
+        let panel = panel(dialect).plugin_from(&fixture).start();
+        let health = panel.plugin_health("hello-wasm").unwrap();
+        assert_eq!(health["state"], "enabled", "{health}");
+        assert_eq!(panel.get("/api/plugins/hello-wasm/hello").status, 200);
+        let admin = panel.admin_key();
+        let greeted = panel.post_json(
+            "/api/plugins/hello-wasm/greetings",
+            Some(&admin),
+            json!({ "name": "Ada" }),
+        );
+        assert_eq!(greeted.status, 201, "{greeted:?}");
+        let listed = panel.get("/api/plugins/hello-wasm/greetings");
+        assert!(listed.raw_text().contains("Ada"), "{listed:?}");
+        assert!(panel.cli_ok(&["hello-wasm", "list"]).contains("Ada"));
+    }
+}
+
 #[test]
 fn hello_routes_answer_in_both_runtimes() {
     let panel = panel(Dialect::Sqlite)

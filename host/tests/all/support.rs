@@ -165,7 +165,7 @@ fn postgres_admin(statement: &str) {
 
 pub struct PanelBuilder {
     dialect: Dialect,
-    plugins: Vec<String>,
+    plugins: Vec<PathBuf>,
     env: Vec<(String, String)>,
     files: Vec<(String, Vec<u8>)>,
 }
@@ -174,7 +174,13 @@ impl PanelBuilder {
     /// Places an assembled plugin in the plugins directory before start, as an
     /// operator would.
     pub fn plugin(mut self, id: &str) -> Self {
-        self.plugins.push(id.to_string());
+        self.plugins.push(artifacts().plugins.join(id));
+        self
+    }
+
+    /// Like [`PanelBuilder::plugin`], from any directory (named as the plugin's id).
+    pub fn plugin_from(mut self, dir: &Path) -> Self {
+        self.plugins.push(dir.to_path_buf());
         self
     }
 
@@ -194,8 +200,8 @@ impl PanelBuilder {
         let dir = tempfile::tempdir().expect("temp dir");
         let plugins_dir = dir.path().join("plugins");
         std::fs::create_dir_all(&plugins_dir).unwrap();
-        for id in &self.plugins {
-            copy_dir(&artifacts().plugins.join(id), &plugins_dir.join(id));
+        for dir in &self.plugins {
+            copy_dir(dir, &plugins_dir.join(dir.file_name().unwrap()));
         }
         for (name, contents) in &self.files {
             std::fs::write(dir.path().join(name), contents).unwrap();

@@ -1,8 +1,11 @@
 //! A Wasm example plugin that uses every extension point: routes, a migration, events
 //! (it publishes `hello-wasm.greeted` and records what it receives), a CLI command and
-//! a UI slot. A Wasm plugin starts fresh on every call, so all state is in its tables.
+//! a UI slot, and contract 1.1's servers, activity and secrets. A Wasm plugin starts
+//! fresh on every call, so all state is in its tables (or its secrets).
 
-use hatchery_sdk::{CommandOutput, DbValue, Error, Event, Plugin, Request, Response, host, json};
+use hatchery_sdk::{
+    ActivityEntry, CommandOutput, DbValue, Error, Event, Plugin, Request, Response, host, json,
+};
 use serde::Deserialize;
 
 #[derive(Default)]
@@ -40,6 +43,9 @@ impl Plugin for HelloWasm {
                 .map(|row| json!({ "name": text(row.get("name")), "greeted_by": text(row.get("greeted_by")) }))
                 .collect();
             return Ok(Response::json(&json!({ "greetings": greetings })));
+        }
+        if request.is("GET", "/my-servers") {
+            return my_servers(&request);
         }
         if request.is("POST", "/greetings") {
             let body: NewGreeting = request.json()?;
@@ -120,3 +126,36 @@ fn text(value: Option<&DbValue>) -> String {
 }
 
 hatchery_sdk::export_plugin!(HelloWasm);
+
+/// The caller's servers with what they may do on each (contract 1.1: `servers`), noted
+/// in the activity log (`activity`), with a visit counter kept as a secret (`secrets`).
+fn my_servers(request: &Request) -> Result<Response, Error> {
+    let user = request
+        .principal
+        .as_ref()
+        .ok_or_else(|| Error::forbidden("sign in first"))?;
+    let servers = host::servers::visible_to(user.user_id)?;
+    let mut listed = Vec::new();
+    for server in &servers {
+        let permissions = host::servers::permissions(user.user_id, &server.uuid)?;
+        listed.push(json!({
+            "uuid": server.uuid,
+            "name": server.name,
+            "status": server.status,
+            "permissions": permissions,
+        }));
+    }
+    host::activity::record(&ActivityEntry {
+        actor_id: Some(user.user_id),
+        properties: json!({ "count": servers.len() }),
+        ..ActivityEntry::new("servers.listed")
+    })?;
+    let visits = host::secrets::get("visits")?
+        .and_then(|text| text.parse::<u64>().ok())
+        .unwrap_or(0)
+        + 1;
+    host::secrets::set("visits", &visits.to_string())?;
+    Ok(Response::json(
+        &json!({ "servers": listed, "visits": visits }),
+    ))
+}

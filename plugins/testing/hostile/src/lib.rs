@@ -4,7 +4,7 @@
 //! only the Wasm build is ever asked to loop or exhaust memory, since native code is
 //! trusted and cannot be interrupted.
 
-use hatchery_sdk::{CommandOutput, Error, Event, Plugin, Request, Response, host, json};
+use hatchery_sdk::{CommandOutput, Error, Event, HostError, Plugin, Request, Response, host, json};
 
 #[derive(Default)]
 struct Hostile;
@@ -27,14 +27,25 @@ impl Plugin for Hostile {
                 let sql = String::from_utf8_lossy(&request.body).into_owned();
                 Ok(match host::query(&sql, &[]) {
                     Ok(rows) => Response::json(&json!({ "rows": rows.rows.len() })),
-                    Err(err) => Response::json(&json!({ "refused": err })).with_status(403),
+                    Err(err) => Response::json(&json!({
+                        "refused": err.to_string(),
+                        "invalid": matches!(err, HostError::Invalid(_)),
+                    }))
+                    .with_status(403),
                 })
             }
             "/escape" => Ok(Response::json(&json!({
                 "read_etc_passwd": std::fs::read_to_string("/etc/passwd").map_or_else(|e| e.to_string(), |_| "read".into()),
                 "list_root": std::fs::read_dir("/").map_or_else(|e| e.to_string(), |_| "listed".into()),
                 "environment": std::env::vars().count(),
-                "emit_without_grant": host::emit("anything", &json!({})).err(),
+                "servers_without_grant": host::servers::get("anything").err().map(|err| json!({
+                    "denied": matches!(err, HostError::Denied(_)),
+                    "message": err.to_string(),
+                })),
+                "emit_without_grant": host::emit("anything", &json!({})).err().map(|err| json!({
+                    "denied": matches!(err, HostError::Denied(_)),
+                    "message": err.to_string(),
+                })),
             }))),
             _ => Ok(Response::not_found()),
         }

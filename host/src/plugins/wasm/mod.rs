@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hatchery_sdk::{CommandOutput, DbRows, DbValue, Dialect, Event, LogLevel, Request, Response};
+use hatchery_sdk::{CommandOutput, Event, Request, Response};
 use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
@@ -26,7 +26,9 @@ mod bindings {
     });
 }
 
-use bindings::hatchery::plugin::{host, types};
+use bindings::hatchery::plugin::types;
+
+mod imports;
 
 /// How often the engine's epoch advances; call deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -402,87 +404,5 @@ fn to_wit_request(request: Request) -> types::HttpRequest {
             admin: p.admin,
             permissions: p.permissions,
         }),
-    }
-}
-
-impl types::Host for CallState {}
-
-impl host::Host for CallState {
-    async fn log(&mut self, level: types::LogLevel, message: String) {
-        let level = match level {
-            types::LogLevel::Trace => LogLevel::Trace,
-            types::LogLevel::Debug => LogLevel::Debug,
-            types::LogLevel::Info => LogLevel::Info,
-            types::LogLevel::Warn => LogLevel::Warn,
-            types::LogLevel::Error => LogLevel::Error,
-        };
-        self.services.log(level, &message);
-    }
-
-    async fn plugin_id(&mut self) -> String {
-        self.services.plugin_id().to_string()
-    }
-
-    async fn db_dialect(&mut self) -> types::Dialect {
-        match self.services.dialect() {
-            Dialect::Sqlite => types::Dialect::Sqlite,
-            Dialect::Postgres => types::Dialect::Postgres,
-        }
-    }
-
-    async fn db_execute(
-        &mut self,
-        sql: String,
-        params: Vec<types::DbValue>,
-    ) -> Result<u64, String> {
-        self.services
-            .db_execute(&sql, from_wit_values(params))
-            .await
-    }
-
-    async fn db_query(
-        &mut self,
-        sql: String,
-        params: Vec<types::DbValue>,
-    ) -> Result<types::DbRows, String> {
-        let rows: DbRows = self
-            .services
-            .db_query(&sql, from_wit_values(params))
-            .await?;
-        Ok(types::DbRows {
-            columns: rows.columns,
-            rows: rows
-                .rows
-                .into_iter()
-                .map(|row| row.into_iter().map(to_wit_value).collect())
-                .collect(),
-        })
-    }
-
-    async fn emit(&mut self, name: String, payload: String) -> Result<(), String> {
-        self.services.emit(&name, &payload)
-    }
-}
-
-fn from_wit_values(values: Vec<types::DbValue>) -> Vec<DbValue> {
-    values
-        .into_iter()
-        .map(|value| match value {
-            types::DbValue::Null => DbValue::Null,
-            types::DbValue::Integer(v) => DbValue::Integer(v),
-            types::DbValue::Real(v) => DbValue::Real(v),
-            types::DbValue::Text(v) => DbValue::Text(v),
-            types::DbValue::Blob(v) => DbValue::Blob(v),
-        })
-        .collect()
-}
-
-fn to_wit_value(value: DbValue) -> types::DbValue {
-    match value {
-        DbValue::Null => types::DbValue::Null,
-        DbValue::Integer(v) => types::DbValue::Integer(v),
-        DbValue::Real(v) => types::DbValue::Real(v),
-        DbValue::Text(v) => types::DbValue::Text(v),
-        DbValue::Blob(v) => types::DbValue::Blob(v),
     }
 }

@@ -1,0 +1,248 @@
+//! The host side of every interface a component imports: contract 1.0's `host` (string
+//! errors, for components built against 1.0) and 1.1's one interface per capability
+//! (typed errors). Each forwards to [`HostServices`](crate::plugins::services::HostServices).
+
+use hatchery_sdk::{ActivityEntry, DbRows, DbValue, Dialect, HostError, LogLevel};
+
+use super::CallState;
+use super::bindings::hatchery::plugin::{activity, db, events, host, log, secrets, servers, types};
+
+impl types::Host for CallState {}
+
+fn log_level(level: types::LogLevel) -> LogLevel {
+    match level {
+        types::LogLevel::Trace => LogLevel::Trace,
+        types::LogLevel::Debug => LogLevel::Debug,
+        types::LogLevel::Info => LogLevel::Info,
+        types::LogLevel::Warn => LogLevel::Warn,
+        types::LogLevel::Error => LogLevel::Error,
+    }
+}
+
+fn dialect(dialect: Dialect) -> types::Dialect {
+    match dialect {
+        Dialect::Sqlite => types::Dialect::Sqlite,
+        Dialect::Postgres => types::Dialect::Postgres,
+    }
+}
+
+fn error(error: HostError) -> types::HostError {
+    match error {
+        HostError::Denied(message) => types::HostError::Denied(message),
+        HostError::NotFound(message) => types::HostError::NotFound(message),
+        HostError::Invalid(message) => types::HostError::Invalid(message),
+        HostError::Unavailable(message) => types::HostError::Unavailable(message),
+        HostError::Internal(message) => types::HostError::Internal(message),
+    }
+}
+
+fn from_wit_values(values: Vec<types::DbValue>) -> Vec<DbValue> {
+    values
+        .into_iter()
+        .map(|value| match value {
+            types::DbValue::Null => DbValue::Null,
+            types::DbValue::Integer(v) => DbValue::Integer(v),
+            types::DbValue::Real(v) => DbValue::Real(v),
+            types::DbValue::Text(v) => DbValue::Text(v),
+            types::DbValue::Blob(v) => DbValue::Blob(v),
+        })
+        .collect()
+}
+
+fn to_wit_rows(rows: DbRows) -> types::DbRows {
+    let value = |value: DbValue| match value {
+        DbValue::Null => types::DbValue::Null,
+        DbValue::Integer(v) => types::DbValue::Integer(v),
+        DbValue::Real(v) => types::DbValue::Real(v),
+        DbValue::Text(v) => types::DbValue::Text(v),
+        DbValue::Blob(v) => types::DbValue::Blob(v),
+    };
+    types::DbRows {
+        columns: rows.columns,
+        rows: rows
+            .rows
+            .into_iter()
+            .map(|row| row.into_iter().map(value).collect())
+            .collect(),
+    }
+}
+
+fn to_wit_server(server: hatchery_sdk::Server) -> types::Server {
+    types::Server {
+        uuid: server.uuid,
+        short_id: server.short_id,
+        name: server.name,
+        description: server.description,
+        owner_id: server.owner_id,
+        node_id: server.node_id,
+        egg_id: server.egg_id,
+        status: server.status,
+        image: server.image,
+        memory_mb: server.memory_mb,
+        disk_mb: server.disk_mb,
+        cpu_percent: server.cpu_percent,
+    }
+}
+
+/// Contract 1.0: one interface, errors as text.
+impl host::Host for CallState {
+    async fn log(&mut self, level: types::LogLevel, message: String) {
+        self.services.log(log_level(level), &message);
+    }
+
+    async fn plugin_id(&mut self) -> String {
+        self.services.plugin_id().to_string()
+    }
+
+    async fn db_dialect(&mut self) -> types::Dialect {
+        dialect(self.services.dialect())
+    }
+
+    async fn db_execute(
+        &mut self,
+        sql: String,
+        params: Vec<types::DbValue>,
+    ) -> Result<u64, String> {
+        self.services
+            .db_execute(&sql, from_wit_values(params))
+            .await
+            .map_err(|err| err.to_string())
+    }
+
+    async fn db_query(
+        &mut self,
+        sql: String,
+        params: Vec<types::DbValue>,
+    ) -> Result<types::DbRows, String> {
+        self.services
+            .db_query(&sql, from_wit_values(params))
+            .await
+            .map(to_wit_rows)
+            .map_err(|err| err.to_string())
+    }
+
+    async fn emit(&mut self, name: String, payload: String) -> Result<(), String> {
+        self.services
+            .emit(&name, &payload)
+            .map_err(|err| err.to_string())
+    }
+}
+
+impl log::Host for CallState {
+    async fn write(&mut self, level: types::LogLevel, message: String) {
+        self.services.log(log_level(level), &message);
+    }
+
+    async fn plugin_id(&mut self) -> String {
+        self.services.plugin_id().to_string()
+    }
+}
+
+impl db::Host for CallState {
+    async fn sql_dialect(&mut self) -> types::Dialect {
+        dialect(self.services.dialect())
+    }
+
+    async fn execute(
+        &mut self,
+        sql: String,
+        params: Vec<types::DbValue>,
+    ) -> Result<u64, types::HostError> {
+        self.services
+            .db_execute(&sql, from_wit_values(params))
+            .await
+            .map_err(error)
+    }
+
+    async fn query(
+        &mut self,
+        sql: String,
+        params: Vec<types::DbValue>,
+    ) -> Result<types::DbRows, types::HostError> {
+        self.services
+            .db_query(&sql, from_wit_values(params))
+            .await
+            .map(to_wit_rows)
+            .map_err(error)
+    }
+}
+
+impl events::Host for CallState {
+    async fn emit(&mut self, name: String, payload: String) -> Result<(), types::HostError> {
+        self.services.emit(&name, &payload).map_err(error)
+    }
+}
+
+impl servers::Host for CallState {
+    async fn get(&mut self, server: String) -> Result<types::Server, types::HostError> {
+        self.services
+            .server_get(&server)
+            .await
+            .map(to_wit_server)
+            .map_err(error)
+    }
+
+    async fn visible_to(&mut self, user_id: i64) -> Result<Vec<types::Server>, types::HostError> {
+        self.services
+            .servers_visible_to(user_id)
+            .await
+            .map(|list| list.into_iter().map(to_wit_server).collect())
+            .map_err(error)
+    }
+
+    async fn permissions(
+        &mut self,
+        user_id: i64,
+        server: String,
+    ) -> Result<Vec<String>, types::HostError> {
+        self.services
+            .server_permissions(user_id, &server)
+            .await
+            .map_err(error)
+    }
+
+    async fn power(&mut self, server: String, signal: String) -> Result<(), types::HostError> {
+        self.services
+            .server_power(&server, &signal)
+            .await
+            .map_err(error)
+    }
+
+    async fn command(&mut self, server: String, line: String) -> Result<(), types::HostError> {
+        self.services
+            .server_command(&server, &line)
+            .await
+            .map_err(error)
+    }
+}
+
+impl activity::Host for CallState {
+    async fn record(&mut self, entry: types::ActivityEntry) -> Result<(), types::HostError> {
+        let properties = serde_json::from_str(&entry.properties)
+            .map_err(|err| types::HostError::Invalid(format!("properties are not JSON: {err}")))?;
+        self.services
+            .activity_record(ActivityEntry {
+                event: entry.event,
+                actor_id: entry.actor_id,
+                server: entry.server,
+                subject: entry.subject,
+                properties,
+            })
+            .await
+            .map_err(error)
+    }
+}
+
+impl secrets::Host for CallState {
+    async fn get(&mut self, name: String) -> Result<Option<String>, types::HostError> {
+        self.services.secret_get(&name).await.map_err(error)
+    }
+
+    async fn set(&mut self, name: String, value: String) -> Result<(), types::HostError> {
+        self.services.secret_set(&name, &value).await.map_err(error)
+    }
+
+    async fn delete(&mut self, name: String) -> Result<(), types::HostError> {
+        self.services.secret_delete(&name).await.map_err(error)
+    }
+}

@@ -1,0 +1,82 @@
+//! Contract 1.1 host calls from a real plugin: servers (what each user sees and may do,
+//! through the same policy as the API), the activity log and sealed secrets, on a
+//! panel driving a real wings.
+
+use serde_json::json;
+
+use crate::local_node::{LocalNode, add_ports, import_fixture_egg, panel_status};
+use crate::support::{DIALECTS, eventually, panel};
+
+#[test]
+fn a_plugin_sees_servers_as_each_user_may_and_records_activity_and_secrets() {
+    for dialect in DIALECTS {
+        let panel = panel(dialect).plugin("hello-wasm").start();
+        let admin = panel.admin_key();
+        let owner = panel.user_key("owner");
+        let helper = panel.user_key("helper");
+        let stranger = panel.user_key("stranger");
+        let mut node = LocalNode::register(&panel, "local", None);
+        node.start_wings();
+        import_fixture_egg(&panel, "Fixture Game", str::to_string);
+        let port = add_ports(&panel, &admin, "local", 1)[0];
+        let created = panel.json(
+            "POST",
+            "/api/admin/servers",
+            &admin,
+            Some(json!({
+                "name": "shared", "owner": "owner", "node": "local", "egg": "Fixture Game",
+                "allocation": format!("127.0.0.1:{port}"), "memory_mb": 64, "disk_mb": 100,
+                "variables": { "GREETING": "hi" },
+            })),
+        );
+        assert_eq!(created.status, 201, "{created:?}");
+        let uuid = created.body["data"]["uuid"].as_str().unwrap().to_string();
+        eventually(std::time::Duration::from_secs(90), "the install", || {
+            (panel_status(&panel, &uuid).as_deref() == Some("installed")).then_some(())
+        });
+        let added = panel.json(
+            "POST",
+            &format!("/api/client/servers/{uuid}/users"),
+            &owner,
+            Some(json!({ "email": "helper@example.com", "permissions": ["control.console"] })),
+        );
+        assert_eq!(added.status, 201, "{added:?}");
+
+        let mine = |key: &str| {
+            let answer = panel.get_as("/api/plugins/hello-wasm/my-servers", key);
+            assert_eq!(answer.status, 200, "{dialect:?}: {answer:?}");
+            answer.body
+        };
+        let owned = mine(&owner);
+        assert_eq!(owned["servers"][0]["uuid"], uuid.as_str(), "{owned}");
+        assert_eq!(owned["servers"][0]["permissions"], json!(["*"]));
+        let shared = mine(&helper);
+        assert_eq!(shared["servers"][0]["uuid"], uuid.as_str(), "{shared}");
+        assert_eq!(
+            shared["servers"][0]["permissions"],
+            json!(["control.console"])
+        );
+        assert_eq!(mine(&stranger)["servers"], json!([]));
+        // The secret survives between calls (a Wasm plugin starts fresh on each).
+        assert_eq!(mine(&owner)["visits"], 4);
+
+        // The activity log names the plugin's event and the user it acted for.
+        let logged = panel.get_as(
+            "/api/admin/activity?event=hello-wasm:servers.listed&user=helper",
+            &admin,
+        );
+        assert_eq!(logged.status, 200, "{logged:?}");
+        let entries = logged.body["data"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{logged:?}");
+        assert_eq!(entries[0]["properties"]["count"], 1);
+
+        // Sealed: the database holds no plaintext.
+        let sealed = crate::crashes::scalar_text(
+            panel.database_url(),
+            "SELECT sealed FROM plugin_secrets WHERE plugin_id = 'hello-wasm' AND name = 'visits'",
+        );
+        assert_ne!(sealed, "4");
+        assert!(sealed.len() > 20, "{sealed}");
+        node.kill_wings();
+    }
+}
