@@ -60,6 +60,27 @@ impl Request {
     pub fn is(&self, method: &str, route: &str) -> bool {
         self.method.eq_ignore_ascii_case(method) && self.route == route
     }
+
+    /// On a server route (`scope = "server"`): the server's uuid, resolved by the host
+    /// from whatever id the client used.
+    pub fn server(&self) -> Option<&str> {
+        self.header("x-hatchery-server")
+    }
+
+    /// On a server route: the caller's permissions on the server (`*` for owners and
+    /// administrators), already checked against the route's own permission.
+    pub fn server_permissions(&self) -> Vec<&str> {
+        self.header("x-hatchery-server-permissions")
+            .map(|list| list.split(',').filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default()
+    }
+
+    /// On a server route: whether the caller holds `permission` on the server.
+    pub fn can(&self, permission: &str) -> bool {
+        self.server_permissions()
+            .iter()
+            .any(|held| *held == "*" || *held == permission)
+    }
 }
 
 /// An HTTP response.

@@ -213,7 +213,7 @@ where
     Ok(rows)
 }
 
-/// Removes a plugin's store and everything in it, and its secrets.
+/// Removes a plugin's store and everything in it, and its secrets and timers.
 pub async fn purge(panel: &Database, plugin_id: &str, settings: &StoreSettings) -> Result<()> {
     match panel {
         Database::Sqlite(_) => {
@@ -260,9 +260,13 @@ pub async fn purge(panel: &Database, plugin_id: &str, settings: &StoreSettings) 
                 .await?;
         }
     }
-    // Its secrets go with its data.
+    // Its secrets and timers go with its data.
     on_pool!(panel, pool => {
         sqlx::query("DELETE FROM plugin_secrets WHERE plugin_id = $1")
+            .bind(plugin_id)
+            .execute(pool)
+            .await?;
+        sqlx::query("DELETE FROM plugin_timers WHERE plugin_id = $1")
             .bind(plugin_id)
             .execute(pool)
             .await?;

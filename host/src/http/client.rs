@@ -29,13 +29,22 @@ async fn server_for(
     caller: &Caller,
     key: &str,
 ) -> Result<(Server, ServerAccess)> {
+    server_access_for(state, &caller.principal, key).await
+}
+
+/// Like `server_for`, for a principal (plugins' server routes).
+pub(super) async fn server_access_for(
+    state: &AppState,
+    principal: &hatchery_sdk::Principal,
+    key: &str,
+) -> Result<(Server, ServerAccess)> {
     let server = found(servers::find(&state.db, key).await?, "server", key)?;
-    let subuser = if caller.principal.admin || caller.user_id() == server.owner_id {
+    let subuser = if principal.admin || principal.user_id == server.owner_id {
         None
     } else {
-        subusers::permissions(&state.db, server.id, caller.user_id()).await?
+        subusers::permissions(&state.db, server.id, principal.user_id).await?
     };
-    let access = policy::server_access(&caller.principal, server.owner_id, subuser)
+    let access = policy::server_access(principal, server.owner_id, subuser)
         .map_err(|_| Error::NotFound(format!("no server `{key}`")))?;
     Ok((server, access))
 }

@@ -271,7 +271,7 @@ pub fn router(state: AppState) -> Router {
             "/api/plugins/{id}/{*path}",
             any(plugin_routes::dispatch).layer(DefaultBodyLimit::max(PLUGIN_BODY_LIMIT)),
         )
-        .fallback(|| async { Error::NotFound("no such endpoint".into()) })
+        .fallback(plugin_routes::fallback)
         .layer(middleware::from_fn(request_span))
         .with_state(state)
 }

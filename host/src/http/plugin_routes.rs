@@ -9,7 +9,8 @@ use hatchery_sdk::Request;
 
 use super::{AppState, auth};
 use crate::error::{Error, Result};
-use crate::plugins::RouteMatch;
+use crate::plugins::manifest::RouteScope;
+use crate::plugins::{RouteMatch, ServerRoute};
 use crate::policy;
 
 /// Request headers a plugin never sees: credentials stay with the host.
@@ -63,7 +64,7 @@ async fn handle(
         return Err(state.plugins.unavailable(&id));
     };
     drop(registry);
-    let (route, params) = match plugin.match_route(method.as_str(), &path) {
+    let (route, params) = match plugin.match_route(RouteScope::Plugin, method.as_str(), &path) {
         RouteMatch::Found { route, params } => (route.clone(), params),
         RouteMatch::WrongMethod => {
             return Err(Error::MethodNotAllowed(format!(
@@ -77,26 +78,150 @@ async fn handle(
 
     let principal = auth::principal(&state, &method, &headers).await?;
     policy::authorize(principal.as_ref(), route.auth, route.permission.as_deref())?;
-
-    let request = Request {
-        method: method.to_string(),
-        route: route.path.clone(),
+    let call = PluginCall {
+        route: &route,
         path,
-        query: uri.query().unwrap_or_default().to_string(),
         params,
-        headers: headers
-            .iter()
-            .filter(|(name, _)| !WITHHELD_REQUEST_HEADERS.contains(&name.as_str()))
-            .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
-            .collect(),
-        body: body.to_vec(),
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        body,
         principal,
+        server_context: None,
     };
-    let span = tracing::info_span!("plugin_call", plugin = %id, route = %route.path);
+    call_plugin(&id, &plugin, call).await
+}
+
+/// Everything the router does not serve: plugins' server routes
+/// (`/api/client/servers/{server}/…`, contract 1.1), else a JSON 404. The host resolves
+/// the server and checks the caller's access and the route's server permission before
+/// the plugin runs; the plugin gets the server's uuid as the `server` parameter and the
+/// caller's permissions on it in `x-hatchery-server-permissions`.
+pub async fn fallback(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let no_such_endpoint = || Error::NotFound("no such endpoint".into());
+    let Some((key, rest)) = uri
+        .path()
+        .strip_prefix("/api/client/servers/")
+        .and_then(|rest| rest.split_once('/'))
+    else {
+        return Err(no_such_endpoint());
+    };
+    let path = format!("/{rest}");
+    let found = state
+        .plugins
+        .registry()
+        .server_route(method.as_str(), &path);
+    let (plugin, route, mut params) = match found {
+        ServerRoute::Found {
+            plugin,
+            route,
+            params,
+        } => (plugin, route, params),
+        ServerRoute::NotFound => return Err(no_such_endpoint()),
+        ServerRoute::WrongMethod => {
+            return Err(Error::MethodNotAllowed(format!(
+                "{method} is not allowed on this route"
+            )));
+        }
+    };
+    let principal = auth::principal(&state, &method, &headers)
+        .await?
+        .ok_or_else(|| {
+            Error::Unauthenticated(
+                "sign in or send an API key as `Authorization: Bearer <key>`".into(),
+            )
+        })?;
+    let (server, access) = super::client::server_access_for(&state, &principal, key).await?;
+    if let Some(permission) = &route.permission
+        && !access.can(permission)
+    {
+        return Err(Error::Forbidden(format!(
+            "this needs the `{permission}` permission on the server"
+        )));
+    }
+    if matches!(server.status.as_deref(), Some("suspended" | "deleting"))
+        && access != policy::ServerAccess::Admin
+    {
+        return Err(Error::Conflict(format!(
+            "the server is {}",
+            server.status.as_deref().unwrap_or_default()
+        )));
+    }
+    params.insert(0, ("server".into(), server.uuid.clone()));
+    let call = PluginCall {
+        route: &route,
+        path,
+        params,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        body,
+        principal: Some(principal),
+        server_context: Some((server.uuid, access.permissions().join(","))),
+    };
+    call_plugin(&plugin.manifest.id.clone(), &plugin, call).await
+}
+
+/// One request for a plugin's route, authorised already.
+struct PluginCall<'a> {
+    route: &'a crate::plugins::manifest::RouteDecl,
+    path: String,
+    params: Vec<(String, String)>,
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    body: Bytes,
+    principal: Option<hatchery_sdk::Principal>,
+    /// (server uuid, the caller's permissions on it) for server routes.
+    server_context: Option<(String, String)>,
+}
+
+async fn call_plugin(
+    id: &str,
+    plugin: &crate::plugins::LoadedPlugin,
+    call: PluginCall<'_>,
+) -> Result<Response> {
+    let mut headers: Vec<(String, String)> = call
+        .headers
+        .iter()
+        .filter(|(name, _)| {
+            !WITHHELD_REQUEST_HEADERS.contains(&name.as_str())
+                && !name.as_str().starts_with(HOST_HEADER_PREFIX)
+        })
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
+        .collect();
+    if let Some((server, permissions)) = call.server_context {
+        headers.push((format!("{HOST_HEADER_PREFIX}server"), server));
+        headers.push((
+            format!("{HOST_HEADER_PREFIX}server-permissions"),
+            permissions,
+        ));
+    }
+    let request = Request {
+        method: call.method.to_string(),
+        route: call.route.path.clone(),
+        path: call.path,
+        query: call.uri.query().unwrap_or_default().to_string(),
+        params: call.params,
+        headers,
+        body: call.body.to_vec(),
+        principal: call.principal,
+    };
+    let span = tracing::info_span!("plugin_call", plugin = %id, route = %call.route.path);
     let response =
         tracing::Instrument::instrument(plugin.code.handle_request(request), span).await?;
-    into_http(&id, response)
+    into_http(id, response)
 }
+
+/// Request headers only the host sets (a client's are dropped): the server context of
+/// server routes.
+const HOST_HEADER_PREFIX: &str = "x-hatchery-";
 
 fn into_http(id: &str, response: hatchery_sdk::Response) -> Result<Response> {
     let status = StatusCode::from_u16(response.status)

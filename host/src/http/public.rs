@@ -143,24 +143,42 @@ pub struct PermissionCatalogue {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PermissionInfo {
-    pub name: &'static str,
-    pub description: &'static str,
+    pub name: String,
+    pub description: String,
 }
 
-/// Every admin and server permission with what it allows.
+/// Every admin and server permission with what it allows: the host's, then those of
+/// enabled plugins (`[[permissions]]`, server ones with `scope = "server"`).
 #[utoipa::path(get, path = "/api/permissions", tag = "public",
     responses((status = 200, body = Data<PermissionCatalogue>)))]
-pub async fn permissions() -> Json<Data<PermissionCatalogue>> {
-    let list = |permissions: &[(&'static str, &'static str)]| {
+pub async fn permissions(State(state): State<AppState>) -> Json<Data<PermissionCatalogue>> {
+    use crate::plugins::manifest::PermissionScope;
+    let list = |permissions: &[(&str, &str)]| -> Vec<PermissionInfo> {
         permissions
             .iter()
-            .map(|(name, description)| PermissionInfo { name, description })
+            .map(|(name, description)| PermissionInfo {
+                name: name.to_string(),
+                description: description.to_string(),
+            })
             .collect()
     };
-    data(PermissionCatalogue {
+    let mut catalogue = PermissionCatalogue {
         admin: list(policy::ADMIN_PERMISSIONS),
         server: list(policy::SERVER_PERMISSIONS),
-    })
+    };
+    for plugin in state.plugins.registry().loaded_plugins() {
+        for permission in &plugin.manifest.permissions {
+            let info = PermissionInfo {
+                name: permission.name.clone(),
+                description: permission.description.clone(),
+            };
+            match permission.scope {
+                PermissionScope::Panel => catalogue.admin.push(info),
+                PermissionScope::Server => catalogue.server.push(info),
+            }
+        }
+    }
+    data(catalogue)
 }
 
 /// `GET /setup`: the form behind the first-start link (it posts to `/api/setup`).

@@ -85,6 +85,9 @@ pub struct Manifest {
     pub commands: Vec<CommandDecl>,
     #[serde(default)]
     pub ui: Vec<UiContribution>,
+    /// Schedules on which the host sends the plugin `timer.<name>` (contract 1.1).
+    #[serde(default)]
+    pub timers: Vec<TimerDecl>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -242,18 +245,47 @@ pub struct PermissionDecl {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// `server` for a permission owners give subusers on a server (contract 1.1).
+    #[serde(default)]
+    pub scope: PermissionScope,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PermissionScope {
+    /// Held through a role, across the panel.
+    #[default]
+    Panel,
+    /// Held as a subuser on one server.
+    Server,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteDecl {
     pub method: String,
-    /// Below `/api/plugins/<id>`; `{name}` marks a parameter segment.
+    /// Below the scope's mount point; `{name}` marks a parameter segment.
     pub path: String,
     #[serde(default)]
     pub auth: RouteAuth,
-    /// A permission the user must hold (declared in `[[permissions]]`).
+    /// A permission the user must hold: one of `[[permissions]]`, or for a server
+    /// route a server permission (the host's, or one of the plugin's with
+    /// `scope = "server"`).
     pub permission: Option<String>,
+    #[serde(default)]
+    pub scope: RouteScope,
+}
+
+/// Where a route is mounted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteScope {
+    /// `/api/plugins/<id>/…`.
+    #[default]
+    Plugin,
+    /// `/api/client/servers/{server}/…` (contract 1.1): the host resolves the server
+    /// and checks the caller's server permission before the plugin runs.
+    Server,
 }
 
 /// Who may call a route; the host enforces it before the plugin runs.
@@ -298,6 +330,78 @@ fn default_export() -> String {
     "default".into()
 }
 
+/// A schedule: every `every` (`30s`, `15m`, `1h`, `1d`; at least 10 seconds), or daily
+/// `at` a UTC time (`03:30`). Delivered to `handle_event` as `timer.<name>`, once per
+/// due time across every panel sharing the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimerDecl {
+    pub name: String,
+    pub every: Option<String>,
+    pub at: Option<String>,
+}
+
+/// When a timer fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    Every(std::time::Duration),
+    /// Seconds after midnight, UTC.
+    DailyAt(u32),
+}
+
+impl TimerDecl {
+    pub fn schedule(&self) -> Result<Schedule, String> {
+        match (&self.every, &self.at) {
+            (Some(every), None) => {
+                let seconds = parse_interval(every).ok_or_else(|| {
+                    format!(
+                        "timers: `{}`: every = `{every}` is not like 30s, 15m, 1h or 1d",
+                        self.name
+                    )
+                })?;
+                if seconds < 10 {
+                    return Err(format!(
+                        "timers: `{}` may fire at most every 10 seconds",
+                        self.name
+                    ));
+                }
+                Ok(Schedule::Every(std::time::Duration::from_secs(seconds)))
+            }
+            (None, Some(at)) => {
+                let parsed = at.split_once(':').and_then(|(hours, minutes)| {
+                    let (hours, minutes) =
+                        (hours.parse::<u32>().ok()?, minutes.parse::<u32>().ok()?);
+                    (hours < 24 && minutes < 60 && at.len() == 5)
+                        .then_some(hours * 3600 + minutes * 60)
+                });
+                parsed.map(Schedule::DailyAt).ok_or_else(|| {
+                    format!(
+                        "timers: `{}`: at = `{at}` is not a UTC time like 03:30",
+                        self.name
+                    )
+                })
+            }
+            _ => Err(format!(
+                "timers: `{}` needs exactly one of `every` or `at`",
+                self.name
+            )),
+        }
+    }
+}
+
+/// `30s`, `15m`, `1h`, `1d` in seconds.
+fn parse_interval(text: &str) -> Option<u64> {
+    let unit = match text.chars().last()? {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    let count: u64 = text[..text.len() - 1].parse().ok()?;
+    count.checked_mul(unit)
+}
+
 impl Manifest {
     /// Parses and validates `plugin.toml` text; errors name the offending field.
     pub fn parse(text: &str) -> Result<Manifest, String> {
@@ -337,10 +441,30 @@ impl Manifest {
                 ));
             }
         }
+        let scope_of = |name: &str| {
+            self.permissions
+                .iter()
+                .find(|permission| permission.name == name)
+                .map(|permission| permission.scope)
+        };
         let check_permission = |field: &str, permission: &Option<String>| match permission {
-            Some(name) if !permissions.contains(name.as_str()) => Err(format!(
+            Some(name) if scope_of(name) != Some(PermissionScope::Panel) => Err(format!(
                 "{field}: permission `{name}` is not declared under [[permissions]]"
             )),
+            _ => Ok(()),
+        };
+        // A server route needs a server permission: the host's, or the plugin's own.
+        let check_server_permission = |permission: &Option<String>| match permission {
+            Some(name)
+                if scope_of(name) != Some(PermissionScope::Server)
+                    && !crate::policy::SERVER_PERMISSIONS
+                        .iter()
+                        .any(|(known, _)| known == name) =>
+            {
+                Err(format!(
+                    "routes: `{name}` is not a server permission (the host's, or one declared with scope = \"server\")"
+                ))
+            }
             _ => Ok(()),
         };
 
@@ -355,10 +479,27 @@ impl Manifest {
             }
             super::routes::RoutePattern::parse(&route.path)
                 .map_err(|err| format!("routes: {err}"))?;
-            if !seen_routes.insert((method.clone(), route.path.clone())) {
+            if !seen_routes.insert((route.scope, method.clone(), route.path.clone())) {
                 return Err(format!("routes: {method} {} is declared twice", route.path));
             }
-            check_permission("routes", &route.permission)?;
+            match route.scope {
+                RouteScope::Plugin => check_permission("routes", &route.permission)?,
+                RouteScope::Server => {
+                    if route.auth != RouteAuth::User {
+                        return Err(format!(
+                            "routes: {method} {} is a server route; those are for signed-in users (leave `auth` out)",
+                            route.path
+                        ));
+                    }
+                    if let Some(core) = super::routes::shadowed_server_route(&route.path) {
+                        return Err(format!(
+                            "routes: {method} {} would shadow the host's /api/client/servers/{{server}}{core}",
+                            route.path
+                        ));
+                    }
+                    check_server_permission(&route.permission)?;
+                }
+            }
         }
 
         let mut seen_commands = BTreeSet::new();
@@ -372,6 +513,20 @@ impl Manifest {
             if !seen_commands.insert(command.name.as_str()) {
                 return Err(format!("commands: `{}` is declared twice", command.name));
             }
+        }
+
+        let mut seen_timers = BTreeSet::new();
+        for timer in &self.timers {
+            if !is_slug(&timer.name) {
+                return Err(format!(
+                    "timers: `{}` must be lowercase letters, digits and hyphens",
+                    timer.name
+                ));
+            }
+            if !seen_timers.insert(timer.name.as_str()) {
+                return Err(format!("timers: `{}` is declared twice", timer.name));
+            }
+            timer.schedule()?;
         }
 
         for contribution in &self.ui {
@@ -507,6 +662,68 @@ title = "Hello"
     fn with(replace: &str, by: &str) -> Result<Manifest, String> {
         assert!(VALID.contains(replace), "{replace}");
         Manifest::parse(&VALID.replacen(replace, by, 1))
+    }
+
+    #[test]
+    fn server_routes_need_server_permissions_and_leave_core_routes_alone() {
+        let route = |path: &str, permission: &str| {
+            with(
+                "[[ui]]",
+                &format!(
+                    "[[permissions]]\nname = \"hello-wasm.wave\"\nscope = \"server\"\n\n[[routes]]\nmethod = \"POST\"\npath = \"{path}\"\nscope = \"server\"\npermission = \"{permission}\"\n\n[[ui]]"
+                ),
+            )
+        };
+        assert!(route("/hello/wave", "hello-wasm.wave").is_ok());
+        assert!(route("/files/list", "file.read").is_ok());
+        let cases = [
+            (
+                "/power",
+                "control.start",
+                "would shadow the host's /api/client/servers/{server}/power",
+            ),
+            ("/files/{name}", "file.read", "would shadow"),
+            (
+                "/hello/wave",
+                "hello-wasm.greet",
+                "is not a server permission",
+            ),
+            (
+                "/hello/wave",
+                "admin.everything",
+                "is not a server permission",
+            ),
+        ];
+        for (path, permission, message) in cases {
+            let err = route(path, permission).unwrap_err();
+            assert!(err.contains(message), "{path} {permission}: {err}");
+        }
+    }
+
+    #[test]
+    fn timers_take_an_interval_or_a_daily_time() {
+        let timer = |line: &str| {
+            with(
+                "[[ui]]",
+                &format!("[[timers]]\nname = \"tick\"\n{line}\n\n[[ui]]"),
+            )
+            .map(|manifest| manifest.timers[0].schedule().unwrap())
+        };
+        assert_eq!(
+            timer("every = \"15m\""),
+            Ok(Schedule::Every(std::time::Duration::from_secs(900)))
+        );
+        assert_eq!(timer("at = \"03:30\""), Ok(Schedule::DailyAt(12_600)));
+        for (line, message) in [
+            ("every = \"5s\"", "at most every 10 seconds"),
+            ("every = \"soon\"", "is not like 30s"),
+            ("at = \"25:00\"", "is not a UTC time"),
+            ("", "needs exactly one of `every` or `at`"),
+            ("every = \"1h\"\nat = \"01:00\"", "needs exactly one"),
+        ] {
+            let err = timer(line).unwrap_err();
+            assert!(err.contains(message), "{line}: {err}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod native;
 pub mod package;
 pub mod routes;
 pub mod services;
+pub mod timers;
 pub mod wasm;
 
 use std::collections::{BTreeMap, HashMap};
@@ -33,7 +34,7 @@ use crate::db::plugins::PluginRecord;
 use crate::db::{self, Database, Dialect, migrate, sql_guard};
 use crate::error::{Error, Result};
 use crate::events::{EventBus, Subscriber, host_event};
-use manifest::{Capabilities, Manifest, RouteDecl, Runtime};
+use manifest::{Capabilities, Manifest, RouteDecl, RouteScope, Runtime};
 use package::{MANIFEST_FILE, Package, PackageSigner, ReadLimits};
 use routes::RoutePattern;
 use services::HostServices;
@@ -99,9 +100,10 @@ pub enum RouteMatch<'a> {
 }
 
 impl LoadedPlugin {
-    pub fn match_route(&self, method: &str, path: &str) -> RouteMatch<'_> {
+    /// The route of `scope` that serves `method` on `path`.
+    pub fn match_route(&self, scope: RouteScope, method: &str, path: &str) -> RouteMatch<'_> {
         let mut path_matched = false;
-        for (route, pattern) in &self.routes {
+        for (route, pattern) in self.routes.iter().filter(|(route, _)| route.scope == scope) {
             if let Some(params) = pattern.matches(path) {
                 if route.method.eq_ignore_ascii_case(method) {
                     return RouteMatch::Found { route, params };
@@ -160,6 +162,18 @@ struct Entry {
     loaded: Option<Arc<LoadedPlugin>>,
 }
 
+/// What serves a path below `/api/client/servers/{server}`.
+pub enum ServerRoute {
+    Found {
+        plugin: Arc<LoadedPlugin>,
+        route: RouteDecl,
+        params: Vec<(String, String)>,
+    },
+    /// A plugin serves the path, with other methods.
+    WrongMethod,
+    NotFound,
+}
+
 /// An immutable snapshot of every installed plugin.
 #[derive(Default)]
 pub struct Registry {
@@ -181,6 +195,73 @@ impl Registry {
     /// The loaded code of an enabled plugin.
     pub fn enabled(&self, id: &str) -> Option<&Arc<LoadedPlugin>> {
         self.entries.get(id).and_then(|entry| entry.loaded.as_ref())
+    }
+
+    /// The enabled plugin whose server route (`/api/client/servers/{server}<path>`)
+    /// serves `method` on `path`.
+    pub fn server_route(&self, method: &str, path: &str) -> ServerRoute {
+        let mut wrong_method = false;
+        for plugin in self.loaded_plugins() {
+            match plugin.match_route(RouteScope::Server, method, path) {
+                RouteMatch::Found { route, params } => {
+                    return ServerRoute::Found {
+                        plugin: plugin.clone(),
+                        route: route.clone(),
+                        params,
+                    };
+                }
+                RouteMatch::WrongMethod => wrong_method = true,
+                RouteMatch::NotFound => {}
+            }
+        }
+        match wrong_method {
+            true => ServerRoute::WrongMethod,
+            false => ServerRoute::NotFound,
+        }
+    }
+
+    /// Plugins whose server routes overlap an earlier plugin's (by id) do not load:
+    /// two plugins never compete for one path.
+    fn refuse_overlapping_server_routes(&mut self) {
+        let mut taken: Vec<(String, String, RoutePattern, String)> = Vec::new();
+        for entry in self.entries.values_mut() {
+            let Some(plugin) = entry.loaded.clone() else {
+                continue;
+            };
+            let mine: Vec<_> = plugin
+                .routes
+                .iter()
+                .filter(|(route, _)| route.scope == RouteScope::Server)
+                .collect();
+            let clash = mine.iter().find_map(|(route, pattern)| {
+                taken.iter().find_map(|(other, method, other_pattern, other_path)| {
+                    (method.eq_ignore_ascii_case(&route.method) && pattern.overlaps(other_pattern))
+                        .then(|| format!(
+                            "its server route {} {} overlaps {method} {other_path} of plugin {other}; disable one of them",
+                            route.method.to_ascii_uppercase(),
+                            route.path
+                        ))
+                })
+            });
+            match clash {
+                Some(error) => {
+                    tracing::warn!(plugin = %entry.status.id, "{error}");
+                    entry.loaded = None;
+                    entry.status.state = PluginState::Failed;
+                    entry.status.error = Some(error);
+                }
+                None => {
+                    for (route, pattern) in mine {
+                        taken.push((
+                            entry.status.id.clone(),
+                            route.method.to_ascii_uppercase(),
+                            pattern.clone(),
+                            route.path.clone(),
+                        ));
+                    }
+                }
+            }
+        }
     }
 
     pub fn loaded_plugins(&self) -> impl Iterator<Item = &Arc<LoadedPlugin>> {
@@ -326,6 +407,13 @@ impl PluginHost {
                 ticker.tick().await;
                 let Some(host) = host.upgrade() else { return };
                 host.relay_outbox(&claimant).await;
+                let with_timers: Vec<_> = host
+                    .registry()
+                    .loaded_plugins()
+                    .filter(|plugin| !plugin.manifest.timers.is_empty())
+                    .cloned()
+                    .collect();
+                timers::fire_due(&host.db, with_timers).await;
                 let applied = *host.applied_revision.lock().await;
                 match db::plugins::revision(&host.db).await {
                     Ok(revision) if revision != applied => {
@@ -369,7 +457,9 @@ impl PluginHost {
             };
             entries.insert(entry.status.id.clone(), entry);
         }
-        let next = Arc::new(Registry { entries });
+        let mut next = Registry { entries };
+        next.refuse_overlapping_server_routes();
+        let next = Arc::new(next);
         self.resubscribe(&next);
         self.registry.store(next.clone());
         // A plugin uninstalled elsewhere (the CLI, another panel) may have had its store

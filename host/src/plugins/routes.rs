@@ -69,6 +69,52 @@ impl RoutePattern {
     }
 }
 
+impl RoutePattern {
+    /// Whether some path matches both patterns (a parameter matches any segment).
+    pub fn overlaps(&self, other: &RoutePattern) -> bool {
+        self.segments.len() == other.segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(&other.segments)
+                .all(|pair| match pair {
+                    (Segment::Literal(a), Segment::Literal(b)) => a == b,
+                    _ => true,
+                })
+    }
+}
+
+/// The host's own paths below `/api/client/servers/{server}`, which no plugin's server
+/// route may shadow (`http`'s tests keep this in step with the router).
+pub const CORE_SERVER_ROUTES: &[&str] = &[
+    "/",
+    "/websocket",
+    "/power",
+    "/command",
+    "/settings/rename",
+    "/settings/reinstall",
+    "/settings/docker-image",
+    "/startup",
+    "/startup/variable",
+    "/users",
+    "/users/{user}",
+    "/activity",
+    "/network/allocations",
+    "/network/allocations/{allocation}",
+    "/network/allocations/{allocation}/primary",
+    "/files/contents",
+    "/files/write",
+];
+
+/// The host's server route that `path` would shadow, if any.
+pub fn shadowed_server_route(path: &str) -> Option<&'static str> {
+    let pattern = RoutePattern::parse(path).ok()?;
+    CORE_SERVER_ROUTES
+        .iter()
+        .copied()
+        .find(|core| RoutePattern::parse(core).is_ok_and(|core| core.overlaps(&pattern)))
+}
+
 /// Decodes `%XX` escapes; `None` for malformed escapes or non-UTF-8 results.
 fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
@@ -103,6 +149,18 @@ mod tests {
         assert_eq!(pattern.matches("/other/x"), None);
         assert_eq!(pattern.matches("/greetings/%zz"), None);
         assert_eq!(RoutePattern::parse("/").unwrap().matches("/"), Some(vec![]));
+    }
+
+    #[test]
+    fn overlapping_patterns_are_found() {
+        let pattern = |path| RoutePattern::parse(path).unwrap();
+        assert!(pattern("/files/{name}").overlaps(&pattern("/files/contents")));
+        assert!(pattern("/{area}/list").overlaps(&pattern("/files/list")));
+        assert!(!pattern("/files/list").overlaps(&pattern("/files/contents")));
+        assert!(!pattern("/files").overlaps(&pattern("/files/list")));
+        assert_eq!(shadowed_server_route("/power"), Some("/power"));
+        assert_eq!(shadowed_server_route("/{x}"), Some("/websocket"));
+        assert_eq!(shadowed_server_route("/files/list"), None);
     }
 
     #[test]

@@ -77,6 +77,79 @@ fn a_plugin_sees_servers_as_each_user_may_and_records_activity_and_secrets() {
         );
         assert_ne!(sealed, "4");
         assert!(sealed.len() > 20, "{sealed}");
+
+        // A server route: the host resolves the server and checks the route's server
+        // permission before the plugin runs; a client cannot claim permissions.
+        let wave = format!("/api/client/servers/{uuid}/hello-wasm/wave");
+        let spoofed = panel.json_with(
+            "POST",
+            &wave,
+            &[
+                ("Authorization", &format!("Bearer {helper}")),
+                ("x-hatchery-server-permissions", "*"),
+            ],
+            None,
+        );
+        assert_eq!(spoofed.status, 403, "{spoofed:?}");
+        assert!(
+            spoofed
+                .raw_text()
+                .contains("needs the `hello-wasm.wave` permission")
+        );
+        assert_eq!(panel.json("POST", &wave, &stranger, None).status, 404);
+        assert_eq!(panel.request("GET", &wave, Some(&owner), None).status, 405);
+        let waved = |key: &str| {
+            panel
+                .get_as(
+                    &format!("/api/admin/activity?event=hello-wasm:waved&user={key}"),
+                    &admin,
+                )
+                .body["data"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        assert_eq!(waved("helper"), 0, "the plugin ran for a refused call");
+        let by_owner = panel.json("POST", &wave, &owner, None);
+        assert_eq!(by_owner.status, 200, "{by_owner:?}");
+        assert_eq!(by_owner.body["server"], "shared");
+        assert_eq!(by_owner.body["permissions"], json!(["*"]));
+        let granted = panel.json(
+            "POST",
+            &format!("/api/client/servers/{uuid}/users/helper@example.com"),
+            &owner,
+            Some(json!({ "permissions": ["control.console", "hello-wasm.wave"] })),
+        );
+        assert_eq!(granted.status, 200, "{granted:?}");
+        let by_helper = panel.json_with(
+            "POST",
+            &wave,
+            &[
+                ("Authorization", &format!("Bearer {helper}")),
+                ("x-hatchery-server-permissions", "*"),
+            ],
+            None,
+        );
+        assert_eq!(by_helper.status, 200, "{by_helper:?}");
+        assert_eq!(
+            by_helper.body["permissions"],
+            json!(["control.console", "hello-wasm.wave"])
+        );
+        assert_eq!(waved("helper"), 1);
+        // The subuser picker offers the plugin's server permission.
+        let catalogue = panel.get("/api/permissions");
+        assert!(
+            catalogue.body["data"]["server"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|permission| permission["name"] == "hello-wasm.wave"),
+            "{catalogue:?}"
+        );
+        // Routes nobody serves stay a JSON 404.
+        let nothing = panel.get_as(&format!("/api/client/servers/{uuid}/nothing/here"), &owner);
+        assert_eq!(nothing.status, 404);
+        assert_eq!(nothing.body["error"]["code"], "not_found");
         node.kill_wings();
     }
 }

@@ -80,4 +80,12 @@ fn panels_start_together(dialect: Dialect, count: usize) {
         panels[count - 1].get("/api/plugins/hello-wasm/hello").body["greetings"],
         1
     );
+
+    // hello-wasm's 10-second timer fires once per due time between them, not once per
+    // panel: in 25 seconds about twice, where each panel firing would make it 2 × count.
+    std::thread::sleep(std::time::Duration::from_secs(25));
+    let ticks = panels[0].get("/api/plugins/hello-wasm/hello").body["ticks"]
+        .as_i64()
+        .unwrap();
+    assert!((1..=3).contains(&ticks), "{ticks} firings in 25 s");
 }

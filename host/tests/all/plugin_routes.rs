@@ -63,6 +63,17 @@ fn a_plugin_built_against_contract_1_0_still_loads() {
     }
 }
 
+/// `[[timers]]` (contract 1.1): hello-wasm's `heartbeat` fires every 10 seconds.
+#[test]
+fn a_timer_fires_on_its_schedule() {
+    let panel = panel(Dialect::Sqlite).plugin("hello-wasm").start();
+    assert_eq!(panel.get("/api/plugins/hello-wasm/hello").body["ticks"], 0);
+    eventually(Duration::from_secs(40), "the heartbeat timer", || {
+        let ticks = panel.get("/api/plugins/hello-wasm/hello").body["ticks"].as_i64()?;
+        (ticks >= 1).then_some(())
+    });
+}
+
 #[test]
 fn hello_routes_answer_in_both_runtimes() {
     let panel = panel(Dialect::Sqlite)
@@ -276,15 +287,15 @@ fn migrations_are_tracked_per_plugin_and_run_once() {
         .collect();
     assert_eq!(history(panel.database_url().to_string()), expected);
     // ...and each plugin's own, once, in the plugin's own database.
-    for id in ["hello-native", "hello-wasm"] {
+    for (id, migrations) in [("hello-native", 1), ("hello-wasm", 2)] {
         let file = panel
             .data_dir()
             .join("plugin-databases")
             .join(format!("{id}.sqlite"));
-        assert_eq!(
-            history(format!("sqlite://{}", file.display())),
-            vec![(id.to_string(), 1)]
-        );
+        let expected: Vec<(String, i64)> = (1..=migrations)
+            .map(|version| (id.to_string(), version))
+            .collect();
+        assert_eq!(history(format!("sqlite://{}", file.display())), expected);
     }
 }
 

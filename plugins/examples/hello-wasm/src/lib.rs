@@ -25,12 +25,19 @@ impl Plugin for HelloWasm {
                 &[],
             )?;
             let events_seen: Vec<String> = events.iter().map(|row| text(row.get("name"))).collect();
+            let ticks = host::query("SELECT count(*) AS total FROM hello_wasm__ticks", &[])?;
+            let ticks = ticks
+                .iter()
+                .next()
+                .and_then(|row| row.get("total").and_then(DbValue::as_i64))
+                .unwrap_or(0);
             return Ok(Response::json(&json!({
                 "hello": "world",
                 "plugin": host::plugin_id(),
                 "runtime": "wasm",
                 "greetings": greetings,
                 "events_seen": events_seen,
+                "ticks": ticks,
             })));
         }
         if request.is("GET", "/greetings") {
@@ -43,6 +50,9 @@ impl Plugin for HelloWasm {
                 .map(|row| json!({ "name": text(row.get("name")), "greeted_by": text(row.get("greeted_by")) }))
                 .collect();
             return Ok(Response::json(&json!({ "greetings": greetings })));
+        }
+        if request.is("POST", "/hello-wasm/wave") {
+            return wave(&request);
         }
         if request.is("GET", "/my-servers") {
             return my_servers(&request);
@@ -61,6 +71,16 @@ impl Plugin for HelloWasm {
     }
 
     fn handle_event(&self, event: Event) -> Result<(), Error> {
+        // Timers (contract 1.1) arrive as events too.
+        if event.name == "timer.heartbeat" {
+            let payload: serde_json::Value = serde_json::from_str(&event.payload)?;
+            let due = payload["due"].as_str().unwrap_or_default().to_string();
+            host::execute(
+                "INSERT INTO hello_wasm__ticks (due) VALUES ($1)",
+                &[due.into()],
+            )?;
+            return Ok(());
+        }
         host::execute(
             "INSERT INTO hello_wasm__events_seen (name, source, payload) VALUES ($1, $2, $3)",
             &[event.name.into(), event.source.into(), event.payload.into()],
@@ -158,4 +178,25 @@ fn my_servers(request: &Request) -> Result<Response, Error> {
     Ok(Response::json(
         &json!({ "servers": listed, "visits": visits }),
     ))
+}
+
+/// A server route: the host has resolved the server and checked `hello-wasm.wave`.
+fn wave(request: &Request) -> Result<Response, Error> {
+    let server = request
+        .server()
+        .ok_or_else(|| Error::bad_request("not a server route"))?;
+    let user = request
+        .principal
+        .as_ref()
+        .ok_or_else(|| Error::forbidden("sign in first"))?;
+    host::activity::record(&ActivityEntry {
+        actor_id: Some(user.user_id),
+        server: Some(server.to_string()),
+        properties: json!({}),
+        ..ActivityEntry::new("waved")
+    })?;
+    Ok(Response::json(&json!({
+        "server": host::servers::get(server)?.name,
+        "permissions": request.server_permissions(),
+    })))
 }
