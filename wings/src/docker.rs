@@ -60,6 +60,22 @@ fn not_found(error: &DockerError) -> bool {
     )
 }
 
+/// The container exists but is not running (Docker answers 409, podman 500 "can only
+/// kill running containers").
+fn not_running(error: &DockerError) -> bool {
+    match error {
+        DockerError::DockerResponseServerError {
+            status_code,
+            message,
+        } => {
+            *status_code == 409
+                || message.contains("can only kill running containers")
+                || message.contains("is not running")
+        }
+        _ => false,
+    }
+}
+
 impl Executor for DockerExecutor {
     async fn engine_info(&self) -> Result<EngineInfo> {
         let version = self.docker.version().await?;
@@ -283,8 +299,11 @@ impl Executor for DockerExecutor {
 
     async fn signal(&self, name: &str, signal: &str) -> Result<()> {
         let options = KillContainerOptionsBuilder::new().signal(signal).build();
-        self.docker.kill_container(name, Some(options)).await?;
-        Ok(())
+        match self.docker.kill_container(name, Some(options)).await {
+            // It has exited already: what the signal was for has happened.
+            Err(err) if not_running(&err) => Ok(()),
+            other => other.map_err(Into::into),
+        }
     }
 
     async fn wait(&self, name: &str) -> Result<ExitStatus> {

@@ -12,7 +12,7 @@ use crate::config::WingsConfig;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, ResourceLimits};
 use crate::remote::{ActivityEvent, PanelClient, RemoteServer, until_answered};
-use crate::server::{InstallState, Node, PowerState, Server};
+use crate::server::{InstallState, Node, PowerState, Server, ServerEvent};
 
 /// How long a stop may take before the server is killed.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -198,10 +198,41 @@ impl<E: Executor> Manager<E> {
             None => {
                 let server = Server::new(self.node.clone(), config);
                 servers.insert(server.uuid(), server.clone());
+                self.spawn_state_reports(&server);
                 server
             }
         };
         Ok(server)
+    }
+
+    /// Tells the panel of the server's state changes and crashes, for its plugins. One
+    /// try each: the next change supersedes a lost one. Ends with the server.
+    fn spawn_state_reports(&self, server: &Arc<Server<E>>) {
+        let (_, mut events) = server.subscribe();
+        let panel = self.panel.clone();
+        let uuid = server.uuid();
+        tokio::spawn(async move {
+            loop {
+                let report = match events.recv().await {
+                    Ok(ServerEvent::State(state)) => {
+                        serde_json::json!({ "event": "state-changed", "state": state })
+                    }
+                    Ok(ServerEvent::Crashed {
+                        exit_code,
+                        oom_killed,
+                    }) => serde_json::json!({
+                        "event": "crashed",
+                        "exit_code": exit_code,
+                        "oom_killed": oom_killed,
+                    }),
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                };
+                if let Err(err) = panel.report_server_event(&uuid, report).await {
+                    tracing::debug!(server = %uuid, "the panel did not take a state report: {err}");
+                }
+            }
+        });
     }
 
     /// Fails while wings is still loading its servers (see `loaded`).
@@ -358,7 +389,7 @@ impl<E: Executor> Manager<E> {
     pub async fn delete_server(&self, uuid: &str) -> Result<()> {
         let server = self.server(uuid)?;
         self.revoke_server(uuid);
-        server.kill().await?;
+        server.retire().await?;
         self.node.executor.remove(uuid).await?;
         self.servers.write().expect("servers lock").remove(uuid);
         let volume = server.volume();

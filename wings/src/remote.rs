@@ -276,6 +276,18 @@ impl PanelClient {
 
     /// Tells the panel that wings just started: no server on this node is mid-install
     /// any more, except the ones named in `resuming`, whose installation runs again.
+    /// Tells a Hatchery panel that a server changed state or crashed (its plugins hear
+    /// of it). Pterodactyl's panel has no such endpoint and answers 404.
+    pub async fn report_server_event(&self, uuid: &str, event: Value) -> Result<()> {
+        self.call::<Value>(
+            "POST",
+            &format!("/api/remote/servers/{uuid}/events"),
+            Some(event),
+        )
+        .await
+        .map(drop)
+    }
+
     pub async fn reset_states(&self, resuming: &[String]) -> Result<()> {
         let body = serde_json::json!({ "installing": resuming });
         self.call::<Value>("POST", "/api/remote/servers/reset", Some(body))

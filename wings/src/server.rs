@@ -151,6 +151,8 @@ pub struct Server<E: Executor> {
     stdin: AsyncMutex<Option<Pin<Box<dyn AsyncWrite + Send>>>>,
     /// One power action or installation at a time.
     operation: AsyncMutex<()>,
+    /// Set when the server is being deleted: it never starts again.
+    retired: std::sync::atomic::AtomicBool,
     last_crash: std::sync::Mutex<Option<Instant>>,
     /// When the current container started, for uptime.
     started_at: std::sync::Mutex<Option<Instant>>,
@@ -222,6 +224,7 @@ impl<E: Executor> Server<E> {
             console: Console::default(),
             stdin: AsyncMutex::new(None),
             operation: AsyncMutex::new(()),
+            retired: std::sync::atomic::AtomicBool::new(false),
             last_crash: std::sync::Mutex::new(None),
             started_at: std::sync::Mutex::new(None),
             disk_usage: Arc::default(),
@@ -388,6 +391,9 @@ impl<E: Executor> Server<E> {
             ));
         }
         let _operation = self.operation.lock().await;
+        if self.retired.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::InvalidState("the server is being deleted".into()));
+        }
         if self.state() != PowerState::Offline {
             return Err(Error::InvalidState(format!(
                 "the server is already {}",
@@ -573,6 +579,15 @@ impl<E: Executor> Server<E> {
             self.wait_offline(Duration::from_secs(30)).await;
         }
         Ok(())
+    }
+
+    /// For a deletion: nothing starts the server from now on (a restart after a crash
+    /// included), a start under way finishes first, and then the game is killed.
+    pub async fn retire(self: &Arc<Self>) -> Result<()> {
+        self.retired
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let _operation = self.operation.lock().await;
+        self.kill().await
     }
 
     /// Kills the server at once.

@@ -341,6 +341,10 @@ pub async fn write_file(
         .await?
         .write_file(&server.uuid, path, contents, only)
         .await?;
+    core.events.publish(crate::events::host_event(
+        "file.written",
+        json!({ "server": server.uuid, "files": [path], "via": "api", "user_id": actor.user_id }),
+    ));
     core.record(
         actor,
         Activity::new("server.file.write")

@@ -268,6 +268,10 @@ pub fn router(state: AppState) -> Router {
             get(remote::install_script).post(remote::install_result),
         )
         .route(
+            "/api/remote/servers/{uuid}/events",
+            post(remote::server_event),
+        )
+        .route(
             "/api/plugins/{id}/{*path}",
             any(plugin_routes::dispatch).layer(DefaultBodyLimit::max(PLUGIN_BODY_LIMIT)),
         )

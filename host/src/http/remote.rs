@@ -15,6 +15,7 @@ use crate::db::nodes::{self, Node};
 use crate::db::servers::{self, Server};
 use crate::db::{activity, ssh_keys, subusers, users};
 use crate::error::{Error, Result};
+use crate::events::host_event;
 use crate::policy;
 
 /// The node whose wings is calling.
@@ -110,7 +111,59 @@ pub async fn install_result(
     let server = own_server(&state, &node, &uuid).await?;
     servers::finish_install(&state.db, &server, result.successful, result.reinstall).await?;
     state.caches.lists.invalidate();
+    state.plugins.events().publish(host_event(
+        "server.installed",
+        json!({ "server": server.uuid, "successful": result.successful, "reinstall": result.reinstall }),
+    ));
     tracing::info!(server = %server.uuid, successful = result.successful, "installation finished");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A state change or crash wings saw, for plugins (`server.state-changed`,
+/// `server.crashed`); nothing is stored.
+#[derive(Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum ServerEventReport {
+    StateChanged {
+        state: String,
+    },
+    Crashed {
+        #[serde(default)]
+        exit_code: i64,
+        #[serde(default)]
+        oom_killed: bool,
+    },
+}
+
+pub async fn server_event(
+    State(state): State<AppState>,
+    WingsNode(node): WingsNode,
+    Path(uuid): Path<String>,
+    Json(report): Json<ServerEventReport>,
+) -> Result<StatusCode> {
+    let server = own_server(&state, &node, &uuid).await?;
+    let event = match report {
+        ServerEventReport::StateChanged { state } => {
+            if !matches!(
+                state.as_str(),
+                "offline" | "starting" | "running" | "stopping"
+            ) {
+                return Err(Error::bad_field("state", "not a power state"));
+            }
+            host_event(
+                "server.state-changed",
+                json!({ "server": server.uuid, "state": state }),
+            )
+        }
+        ServerEventReport::Crashed {
+            exit_code,
+            oom_killed,
+        } => host_event(
+            "server.crashed",
+            json!({ "server": server.uuid, "exit_code": exit_code, "oom_killed": oom_killed }),
+        ),
+    };
+    state.plugins.events().publish(event);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -315,7 +368,35 @@ pub async fn activity(
             created_at,
             ..activity::NewActivity::default()
         };
+        let written = match new.event.as_str() {
+            "server.sftp.write" | "server.sftp.create" => Some("sftp"),
+            "server.file.uploaded" => Some("upload"),
+            _ => None,
+        };
+        if let Some(via) = written {
+            core.events.publish(host_event(
+                "file.written",
+                json!({
+                    "server": server.uuid,
+                    "files": file_list(&new.properties),
+                    "via": via,
+                    "user_id": new.actor_id,
+                }),
+            ));
+        }
         core.record_entry(&new).await?;
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The paths an SFTP entry (`files`) or an upload (`directory` + `file`) names.
+fn file_list(metadata: &Value) -> Vec<Value> {
+    match (&metadata["files"], &metadata["file"]) {
+        (Value::Array(files), _) => files.clone(),
+        (_, Value::String(file)) => {
+            let directory = metadata["directory"].as_str().unwrap_or("/");
+            vec![json!(format!("{}/{file}", directory.trim_end_matches('/')))]
+        }
+        _ => Vec::new(),
+    }
 }

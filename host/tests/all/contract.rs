@@ -146,10 +146,56 @@ fn a_plugin_sees_servers_as_each_user_may_and_records_activity_and_secrets() {
                 .any(|permission| permission["name"] == "hello-wasm.wave"),
             "{catalogue:?}"
         );
+        // The event catalogue: what wings reports reaches plugins that subscribe.
+        let written = panel.request(
+            "POST",
+            &format!("/api/client/servers/{uuid}/files/write?file=notes.txt"),
+            Some(&owner),
+            Some(b"hello".to_vec()),
+        );
+        assert_eq!(written.status, 204, "{written:?}");
+        let start = panel.json(
+            "POST",
+            &format!("/api/client/servers/{uuid}/power"),
+            &owner,
+            Some(json!({ "signal": "start" })),
+        );
+        assert_eq!(start.status, 204, "{start:?}");
+        node.wait_for_state(&uuid, "running");
+        // The game exits by itself on `stop` typed at its console: wings sees a crash.
+        let typed = panel.json(
+            "POST",
+            &format!("/api/client/servers/{uuid}/command"),
+            &owner,
+            Some(json!({ "command": "stop" })),
+        );
+        assert_eq!(typed.status, 204, "{typed:?}");
+        let seen = eventually(std::time::Duration::from_secs(30), "the events", || {
+            let seen = panel.get("/api/plugins/hello-wasm/hello").body["events_seen"].to_string();
+            [
+                "server.installed",
+                "file.written",
+                "server.state-changed",
+                "server.crashed",
+            ]
+            .iter()
+            .all(|event| seen.contains(event))
+            .then_some(seen)
+        });
+        assert!(!seen.contains("server.deleted"), "{seen}");
+
         // Routes nobody serves stay a JSON 404.
         let nothing = panel.get_as(&format!("/api/client/servers/{uuid}/nothing/here"), &owner);
         assert_eq!(nothing.status, 404);
         assert_eq!(nothing.body["error"]["code"], "not_found");
+        // wings restarts a crashed game: deleting the server removes its container.
+        let deleted = panel.request(
+            "DELETE",
+            &format!("/api/admin/servers/{uuid}"),
+            Some(&admin),
+            None,
+        );
+        assert_eq!(deleted.status, 204, "{deleted:?}");
         node.kill_wings();
     }
 }
