@@ -160,6 +160,9 @@ struct Entry {
     record: PluginRecord,
     manifest: Option<Arc<Manifest>>,
     loaded: Option<Arc<LoadedPlugin>>,
+    /// Refused because a server route overlaps another plugin's: loaded again at the
+    /// next reconcile, when the other one may be gone.
+    overlapping: bool,
 }
 
 /// What serves a path below `/api/client/servers/{server}`.
@@ -247,6 +250,7 @@ impl Registry {
                 Some(error) => {
                     tracing::warn!(plugin = %entry.status.id, "{error}");
                     entry.loaded = None;
+                    entry.overlapping = true;
                     entry.status.state = PluginState::Failed;
                     entry.status.error = Some(error);
                 }
@@ -452,7 +456,7 @@ impl PluginHost {
         for record in records {
             let key = record_key(&record);
             let entry = match current.entries.get(&record.id) {
-                Some(existing) if existing.key == key => existing.clone(),
+                Some(existing) if existing.key == key && !existing.overlapping => existing.clone(),
                 _ => self.build_entry(record, key).await,
             };
             entries.insert(entry.status.id.clone(), entry);
@@ -564,6 +568,7 @@ impl PluginHost {
             record,
             manifest,
             loaded,
+            overlapping: false,
         }
     }
 

@@ -199,3 +199,54 @@ fn a_plugin_sees_servers_as_each_user_may_and_records_activity_and_secrets() {
         node.kill_wings();
     }
 }
+
+/// Two enabled plugins never serve one server route: the later one (by id) fails to load,
+/// naming the other, and loads once the other is disabled.
+#[test]
+fn two_plugins_never_serve_one_server_route() {
+    // hello-wasm under another id, with the same server route.
+    let copy = tempfile::tempdir().unwrap();
+    let dir = copy.path().join("hello-copy");
+    crate::support::copy_dir(
+        &crate::support::artifacts().plugins.join("hello-wasm"),
+        &dir,
+    );
+    std::fs::remove_dir_all(dir.join("migrations")).unwrap();
+    let manifest = std::fs::read_to_string(dir.join("plugin.toml")).unwrap();
+    let manifest = manifest
+        .replace("id = \"hello-wasm\"", "id = \"hello-copy\"")
+        .replace("\"hello-wasm.", "\"hello-copy.")
+        .replace("database = true\n", "");
+    assert!(manifest.contains("path = \"/hello-wasm/wave\""));
+    std::fs::write(dir.join("plugin.toml"), manifest).unwrap();
+
+    let panel = panel(crate::support::Dialect::Sqlite)
+        .plugin("hello-wasm")
+        .plugin_from(&dir)
+        .start();
+    assert_eq!(
+        panel.plugin_health("hello-copy").unwrap()["state"],
+        "enabled"
+    );
+    let refused = panel.plugin_health("hello-wasm").unwrap();
+    assert_eq!(refused["state"], "failed", "{refused}");
+    let error = refused["error"].as_str().unwrap();
+    assert!(
+        error.contains("/hello-wasm/wave") && error.contains("plugin hello-copy"),
+        "{error}"
+    );
+
+    let admin = panel.admin_key();
+    let disabled = panel.json(
+        "POST",
+        "/api/admin/plugins/hello-copy/disable",
+        &admin,
+        None,
+    );
+    assert!(disabled.status < 300, "{disabled:?}");
+    eventually(
+        std::time::Duration::from_secs(10),
+        "hello-wasm to load",
+        || (panel.plugin_health("hello-wasm")?["state"] == "enabled").then_some(()),
+    );
+}
