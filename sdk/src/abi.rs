@@ -43,6 +43,7 @@ pub const HOST_ACTIVITY_RECORD: u32 = 30;
 pub const HOST_SECRETS_GET: u32 = 40;
 pub const HOST_SECRETS_SET: u32 = 41;
 pub const HOST_SECRETS_DELETE: u32 = 42;
+pub const HOST_HTTP_FETCH: u32 = 50;
 
 /// Result codes of both directions. With `STATUS_OK` the buffer holds the encoded
 /// result; otherwise it holds a UTF-8 message.

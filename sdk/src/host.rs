@@ -99,6 +99,18 @@ pub mod secrets {
     }
 }
 
+/// Requests to other services. Capability `http`, listing the hosts the admin allows
+/// (`s3.example.com`, `*.example.com`, `127.0.0.1:9000`). Redirects are not followed;
+/// answers are capped at 16 MiB.
+pub mod http {
+    use super::imp;
+    use crate::{HostError, OutgoingRequest, Response};
+
+    pub fn fetch(request: &OutgoingRequest) -> Result<Response, HostError> {
+        imp::http_fetch(request)
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
     use serde::de::DeserializeOwned;
@@ -183,12 +195,16 @@ mod imp {
     pub fn secret_delete(name: &str) -> Result<(), HostError> {
         typed(abi::HOST_SECRETS_DELETE, &abi::encode(&name))
     }
+
+    pub fn http_fetch(request: &crate::OutgoingRequest) -> Result<crate::Response, HostError> {
+        typed(abi::HOST_HTTP_FETCH, &abi::encode(request))
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use crate::wasm::bindings::hatchery::plugin::{
-        activity, db, events, log as wit_log, secrets, servers,
+        activity, db, events, http, log as wit_log, secrets, servers,
     };
     use crate::wasm::convert;
     use crate::{ActivityEntry, DbRows, DbValue, Dialect, HostError, LogLevel, Server};
@@ -257,5 +273,21 @@ mod imp {
 
     pub fn secret_delete(name: &str) -> Result<(), HostError> {
         secrets::delete(name).map_err(convert::host_error)
+    }
+
+    pub fn http_fetch(request: &crate::OutgoingRequest) -> Result<crate::Response, HostError> {
+        let request = crate::wasm::bindings::hatchery::plugin::types::OutgoingRequest {
+            method: request.method.clone(),
+            url: request.url.clone(),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
+        };
+        http::fetch(&request)
+            .map(|response| crate::Response {
+                status: response.status,
+                headers: response.headers,
+                body: response.body,
+            })
+            .map_err(convert::host_error)
     }
 }

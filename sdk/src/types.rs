@@ -368,3 +368,24 @@ impl ActivityEntry {
         }
     }
 }
+
+/// A request a plugin sends out with [`crate::host::http::fetch`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingRequest {
+    pub method: String,
+    /// `http://` or `https://`, to a host the admin allowed (capability `http`).
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl OutgoingRequest {
+    pub fn get(url: impl Into<String>) -> OutgoingRequest {
+        OutgoingRequest {
+            method: "GET".into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+}

@@ -135,6 +135,10 @@ pub struct Capabilities {
     /// Events to receive: exact names or `prefix.*`.
     #[serde(default)]
     pub subscribe: Vec<String>,
+    /// Hosts it may send requests to (contract 1.1): `s3.example.com`,
+    /// `*.example.com` (any subdomain), `127.0.0.1:9000` (that port only).
+    #[serde(default)]
+    pub http: Vec<String>,
 }
 
 impl Capabilities {
@@ -186,6 +190,11 @@ impl Capabilities {
                 excess.push(format!("subscribe:{pattern}"));
             }
         }
+        for host in &self.http {
+            if !requested.http.contains(host) {
+                excess.push(format!("http:{host}"));
+            }
+        }
         if excess.is_empty() {
             Ok(())
         } else {
@@ -207,6 +216,9 @@ impl Capabilities {
         for pattern in &self.subscribe {
             lines.push(format!("subscribe: receive `{pattern}` events"));
         }
+        for host in &self.http {
+            lines.push(format!("http: send requests to {host}"));
+        }
         lines
     }
 
@@ -222,13 +234,17 @@ impl Capabilities {
                 grants.subscribe.push(pattern.to_string());
                 continue;
             }
+            if let Some(host) = item.strip_prefix("http:") {
+                grants.http.push(host.to_string());
+                continue;
+            }
             match grants.flag_mut(item) {
                 Some(flag) => *flag = true,
                 None => {
                     let names: Vec<&str> =
                         grants.flags().iter().map(|(name, _, _)| *name).collect();
                     return Err(format!(
-                        "unknown capability `{item}`; use {} or subscribe:<event>",
+                        "unknown capability `{item}`; use {}, subscribe:<event> or http:<host>",
                         names.join(", ")
                     ));
                 }
@@ -389,6 +405,29 @@ impl TimerDecl {
     }
 }
 
+/// `host`, `*.domain` or `host:port`: lowercase letters, digits, '.', '-'.
+fn check_http_host(entry: &str) -> Result<(), String> {
+    let (host, port) = match entry.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (entry, None),
+    };
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    let valid_name = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && !name.starts_with('.')
+        && !name.ends_with('.');
+    let valid_port = port.is_none_or(|port| port.parse::<u16>().is_ok_and(|port| port > 0));
+    match valid_name && valid_port {
+        true => Ok(()),
+        false => Err(format!(
+            "capabilities: http host `{entry}` is not like s3.example.com, *.example.com or 127.0.0.1:9000"
+        )),
+    }
+}
+
 /// `30s`, `15m`, `1h`, `1d` in seconds.
 fn parse_interval(text: &str) -> Option<u64> {
     let unit = match text.chars().last()? {
@@ -513,6 +552,10 @@ impl Manifest {
             if !seen_commands.insert(command.name.as_str()) {
                 return Err(format!("commands: `{}` is declared twice", command.name));
             }
+        }
+
+        for host in &self.capabilities.http {
+            check_http_host(host)?;
         }
 
         let mut seen_timers = BTreeSet::new();

@@ -357,6 +357,10 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
             let name: String = abi::decode(input)?;
             abi::encode(&context.runtime.block_on(services.secret_delete(&name)))
         }
+        abi::HOST_HTTP_FETCH => {
+            let request: hatchery_sdk::OutgoingRequest = abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.http_fetch(request)))
+        }
         other => {
             return Err(format!(
                 "unknown host operation {other}; the plugin may need a newer host"

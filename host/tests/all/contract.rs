@@ -250,3 +250,62 @@ fn two_plugins_never_serve_one_server_route() {
         || (panel.plugin_health("hello-wasm")?["state"] == "enabled").then_some(()),
     );
 }
+
+/// Outbound HTTP (capability `http`) reaches the hosts the admin allowed, and nothing else.
+#[test]
+fn outbound_http_reaches_only_allowed_hosts() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut client in listener.incoming().flatten() {
+            let mut head = [0u8; 4096];
+            let _ = client.read(&mut head);
+            let _ = client.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+            );
+        }
+    });
+    let copy = tempfile::tempdir().unwrap();
+    let dir = copy.path().join("hello-wasm");
+    crate::support::copy_dir(
+        &crate::support::artifacts().plugins.join("hello-wasm"),
+        &dir,
+    );
+    let manifest = std::fs::read_to_string(dir.join("plugin.toml")).unwrap();
+    assert!(manifest.contains("http = [\"example.com\"]"));
+    let manifest = manifest.replace(
+        "http = [\"example.com\"]",
+        &format!("http = [\"127.0.0.1:{port}\"]"),
+    );
+    std::fs::write(dir.join("plugin.toml"), manifest).unwrap();
+
+    let panel = panel(crate::support::Dialect::Sqlite)
+        .plugin_from(&dir)
+        .start();
+    let admin = panel.admin_key();
+    let fetch = |url: String| {
+        panel.post_json(
+            "/api/plugins/hello-wasm/fetch",
+            Some(&admin),
+            json!({ "url": url }),
+        )
+    };
+    let fetched = fetch(format!("http://127.0.0.1:{port}/anything"));
+    assert_eq!(fetched.status, 200, "{fetched:?}");
+    assert_eq!(fetched.body["body"], "hello");
+    let other_port = crate::local_node::free_port();
+    for url in [
+        format!("http://127.0.0.1:{other_port}/"),
+        format!("http://localhost:{port}/"),
+        "https://example.com/".to_string(),
+    ] {
+        let refused = fetch(url.clone());
+        assert_eq!(refused.status, 403, "{url}: {refused:?}");
+        assert!(
+            refused.raw_text().contains("is not among the hosts"),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(fetch("file:///etc/passwd".into()).status, 400);
+}

@@ -1,11 +1,12 @@
 //! The services a plugin may call, with its grants enforced on every call. Both
 //! runtimes forward their host calls here, so the rules are the same for Wasm and
 //! native plugins. One module per capability of the contract (`db`, `events`,
-//! `servers`, `activity`, `secrets`); every call fails with a typed [`HostError`].
+//! `servers`, `activity`, `secrets`, `http`); every call fails with a typed [`HostError`].
 
 mod activity;
 mod db;
 mod events;
+mod http;
 mod secrets;
 mod servers;
 

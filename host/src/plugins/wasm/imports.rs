@@ -5,7 +5,9 @@
 use hatchery_sdk::{ActivityEntry, DbRows, DbValue, Dialect, HostError, LogLevel};
 
 use super::CallState;
-use super::bindings::hatchery::plugin::{activity, db, events, host, log, secrets, servers, types};
+use super::bindings::hatchery::plugin::{
+    activity, db, events, host, http, log, secrets, servers, types,
+};
 
 impl types::Host for CallState {}
 
@@ -244,5 +246,27 @@ impl secrets::Host for CallState {
 
     async fn delete(&mut self, name: String) -> Result<(), types::HostError> {
         self.services.secret_delete(&name).await.map_err(error)
+    }
+}
+
+impl http::Host for CallState {
+    async fn fetch(
+        &mut self,
+        request: types::OutgoingRequest,
+    ) -> Result<types::HttpResponse, types::HostError> {
+        self.services
+            .http_fetch(hatchery_sdk::OutgoingRequest {
+                method: request.method,
+                url: request.url,
+                headers: request.headers,
+                body: request.body,
+            })
+            .await
+            .map(|response| types::HttpResponse {
+                status: response.status,
+                headers: response.headers,
+                body: response.body,
+            })
+            .map_err(error)
     }
 }

@@ -4,7 +4,8 @@
 //! fresh on every call, so all state is in its tables (or its secrets).
 
 use hatchery_sdk::{
-    ActivityEntry, CommandOutput, DbValue, Error, Event, Plugin, Request, Response, host, json,
+    ActivityEntry, CommandOutput, DbValue, Error, Event, OutgoingRequest, Plugin, Request,
+    Response, host, json,
 };
 use serde::Deserialize;
 
@@ -53,6 +54,15 @@ impl Plugin for HelloWasm {
         }
         if request.is("POST", "/hello-wasm/wave") {
             return wave(&request);
+        }
+        if request.is("POST", "/fetch") {
+            let wanted: serde_json::Value = request.json()?;
+            let url = wanted["url"].as_str().unwrap_or_default();
+            let answer = host::http::fetch(&OutgoingRequest::get(url))?;
+            return Ok(Response::json(&json!({
+                "status": answer.status,
+                "body": String::from_utf8_lossy(&answer.body),
+            })));
         }
         if request.is("GET", "/my-servers") {
             return my_servers(&request);
