@@ -4,7 +4,9 @@
 
 use serde_json::json;
 
-use crate::local_node::{LocalNode, add_ports, import_fixture_egg, panel_status};
+use crate::local_node::{
+    LocalNode, add_ports, create_server, import_fixture_egg, server_request, wait_installed,
+};
 use crate::support::{DIALECTS, eventually, panel};
 
 #[test]
@@ -19,21 +21,12 @@ fn a_plugin_sees_servers_as_each_user_may_and_records_activity_and_secrets() {
         node.start_wings();
         import_fixture_egg(&panel, "Fixture Game", str::to_string);
         let port = add_ports(&panel, &admin, "local", 1)[0];
-        let created = panel.json(
-            "POST",
-            "/api/admin/servers",
+        let uuid = create_server(
+            &panel,
             &admin,
-            Some(json!({
-                "name": "shared", "owner": "owner", "node": "local", "egg": "Fixture Game",
-                "allocation": format!("127.0.0.1:{port}"), "memory_mb": 64, "disk_mb": 100,
-                "variables": { "GREETING": "hi" },
-            })),
+            server_request("shared", "Fixture Game", port.into()),
         );
-        assert_eq!(created.status, 201, "{created:?}");
-        let uuid = created.body["data"]["uuid"].as_str().unwrap().to_string();
-        eventually(std::time::Duration::from_secs(90), "the install", || {
-            (panel_status(&panel, &uuid).as_deref() == Some("installed")).then_some(())
-        });
+        wait_installed(&panel, &uuid);
         let added = panel.json(
             "POST",
             &format!("/api/client/servers/{uuid}/users"),
@@ -71,7 +64,7 @@ fn a_plugin_sees_servers_as_each_user_may_and_records_activity_and_secrets() {
         assert_eq!(entries[0]["properties"]["count"], 1);
 
         // Sealed: the database holds no plaintext.
-        let sealed = crate::crashes::scalar_text(
+        let sealed: String = crate::crashes::scalar(
             panel.database_url(),
             "SELECT sealed FROM plugin_secrets WHERE plugin_id = 'hello-wasm' AND name = 'visits'",
         );

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::local_node::{LocalNode, add_ports, import_fixture_egg, panel_servers, panel_status};
+use crate::local_node::{
+    LocalNode, add_ports, create_server, free_allocations, import_fixture_egg, panel_servers,
+    panel_status, server_request, wait_installed,
+};
 use crate::support::{Dialect, Panel, eventually, off_thread, panel};
 
 /// What a panel and its node look like once a test has set them up.
@@ -53,30 +56,17 @@ impl Cluster {
     /// A body for `POST /api/admin/servers` on a port no server holds (claims made
     /// through the API take free ports too).
     fn server_body(&mut self, name: &str, egg: &str) -> Value {
-        let free: Vec<Value> = serde_json::from_str(&self.panel.cli_ok(&[
-            "node",
-            "allocations",
-            "local",
-            "--free",
-            "--json",
-        ]))
-        .unwrap();
+        let free = free_allocations(&self.panel, "local");
         let port = free[0]["port"].as_u64().expect("a free port");
-        json!({
-            "name": name, "owner": "owner", "node": "local", "egg": egg,
-            "allocation": format!("127.0.0.1:{port}"), "memory_mb": 64, "disk_mb": 100,
-            "variables": { "GREETING": "hi" }, "allocation_limit": 3,
-        })
+        let mut body = server_request(name, egg, port);
+        body["allocation_limit"] = json!(3);
+        body
     }
 
     /// Creates a server and waits until it is installed; returns its uuid.
     fn installed_server(&mut self, name: &str) -> String {
         let body = self.server_body(name, "Fixture Game");
-        let created = self
-            .panel
-            .json("POST", "/api/admin/servers", &self.admin, Some(body));
-        assert_eq!(created.status, 201, "{created:?}");
-        let uuid = created.body["data"]["uuid"].as_str().unwrap().to_string();
+        let uuid = create_server(&self.panel, &self.admin, body);
         self.wait_for_status(&uuid, Some("installed"));
         uuid
     }
@@ -195,34 +185,30 @@ fn half_made_records(database_url: &str) -> Vec<String> {
             "SELECT COUNT(*) FROM servers WHERE status = 'deleting'",
         ),
     ];
-    let url = database_url.to_string();
-    off_thread(async move {
-        let db = hatchery_host::db::Database::connect(&url).await.unwrap();
-        let mut violations = Vec::new();
-        for (what, query) in CHECKS {
-            let count: i64 = match &db {
-                hatchery_host::db::Database::Sqlite(pool) => {
-                    sqlx::query_scalar(*query).fetch_one(pool).await.unwrap()
-                }
-                hatchery_host::db::Database::Postgres(pool) => {
-                    sqlx::query_scalar(*query).fetch_one(pool).await.unwrap()
-                }
-            };
-            if count != 0 {
-                violations.push(format!("{count} {what}"));
-            }
-        }
-        db.close().await;
-        violations
-    })
+    CHECKS
+        .iter()
+        .filter_map(|(what, query)| {
+            let count: i64 = scalar(database_url, query);
+            (count != 0).then(|| format!("{count} {what}"))
+        })
+        .collect()
 }
 
-/// The text in the first column of the first row `query` returns.
-pub fn scalar_text(database_url: &str, query: &'static str) -> String {
+/// The first column of the first row `query` returns, on either database.
+pub fn scalar<T>(database_url: &str, query: &'static str) -> T
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + Send
+        + Unpin
+        + 'static,
+{
     let url = database_url.to_string();
     off_thread(async move {
         let db = hatchery_host::db::Database::connect(&url).await.unwrap();
-        let text: String = match &db {
+        let value: T = match &db {
             hatchery_host::db::Database::Sqlite(pool) => {
                 sqlx::query_scalar(query).fetch_one(pool).await.unwrap()
             }
@@ -231,7 +217,7 @@ pub fn scalar_text(database_url: &str, query: &'static str) -> String {
             }
         };
         db.close().await;
-        text
+        value
     })
 }
 
@@ -352,14 +338,7 @@ fn walk_every_fault_point(dialect: Dialect) {
     }
     // Of the 12 ports, the two created servers hold one each and the reinstalled one
     // its new primary: every other one is free again.
-    let free: Vec<Value> = serde_json::from_str(&cluster.panel.cli_ok(&[
-        "node",
-        "allocations",
-        "local",
-        "--free",
-        "--json",
-    ]))
-    .unwrap();
+    let free = free_allocations(&cluster.panel, "local");
     assert_eq!(free.len(), 12 - 3, "{free:?}");
 }
 
@@ -387,11 +366,7 @@ fn every_fault_point_is_walked() {
 /// Creates a `Slow Game` server and waits until wings runs its install script.
 fn slow_install(cluster: &mut Cluster, name: &str) -> String {
     let body = cluster.server_body(name, "Slow Game");
-    let created = cluster
-        .panel
-        .json("POST", "/api/admin/servers", &cluster.admin, Some(body));
-    assert_eq!(created.status, 201, "{created:?}");
-    let uuid = created.body["data"]["uuid"].as_str().unwrap().to_string();
+    let uuid = create_server(&cluster.panel, &cluster.admin, body);
     eventually(Duration::from_secs(60), "the install script to run", || {
         let described = cluster.node.server_on_wings(&uuid)?;
         (described["install"]["install"] == "installing").then_some(())
@@ -840,21 +815,10 @@ fn a_full_disk_during_a_write_keeps_the_old_file_and_says_why() {
     node.start_wings();
     import_fixture_egg(&panel, "Fixture Game", str::to_string);
     let port = add_ports(&panel, &admin, "local", 1)[0];
-    let created = panel.json(
-        "POST",
-        "/api/admin/servers",
-        &admin,
-        Some(json!({
-            "name": "full", "owner": "owner", "node": "local", "egg": "Fixture Game",
-            "allocation": format!("127.0.0.1:{port}"), "memory_mb": 64, "disk_mb": 1000,
-            "variables": { "GREETING": "hi" },
-        })),
-    );
-    assert_eq!(created.status, 201, "{created:?}");
-    let uuid = created.body["data"]["uuid"].as_str().unwrap().to_string();
-    eventually(Duration::from_secs(90), "the install", || {
-        (panel_status(&panel, &uuid).as_deref() == Some("installed")).then_some(())
-    });
+    let mut body = server_request("full", "Fixture Game", port.into());
+    body["disk_mb"] = json!(1000);
+    let uuid = create_server(&panel, &admin, body);
+    wait_installed(&panel, &uuid);
     let write = |file: &str, contents: Vec<u8>| {
         panel.request(
             "POST",

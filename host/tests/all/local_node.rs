@@ -216,6 +216,34 @@ pub fn add_ports(panel: &Panel, admin_key: &str, node: &str, count: usize) -> Ve
     ports
 }
 
+/// The node's allocations no server holds, as `node allocations --free --json` lists them.
+pub fn free_allocations(panel: &Panel, node: &str) -> Vec<Value> {
+    serde_json::from_str(&panel.cli_ok(&["node", "allocations", node, "--free", "--json"])).unwrap()
+}
+
+/// A `POST /api/admin/servers` body: a small server of `owner` on node `local`.
+pub fn server_request(name: &str, egg: &str, port: u64) -> Value {
+    json!({
+        "name": name, "owner": "owner", "node": "local", "egg": egg,
+        "allocation": format!("127.0.0.1:{port}"), "memory_mb": 64, "disk_mb": 100,
+        "variables": { "GREETING": "hi" },
+    })
+}
+
+/// Creates the server `body` describes; returns its uuid.
+pub fn create_server(panel: &Panel, admin_key: &str, body: Value) -> String {
+    let created = panel.json("POST", "/api/admin/servers", admin_key, Some(body));
+    assert_eq!(created.status, 201, "{created:?}");
+    created.body["data"]["uuid"].as_str().unwrap().to_string()
+}
+
+/// Waits until the panel shows the server as installed.
+pub fn wait_installed(panel: &Panel, uuid: &str) {
+    eventually(Duration::from_secs(90), "the install", || {
+        (panel_status(panel, uuid).as_deref() == Some("installed")).then_some(())
+    });
+}
+
 /// The panel's servers, as `hatchery server list --json` prints them.
 pub fn panel_servers(panel: &Panel) -> Vec<Value> {
     serde_json::from_str::<Value>(&panel.cli_ok(&["server", "list", "--json"]))
