@@ -4,13 +4,13 @@
 pub mod actions;
 pub mod cli;
 pub mod config;
-pub mod console_token;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod faults;
 pub mod http;
+pub mod node_tokens;
 pub mod plugins;
 pub mod policy;
 pub mod secrets;

@@ -30,6 +30,41 @@ pub fn authorize(
     Ok(())
 }
 
+/// A plugin's server route: the caller may use the server (`access`), holds the
+/// route's server permission, and the server takes requests (administrators still
+/// reach suspended servers).
+pub fn authorize_server_route(
+    server: &crate::db::servers::Server,
+    access: &ServerAccess,
+    permission: Option<&str>,
+) -> Result<()> {
+    if let Some(permission) = permission
+        && !access.can(permission)
+    {
+        return Err(Error::Forbidden(format!(
+            "this needs the `{permission}` permission on the server"
+        )));
+    }
+    match server.status.as_deref() {
+        Some(status @ ("suspended" | "deleting")) if *access != ServerAccess::Admin => {
+            Err(Error::Conflict(format!("the server is {status}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A plugin's admin route: a root administrator, or staff whose role holds the route's
+/// admin permission; with no permission, root administrators only.
+pub fn authorize_admin_route(
+    principal: Option<&Principal>,
+    permission: Option<&str>,
+) -> Result<()> {
+    match permission {
+        Some(permission) => require_admin_permission(principal, permission).map(drop),
+        None => require_admin(principal).map(drop),
+    }
+}
+
 /// Requires an administrator (the plugin admin API).
 pub fn require_admin(principal: Option<&Principal>) -> Result<&Principal> {
     authorize(principal, RouteAuth::Admin, None)?;

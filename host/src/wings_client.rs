@@ -2,6 +2,12 @@
 
 use std::time::Duration;
 
+use hatchery_protocol::files::{
+    ChmodFile, ChmodFiles, Copied, CopyFile, CreateDirectory, Decompress, FileEntry, FileList,
+    RenameFile, RenameFiles, WriteOnly,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::db::nodes::Node;
@@ -13,6 +19,8 @@ pub struct WingsClient {
     node: String,
     authorization: String,
     agent: ureq::Agent,
+    /// For streamed writes: no overall deadline, since large files take long.
+    streaming: ureq::Agent,
 }
 
 impl WingsClient {
@@ -22,8 +30,15 @@ impl WingsClient {
             .http_status_as_error(false)
             .build()
             .into();
+        let streaming = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_recv_response(Some(Duration::from_secs(120)))
+            .http_status_as_error(false)
+            .build()
+            .into();
         WingsClient {
-            base: format!("{}://{}:{}", node.scheme, node.fqdn, node.daemon_port),
+            streaming,
+            base: node.public_url(),
             node: node.name.clone(),
             authorization: format!("Bearer {token}"),
             agent,
@@ -106,30 +121,176 @@ impl WingsClient {
             .map(drop)
     }
 
-    pub async fn read_file(&self, uuid: &str, path: &str) -> Result<Vec<u8>> {
+    pub async fn list_directory(&self, uuid: &str, directory: &str) -> Result<Vec<FileEntry>> {
         let path = format!(
-            "/api/servers/{uuid}/files/contents?file={}",
+            "/api/servers/{uuid}/files/list-directory?directory={}",
+            encode_query(directory)
+        );
+        self.typed("GET", &path, None).await
+    }
+
+    pub async fn stat(&self, uuid: &str, path: &str) -> Result<FileEntry> {
+        let path = format!("/api/servers/{uuid}/files/stat?file={}", encode_query(path));
+        self.typed("GET", &path, None).await
+    }
+
+    /// A whole file, or `length` bytes from `offset` when a range is given.
+    pub async fn read_file(
+        &self,
+        uuid: &str,
+        path: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<Vec<u8>> {
+        let range = range
+            .map(|(offset, length)| format!("&offset={offset}&length={length}"))
+            .unwrap_or_default();
+        let path = format!(
+            "/api/servers/{uuid}/files/contents?file={}{range}",
             encode_query(path)
         );
         self.send("GET", &path, None).await
     }
 
-    /// `only`: `Some("new")` or `Some("existing")` when the caller may not do both.
+    /// Writes a whole file, which wings swaps in atomically once all of it arrived.
     pub async fn write_file(
         &self,
         uuid: &str,
         path: &str,
         contents: Vec<u8>,
-        only: Option<&str>,
+        only: Option<WriteOnly>,
     ) -> Result<()> {
-        let only = only.map(|only| format!("&only={only}")).unwrap_or_default();
-        let path = format!(
-            "/api/servers/{uuid}/files/write?file={}{only}",
-            encode_query(path)
-        );
-        self.send("POST", &path, Some(("application/octet-stream", contents)))
+        self.send(
+            "POST",
+            &write_path(uuid, path, only),
+            Some(("application/octet-stream", contents)),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Streams a file from `source` (read on a blocking thread) without holding it in
+    /// memory; if `source` fails, wings discards what it received.
+    pub async fn write_file_from(
+        &self,
+        uuid: &str,
+        path: &str,
+        only: Option<WriteOnly>,
+        source: impl std::io::Read + Send + Sync + 'static,
+    ) -> Result<()> {
+        let client = self.clone();
+        let url = format!("{}{}", self.base, write_path(uuid, path, only));
+        tokio::task::spawn_blocking(move || {
+            let request = ureq::http::Request::builder()
+                .method("POST")
+                .uri(&url)
+                .header("Authorization", &client.authorization)
+                .header("Content-Type", "application/octet-stream")
+                .body(ureq::SendBody::from_owned_reader(source))
+                .expect("a valid request");
+            let response = client.streaming.run(request);
+            client.answer(&url, response).map(drop)
+        })
+        .await
+        .map_err(|err| Error::Node(format!("the call to wings failed: {err}")))?
+    }
+
+    pub async fn create_directory(&self, uuid: &str, path: &str) -> Result<()> {
+        let (parent, name) = split_parent(path);
+        let body = CreateDirectory {
+            name: name.to_string(),
+            path: parent.to_string(),
+        };
+        self.post_json(uuid, "create-directory", &body).await
+    }
+
+    pub async fn rename(&self, uuid: &str, from: &str, to: &str) -> Result<()> {
+        let body = RenameFiles {
+            root: "/".into(),
+            files: vec![RenameFile {
+                from: from.to_string(),
+                to: to.to_string(),
+            }],
+        };
+        let path = format!("/api/servers/{uuid}/files/rename");
+        self.call("PUT", &path, Some(to_json(&body)))
             .await
             .map(drop)
+    }
+
+    /// Copies a file beside itself; returns the copy's path.
+    pub async fn copy(&self, uuid: &str, path: &str) -> Result<String> {
+        let body = CopyFile {
+            location: path.to_string(),
+        };
+        let path = format!("/api/servers/{uuid}/files/copy");
+        let copied: Copied = self.typed("POST", &path, Some(to_json(&body))).await?;
+        Ok(copied.name)
+    }
+
+    pub async fn delete(&self, uuid: &str, root: &str, files: &[String]) -> Result<()> {
+        let body = FileList {
+            root: root.to_string(),
+            files: files.to_vec(),
+        };
+        self.post_json(uuid, "delete", &body).await
+    }
+
+    pub async fn chmod(&self, uuid: &str, path: &str, mode: u32) -> Result<()> {
+        let body = ChmodFiles {
+            root: "/".into(),
+            files: vec![ChmodFile {
+                file: path.to_string(),
+                mode: format!("{mode:o}"),
+            }],
+        };
+        self.post_json(uuid, "chmod", &body).await
+    }
+
+    /// Packs `files` of directory `root` into a new archive there.
+    pub async fn compress(&self, uuid: &str, root: &str, files: &[String]) -> Result<FileEntry> {
+        let body = FileList {
+            root: root.to_string(),
+            files: files.to_vec(),
+        };
+        let path = format!("/api/servers/{uuid}/files/compress");
+        self.typed("POST", &path, Some(to_json(&body))).await
+    }
+
+    /// Unpacks archive `file` of directory `root` into `root`.
+    pub async fn decompress(&self, uuid: &str, root: &str, file: &str) -> Result<()> {
+        let body = Decompress {
+            root: root.to_string(),
+            file: file.to_string(),
+        };
+        self.post_json(uuid, "decompress", &body).await
+    }
+
+    /// The public address of this wings, for signed URLs.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    async fn post_json(&self, uuid: &str, operation: &str, body: &impl Serialize) -> Result<()> {
+        let path = format!("/api/servers/{uuid}/files/{operation}");
+        self.call("POST", &path, Some(to_json(body)))
+            .await
+            .map(drop)
+    }
+
+    /// A call whose answer has a known shape.
+    async fn typed<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T> {
+        let answer = self.call(method, path, body).await?;
+        serde_json::from_value(answer).map_err(|err| {
+            Error::Node(format!(
+                "wings on node {} answered {path} in a shape this panel does not know: {err}",
+                self.node
+            ))
+        })
     }
 
     async fn call(&self, method: &'static str, path: &str, body: Option<Value>) -> Result<Value> {
@@ -176,6 +337,15 @@ impl WingsClient {
             ),
             None => self.agent.run(request.body(()).expect("a valid request")),
         };
+        self.answer(url, sent)
+    }
+
+    /// Reads wings' answer: its body on success, else the error it names.
+    fn answer(
+        &self,
+        url: &str,
+        sent: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Vec<u8>> {
         let mut response = sent.map_err(|err| {
             Error::Node(format!(
                 "cannot reach wings on node {} at {url}: {err}",
@@ -217,7 +387,33 @@ impl WingsClient {
 /// Largest answer read from wings (file contents included).
 const MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 
-fn encode_query(value: &str) -> String {
+fn write_path(uuid: &str, path: &str, only: Option<WriteOnly>) -> String {
+    let only = match only {
+        Some(WriteOnly::New) => "&only=new",
+        Some(WriteOnly::Existing) => "&only=existing",
+        None => "",
+    };
+    format!(
+        "/api/servers/{uuid}/files/write?file={}{only}",
+        encode_query(path)
+    )
+}
+
+/// `/a/b/c` → (`/a/b`, `c`).
+fn split_parent(path: &str) -> (&str, &str) {
+    let trimmed = path.trim_end_matches('/');
+    match trimmed.rsplit_once('/') {
+        Some((parent, name)) => (parent, name),
+        None => ("", trimmed),
+    }
+}
+
+fn to_json(body: &impl Serialize) -> Value {
+    serde_json::to_value(body).expect("plain data encodes")
+}
+
+/// Percent-encodes a query value, keeping `/` readable.
+pub fn encode_query(value: &str) -> String {
     let mut encoded = String::with_capacity(value.len());
     for byte in value.bytes() {
         match byte {

@@ -44,6 +44,25 @@ pub const HOST_SECRETS_GET: u32 = 40;
 pub const HOST_SECRETS_SET: u32 = 41;
 pub const HOST_SECRETS_DELETE: u32 = 42;
 pub const HOST_HTTP_FETCH: u32 = 50;
+pub const HOST_FILES_LIST: u32 = 60;
+pub const HOST_FILES_STAT: u32 = 61;
+pub const HOST_FILES_READ: u32 = 62;
+pub const HOST_FILES_READ_RANGE: u32 = 63;
+pub const HOST_FILES_WRITE: u32 = 64;
+/// Opens a writer: answers a handle (`u64`) that `APPEND`, `FINISH` and `ABORT` take.
+pub const HOST_FILES_OPEN_WRITER: u32 = 65;
+pub const HOST_FILES_APPEND: u32 = 66;
+pub const HOST_FILES_FINISH: u32 = 67;
+pub const HOST_FILES_ABORT: u32 = 68;
+pub const HOST_FILES_RENAME: u32 = 69;
+pub const HOST_FILES_COPY: u32 = 70;
+pub const HOST_FILES_DELETE: u32 = 71;
+pub const HOST_FILES_MKDIR: u32 = 72;
+pub const HOST_FILES_CHMOD: u32 = 73;
+pub const HOST_FILES_COMPRESS: u32 = 74;
+pub const HOST_FILES_DECOMPRESS: u32 = 75;
+pub const HOST_FILES_DOWNLOAD_URL: u32 = 76;
+pub const HOST_FILES_UPLOAD_URL: u32 = 77;
 
 /// Result codes of both directions. With `STATUS_OK` the buffer holds the encoded
 /// result; otherwise it holds a UTF-8 message.

@@ -111,12 +111,126 @@ pub mod http {
     }
 }
 
+/// Files in a server's directory, worked on by the server's node. Capability
+/// `node_files`. Paths are inside the server's directory (`/` is its root).
+///
+/// While handling a request, the plugin acts for the user who made it: each call needs
+/// that user's server permission (`file.read` to list and stat, `file.read-content` to
+/// read, `file.create` / `file.update` to write, `file.delete`, `file.archive`) and is
+/// recorded in the activity log as theirs. Outside a request it acts as itself.
+pub mod files {
+    use super::imp;
+    use crate::{FileEntry, HostError, SignedUrl};
+
+    pub fn list(server: &str, directory: &str) -> Result<Vec<FileEntry>, HostError> {
+        imp::files_list(server, directory)
+    }
+
+    /// One entry; a final link is not followed.
+    pub fn stat(server: &str, path: &str) -> Result<FileEntry, HostError> {
+        imp::files_stat(server, path)
+    }
+
+    /// A whole file of at most 32 MiB; read larger ones with [`read_range`].
+    pub fn read(server: &str, path: &str) -> Result<Vec<u8>, HostError> {
+        imp::files_read(server, path)
+    }
+
+    /// Up to `length` bytes (at most 32 MiB) from `offset`; fewer at the end.
+    pub fn read_range(
+        server: &str,
+        path: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<u8>, HostError> {
+        imp::files_read_range(server, path, offset, length)
+    }
+
+    /// Replaces or creates a whole file, atomically.
+    pub fn write(server: &str, path: &str, contents: &[u8]) -> Result<(), HostError> {
+        imp::files_write(server, path, contents)
+    }
+
+    /// Starts a file written in parts; see [`FileWriter`].
+    pub fn open_writer(server: &str, path: &str) -> Result<FileWriter, HostError> {
+        imp::files_open_writer(server, path).map(|inner| FileWriter { inner })
+    }
+
+    /// A file written in parts, streamed to the node as they come. The file appears,
+    /// atomically, at [`FileWriter::finish`]; dropping the writer (or leaving it idle
+    /// for a minute) discards what was sent.
+    pub struct FileWriter {
+        inner: imp::Writer,
+    }
+
+    impl FileWriter {
+        pub fn append(&mut self, chunk: &[u8]) -> Result<(), HostError> {
+            imp::writer_append(&self.inner, chunk)
+        }
+
+        /// Completes the file; returns its size in bytes.
+        pub fn finish(self) -> Result<u64, HostError> {
+            imp::writer_finish(self.inner)
+        }
+    }
+
+    pub fn rename(server: &str, from: &str, to: &str) -> Result<(), HostError> {
+        imp::files_rename(server, from, to)
+    }
+
+    /// Copies a file beside itself (`name copy.ext`); returns the copy's path.
+    pub fn copy(server: &str, path: &str) -> Result<String, HostError> {
+        imp::files_copy(server, path)
+    }
+
+    /// Deletes files and directories, with what they hold.
+    pub fn delete(server: &str, paths: &[String]) -> Result<(), HostError> {
+        imp::files_delete(server, paths)
+    }
+
+    /// Creates a directory and any missing parents.
+    pub fn mkdir(server: &str, path: &str) -> Result<(), HostError> {
+        imp::files_mkdir(server, path)
+    }
+
+    /// Sets permission bits (`0o000` to `0o777`).
+    pub fn chmod(server: &str, path: &str, mode: u32) -> Result<(), HostError> {
+        imp::files_chmod(server, path, mode)
+    }
+
+    /// Packs `files` of `directory` into a new archive there; returns the archive.
+    pub fn compress(
+        server: &str,
+        directory: &str,
+        files: &[String],
+    ) -> Result<FileEntry, HostError> {
+        imp::files_compress(server, directory, files)
+    }
+
+    /// Unpacks archive `file` of `directory` into `directory`.
+    pub fn decompress(server: &str, directory: &str, file: &str) -> Result<(), HostError> {
+        imp::files_decompress(server, directory, file)
+    }
+
+    /// A URL the user's browser downloads `path` from, straight from the node, once.
+    pub fn download_url(server: &str, path: &str) -> Result<SignedUrl, HostError> {
+        imp::files_download_url(server, path)
+    }
+
+    /// A URL the user's browser uploads files to (multipart) into `directory`, once.
+    pub fn upload_url(server: &str, directory: &str) -> Result<SignedUrl, HostError> {
+        imp::files_upload_url(server, directory)
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
     use serde::de::DeserializeOwned;
 
     use crate::abi::{self, guest::host_call};
-    use crate::{ActivityEntry, DbRows, DbValue, Dialect, HostError, LogLevel, Server};
+    use crate::{
+        ActivityEntry, DbRows, DbValue, Dialect, FileEntry, HostError, LogLevel, Server, SignedUrl,
+    };
 
     /// A contract 1.1 call: the host answers with an encoded `Result<T, HostError>`.
     fn typed<T: DeserializeOwned>(op: u32, input: &[u8]) -> Result<T, HostError> {
@@ -199,15 +313,125 @@ mod imp {
     pub fn http_fetch(request: &crate::OutgoingRequest) -> Result<crate::Response, HostError> {
         typed(abi::HOST_HTTP_FETCH, &abi::encode(request))
     }
+
+    pub fn files_list(server: &str, directory: &str) -> Result<Vec<FileEntry>, HostError> {
+        typed(abi::HOST_FILES_LIST, &abi::encode(&(server, directory)))
+    }
+
+    pub fn files_stat(server: &str, path: &str) -> Result<FileEntry, HostError> {
+        typed(abi::HOST_FILES_STAT, &abi::encode(&(server, path)))
+    }
+
+    pub fn files_read(server: &str, path: &str) -> Result<Vec<u8>, HostError> {
+        typed(abi::HOST_FILES_READ, &abi::encode(&(server, path)))
+    }
+
+    pub fn files_read_range(
+        server: &str,
+        path: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<u8>, HostError> {
+        let input = abi::encode(&(server, path, offset, length));
+        typed(abi::HOST_FILES_READ_RANGE, &input)
+    }
+
+    pub fn files_write(server: &str, path: &str, contents: &[u8]) -> Result<(), HostError> {
+        typed(
+            abi::HOST_FILES_WRITE,
+            &abi::encode(&(server, path, contents)),
+        )
+    }
+
+    /// A writer is a handle the host hands out; dropping it tells the host to discard.
+    pub struct Writer {
+        handle: u64,
+        finished: std::cell::Cell<bool>,
+    }
+
+    impl Drop for Writer {
+        fn drop(&mut self) {
+            if !self.finished.get() {
+                let _ = typed::<()>(abi::HOST_FILES_ABORT, &abi::encode(&self.handle));
+            }
+        }
+    }
+
+    pub fn files_open_writer(server: &str, path: &str) -> Result<Writer, HostError> {
+        let handle = typed(abi::HOST_FILES_OPEN_WRITER, &abi::encode(&(server, path)))?;
+        Ok(Writer {
+            handle,
+            finished: std::cell::Cell::new(false),
+        })
+    }
+
+    pub fn writer_append(writer: &Writer, chunk: &[u8]) -> Result<(), HostError> {
+        typed(
+            abi::HOST_FILES_APPEND,
+            &abi::encode(&(writer.handle, chunk)),
+        )
+    }
+
+    pub fn writer_finish(writer: Writer) -> Result<u64, HostError> {
+        writer.finished.set(true);
+        typed(abi::HOST_FILES_FINISH, &abi::encode(&writer.handle))
+    }
+
+    pub fn files_rename(server: &str, from: &str, to: &str) -> Result<(), HostError> {
+        typed(abi::HOST_FILES_RENAME, &abi::encode(&(server, from, to)))
+    }
+
+    pub fn files_copy(server: &str, path: &str) -> Result<String, HostError> {
+        typed(abi::HOST_FILES_COPY, &abi::encode(&(server, path)))
+    }
+
+    pub fn files_delete(server: &str, paths: &[String]) -> Result<(), HostError> {
+        typed(abi::HOST_FILES_DELETE, &abi::encode(&(server, paths)))
+    }
+
+    pub fn files_mkdir(server: &str, path: &str) -> Result<(), HostError> {
+        typed(abi::HOST_FILES_MKDIR, &abi::encode(&(server, path)))
+    }
+
+    pub fn files_chmod(server: &str, path: &str, mode: u32) -> Result<(), HostError> {
+        typed(abi::HOST_FILES_CHMOD, &abi::encode(&(server, path, mode)))
+    }
+
+    pub fn files_compress(
+        server: &str,
+        directory: &str,
+        files: &[String],
+    ) -> Result<FileEntry, HostError> {
+        let input = abi::encode(&(server, directory, files));
+        typed(abi::HOST_FILES_COMPRESS, &input)
+    }
+
+    pub fn files_decompress(server: &str, directory: &str, file: &str) -> Result<(), HostError> {
+        let input = abi::encode(&(server, directory, file));
+        typed(abi::HOST_FILES_DECOMPRESS, &input)
+    }
+
+    pub fn files_download_url(server: &str, path: &str) -> Result<SignedUrl, HostError> {
+        typed(abi::HOST_FILES_DOWNLOAD_URL, &abi::encode(&(server, path)))
+    }
+
+    pub fn files_upload_url(server: &str, directory: &str) -> Result<SignedUrl, HostError> {
+        typed(
+            abi::HOST_FILES_UPLOAD_URL,
+            &abi::encode(&(server, directory)),
+        )
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use crate::wasm::bindings::hatchery::plugin::{
-        activity, db, events, http, log as wit_log, secrets, servers,
+        activity, db, events, http, log as wit_log, node_files, secrets, servers,
     };
     use crate::wasm::convert;
-    use crate::{ActivityEntry, DbRows, DbValue, Dialect, HostError, LogLevel, Server};
+    use crate::{
+        ActivityEntry, DbRows, DbValue, Dialect, FileEntry, HostError, LogLevel, Server, SignedUrl,
+    };
 
     pub fn log(level: LogLevel, message: &str) {
         wit_log::write(convert::log_level(level), message)
@@ -288,6 +512,96 @@ mod imp {
                 headers: response.headers,
                 body: response.body,
             })
+            .map_err(convert::host_error)
+    }
+
+    pub fn files_list(server: &str, directory: &str) -> Result<Vec<FileEntry>, HostError> {
+        node_files::list(server, directory)
+            .map(|entries| entries.into_iter().map(convert::file_entry).collect())
+            .map_err(convert::host_error)
+    }
+
+    pub fn files_stat(server: &str, path: &str) -> Result<FileEntry, HostError> {
+        node_files::stat(server, path)
+            .map(convert::file_entry)
+            .map_err(convert::host_error)
+    }
+
+    pub fn files_read(server: &str, path: &str) -> Result<Vec<u8>, HostError> {
+        node_files::read(server, path).map_err(convert::host_error)
+    }
+
+    pub fn files_read_range(
+        server: &str,
+        path: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<u8>, HostError> {
+        node_files::read_range(server, path, offset, length).map_err(convert::host_error)
+    }
+
+    pub fn files_write(server: &str, path: &str, contents: &[u8]) -> Result<(), HostError> {
+        node_files::write(server, path, contents).map_err(convert::host_error)
+    }
+
+    /// The host's resource: dropping it discards an unfinished file.
+    pub type Writer = node_files::FileWriter;
+
+    pub fn files_open_writer(server: &str, path: &str) -> Result<Writer, HostError> {
+        node_files::open_writer(server, path).map_err(convert::host_error)
+    }
+
+    pub fn writer_append(writer: &Writer, chunk: &[u8]) -> Result<(), HostError> {
+        writer.append(chunk).map_err(convert::host_error)
+    }
+
+    pub fn writer_finish(writer: Writer) -> Result<u64, HostError> {
+        writer.finish().map_err(convert::host_error)
+    }
+
+    pub fn files_rename(server: &str, from: &str, to: &str) -> Result<(), HostError> {
+        node_files::rename(server, from, to).map_err(convert::host_error)
+    }
+
+    pub fn files_copy(server: &str, path: &str) -> Result<String, HostError> {
+        node_files::copy(server, path).map_err(convert::host_error)
+    }
+
+    pub fn files_delete(server: &str, paths: &[String]) -> Result<(), HostError> {
+        node_files::delete(server, paths).map_err(convert::host_error)
+    }
+
+    pub fn files_mkdir(server: &str, path: &str) -> Result<(), HostError> {
+        node_files::mkdir(server, path).map_err(convert::host_error)
+    }
+
+    pub fn files_chmod(server: &str, path: &str, mode: u32) -> Result<(), HostError> {
+        node_files::chmod(server, path, mode).map_err(convert::host_error)
+    }
+
+    pub fn files_compress(
+        server: &str,
+        directory: &str,
+        files: &[String],
+    ) -> Result<FileEntry, HostError> {
+        node_files::compress(server, directory, files)
+            .map(convert::file_entry)
+            .map_err(convert::host_error)
+    }
+
+    pub fn files_decompress(server: &str, directory: &str, file: &str) -> Result<(), HostError> {
+        node_files::decompress(server, directory, file).map_err(convert::host_error)
+    }
+
+    pub fn files_download_url(server: &str, path: &str) -> Result<SignedUrl, HostError> {
+        node_files::download_url(server, path)
+            .map(convert::signed_url)
+            .map_err(convert::host_error)
+    }
+
+    pub fn files_upload_url(server: &str, directory: &str) -> Result<SignedUrl, HostError> {
+        node_files::upload_url(server, directory)
+            .map(convert::signed_url)
             .map_err(convert::host_error)
     }
 }

@@ -324,6 +324,29 @@ impl std::fmt::Display for HostError {
 
 impl std::error::Error for HostError {}
 
+/// An entry of a server's directory (`host::files`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub name: String,
+    pub size: u64,
+    pub directory: bool,
+    pub file: bool,
+    pub symlink: bool,
+    /// Permission bits, e.g. `0o644`.
+    pub mode: u32,
+    /// Seconds since the Unix epoch.
+    pub modified: i64,
+    /// A MIME type guessed from the name (`inode/directory` for directories).
+    pub mime: String,
+}
+
+/// A URL that works once, until `expires_at` (seconds since the Unix epoch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedUrl {
+    pub url: String,
+    pub expires_at: i64,
+}
+
 /// A game server, as the panel keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Server {

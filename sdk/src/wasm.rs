@@ -87,6 +87,26 @@ pub(crate) mod convert {
         }
     }
 
+    pub fn file_entry(entry: wit::FileEntry) -> crate::FileEntry {
+        crate::FileEntry {
+            name: entry.name,
+            size: entry.size,
+            directory: entry.directory,
+            file: entry.file,
+            symlink: entry.symlink,
+            mode: entry.mode,
+            modified: entry.modified,
+            mime: entry.mime,
+        }
+    }
+
+    pub fn signed_url(url: wit::SignedUrl) -> crate::SignedUrl {
+        crate::SignedUrl {
+            url: url.url,
+            expires_at: url.expires_at,
+        }
+    }
+
     pub fn activity_entry(entry: &ActivityEntry) -> wit::ActivityEntry {
         wit::ActivityEntry {
             event: entry.event.clone(),

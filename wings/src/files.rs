@@ -114,15 +114,7 @@ impl DiskUsage {
     }
 }
 
-/// Which writes a caller may make, when they may not make both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WriteOnly {
-    /// Create files that do not exist yet (`file.create`).
-    New,
-    /// Change files that exist (`file.update`).
-    Existing,
-}
+pub use hatchery_protocol::files::WriteOnly;
 
 /// A file opened for writing at any offset (SFTP), held to the server's quota.
 pub struct WriteHandle {
@@ -337,6 +329,13 @@ impl ServerFiles {
     /// [`ServerFiles::write`] for a caller who may only create new files or only change
     /// existing ones (`file.create` and `file.update` are separate permissions).
     pub fn write_only(&self, path: &str, contents: &[u8], only: Option<WriteOnly>) -> Result<()> {
+        self.check_write_only(path, only)?;
+        self.write(path, contents)
+    }
+
+    /// Refuses a write the caller may not make: replacing a file when they may only
+    /// create, or creating one when they may only change.
+    pub fn check_write_only(&self, path: &str, only: Option<WriteOnly>) -> Result<()> {
         let exists = self.root.symlink_metadata(clean(path)?).is_ok();
         match (only, exists) {
             (Some(WriteOnly::New), true) => Err(Error::Forbidden(format!(
@@ -345,8 +344,23 @@ impl ServerFiles {
             (Some(WriteOnly::Existing), false) => Err(Error::Forbidden(format!(
                 "`{path}` does not exist; creating it needs the file.create permission"
             ))),
-            _ => self.write(path, contents),
+            _ => Ok(()),
         }
+    }
+
+    /// Up to `length` bytes of a file from `offset` (fewer at its end).
+    pub fn read_range(&self, path: &str, offset: u64, length: u64) -> Result<Vec<u8>> {
+        use std::io::{Read as _, Seek as _};
+        let relative = clean(path)?;
+        let file = open_regular(&self.root, &relative, &mut read_options(), path)?;
+        let mut file = file.into_std();
+        file.seek(std::io::SeekFrom::Start(offset))
+            .map_err(|err| fail(path, err))?;
+        let mut contents = Vec::new();
+        file.take(length)
+            .read_to_end(&mut contents)
+            .map_err(|err| fail(path, err))?;
+        Ok(contents)
     }
 
     /// Streams a whole file from `source`, atomically: the old file (if any) stays until

@@ -12,6 +12,6 @@ pub mod manager;
 pub mod remote;
 pub mod server;
 pub mod ssh;
-pub mod token;
+pub use hatchery_protocol::token;
 
 pub use error::{Error, Result};

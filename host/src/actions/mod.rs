@@ -3,6 +3,7 @@
 //! did it in the activity log (which also goes out on the event bus for plugins).
 //! Permission checks happen before, in [`crate::policy`].
 
+pub mod files;
 pub mod intents;
 pub mod reconcile;
 pub mod servers;
@@ -44,6 +45,16 @@ impl Core {
     }
 
     async fn wings_client(&self, node_id: i64, refuse_maintenance: bool) -> Result<WingsClient> {
+        let (node, token) = self.node_and_token(node_id, refuse_maintenance).await?;
+        Ok(WingsClient::new(&node, &token))
+    }
+
+    /// Node `node_id` with its token unsealed (to sign tokens its wings accepts).
+    pub async fn node_and_token(
+        &self,
+        node_id: i64,
+        refuse_maintenance: bool,
+    ) -> Result<(nodes::Node, String)> {
         let node = nodes::find(&self.db, &node_id.to_string())
             .await?
             .ok_or_else(|| Error::NotFound(format!("node {node_id} no longer exists")))?;
@@ -53,10 +64,8 @@ impl Core {
                 node.name
             )));
         }
-        Ok(WingsClient::new(
-            &node,
-            &nodes::token(&self.secrets, &node)?,
-        ))
+        let token = nodes::token(&self.secrets, &node)?;
+        Ok((node, token))
     }
 
     /// Ends a user's consoles and SFTP sessions at once: on `server` only, or on every

@@ -12,7 +12,6 @@ use crate::db::servers::{self, NewServer, Server, ServerChanges};
 use crate::db::{eggs, server_intents};
 use crate::error::{Error, Result};
 use crate::faults;
-use crate::policy::ServerAccess;
 
 /// Creates the server and has its node's wings install it. The record and a pending
 /// creation are stored together; the creation is complete when wings accepts it. If
@@ -306,55 +305,6 @@ pub async fn delete(core: &Core, actor: &Actor, server: &Server, force: bool) ->
     Ok(())
 }
 
-pub async fn read_file(core: &Core, server: &Server, path: &str) -> Result<Vec<u8>> {
-    refuse_unless_ready(server)?;
-    core.wings_for_users(server.node_id)
-        .await?
-        .read_file(&server.uuid, path)
-        .await
-}
-
-/// Writes a whole file. `access` decides what kind of write: `file.create` makes new
-/// files, `file.update` changes existing ones; wings enforces it on the file itself.
-pub async fn write_file(
-    core: &Core,
-    actor: &Actor,
-    server: &Server,
-    access: &ServerAccess,
-    path: &str,
-    contents: Vec<u8>,
-) -> Result<()> {
-    let only = match (access.can("file.create"), access.can("file.update")) {
-        (true, true) => None,
-        (true, false) => Some("new"),
-        (false, true) => Some("existing"),
-        (false, false) => {
-            return Err(Error::Forbidden(
-                "writing files needs the file.create or file.update permission on this server"
-                    .into(),
-            ));
-        }
-    };
-    refuse_unless_ready(server)?;
-    let bytes = contents.len();
-    core.wings_for_users(server.node_id)
-        .await?
-        .write_file(&server.uuid, path, contents, only)
-        .await?;
-    core.events.publish(crate::events::host_event(
-        "file.written",
-        json!({ "server": server.uuid, "files": [path], "via": "api", "user_id": actor.user_id }),
-    ));
-    core.record(
-        actor,
-        Activity::new("server.file.write")
-            .on_server(server.id)
-            .with(json!({ "file": path, "bytes": bytes })),
-    )
-    .await;
-    Ok(())
-}
-
 /// A server being deleted takes no more changes.
 fn refuse_if_deleting(server: &Server) -> Result<()> {
     match server.status.as_deref() {
@@ -366,7 +316,7 @@ fn refuse_if_deleting(server: &Server) -> Result<()> {
 }
 
 /// Suspended, installing and deleted servers refuse power, console and file actions.
-fn refuse_unless_ready(server: &Server) -> Result<()> {
+pub(super) fn refuse_unless_ready(server: &Server) -> Result<()> {
     refuse_if_deleting(server)?;
     match server.status.as_deref() {
         Some("suspended") => Err(Error::Conflict(

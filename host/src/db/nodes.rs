@@ -34,6 +34,13 @@ pub struct Node {
     pub created_at: DateTime<Utc>,
 }
 
+impl Node {
+    /// Where browsers and the panel reach this node's wings: `https://fqdn:port`.
+    pub fn public_url(&self) -> String {
+        format!("{}://{}:{}", self.scheme, self.fqdn, self.daemon_port)
+    }
+}
+
 const NODE_COLUMNS: &str = "id, uuid, name, description, fqdn, scheme, behind_proxy, daemon_port, sftp_port, \
      data_dir, memory_mb, memory_overallocate, disk_mb, disk_overallocate, upload_size_mb, maintenance, public, \
      token_id, token_sealed, created_at";

@@ -153,7 +153,7 @@ pub async fn websocket(
             node.name
         )));
     }
-    let token = crate::console_token::sign(
+    let token = crate::node_tokens::console(
         &nodes::token(&state.secrets, &node)?,
         &server.uuid,
         &caller.uuid,
@@ -606,8 +606,7 @@ pub async fn file_contents(
     Query(query): Query<FileQuery>,
 ) -> Result<Vec<u8>> {
     let (server, access) = server_for(&state, &caller, &key).await?;
-    access.require("file.read-content")?;
-    actions::servers::read_file(&state.core(), &server, &query.file).await
+    actions::files::read(&state.core(), &server, &access, &query.file, None).await
 }
 
 /// Writes a file (created if missing, replaced whole and atomically otherwise).
@@ -624,7 +623,7 @@ pub async fn file_write(
     body: Bytes,
 ) -> Result<StatusCode> {
     let (server, access) = server_for(&state, &caller, &key).await?;
-    actions::servers::write_file(
+    actions::files::write(
         &state.core(),
         &caller.actor(),
         &server,

@@ -67,3 +67,40 @@ pub async fn document() -> ([(axum::http::HeaderName, &'static str); 1], &'stati
         text,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    use crate::plugins::manifest::RouteScope;
+    use crate::plugins::routes::mount;
+
+    /// `/users/{user}` and `/users/{id}` are the same route.
+    fn shape(path: &str) -> String {
+        path.split('/')
+            .map(|part| if part.starts_with('{') { "{}" } else { part })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// Plugins may not shadow the host's routes at the shared mount points; the lists
+    /// that say which routes those are must name every route the API documents there.
+    #[test]
+    fn the_core_route_lists_name_every_documented_route() {
+        let document = super::ApiDoc::openapi();
+        for scope in [RouteScope::Server, RouteScope::Admin, RouteScope::Auth] {
+            let (prefix, core) = mount(scope);
+            let listed: Vec<String> = core.iter().map(|path| shape(path)).collect();
+            for path in document.paths.paths.keys() {
+                let Some(rest) = path.strip_prefix(prefix) else {
+                    continue;
+                };
+                let rest = if rest.is_empty() { "/" } else { rest };
+                assert!(
+                    listed.contains(&shape(rest)),
+                    "{path} is missing from the core routes of {prefix}"
+                );
+            }
+        }
+    }
+}

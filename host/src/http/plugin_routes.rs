@@ -10,7 +10,7 @@ use hatchery_sdk::Request;
 use super::{AppState, auth};
 use crate::error::{Error, Result};
 use crate::plugins::manifest::RouteScope;
-use crate::plugins::{RouteMatch, ServerRoute};
+use crate::plugins::{MountedRoute, RouteMatch};
 use crate::policy;
 
 /// Request headers a plugin never sees: credentials stay with the host.
@@ -92,11 +92,14 @@ async fn handle(
     call_plugin(&id, &plugin, call).await
 }
 
-/// Everything the router does not serve: plugins' server routes
-/// (`/api/client/servers/{server}/…`, contract 1.1), else a JSON 404. The host resolves
-/// the server and checks the caller's access and the route's server permission before
-/// the plugin runs; the plugin gets the server's uuid as the `server` parameter and the
-/// caller's permissions on it in `x-hatchery-server-permissions`.
+/// Everything the router does not serve: plugins' routes at the shared mount points
+/// (contract 1.1), else a JSON 404.
+/// - `/api/client/servers/{server}/…`: the host resolves the server and checks the
+///   caller's access and the route's server permission before the plugin runs; the
+///   plugin gets the server's uuid as the `server` parameter and the caller's
+///   permissions on it in `x-hatchery-server-permissions`.
+/// - `/api/admin/…`: root administrators, or staff holding the route's permission.
+/// - `/api/auth/…`: sign-in flows; public or for signed-in users, as declared.
 pub async fn fallback(
     State(state): State<AppState>,
     method: Method,
@@ -104,56 +107,49 @@ pub async fn fallback(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let no_such_endpoint = || Error::NotFound("no such endpoint".into());
-    let Some((key, rest)) = uri
-        .path()
-        .strip_prefix("/api/client/servers/")
-        .and_then(|rest| rest.split_once('/'))
-    else {
+    let request_path = uri.path().to_string();
+    let (scope, key, path) = if let Some(rest) = request_path.strip_prefix("/api/client/servers/") {
+        let (key, rest) = rest.split_once('/').ok_or_else(no_such_endpoint)?;
+        (RouteScope::Server, Some(key), format!("/{rest}"))
+    } else if let Some(rest) = request_path.strip_prefix("/api/admin/") {
+        (RouteScope::Admin, None, format!("/{rest}"))
+    } else if let Some(rest) = request_path.strip_prefix("/api/auth/") {
+        (RouteScope::Auth, None, format!("/{rest}"))
+    } else {
         return Err(no_such_endpoint());
     };
-    let path = format!("/{rest}");
     let found = state
         .plugins
         .registry()
-        .server_route(method.as_str(), &path);
+        .mounted_route(scope, method.as_str(), &path);
     let (plugin, route, mut params) = match found {
-        ServerRoute::Found {
+        MountedRoute::Found {
             plugin,
             route,
             params,
         } => (plugin, route, params),
-        ServerRoute::NotFound => return Err(no_such_endpoint()),
-        ServerRoute::WrongMethod => {
+        MountedRoute::NotFound => return Err(no_such_endpoint()),
+        MountedRoute::WrongMethod => {
             return Err(Error::MethodNotAllowed(format!(
                 "{method} is not allowed on this route"
             )));
         }
     };
-    let principal = auth::principal(&state, &method, &headers)
-        .await?
-        .ok_or_else(|| {
-            Error::Unauthenticated(
-                "sign in or send an API key as `Authorization: Bearer <key>`".into(),
-            )
-        })?;
-    let (server, access) = super::client::server_access_for(&state, &principal, key).await?;
-    if let Some(permission) = &route.permission
-        && !access.can(permission)
-    {
-        return Err(Error::Forbidden(format!(
-            "this needs the `{permission}` permission on the server"
-        )));
+    let principal = auth::principal(&state, &method, &headers).await?;
+    let mut server_context = None;
+    match (scope, key) {
+        (RouteScope::Server, Some(key)) => {
+            let principal = policy::require_user(principal.as_ref())?;
+            let (server, access) = super::client::server_access_for(&state, principal, key).await?;
+            policy::authorize_server_route(&server, &access, route.permission.as_deref())?;
+            params.insert(0, ("server".into(), server.uuid.clone()));
+            server_context = Some((server.uuid, access.permissions().join(",")));
+        }
+        (RouteScope::Admin, _) => {
+            policy::authorize_admin_route(principal.as_ref(), route.permission.as_deref())?;
+        }
+        _ => policy::authorize(principal.as_ref(), route.auth, None)?,
     }
-    if matches!(server.status.as_deref(), Some("suspended" | "deleting"))
-        && access != policy::ServerAccess::Admin
-    {
-        return Err(Error::Conflict(format!(
-            "the server is {}",
-            server.status.as_deref().unwrap_or_default()
-        )));
-    }
-    params.insert(0, ("server".into(), server.uuid.clone()));
     let call = PluginCall {
         route: &route,
         path,
@@ -162,10 +158,14 @@ pub async fn fallback(
         uri: &uri,
         headers: &headers,
         body,
-        principal: Some(principal),
-        server_context: Some((server.uuid, access.permissions().join(","))),
+        principal,
+        server_context,
     };
     call_plugin(&plugin.manifest.id.clone(), &plugin, call).await
+}
+
+fn no_such_endpoint() -> Error {
+    Error::NotFound("no such endpoint".into())
 }
 
 /// One request for a plugin's route, authorised already.

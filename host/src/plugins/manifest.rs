@@ -132,6 +132,10 @@ pub struct Capabilities {
     /// Keep secrets sealed by the host (contract 1.1).
     #[serde(default)]
     pub secrets: bool,
+    /// Work on servers' files through their nodes (contract 1.1); during a request only
+    /// with the caller's file permissions.
+    #[serde(default)]
+    pub node_files: bool,
     /// Events to receive: exact names or `prefix.*`.
     #[serde(default)]
     pub subscribe: Vec<String>,
@@ -143,7 +147,7 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// Every on/off capability: (name, granted, what the install prompt says).
-    fn flags(&self) -> [(&'static str, bool, &'static str); 7] {
+    fn flags(&self) -> [(&'static str, bool, &'static str); 8] {
         [
             ("database", self.database, "create and use its own tables"),
             ("emit", self.emit, "publish events in its own namespace"),
@@ -160,6 +164,11 @@ impl Capabilities {
             ),
             ("activity", self.activity, "write to the activity log"),
             ("secrets", self.secrets, "keep secrets sealed by the panel"),
+            (
+                "node_files",
+                self.node_files,
+                "read, write and delete files of every server",
+            ),
         ]
     }
 
@@ -172,6 +181,7 @@ impl Capabilities {
             "server_control" => &mut self.server_control,
             "activity" => &mut self.activity,
             "secrets" => &mut self.secrets,
+            "node_files" => &mut self.node_files,
             _ => return None,
         })
     }
@@ -302,6 +312,12 @@ pub enum RouteScope {
     /// `/api/client/servers/{server}/…` (contract 1.1): the host resolves the server
     /// and checks the caller's server permission before the plugin runs.
     Server,
+    /// `/api/admin/…` (contract 1.1): for root administrators, or staff whose role
+    /// holds the route's admin permission.
+    Admin,
+    /// `/api/auth/…` (contract 1.1): sign-in flows, public or for signed-in users; a
+    /// plugin with the `identity` grant signs a browser in through the host.
+    Auth,
 }
 
 /// Who may call a route; the host enforces it before the plugin runs.
@@ -507,6 +523,22 @@ impl Manifest {
             _ => Ok(()),
         };
 
+        // An admin route needs an admin permission: the host's, or the plugin's own
+        // (held through roles); none means root administrators only.
+        let check_admin_permission = |permission: &Option<String>| match permission {
+            Some(name)
+                if scope_of(name) != Some(PermissionScope::Panel)
+                    && !crate::policy::ADMIN_PERMISSIONS
+                        .iter()
+                        .any(|(known, _)| known == name) =>
+            {
+                Err(format!(
+                    "routes: `{name}` is not an admin permission (the host's, or one of the plugin's [[permissions]])"
+                ))
+            }
+            _ => Ok(()),
+        };
+
         let mut seen_routes = BTreeSet::new();
         for route in &self.routes {
             let method = route.method.to_ascii_uppercase();
@@ -521,6 +553,13 @@ impl Manifest {
             if !seen_routes.insert((route.scope, method.clone(), route.path.clone())) {
                 return Err(format!("routes: {method} {} is declared twice", route.path));
             }
+            if let Some(core) = super::routes::shadowed_core_route(route.scope, &route.path) {
+                let (mount, _) = super::routes::mount(route.scope);
+                return Err(format!(
+                    "routes: {method} {} would shadow the host's {mount}{core}",
+                    route.path
+                ));
+            }
             match route.scope {
                 RouteScope::Plugin => check_permission("routes", &route.permission)?,
                 RouteScope::Server => {
@@ -530,13 +569,24 @@ impl Manifest {
                             route.path
                         ));
                     }
-                    if let Some(core) = super::routes::shadowed_server_route(&route.path) {
+                    check_server_permission(&route.permission)?;
+                }
+                RouteScope::Admin => {
+                    if route.auth != RouteAuth::User {
                         return Err(format!(
-                            "routes: {method} {} would shadow the host's /api/client/servers/{{server}}{core}",
+                            "routes: {method} {} is an admin route; its `permission` says who may call it (leave `auth` out)",
                             route.path
                         ));
                     }
-                    check_server_permission(&route.permission)?;
+                    check_admin_permission(&route.permission)?;
+                }
+                RouteScope::Auth => {
+                    if route.auth == RouteAuth::Admin || route.permission.is_some() {
+                        return Err(format!(
+                            "routes: {method} {} is a sign-in route: `auth` is public or user, with no permission",
+                            route.path
+                        ));
+                    }
                 }
             }
         }

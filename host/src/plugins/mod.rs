@@ -165,8 +165,9 @@ struct Entry {
     overlapping: bool,
 }
 
-/// What serves a path below `/api/client/servers/{server}`.
-pub enum ServerRoute {
+/// What serves a path below a shared mount point (`/api/client/servers/{server}`,
+/// `/api/admin`, `/api/auth`).
+pub enum MountedRoute {
     Found {
         plugin: Arc<LoadedPlugin>,
         route: RouteDecl,
@@ -200,14 +201,14 @@ impl Registry {
         self.entries.get(id).and_then(|entry| entry.loaded.as_ref())
     }
 
-    /// The enabled plugin whose server route (`/api/client/servers/{server}<path>`)
-    /// serves `method` on `path`.
-    pub fn server_route(&self, method: &str, path: &str) -> ServerRoute {
+    /// The enabled plugin whose route in `scope` (mounted where [`routes::mount`]
+    /// says) serves `method` on `path`.
+    pub fn mounted_route(&self, scope: RouteScope, method: &str, path: &str) -> MountedRoute {
         let mut wrong_method = false;
         for plugin in self.loaded_plugins() {
-            match plugin.match_route(RouteScope::Server, method, path) {
+            match plugin.match_route(scope, method, path) {
                 RouteMatch::Found { route, params } => {
-                    return ServerRoute::Found {
+                    return MountedRoute::Found {
                         plugin: plugin.clone(),
                         route: route.clone(),
                         params,
@@ -218,15 +219,15 @@ impl Registry {
             }
         }
         match wrong_method {
-            true => ServerRoute::WrongMethod,
-            false => ServerRoute::NotFound,
+            true => MountedRoute::WrongMethod,
+            false => MountedRoute::NotFound,
         }
     }
 
-    /// Plugins whose server routes overlap an earlier plugin's (by id) do not load:
-    /// two plugins never compete for one path.
-    fn refuse_overlapping_server_routes(&mut self) {
-        let mut taken: Vec<(String, String, RoutePattern, String)> = Vec::new();
+    /// Plugins whose routes at a shared mount point overlap an earlier plugin's (by
+    /// id) do not load: two plugins never compete for one path.
+    fn refuse_overlapping_routes(&mut self) {
+        let mut taken: Vec<(String, RouteScope, String, RoutePattern, String)> = Vec::new();
         for entry in self.entries.values_mut() {
             let Some(plugin) = entry.loaded.clone() else {
                 continue;
@@ -234,16 +235,19 @@ impl Registry {
             let mine: Vec<_> = plugin
                 .routes
                 .iter()
-                .filter(|(route, _)| route.scope == RouteScope::Server)
+                .filter(|(route, _)| route.scope != RouteScope::Plugin)
                 .collect();
             let clash = mine.iter().find_map(|(route, pattern)| {
-                taken.iter().find_map(|(other, method, other_pattern, other_path)| {
-                    (method.eq_ignore_ascii_case(&route.method) && pattern.overlaps(other_pattern))
-                        .then(|| format!(
-                            "its server route {} {} overlaps {method} {other_path} of plugin {other}; disable one of them",
-                            route.method.to_ascii_uppercase(),
-                            route.path
-                        ))
+                taken.iter().find_map(|(other, scope, method, other_pattern, other_path)| {
+                    let (mount, _) = routes::mount(*scope);
+                    (*scope == route.scope
+                        && method.eq_ignore_ascii_case(&route.method)
+                        && pattern.overlaps(other_pattern))
+                    .then(|| format!(
+                        "its route {} {mount}{} overlaps {method} {mount}{other_path} of plugin {other}; disable one of them",
+                        route.method.to_ascii_uppercase(),
+                        route.path
+                    ))
                 })
             });
             match clash {
@@ -258,6 +262,7 @@ impl Registry {
                     for (route, pattern) in mine {
                         taken.push((
                             entry.status.id.clone(),
+                            route.scope,
                             route.method.to_ascii_uppercase(),
                             pattern.clone(),
                             route.path.clone(),
@@ -462,7 +467,7 @@ impl PluginHost {
             entries.insert(entry.status.id.clone(), entry);
         }
         let mut next = Registry { entries };
-        next.refuse_overlapping_server_routes();
+        next.refuse_overlapping_routes();
         let next = Arc::new(next);
         self.resubscribe(&next);
         self.registry.store(next.clone());

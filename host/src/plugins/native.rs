@@ -9,16 +9,17 @@ use std::collections::HashMap;
 use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arc_swap::ArcSwap;
 use hatchery_sdk::abi::{self, Buffer, HostApi};
 use hatchery_sdk::{
-    ActivityEntry, CommandOutput, DbValue, Event, HostError, LogLevel, Request, Response,
+    ActivityEntry, CommandOutput, DbValue, Event, HostError, LogLevel, Principal, Request, Response,
 };
 use sha2::{Digest, Sha256};
 
-use super::services::HostServices;
+use super::services::{FileWriter, HostServices};
 use crate::error::{Error, Result};
 
 type InitFn = unsafe extern "C" fn(*const HostApi) -> i32;
@@ -36,6 +37,18 @@ struct NativeLibrary {
 struct NativeContext {
     services: ArcSwap<HostServices>,
     runtime: tokio::runtime::Handle,
+    /// Files being written in parts, by the handle the plugin holds.
+    writers: Mutex<HashMap<u64, FileWriter>>,
+    next_writer: AtomicU64,
+}
+
+/// Most files a native plugin may have open for writing at once.
+const MAX_OPEN_WRITERS: usize = 16;
+
+thread_local! {
+    /// The user whose request the plugin is handling on this thread; host calls made
+    /// from it act for them. A plugin's own threads act as the plugin.
+    static CALLER: std::cell::RefCell<Option<Principal>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Libraries already in this process, by plugin id and code hash.
@@ -85,6 +98,8 @@ impl NativePlugin {
         let context: &'static NativeContext = Box::leak(Box::new(NativeContext {
             services: ArcSwap::new(services),
             runtime: tokio::runtime::Handle::current(),
+            writers: Mutex::new(HashMap::new()),
+            next_writer: AtomicU64::new(1),
         }));
         let library = open(id, &path, context)?;
         let library: &'static NativeLibrary = Box::leak(Box::new(library));
@@ -96,28 +111,32 @@ impl NativePlugin {
     }
 
     pub async fn handle_request(&self, request: Request) -> Result<Response> {
+        let caller = request.principal.clone();
         let output = self
-            .call(abi::OP_HANDLE_REQUEST, abi::encode(&request))
+            .call(abi::OP_HANDLE_REQUEST, abi::encode(&request), caller)
             .await?;
         abi::decode(&output).map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))
     }
 
     pub async fn handle_event(&self, event: Event) -> Result<()> {
-        self.call(abi::OP_HANDLE_EVENT, abi::encode(&event))
+        self.call(abi::OP_HANDLE_EVENT, abi::encode(&event), None)
             .await
             .map(drop)
     }
 
     pub async fn run_command(&self, args: Vec<String>) -> Result<CommandOutput> {
-        let output = self.call(abi::OP_RUN_COMMAND, abi::encode(&args)).await?;
+        let output = self
+            .call(abi::OP_RUN_COMMAND, abi::encode(&args), None)
+            .await?;
         abi::decode(&output).map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))
     }
 
     /// Calls the plugin where blocking is allowed: its code may block, and its host
     /// calls wait on the async runtime from there.
-    async fn call(&self, op: u32, input: Vec<u8>) -> Result<Vec<u8>> {
+    async fn call(&self, op: u32, input: Vec<u8>, caller: Option<Principal>) -> Result<Vec<u8>> {
         let library = self.library;
         let invoke = move || {
+            let _caller = CallerScope::enter(caller);
             let mut output = Buffer::EMPTY;
             // SAFETY: the library passed the magic and ABI checks; input and output
             // are valid for the duration of the call; the output is freed by the
@@ -148,6 +167,22 @@ impl NativePlugin {
                 String::from_utf8_lossy(&bytes)
             ))),
         }
+    }
+}
+
+/// Sets the thread's caller for one call into the plugin, and clears it after.
+struct CallerScope;
+
+impl CallerScope {
+    fn enter(caller: Option<Principal>) -> CallerScope {
+        CALLER.with(|slot| *slot.borrow_mut() = caller);
+        CallerScope
+    }
+}
+
+impl Drop for CallerScope {
+    fn drop(&mut self) {
+        CALLER.with(|slot| *slot.borrow_mut() = None);
     }
 }
 
@@ -361,12 +396,161 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
             let request: hatchery_sdk::OutgoingRequest = abi::decode(input)?;
             abi::encode(&context.runtime.block_on(services.http_fetch(request)))
         }
+        op if (abi::HOST_FILES_LIST..=abi::HOST_FILES_UPLOAD_URL).contains(&op) => {
+            let caller = CALLER.with(|slot| slot.borrow().clone());
+            serve_files_call(context, &services, caller.as_ref(), op, input)?
+        }
         other => {
             return Err(format!(
                 "unknown host operation {other}; the plugin may need a newer host"
             ));
         }
     })
+}
+
+/// Capability `node_files`, acting for `caller` (the user of the request being handled).
+fn serve_files_call(
+    context: &NativeContext,
+    services: &HostServices,
+    caller: Option<&Principal>,
+    op: u32,
+    input: &[u8],
+) -> Result<Vec<u8>, String> {
+    let runtime = &context.runtime;
+    Ok(match op {
+        abi::HOST_FILES_LIST => {
+            let (server, directory): (String, String) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_list(caller, &server, &directory)))
+        }
+        abi::HOST_FILES_STAT => {
+            let (server, path): (String, String) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_stat(caller, &server, &path)))
+        }
+        abi::HOST_FILES_READ => {
+            let (server, path): (String, String) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_read(caller, &server, &path, None)))
+        }
+        abi::HOST_FILES_READ_RANGE => {
+            let (server, path, offset, length): (String, String, u64, u64) = abi::decode(input)?;
+            let range = Some((offset, length));
+            abi::encode(&runtime.block_on(services.files_read(caller, &server, &path, range)))
+        }
+        abi::HOST_FILES_WRITE => {
+            let (server, path, contents): (String, String, Vec<u8>) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_write(caller, &server, &path, contents)))
+        }
+        abi::HOST_FILES_OPEN_WRITER => {
+            let (server, path): (String, String) = abi::decode(input)?;
+            let opened = if context.writers.lock().expect("writers lock").len() >= MAX_OPEN_WRITERS
+            {
+                Err(HostError::Unavailable(format!(
+                    "a plugin may write at most {MAX_OPEN_WRITERS} files at once; finish one first"
+                )))
+            } else {
+                runtime
+                    .block_on(services.files_open_writer(caller, &server, &path))
+                    .map(|writer| {
+                        let handle = context.next_writer.fetch_add(1, Ordering::Relaxed);
+                        let mut writers = context.writers.lock().expect("writers lock");
+                        writers.insert(handle, writer);
+                        handle
+                    })
+            };
+            abi::encode(&opened)
+        }
+        abi::HOST_FILES_APPEND => {
+            let (handle, chunk): (u64, Vec<u8>) = abi::decode(input)?;
+            // Taken out while it works, so other writers are not held up.
+            let taken = context
+                .writers
+                .lock()
+                .expect("writers lock")
+                .remove(&handle);
+            let appended = match taken {
+                Some(mut writer) => {
+                    let appended = runtime.block_on(writer.append(chunk));
+                    if appended.is_ok() {
+                        let mut writers = context.writers.lock().expect("writers lock");
+                        writers.insert(handle, writer);
+                    }
+                    appended
+                }
+                None => Err(no_writer(handle)),
+            };
+            abi::encode(&appended)
+        }
+        abi::HOST_FILES_FINISH => {
+            let handle: u64 = abi::decode(input)?;
+            let taken = context
+                .writers
+                .lock()
+                .expect("writers lock")
+                .remove(&handle);
+            abi::encode(&match taken {
+                Some(mut writer) => runtime.block_on(writer.finish()),
+                None => Err(no_writer(handle)),
+            })
+        }
+        abi::HOST_FILES_ABORT => {
+            let handle: u64 = abi::decode(input)?;
+            // Dropping an unfinished writer discards its file.
+            drop(
+                context
+                    .writers
+                    .lock()
+                    .expect("writers lock")
+                    .remove(&handle),
+            );
+            abi::encode(&Ok::<(), HostError>(()))
+        }
+        abi::HOST_FILES_RENAME => {
+            let (server, from, to): (String, String, String) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_rename(caller, &server, &from, &to)))
+        }
+        abi::HOST_FILES_COPY => {
+            let (server, path): (String, String) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_copy(caller, &server, &path)))
+        }
+        abi::HOST_FILES_DELETE => {
+            let (server, paths): (String, Vec<String>) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_delete(caller, &server, &paths)))
+        }
+        abi::HOST_FILES_MKDIR => {
+            let (server, path): (String, String) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_mkdir(caller, &server, &path)))
+        }
+        abi::HOST_FILES_CHMOD => {
+            let (server, path, mode): (String, String, u32) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_chmod(caller, &server, &path, mode)))
+        }
+        abi::HOST_FILES_COMPRESS => {
+            let (server, directory, files): (String, String, Vec<String>) = abi::decode(input)?;
+            abi::encode(
+                &runtime.block_on(services.files_compress(caller, &server, &directory, &files)),
+            )
+        }
+        abi::HOST_FILES_DECOMPRESS => {
+            let (server, directory, file): (String, String, String) = abi::decode(input)?;
+            abi::encode(
+                &runtime.block_on(services.files_decompress(caller, &server, &directory, &file)),
+            )
+        }
+        abi::HOST_FILES_DOWNLOAD_URL => {
+            let (server, path): (String, String) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_download_url(caller, &server, &path)))
+        }
+        abi::HOST_FILES_UPLOAD_URL => {
+            let (server, directory): (String, String) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_upload_url(caller, &server, &directory)))
+        }
+        other => return Err(format!("unknown file operation {other}")),
+    })
+}
+
+fn no_writer(handle: u64) -> HostError {
+    HostError::Invalid(format!(
+        "no open writer {handle}: it was finished, or failed and was discarded"
+    ))
 }
 
 /// An activity entry as the SDK sends it: (event, actor, server, subject, JSON properties).

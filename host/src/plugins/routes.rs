@@ -1,5 +1,7 @@
 //! Matching request paths against the route patterns a manifest declares.
 
+use super::manifest::RouteScope;
+
 /// A compiled `/greetings/{name}` pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutePattern {
@@ -85,7 +87,7 @@ impl RoutePattern {
 }
 
 /// The host's own paths below `/api/client/servers/{server}`, which no plugin's server
-/// route may shadow (`http`'s tests keep this in step with the router).
+/// route may shadow (a test in `http::openapi` keeps the lists in step with the API).
 pub const CORE_SERVER_ROUTES: &[&str] = &[
     "/",
     "/websocket",
@@ -106,10 +108,51 @@ pub const CORE_SERVER_ROUTES: &[&str] = &[
     "/files/write",
 ];
 
-/// The host's server route that `path` would shadow, if any.
-pub fn shadowed_server_route(path: &str) -> Option<&'static str> {
+/// The host's own paths below `/api/admin`.
+pub const CORE_ADMIN_ROUTES: &[&str] = &[
+    "/plugins",
+    "/plugins/{id}",
+    "/plugins/{id}/enable",
+    "/plugins/{id}/disable",
+    "/users",
+    "/users/{user}",
+    "/roles",
+    "/roles/{role}",
+    "/activity",
+    "/nodes",
+    "/nodes/{node}",
+    "/nodes/{node}/configuration",
+    "/nodes/{node}/reset-token",
+    "/nodes/{node}/allocations",
+    "/eggs",
+    "/eggs/{egg}",
+    "/eggs/{egg}/export",
+    "/nests",
+    "/servers",
+    "/servers/{server}",
+    "/servers/{server}/suspend",
+    "/servers/{server}/unsuspend",
+    "/servers/{server}/reinstall",
+];
+
+/// The host's own paths below `/api/auth`.
+pub const CORE_AUTH_ROUTES: &[&str] = &["/logout"];
+
+/// Where a scope's routes are mounted, and the host's own routes there.
+pub fn mount(scope: RouteScope) -> (&'static str, &'static [&'static str]) {
+    match scope {
+        RouteScope::Plugin => ("/api/plugins/{id}", &[]),
+        RouteScope::Server => ("/api/client/servers/{server}", CORE_SERVER_ROUTES),
+        RouteScope::Admin => ("/api/admin", CORE_ADMIN_ROUTES),
+        RouteScope::Auth => ("/api/auth", CORE_AUTH_ROUTES),
+    }
+}
+
+/// The host's route that `path` in `scope` would shadow, if any.
+pub fn shadowed_core_route(scope: RouteScope, path: &str) -> Option<&'static str> {
     let pattern = RoutePattern::parse(path).ok()?;
-    CORE_SERVER_ROUTES
+    mount(scope)
+        .1
         .iter()
         .copied()
         .find(|core| RoutePattern::parse(core).is_ok_and(|core| core.overlaps(&pattern)))
@@ -158,9 +201,17 @@ mod tests {
         assert!(pattern("/{area}/list").overlaps(&pattern("/files/list")));
         assert!(!pattern("/files/list").overlaps(&pattern("/files/contents")));
         assert!(!pattern("/files").overlaps(&pattern("/files/list")));
-        assert_eq!(shadowed_server_route("/power"), Some("/power"));
-        assert_eq!(shadowed_server_route("/{x}"), Some("/websocket"));
-        assert_eq!(shadowed_server_route("/files/list"), None);
+        let server = |path| shadowed_core_route(RouteScope::Server, path);
+        assert_eq!(server("/power"), Some("/power"));
+        assert_eq!(server("/{x}"), Some("/websocket"));
+        assert_eq!(server("/files/list"), None);
+        let admin = |path| shadowed_core_route(RouteScope::Admin, path);
+        assert_eq!(admin("/users/{id}"), Some("/users/{user}"));
+        assert_eq!(admin("/oauth-providers"), None);
+        assert_eq!(
+            shadowed_core_route(RouteScope::Auth, "/logout"),
+            Some("/logout")
+        );
     }
 
     #[test]

@@ -129,6 +129,59 @@ fn a_plugin_sees_servers_as_each_user_may_and_records_activity_and_secrets() {
             json!(["control.console", "hello-wasm.wave"])
         );
         assert_eq!(waved("helper"), 1);
+
+        // node_files: the plugin acts for the caller, with the caller's own file
+        // permissions, whatever its route needs.
+        let notes = format!("/api/client/servers/{uuid}/hello-wasm/notes");
+        let note = |key: &str, body: serde_json::Value| panel.json("POST", &notes, key, Some(body));
+        let read_note = || {
+            panel.request(
+                "GET",
+                &format!("/api/client/servers/{uuid}/files/contents?file=notes/hello.txt"),
+                Some(&owner),
+                None,
+            )
+        };
+        let refused = note(&helper, json!({ "text": "from the helper" }));
+        assert_eq!(refused.status, 403, "{refused:?}");
+        assert!(refused.raw_text().contains("file.create"), "{refused:?}");
+        assert_eq!(read_note().status, 404, "a refused write left a file");
+        let written = note(&owner, json!({ "text": "Hello from the plugin" }));
+        assert_eq!(written.status, 200, "{dialect:?}: {written:?}");
+        assert_eq!(written.body["size"], 21, "{written:?}");
+        assert_eq!(written.body["stat_size"], 21, "{written:?}");
+        assert_eq!(written.body["start"], "Hello", "{written:?}");
+        assert_eq!(written.body["listed"], json!(["hello.txt"]), "{written:?}");
+        assert_eq!(read_note().raw_text(), "Hello from the plugin");
+        // A writer dropped before it finished changes nothing.
+        let abandoned = note(&owner, json!({ "text": "half a note", "abandon": true }));
+        assert_eq!(abandoned.status, 200, "{abandoned:?}");
+        assert_eq!(read_note().raw_text(), "Hello from the plugin");
+        // May create files but not change them: the existing note stays.
+        let granted = panel.json(
+            "POST",
+            &format!("/api/client/servers/{uuid}/users/helper@example.com"),
+            &owner,
+            Some(json!({ "permissions": ["control.console", "hello-wasm.wave", "file.create"] })),
+        );
+        assert_eq!(granted.status, 200, "{granted:?}");
+        let replace = note(&helper, json!({ "text": "replaced" }));
+        assert_eq!(replace.status, 403, "{replace:?}");
+        assert!(replace.raw_text().contains("file.update"), "{replace:?}");
+        assert_eq!(read_note().raw_text(), "Hello from the plugin");
+        // The write is the owner's in the activity log.
+        let logged = panel.get_as(
+            "/api/admin/activity?event=server.file.write&user=owner",
+            &admin,
+        );
+        assert!(
+            logged.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|entry| entry["properties"]["file"] == "/notes/hello.txt"),
+            "{logged:?}"
+        );
         // The subuser picker offers the plugin's server permission.
         let catalogue = panel.get("/api/permissions");
         assert!(

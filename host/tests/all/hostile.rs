@@ -210,6 +210,14 @@ fn the_sandbox_grants_nothing_that_was_not_granted() {
             .unwrap()
             .contains("emit capability was not granted")
     );
+    let files = &escape.body["files_without_grant"];
+    assert_eq!(files["denied"], true, "{escape:?}");
+    assert!(
+        files["message"]
+            .as_str()
+            .unwrap()
+            .contains("node_files capability was not granted")
+    );
 }
 
 #[test]

@@ -1,26 +1,30 @@
 //! The file manager's API on a server's directory. Every path is confined by
 //! [`crate::files::ServerFiles`]; file work runs on the blocking pool.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use hatchery_protocol::files::{
+    ChmodFiles, Copied, CopyFile, CreateDirectory, Decompress, DirectoryQuery, EntryKind,
+    FileEntry, FileList, FileQuery, RenameFiles, WriteQuery,
+};
 
 use super::{ApiError, ApiResult, App};
 use crate::error::Error;
 use crate::executor::Executor;
-use crate::files::{Entry, ServerFiles, WriteOnly};
+use crate::files::{Entry, ServerFiles};
 
-/// The largest file the editor reads in one request; bigger files are downloaded.
+/// The largest file the editor reads in one request; bigger files are downloaded or
+/// read in parts (`offset` and `length`).
 pub const MAX_READ_BYTES: u64 = 32 * 1024 * 1024;
 
 pub fn routes<E: Executor>() -> Router<App<E>> {
     Router::new()
         .route("/api/servers/{uuid}/files/list-directory", get(list::<E>))
+        .route("/api/servers/{uuid}/files/stat", get(stat_file::<E>))
         .route("/api/servers/{uuid}/files/contents", get(contents::<E>))
         .route("/api/servers/{uuid}/files/write", post(write::<E>))
         .route(
@@ -58,95 +62,45 @@ async fn with_files<E: Executor, T: Send + 'static>(
 }
 
 /// An entry in Pterodactyl's shape.
-pub(super) fn stat(entry: &Entry) -> Value {
-    let modified = chrono::DateTime::from_timestamp(entry.modified as i64, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    json!({
-        "name": entry.name,
-        "created": modified,
-        "modified": modified,
-        "mode": mode_string(entry),
-        "mode_bits": format!("{:o}", entry.mode & 0o777),
-        "size": entry.size,
-        "directory": entry.directory,
-        "file": entry.file,
-        "symlink": entry.symlink,
-        "mime": mime(entry),
-    })
-}
-
-/// `drwxr-xr-x`, as `ls -l` shows it.
-fn mode_string(entry: &Entry) -> String {
+pub(super) fn stat(entry: &Entry) -> FileEntry {
     let kind = if entry.directory {
-        'd'
+        EntryKind::Directory
     } else if entry.symlink {
-        'l'
+        EntryKind::Symlink
+    } else if entry.file {
+        EntryKind::File
     } else {
-        '-'
+        EntryKind::Other
     };
-    let mut text = String::from(kind);
-    for shift in [6, 3, 0] {
-        let bits = (entry.mode >> shift) & 0o7;
-        text.push(if bits & 4 != 0 { 'r' } else { '-' });
-        text.push(if bits & 2 != 0 { 'w' } else { '-' });
-        text.push(if bits & 1 != 0 { 'x' } else { '-' });
-    }
-    text
-}
-
-/// A MIME type from the name, enough for the file manager to pick an editor or icon.
-fn mime(entry: &Entry) -> &'static str {
-    if entry.directory {
-        return "inode/directory";
-    }
-    if entry.symlink {
-        return "inode/symlink";
-    }
-    let extension = entry
-        .name
-        .rsplit_once('.')
-        .map(|(_, ext)| ext.to_ascii_lowercase())
-        .unwrap_or_default();
-    match extension.as_str() {
-        "txt" | "log" | "properties" | "cfg" | "conf" | "ini" | "toml" | "env" | "sh" | "md" => {
-            "text/plain"
-        }
-        "json" => "application/json",
-        "yml" | "yaml" => "application/yaml",
-        "xml" => "application/xml",
-        "js" => "text/javascript",
-        "html" | "htm" => "text/html",
-        "zip" => "application/zip",
-        "gz" | "tgz" => "application/gzip",
-        "tar" => "application/x-tar",
-        "jar" => "application/java-archive",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        _ => "application/octet-stream",
-    }
-}
-
-#[derive(Deserialize)]
-struct DirectoryQuery {
-    #[serde(default)]
-    directory: String,
+    FileEntry::new(
+        entry.name.clone(),
+        entry.size,
+        kind,
+        entry.mode,
+        entry.modified as i64,
+    )
 }
 
 async fn list<E: Executor>(
     State(manager): State<App<E>>,
     Path(uuid): Path<String>,
     Query(query): Query<DirectoryQuery>,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Vec<FileEntry>>> {
     let entries = with_files(&manager, &uuid, move |files| files.list(&query.directory)).await?;
     Ok(Json(entries.iter().map(stat).collect()))
 }
 
-#[derive(Deserialize)]
-struct FileQuery {
-    file: String,
-    #[serde(default)]
-    download: bool,
+/// One entry, without following a final link (Hatchery's addition).
+async fn stat_file<E: Executor>(
+    State(manager): State<App<E>>,
+    Path(uuid): Path<String>,
+    Query(query): Query<FileQuery>,
+) -> ApiResult<Json<FileEntry>> {
+    let entry = with_files(&manager, &uuid, move |files| {
+        files.entry(&query.file, false)
+    })
+    .await?;
+    Ok(Json(stat(&entry)))
 }
 
 async fn contents<E: Executor>(
@@ -155,8 +109,14 @@ async fn contents<E: Executor>(
     Query(query): Query<FileQuery>,
 ) -> ApiResult<Response> {
     let file = query.file.clone();
-    let bytes = with_files(&manager, &uuid, move |files| {
-        files.read(&file, MAX_READ_BYTES)
+    let (offset, length) = (query.offset, query.length);
+    let bytes = with_files(&manager, &uuid, move |files| match (offset, length) {
+        (None, None) => files.read(&file, MAX_READ_BYTES),
+        (offset, length) => files.read_range(
+            &file,
+            offset.unwrap_or(0),
+            length.unwrap_or(MAX_READ_BYTES).min(MAX_READ_BYTES),
+        ),
     })
     .await?;
     let mut response = Body::from(bytes).into_response();
@@ -182,40 +142,20 @@ async fn contents<E: Executor>(
     Ok(response)
 }
 
-#[derive(Deserialize)]
-struct WriteQuery {
-    file: String,
-    /// Hatchery's panel says which kind of write the caller may make: `new` (they
-    /// hold `file.create` only) or `existing` (`file.update` only). Absent: either.
-    #[serde(default)]
-    only: Option<WriteOnly>,
-}
-
+/// Streams the body into the file; the old file stays until every byte has arrived
+/// within the node's upload limit and the server's quota.
 async fn write<E: Executor>(
     State(manager): State<App<E>>,
     Path(uuid): Path<String>,
     Query(query): Query<WriteQuery>,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<StatusCode> {
-    let limit = manager.config.api.upload_limit * 1024 * 1024;
-    if body.len() as u64 > limit {
-        return Err(ApiError(Error::BadRequest(format!(
-            "the file is larger than this node's {} MiB upload limit",
-            manager.config.api.upload_limit
-        ))));
-    }
-    with_files(&manager, &uuid, move |files| {
-        files.write_only(&query.file, &body, query.only)
-    })
-    .await?;
+    let files = manager.server(&uuid)?.files()?;
+    files.check_write_only(&query.file, query.only)?;
+    let limit_mb = manager.config.api.upload_limit;
+    super::transfers::stream_into_file(files, &query.file, body.into_data_stream(), limit_mb)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-struct CreateDirectory {
-    name: String,
-    #[serde(default)]
-    path: String,
 }
 
 async fn create_directory<E: Executor>(
@@ -228,19 +168,6 @@ async fn create_directory<E: Executor>(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-struct RenameFiles {
-    #[serde(default)]
-    root: String,
-    files: Vec<RenameFile>,
-}
-
-#[derive(Deserialize)]
-struct RenameFile {
-    from: String,
-    to: String,
 }
 
 async fn rename<E: Executor>(
@@ -264,25 +191,13 @@ async fn rename<E: Executor>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct CopyFile {
-    location: String,
-}
-
 async fn copy<E: Executor>(
     State(manager): State<App<E>>,
     Path(uuid): Path<String>,
     Json(body): Json<CopyFile>,
-) -> ApiResult<Json<Value>> {
-    let copied = with_files(&manager, &uuid, move |files| files.copy(&body.location)).await?;
-    Ok(Json(json!({ "name": copied })))
-}
-
-#[derive(Deserialize)]
-struct FileList {
-    #[serde(default)]
-    root: String,
-    files: Vec<String>,
+) -> ApiResult<Json<Copied>> {
+    let name = with_files(&manager, &uuid, move |files| files.copy(&body.location)).await?;
+    Ok(Json(Copied { name }))
 }
 
 async fn delete<E: Executor>(
@@ -301,20 +216,6 @@ async fn delete<E: Executor>(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-struct ChmodFiles {
-    #[serde(default)]
-    root: String,
-    files: Vec<ChmodFile>,
-}
-
-#[derive(Deserialize)]
-struct ChmodFile {
-    file: String,
-    /// Octal digits, e.g. `"755"`.
-    mode: String,
 }
 
 async fn chmod<E: Executor>(
@@ -343,7 +244,7 @@ async fn compress<E: Executor>(
     State(manager): State<App<E>>,
     Path(uuid): Path<String>,
     Json(body): Json<FileList>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FileEntry>> {
     if body.files.is_empty() {
         return Err(ApiError::bad_request("name at least one file to compress"));
     }
@@ -359,13 +260,6 @@ async fn compress<E: Executor>(
     })
     .await?;
     Ok(Json(stat(&entry)))
-}
-
-#[derive(Deserialize)]
-struct Decompress {
-    #[serde(default)]
-    root: String,
-    file: String,
 }
 
 async fn decompress<E: Executor>(

@@ -4,21 +4,23 @@
 
 use std::io::Read;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Multipart, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::{ApiError, ApiResult, App};
 use crate::error::Error;
 use crate::executor::Executor;
+use crate::files::ServerFiles;
 use crate::manager::now;
 use crate::token::{self, TransferClaims};
+use hatchery_protocol::files::TransferQuery;
 
 pub fn routes<E: Executor>() -> Router<App<E>> {
     Router::new()
@@ -27,13 +29,6 @@ pub fn routes<E: Executor>() -> Router<App<E>> {
             "/upload/file",
             post(upload::<E>).layer(axum::extract::DefaultBodyLimit::disable()),
         )
-}
-
-#[derive(Deserialize)]
-struct TokenQuery {
-    token: String,
-    #[serde(default)]
-    directory: String,
 }
 
 /// Checks a signed URL's token and spends it.
@@ -67,7 +62,7 @@ pub(super) fn attachment(path: &str) -> HeaderValue {
 
 async fn download<E: Executor>(
     State(manager): State<App<E>>,
-    Query(query): Query<TokenQuery>,
+    Query(query): Query<TransferQuery>,
 ) -> ApiResult<Response> {
     let claims = redeem(&manager, &query.token)?;
     let path = claims
@@ -99,12 +94,11 @@ async fn download<E: Executor>(
 /// replaces an old one once it is complete and within the quota and upload limit.
 async fn upload<E: Executor>(
     State(manager): State<App<E>>,
-    Query(query): Query<TokenQuery>,
+    Query(query): Query<TransferQuery>,
     mut multipart: Multipart,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let claims = redeem(&manager, &query.token)?;
     let server = manager.server(&claims.server_uuid)?;
-    let limit = manager.config.api.upload_limit * 1024 * 1024;
     let mut uploaded = Vec::new();
     while let Some(field) = multipart
         .next_field()
@@ -124,56 +118,7 @@ async fn upload<E: Executor>(
         }
         let path = format!("{}/{name}", query.directory);
         let files = server.files()?;
-        let (sender, receiver) = mpsc::channel::<Vec<u8>>(8);
-        let target = path.clone();
-        let writer = tokio::task::spawn_blocking(move || {
-            files.write_from(&target, ChannelReader::new(receiver, limit))
-        });
-        let mut field = field;
-        let mut sent = 0u64;
-        let mut failed = None;
-        loop {
-            match field.chunk().await {
-                Ok(Some(chunk)) => {
-                    sent += chunk.len() as u64;
-                    if sender.send(chunk.to_vec()).await.is_err() {
-                        break; // the writer stopped: its error says why
-                    }
-                    if sent > limit {
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(err) => {
-                    failed = Some(err);
-                    break;
-                }
-            }
-        }
-        let complete = failed.is_none() && sent <= limit;
-        if !complete {
-            // Dropping the sender with an error marker makes the writer discard the file.
-            let _ = sender.send(Vec::new()).await;
-        }
-        drop(sender);
-        let written = writer.await.map_err(|err| {
-            ApiError(Error::Io {
-                context: "upload".into(),
-                source: std::io::Error::other(err.to_string()),
-            })
-        })?;
-        if sent > limit {
-            return Err(ApiError(Error::BadRequest(format!(
-                "`{name}` is larger than this node's {} MiB upload limit; nothing was written",
-                manager.config.api.upload_limit
-            ))));
-        }
-        if let Some(err) = failed {
-            return Err(ApiError::bad_request(format!(
-                "the upload of `{name}` broke off ({err}); nothing was written"
-            )));
-        }
-        written?;
+        stream_into_file(files, &path, field, manager.config.api.upload_limit).await?;
         manager.record_activity(
             &claims.server_uuid,
             Some(&claims.user_uuid)
@@ -191,6 +136,65 @@ async fn upload<E: Executor>(
         ));
     }
     Ok((StatusCode::OK, Json(json!({ "uploaded": uploaded }))))
+}
+
+/// Streams `chunks` into a server file, atomically: a file only replaces an old one
+/// once every byte has arrived within `limit_mb` and the server's quota; a transfer that
+/// breaks off or runs over writes nothing.
+pub(super) async fn stream_into_file<S, E>(
+    files: ServerFiles,
+    path: &str,
+    mut chunks: S,
+    limit_mb: u64,
+) -> ApiResult<u64>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let limit = limit_mb * 1024 * 1024;
+    let (sender, receiver) = mpsc::channel::<Vec<u8>>(8);
+    let target = path.to_string();
+    let writer = tokio::task::spawn_blocking(move || {
+        files.write_from(&target, ChannelReader::new(receiver, limit))
+    });
+    let mut sent = 0u64;
+    let mut failed = None;
+    while let Some(chunk) = chunks.next().await {
+        match chunk {
+            Ok(chunk) => {
+                sent += chunk.len() as u64;
+                if sender.send(chunk.to_vec()).await.is_err() || sent > limit {
+                    break; // a stopped writer's error says why
+                }
+            }
+            Err(err) => {
+                failed = Some(err.to_string());
+                break;
+            }
+        }
+    }
+    if failed.is_some() || sent > limit {
+        // An empty chunk makes the writer discard the file.
+        let _ = sender.send(Vec::new()).await;
+    }
+    drop(sender);
+    let written = writer.await.map_err(|err| {
+        ApiError(Error::Io {
+            context: "writing a file".into(),
+            source: std::io::Error::other(err.to_string()),
+        })
+    })?;
+    if sent > limit {
+        return Err(ApiError(Error::BadRequest(format!(
+            "`{path}` is larger than this node's {limit_mb} MiB upload limit; nothing was written"
+        ))));
+    }
+    if let Some(err) = failed {
+        return Err(ApiError::bad_request(format!(
+            "the transfer of `{path}` broke off ({err}); nothing was written"
+        )));
+    }
+    Ok(written?)
 }
 
 /// A blocking reader over chunks sent from the async side. An empty chunk means the

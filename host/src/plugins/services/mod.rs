@@ -6,6 +6,7 @@
 mod activity;
 mod db;
 mod events;
+mod files;
 mod http;
 mod secrets;
 mod servers;
@@ -22,6 +23,7 @@ use crate::error::Error;
 
 pub use db::MAX_QUERY_ROWS;
 pub use events::MAX_EVENT_BYTES;
+pub use files::FileWriter;
 const MAX_LOG_LINE: usize = 8 * 1024;
 
 pub struct HostServices {

@@ -39,7 +39,7 @@ impl HostServices {
         }
     }
 
-    async fn server_record(&self, key: &str) -> Result<Server, HostError> {
+    pub(super) async fn server_record(&self, key: &str) -> Result<Server, HostError> {
         servers::find(&self.core.db, key)
             .await
             .map_err(host_error)?

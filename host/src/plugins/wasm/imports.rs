@@ -6,8 +6,10 @@ use hatchery_sdk::{ActivityEntry, DbRows, DbValue, Dialect, HostError, LogLevel}
 
 use super::CallState;
 use super::bindings::hatchery::plugin::{
-    activity, db, events, host, http, log, secrets, servers, types,
+    activity, db, events, host, http, log, node_files, secrets, servers, types,
 };
+use crate::plugins::services::FileWriter;
+use wasmtime::component::Resource;
 
 impl types::Host for CallState {}
 
@@ -267,6 +269,224 @@ impl http::Host for CallState {
                 headers: response.headers,
                 body: response.body,
             })
+            .map_err(error)
+    }
+}
+
+fn to_wit_entry(entry: hatchery_sdk::FileEntry) -> types::FileEntry {
+    types::FileEntry {
+        name: entry.name,
+        size: entry.size,
+        directory: entry.directory,
+        file: entry.file,
+        symlink: entry.symlink,
+        mode: entry.mode,
+        modified: entry.modified,
+        mime: entry.mime,
+    }
+}
+
+fn to_wit_url(url: hatchery_sdk::SignedUrl) -> types::SignedUrl {
+    types::SignedUrl {
+        url: url.url,
+        expires_at: url.expires_at,
+    }
+}
+
+/// A call's writers live in its store's table: when the call ends, any left
+/// unfinished are dropped, which discards them.
+impl node_files::HostFileWriter for CallState {
+    async fn append(
+        &mut self,
+        writer: Resource<FileWriter>,
+        chunk: Vec<u8>,
+    ) -> Result<(), types::HostError> {
+        let writer = self
+            .table
+            .get_mut(&writer)
+            .map_err(|err| types::HostError::Invalid(format!("no such writer: {err}")))?;
+        writer.append(chunk).await.map_err(error)
+    }
+
+    async fn finish(&mut self, writer: Resource<FileWriter>) -> Result<u64, types::HostError> {
+        // `finish` borrows the writer; the guest drops it afterwards.
+        let writer = self
+            .table
+            .get_mut(&writer)
+            .map_err(|err| types::HostError::Invalid(format!("no such writer: {err}")))?;
+        writer.finish().await.map_err(error)
+    }
+
+    async fn drop(&mut self, writer: Resource<FileWriter>) -> wasmtime::Result<()> {
+        // Dropping an unfinished writer discards its file.
+        let _ = self.table.delete(writer);
+        Ok(())
+    }
+}
+
+impl node_files::Host for CallState {
+    async fn list(
+        &mut self,
+        server: String,
+        directory: String,
+    ) -> Result<Vec<types::FileEntry>, types::HostError> {
+        self.services
+            .files_list(self.caller.as_ref(), &server, &directory)
+            .await
+            .map(|entries| entries.into_iter().map(to_wit_entry).collect())
+            .map_err(error)
+    }
+
+    async fn stat(
+        &mut self,
+        server: String,
+        path: String,
+    ) -> Result<types::FileEntry, types::HostError> {
+        self.services
+            .files_stat(self.caller.as_ref(), &server, &path)
+            .await
+            .map(to_wit_entry)
+            .map_err(error)
+    }
+
+    async fn read(&mut self, server: String, path: String) -> Result<Vec<u8>, types::HostError> {
+        self.services
+            .files_read(self.caller.as_ref(), &server, &path, None)
+            .await
+            .map_err(error)
+    }
+
+    async fn read_range(
+        &mut self,
+        server: String,
+        path: String,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<u8>, types::HostError> {
+        self.services
+            .files_read(self.caller.as_ref(), &server, &path, Some((offset, length)))
+            .await
+            .map_err(error)
+    }
+
+    async fn write(
+        &mut self,
+        server: String,
+        path: String,
+        contents: Vec<u8>,
+    ) -> Result<(), types::HostError> {
+        self.services
+            .files_write(self.caller.as_ref(), &server, &path, contents)
+            .await
+            .map_err(error)
+    }
+
+    async fn open_writer(
+        &mut self,
+        server: String,
+        path: String,
+    ) -> Result<Resource<FileWriter>, types::HostError> {
+        let writer = self
+            .services
+            .files_open_writer(self.caller.as_ref(), &server, &path)
+            .await
+            .map_err(error)?;
+        self.table
+            .push(writer)
+            .map_err(|err| types::HostError::Unavailable(format!("too many open writers: {err}")))
+    }
+
+    async fn rename(
+        &mut self,
+        server: String,
+        from: String,
+        to: String,
+    ) -> Result<(), types::HostError> {
+        self.services
+            .files_rename(self.caller.as_ref(), &server, &from, &to)
+            .await
+            .map_err(error)
+    }
+
+    async fn copy(&mut self, server: String, path: String) -> Result<String, types::HostError> {
+        self.services
+            .files_copy(self.caller.as_ref(), &server, &path)
+            .await
+            .map_err(error)
+    }
+
+    async fn delete(&mut self, server: String, paths: Vec<String>) -> Result<(), types::HostError> {
+        self.services
+            .files_delete(self.caller.as_ref(), &server, &paths)
+            .await
+            .map_err(error)
+    }
+
+    async fn mkdir(&mut self, server: String, path: String) -> Result<(), types::HostError> {
+        self.services
+            .files_mkdir(self.caller.as_ref(), &server, &path)
+            .await
+            .map_err(error)
+    }
+
+    async fn chmod(
+        &mut self,
+        server: String,
+        path: String,
+        mode: u32,
+    ) -> Result<(), types::HostError> {
+        self.services
+            .files_chmod(self.caller.as_ref(), &server, &path, mode)
+            .await
+            .map_err(error)
+    }
+
+    async fn compress(
+        &mut self,
+        server: String,
+        directory: String,
+        files: Vec<String>,
+    ) -> Result<types::FileEntry, types::HostError> {
+        self.services
+            .files_compress(self.caller.as_ref(), &server, &directory, &files)
+            .await
+            .map(to_wit_entry)
+            .map_err(error)
+    }
+
+    async fn decompress(
+        &mut self,
+        server: String,
+        directory: String,
+        file: String,
+    ) -> Result<(), types::HostError> {
+        self.services
+            .files_decompress(self.caller.as_ref(), &server, &directory, &file)
+            .await
+            .map_err(error)
+    }
+
+    async fn download_url(
+        &mut self,
+        server: String,
+        path: String,
+    ) -> Result<types::SignedUrl, types::HostError> {
+        self.services
+            .files_download_url(self.caller.as_ref(), &server, &path)
+            .await
+            .map(to_wit_url)
+            .map_err(error)
+    }
+
+    async fn upload_url(
+        &mut self,
+        server: String,
+        directory: String,
+    ) -> Result<types::SignedUrl, types::HostError> {
+        self.services
+            .files_upload_url(self.caller.as_ref(), &server, &directory)
+            .await
+            .map(to_wit_url)
             .map_err(error)
     }
 }

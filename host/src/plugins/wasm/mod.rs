@@ -23,6 +23,9 @@ mod bindings {
         world: "plugin",
         imports: { default: async },
         exports: { default: async },
+        with: {
+            "hatchery:plugin/node-files.file-writer": crate::plugins::services::FileWriter,
+        },
     });
 }
 
@@ -60,6 +63,8 @@ pub struct CallState {
     table: ResourceTable,
     limits: StoreLimits,
     services: Arc<HostServices>,
+    /// The user whose request this call handles; host calls act for them.
+    caller: Option<hatchery_sdk::Principal>,
 }
 
 impl WasiView for CallState {
@@ -236,8 +241,9 @@ fn check_contract_version(engine: &Engine, component: &Component) -> Result<()> 
 
 impl WasmPlugin {
     pub async fn handle_request(&self, request: Request) -> Result<Response> {
+        let caller = request.principal.clone();
         let request = to_wit_request(request);
-        let (_slot, mut store, instance) = self.instantiate().await?;
+        let (_slot, mut store, instance) = self.instantiate(caller).await?;
         let outcome = self
             .bounded(
                 instance
@@ -260,7 +266,7 @@ impl WasmPlugin {
             payload: event.payload,
             source: event.source,
         };
-        let (_slot, mut store, instance) = self.instantiate().await?;
+        let (_slot, mut store, instance) = self.instantiate(None).await?;
         let outcome = self
             .bounded(
                 instance
@@ -277,7 +283,7 @@ impl WasmPlugin {
     }
 
     pub async fn run_command(&self, args: Vec<String>) -> Result<CommandOutput> {
-        let (_slot, mut store, instance) = self.instantiate().await?;
+        let (_slot, mut store, instance) = self.instantiate(None).await?;
         let output = self
             .bounded(
                 instance
@@ -295,12 +301,13 @@ impl WasmPlugin {
     /// Creates a store and an instance and drops them: the fixed cost of every call.
     /// Used to measure that cost.
     pub async fn instantiate_only(&self) -> Result<()> {
-        self.instantiate().await.map(drop)
+        self.instantiate(None).await.map(drop)
     }
 
     /// A store with this call's limits and a fresh instance in it.
     async fn instantiate(
         &self,
+        caller: Option<hatchery_sdk::Principal>,
     ) -> Result<(OwnedSemaphorePermit, Store<CallState>, bindings::Plugin)> {
         let slot = tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned())
             .await
@@ -328,6 +335,7 @@ impl WasmPlugin {
                 .trap_on_grow_failure(true)
                 .build(),
             services: self.services.clone(),
+            caller,
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limits);

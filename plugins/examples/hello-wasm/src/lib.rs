@@ -55,6 +55,9 @@ impl Plugin for HelloWasm {
         if request.is("POST", "/hello-wasm/wave") {
             return wave(&request);
         }
+        if request.is("POST", "/hello-wasm/notes") {
+            return write_note(&request);
+        }
         if request.is("POST", "/fetch") {
             let wanted: serde_json::Value = request.json()?;
             let url = wanted["url"].as_str().unwrap_or_default();
@@ -208,5 +211,47 @@ fn wave(request: &Request) -> Result<Response, Error> {
     Ok(Response::json(&json!({
         "server": host::servers::get(server)?.name,
         "permissions": request.server_permissions(),
+    })))
+}
+
+#[derive(Deserialize)]
+struct Note {
+    text: String,
+    /// Stop before finishing, to show that an unfinished file changes nothing.
+    #[serde(default)]
+    abandon: bool,
+}
+
+/// Contract 1.1 `node_files`, acting for the caller: writes the note to
+/// `/notes/hello.txt` in three streamed parts, then reads it back. The host checks the
+/// caller's own file permissions on every call, whatever this route's permission says.
+fn write_note(request: &Request) -> Result<Response, Error> {
+    let server = request
+        .server()
+        .ok_or_else(|| Error::bad_request("not a server route"))?;
+    let note: Note = request.json()?;
+    let bytes = note.text.as_bytes();
+    let mut writer = host::files::open_writer(server, "/notes/hello.txt")?;
+    let third = bytes.len().div_ceil(3).max(1);
+    for part in bytes.chunks(third) {
+        writer.append(part)?;
+    }
+    if note.abandon {
+        drop(writer);
+        return Ok(Response::json(&json!({ "abandoned": true })));
+    }
+    let size = writer.finish()?;
+    let entry = host::files::stat(server, "/notes/hello.txt")?;
+    let start = host::files::read_range(server, "/notes/hello.txt", 0, 5)?;
+    let listed: Vec<String> = host::files::list(server, "/notes")?
+        .into_iter()
+        .map(|entry| entry.name)
+        .collect();
+    Ok(Response::json(&json!({
+        "size": size,
+        "stat_size": entry.size,
+        "mode": format!("{:o}", entry.mode),
+        "start": String::from_utf8_lossy(&start),
+        "listed": listed,
     })))
 }

@@ -46,6 +46,10 @@ impl Plugin for Hostile {
                     "denied": matches!(err, HostError::Denied(_)),
                     "message": err.to_string(),
                 })),
+                "files_without_grant": host::files::read("anything", "/etc/passwd").err().map(|err| json!({
+                    "denied": matches!(err, HostError::Denied(_)),
+                    "message": err.to_string(),
+                })),
             }))),
             _ => Ok(Response::not_found()),
         }
