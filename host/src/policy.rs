@@ -115,12 +115,46 @@ pub fn check_role_power(
     }
 }
 
+/// Whether `impersonator` may sign in as `target`: a root administrator, or staff
+/// holding `users.impersonate`, and never as someone with more power than themselves
+/// (a root administrator, or a role with a permission the impersonator lacks).
+pub fn check_impersonation(impersonator: &Principal, target: &Principal) -> Result<()> {
+    if impersonator.user_id == target.user_id {
+        return Err(Error::bad_request("nobody needs to impersonate themselves"));
+    }
+    if !impersonator.can("users.impersonate") {
+        return Err(Error::Forbidden(
+            "signing in as another user needs the `users.impersonate` admin permission".into(),
+        ));
+    }
+    if target.admin && !impersonator.admin {
+        return Err(Error::Forbidden(
+            "only a root administrator may act as another root administrator".into(),
+        ));
+    }
+    match target
+        .permissions
+        .iter()
+        .find(|permission| !impersonator.can(permission))
+    {
+        Some(permission) => Err(Error::Forbidden(format!(
+            "{} holds `{permission}`, which you do not; nobody acts as someone with more power",
+            target.username
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The admin permissions a role can hold, with what they allow.
 pub const ADMIN_PERMISSIONS: &[(&str, &str)] = &[
     ("users.read", "see users"),
     ("users.create", "create users"),
     ("users.update", "change users, their roles and passwords"),
     ("users.delete", "delete users"),
+    (
+        "users.impersonate",
+        "sign in as users who hold no more than they do",
+    ),
     ("roles.read", "see roles"),
     ("roles.manage", "create, change and delete roles"),
     ("nodes.read", "see nodes and allocations"),
@@ -335,6 +369,33 @@ mod tests {
         ));
         assert!(authorize(Some(&user(false, &["x.y"])), RouteAuth::User, Some("x.y")).is_ok());
         assert!(authorize(Some(&user(true, &[])), RouteAuth::User, Some("x.y")).is_ok());
+    }
+
+    #[test]
+    fn nobody_impersonates_someone_with_more_power() {
+        let mut staff = user(false, &["users.impersonate", "servers.read"]);
+        staff.user_id = 10;
+        let plain = user(false, &[]);
+        assert!(check_impersonation(&staff, &plain).is_ok());
+        assert!(check_impersonation(&staff, &user(false, &["servers.read"])).is_ok());
+        assert!(matches!(
+            check_impersonation(&staff, &user(false, &["nodes.delete"])),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(matches!(
+            check_impersonation(&staff, &user(true, &[])),
+            Err(Error::Forbidden(_))
+        ));
+        let mut without = user(false, &["servers.read"]);
+        without.user_id = 11;
+        assert!(matches!(
+            check_impersonation(&without, &plain),
+            Err(Error::Forbidden(_))
+        ));
+        let mut root = user(true, &[]);
+        root.user_id = 12;
+        assert!(check_impersonation(&root, &user(true, &[])).is_ok());
+        assert!(check_impersonation(&root, &root).is_err());
     }
 
     #[test]

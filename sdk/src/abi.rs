@@ -63,6 +63,12 @@ pub const HOST_FILES_COMPRESS: u32 = 74;
 pub const HOST_FILES_DECOMPRESS: u32 = 75;
 pub const HOST_FILES_DOWNLOAD_URL: u32 = 76;
 pub const HOST_FILES_UPLOAD_URL: u32 = 77;
+pub const HOST_IDENTITY_FIND_USER: u32 = 80;
+pub const HOST_IDENTITY_CREATE_SESSION: u32 = 81;
+pub const HOST_IDENTITY_SESSIONS: u32 = 82;
+pub const HOST_IDENTITY_REVOKE_SESSIONS: u32 = 83;
+pub const HOST_IDENTITY_ISSUE_API_KEY: u32 = 84;
+pub const HOST_IDENTITY_REVOKE_API_KEY: u32 = 85;
 
 /// Result codes of both directions. With `STATUS_OK` the buffer holds the encoded
 /// result; otherwise it holds a UTF-8 message.

@@ -223,13 +223,57 @@ pub mod files {
     }
 }
 
+/// Users, sign-ins and credentials, for plugins that implement sign-in methods.
+/// Capability `identity`. Answer a sign-in route (`scope = "auth"`) with
+/// [`crate::Response::with_session`] and the host sets the browser's cookie.
+pub mod identity {
+    use super::imp;
+    use crate::{HostError, NewApiKey, NewSession, SessionInfo, SessionOrigin, UserInfo};
+
+    /// A user by id, uuid, username or email.
+    pub fn find_user(key: &str) -> Result<Option<UserInfo>, HostError> {
+        imp::identity_find_user(key)
+    }
+
+    /// Signs a user in. With an impersonator, that administrator must hold
+    /// `users.impersonate` and everything the user holds.
+    pub fn create_session(user_id: i64, origin: &SessionOrigin) -> Result<NewSession, HostError> {
+        imp::identity_create_session(user_id, origin)
+    }
+
+    /// The user's live sessions, the newest first.
+    pub fn sessions(user_id: i64) -> Result<Vec<SessionInfo>, HostError> {
+        imp::identity_sessions(user_id)
+    }
+
+    /// Ends one session of the user, or every one with `session_id` `None`.
+    pub fn revoke_sessions(user_id: i64, session_id: Option<i64>) -> Result<(), HostError> {
+        imp::identity_revoke_sessions(user_id, session_id)
+    }
+
+    /// A new API key, optionally expiring at `expires_at` (seconds since the epoch).
+    pub fn issue_api_key(
+        user_id: i64,
+        description: &str,
+        expires_at: Option<i64>,
+    ) -> Result<NewApiKey, HostError> {
+        imp::identity_issue_api_key(user_id, description, expires_at)
+    }
+
+    /// Revokes a key; it stops working on the next request.
+    pub fn revoke_api_key(user_id: i64, identifier: &str) -> Result<(), HostError> {
+        imp::identity_revoke_api_key(user_id, identifier)
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
     use serde::de::DeserializeOwned;
 
     use crate::abi::{self, guest::host_call};
     use crate::{
-        ActivityEntry, DbRows, DbValue, Dialect, FileEntry, HostError, LogLevel, Server, SignedUrl,
+        ActivityEntry, DbRows, DbValue, Dialect, FileEntry, HostError, LogLevel, NewApiKey,
+        NewSession, Server, SessionInfo, SessionOrigin, SignedUrl, UserInfo,
     };
 
     /// A contract 1.1 call: the host answers with an encoded `Result<T, HostError>`.
@@ -421,16 +465,55 @@ mod imp {
             &abi::encode(&(server, directory)),
         )
     }
+
+    pub fn identity_find_user(key: &str) -> Result<Option<UserInfo>, HostError> {
+        typed(abi::HOST_IDENTITY_FIND_USER, &abi::encode(&key))
+    }
+
+    pub fn identity_create_session(
+        user_id: i64,
+        origin: &SessionOrigin,
+    ) -> Result<NewSession, HostError> {
+        let input = abi::encode(&(user_id, origin));
+        typed(abi::HOST_IDENTITY_CREATE_SESSION, &input)
+    }
+
+    pub fn identity_sessions(user_id: i64) -> Result<Vec<SessionInfo>, HostError> {
+        typed(abi::HOST_IDENTITY_SESSIONS, &abi::encode(&user_id))
+    }
+
+    pub fn identity_revoke_sessions(
+        user_id: i64,
+        session_id: Option<i64>,
+    ) -> Result<(), HostError> {
+        let input = abi::encode(&(user_id, session_id));
+        typed(abi::HOST_IDENTITY_REVOKE_SESSIONS, &input)
+    }
+
+    pub fn identity_issue_api_key(
+        user_id: i64,
+        description: &str,
+        expires_at: Option<i64>,
+    ) -> Result<NewApiKey, HostError> {
+        let input = abi::encode(&(user_id, description, expires_at));
+        typed(abi::HOST_IDENTITY_ISSUE_API_KEY, &input)
+    }
+
+    pub fn identity_revoke_api_key(user_id: i64, identifier: &str) -> Result<(), HostError> {
+        let input = abi::encode(&(user_id, identifier));
+        typed(abi::HOST_IDENTITY_REVOKE_API_KEY, &input)
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use crate::wasm::bindings::hatchery::plugin::{
-        activity, db, events, http, log as wit_log, node_files, secrets, servers,
+        activity, db, events, http, identity, log as wit_log, node_files, secrets, servers, types,
     };
     use crate::wasm::convert;
     use crate::{
-        ActivityEntry, DbRows, DbValue, Dialect, FileEntry, HostError, LogLevel, Server, SignedUrl,
+        ActivityEntry, DbRows, DbValue, Dialect, FileEntry, HostError, LogLevel, NewApiKey,
+        NewSession, Server, SessionInfo, SessionOrigin, SignedUrl, UserInfo,
     };
 
     pub fn log(level: LogLevel, message: &str) {
@@ -603,5 +686,80 @@ mod imp {
         node_files::upload_url(server, directory)
             .map(convert::signed_url)
             .map_err(convert::host_error)
+    }
+
+    pub fn identity_find_user(key: &str) -> Result<Option<UserInfo>, HostError> {
+        identity::find_user(key)
+            .map(|user| {
+                user.map(|user| UserInfo {
+                    id: user.id,
+                    uuid: user.uuid,
+                    username: user.username,
+                    email: user.email,
+                    admin: user.admin,
+                    language: user.language,
+                    permissions: user.permissions,
+                })
+            })
+            .map_err(convert::host_error)
+    }
+
+    pub fn identity_create_session(
+        user_id: i64,
+        origin: &SessionOrigin,
+    ) -> Result<NewSession, HostError> {
+        let origin = types::SessionOrigin {
+            ip: origin.ip.clone(),
+            user_agent: origin.user_agent.clone(),
+            impersonator_id: origin.impersonator_id,
+        };
+        identity::create_session(user_id, &origin)
+            .map(|session| NewSession {
+                token: session.token,
+                expires_at: session.expires_at,
+            })
+            .map_err(convert::host_error)
+    }
+
+    pub fn identity_sessions(user_id: i64) -> Result<Vec<SessionInfo>, HostError> {
+        identity::sessions(user_id)
+            .map(|sessions| {
+                sessions
+                    .into_iter()
+                    .map(|session| SessionInfo {
+                        id: session.id,
+                        ip: session.ip,
+                        user_agent: session.user_agent,
+                        impersonator_id: session.impersonator_id,
+                        created_at: session.created_at,
+                        expires_at: session.expires_at,
+                    })
+                    .collect()
+            })
+            .map_err(convert::host_error)
+    }
+
+    pub fn identity_revoke_sessions(
+        user_id: i64,
+        session_id: Option<i64>,
+    ) -> Result<(), HostError> {
+        identity::revoke_sessions(user_id, session_id).map_err(convert::host_error)
+    }
+
+    pub fn identity_issue_api_key(
+        user_id: i64,
+        description: &str,
+        expires_at: Option<i64>,
+    ) -> Result<NewApiKey, HostError> {
+        identity::issue_api_key(user_id, description, expires_at)
+            .map(|key| NewApiKey {
+                identifier: key.identifier,
+                token: key.token,
+            })
+            .map_err(convert::host_error)
+    }
+
+    pub fn identity_revoke_api_key(user_id: i64, identifier: &str) -> Result<(), HostError> {
+        identity::revoke_api_key(user_id, identifier).map_err(convert::host_error)
     }
 }

@@ -119,11 +119,25 @@ impl Response {
         self
     }
 
+    /// The same response, signing the browser in with `session`: on a route with
+    /// `scope = "auth"` of a plugin granted `identity`, the host sets its session
+    /// cookie (HttpOnly, SameSite, Secure under TLS). Plugins never set cookies
+    /// themselves.
+    pub fn with_session(mut self, session: &NewSession) -> Self {
+        self.headers
+            .push((SESSION_HEADER.into(), session.token.clone()));
+        self
+    }
+
     /// The response the host's own handlers give for an unknown route.
     pub fn not_found() -> Self {
         crate::Error::new(404, "not_found", "no such route in this plugin").into()
     }
 }
+
+/// The response header a sign-in route names its new session in; the host turns it
+/// into the session cookie and never passes it on.
+pub const SESSION_HEADER: &str = "x-hatchery-session";
 
 /// An event delivered to a subscriber.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,6 +359,56 @@ pub struct FileEntry {
 pub struct SignedUrl {
     pub url: String,
     pub expires_at: i64,
+}
+
+/// A user as `host::identity` finds them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: i64,
+    pub uuid: String,
+    pub username: String,
+    pub email: String,
+    /// A root administrator.
+    pub admin: bool,
+    pub language: String,
+    /// The admin permissions their role gives them.
+    pub permissions: Vec<String>,
+}
+
+/// Where a sign-in came from, for the user's list of sessions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionOrigin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The administrator signing in as this user, if any.
+    pub impersonator_id: Option<i64>,
+}
+
+/// A new session: answer a sign-in route with [`crate::Response::with_session`] and the
+/// host sets the browser's cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSession {
+    pub token: String,
+    /// Seconds since the Unix epoch.
+    pub expires_at: i64,
+}
+
+/// One of a user's sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub impersonator_id: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A new API key: `token` is shown to the user once; the host keeps only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub identifier: String,
+    pub token: String,
 }
 
 /// A game server, as the panel keeps it.

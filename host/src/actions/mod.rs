@@ -4,6 +4,7 @@
 //! Permission checks happen before, in [`crate::policy`].
 
 pub mod files;
+pub mod identity;
 pub mod intents;
 pub mod reconcile;
 pub mod servers;
@@ -135,15 +136,26 @@ impl Core {
             }
         }
         let entry = activity::record(&self.db, new).await?;
-        self.events.publish(host_event(
-            &format!("activity.{}", entry.event),
-            serde_json::to_value(&entry).unwrap_or(Value::Null),
-        ));
+        let payload = serde_json::to_value(&entry).unwrap_or(Value::Null);
+        if let Some((_, event)) = USER_EVENTS.iter().find(|(kind, _)| *kind == entry.event) {
+            self.events.publish(host_event(event, payload.clone()));
+        }
+        self.events
+            .publish(host_event(&format!("activity.{}", entry.event), payload));
         Ok(entry)
     }
 }
 
 /// Activities after which remembered credentials may be wrong.
+/// Changes to accounts, published as `user.*` as well (with the activity entry):
+/// sign-ins and keys publish their own `user.*` events in [`identity`].
+const USER_EVENTS: &[(&str, &str)] = &[
+    ("admin.user.create", "user.created"),
+    ("admin.user.update", "user.updated"),
+    ("user.account.update", "user.updated"),
+    ("admin.user.delete", "user.deleted"),
+];
+
 const IDENTITY_EVENTS: &[&str] = &["admin.user.", "admin.role.", "user.", "auth."];
 
 /// Who acts: a signed-in user (perhaps impersonated by an admin), the CLI, or wings.

@@ -23,6 +23,17 @@ pub struct SessionOrigin {
 
 /// A new session's cookie value; shown to the browser once.
 pub async fn create(db: &Database, user_id: i64, origin: &SessionOrigin) -> Result<String> {
+    create_with_expiry(db, user_id, origin)
+        .await
+        .map(|(token, _)| token)
+}
+
+/// [`create`], with when the session ends.
+pub async fn create_with_expiry(
+    db: &Database,
+    user_id: i64,
+    origin: &SessionOrigin,
+) -> Result<(String, DateTime<Utc>)> {
     let token = random_hex(32);
     let now = Utc::now();
     on_pool!(db, pool => {
@@ -40,7 +51,55 @@ pub async fn create(db: &Database, user_id: i64, origin: &SessionOrigin) -> Resu
         .execute(pool)
         .await?;
     });
-    Ok(token)
+    Ok((token, now + SESSION_LIFETIME))
+}
+
+/// A session as its user sees it in their list of signed-in browsers.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub impersonator_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A user's live sessions, the newest first.
+pub async fn for_user(db: &Database, user_id: i64) -> Result<Vec<SessionInfo>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, SessionInfo>(
+            "SELECT id, ip, user_agent, impersonator_id, created_at, expires_at FROM sessions \
+             WHERE user_id = $1 AND expires_at > $2 ORDER BY id DESC",
+        )
+        .bind(user_id)
+        .bind(Utc::now())
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Ends one session of a user; false when they have no such session.
+pub async fn delete_by_id(db: &Database, user_id: i64, id: i64) -> Result<bool> {
+    let deleted = on_pool!(db, pool => {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(deleted > 0)
+}
+
+/// Whether `token` is a live session (the host checks a plugin's sign-in before it
+/// sets the cookie).
+pub async fn is_live(db: &Database, token: &str) -> Result<bool> {
+    match verify(db, token).await {
+        Ok(_) => Ok(true),
+        Err(Error::Unauthenticated(_)) => Ok(false),
+        Err(err) => Err(err),
+    }
 }
 
 /// The signed-in user for a session cookie, and who is impersonating them.

@@ -392,6 +392,16 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// The identity as policy decisions and plugins see it.
+    pub fn principal(&self) -> hatchery_sdk::Principal {
+        hatchery_sdk::Principal {
+            user_id: self.user.id,
+            username: self.user.username.clone(),
+            admin: self.user.admin,
+            permissions: self.permissions(),
+        }
+    }
+
     pub fn permissions(&self) -> Vec<String> {
         self.role_permissions
             .as_deref()
@@ -402,6 +412,31 @@ impl Identity {
 
 /// Columns for an [`Identity`] from `users u LEFT JOIN roles r`.
 pub(crate) const IDENTITY_COLUMNS: &str = "u.id, u.uuid, u.username, u.email, u.admin, u.language, u.role_id, u.created_at, r.permissions AS role_permissions";
+
+/// A user with their role's permissions, by id.
+pub async fn identity(db: &Database, user_id: i64) -> Result<Option<Identity>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, Identity>(sqlx::AssertSqlSafe(format!(
+            "SELECT {IDENTITY_COLUMNS} FROM users u LEFT JOIN roles r ON r.id = u.role_id WHERE u.id = $1"
+        )))
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?
+    }))
+}
+
+/// Revokes a user's key; false when they have no key with that identifier.
+pub async fn revoke_api_key(db: &Database, user_id: i64, identifier: &str) -> Result<bool> {
+    let deleted = on_pool!(db, pool => {
+        sqlx::query("DELETE FROM api_keys WHERE user_id = $1 AND identifier = $2")
+            .bind(user_id)
+            .bind(identifier)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(deleted > 0)
+}
 
 /// Who a bearer token belongs to. Malformed, unknown, wrong and expired tokens
 /// are all errors that say which, without revealing whether the identifier exists.

@@ -62,7 +62,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
         else {
             return Ok(MaybeCaller(None));
         };
-        let principal = principal_of(&identity);
+        let principal = identity.principal();
         Ok(MaybeCaller(Some(Caller {
             principal,
             uuid: identity.user.uuid.clone(),
@@ -88,15 +88,6 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-fn principal_of(identity: &Identity) -> Principal {
-    Principal {
-        user_id: identity.user.id,
-        username: identity.user.username.clone(),
-        admin: identity.user.admin,
-        permissions: identity.permissions(),
-    }
-}
-
 /// The principal for plugin routes, which take the request's headers.
 pub async fn principal(
     state: &AppState,
@@ -105,7 +96,7 @@ pub async fn principal(
 ) -> Result<Option<Principal>> {
     Ok(identify(state, method, headers)
         .await?
-        .map(|(identity, _)| principal_of(&identity)))
+        .map(|(identity, _)| identity.principal()))
 }
 
 async fn identify(

@@ -8,6 +8,7 @@ use axum::response::Response;
 use hatchery_sdk::Request;
 
 use super::{AppState, auth};
+use crate::db::sessions;
 use crate::error::{Error, Result};
 use crate::plugins::manifest::RouteScope;
 use crate::plugins::{MountedRoute, RouteMatch};
@@ -89,7 +90,8 @@ async fn handle(
         principal,
         server_context: None,
     };
-    call_plugin(&id, &plugin, call).await
+    let response = call_plugin(&id, &plugin, call).await?;
+    into_http(&id, response, None)
 }
 
 /// Everything the router does not serve: plugins' routes at the shared mount points
@@ -161,7 +163,42 @@ pub async fn fallback(
         principal,
         server_context,
     };
-    call_plugin(&plugin.manifest.id.clone(), &plugin, call).await
+    let id = plugin.manifest.id.clone();
+    let mut response = call_plugin(&id, &plugin, call).await?;
+    let session = take_header(&mut response.headers, hatchery_sdk::SESSION_HEADER);
+    let cookie = match session {
+        Some(token) if scope == RouteScope::Auth && plugin.grants.identity => {
+            match sessions::is_live(&state.db, &token).await? {
+                true => Some(auth::session_set_cookie(
+                    &token,
+                    state.config.public_url.starts_with("https://"),
+                )),
+                false => {
+                    tracing::warn!(plugin = %id, "a sign-in route named a session that does not exist; no cookie was set");
+                    None
+                }
+            }
+        }
+        Some(_) => {
+            tracing::warn!(plugin = %id, "only sign-in routes of plugins granted `identity` set sessions; no cookie was set");
+            None
+        }
+        None => None,
+    };
+    into_http(&id, response, cookie)
+}
+
+/// Removes every `name` header (any case) and returns the last value.
+fn take_header(headers: &mut Vec<(String, String)>, name: &str) -> Option<String> {
+    let mut found = None;
+    headers.retain(|(header, value)| {
+        let matches = header.eq_ignore_ascii_case(name);
+        if matches {
+            found = Some(value.clone());
+        }
+        !matches
+    });
+    found
 }
 
 fn no_such_endpoint() -> Error {
@@ -186,7 +223,7 @@ async fn call_plugin(
     id: &str,
     plugin: &crate::plugins::LoadedPlugin,
     call: PluginCall<'_>,
-) -> Result<Response> {
+) -> Result<hatchery_sdk::Response> {
     let mut headers: Vec<(String, String)> = call
         .headers
         .iter()
@@ -214,16 +251,19 @@ async fn call_plugin(
         principal: call.principal,
     };
     let span = tracing::info_span!("plugin_call", plugin = %id, route = %call.route.path);
-    let response =
-        tracing::Instrument::instrument(plugin.code.handle_request(request), span).await?;
-    into_http(id, response)
+    tracing::Instrument::instrument(plugin.code.handle_request(request), span).await
 }
 
 /// Request headers only the host sets (a client's are dropped): the server context of
 /// server routes.
 const HOST_HEADER_PREFIX: &str = "x-hatchery-";
 
-fn into_http(id: &str, response: hatchery_sdk::Response) -> Result<Response> {
+/// The plugin's answer as HTTP, with the session cookie the host decided to set.
+fn into_http(
+    id: &str,
+    response: hatchery_sdk::Response,
+    session_cookie: Option<String>,
+) -> Result<Response> {
     let status = StatusCode::from_u16(response.status)
         .ok()
         .filter(|status| !status.is_informational())
@@ -241,7 +281,9 @@ fn into_http(id: &str, response: hatchery_sdk::Response) -> Result<Response> {
         .header("x-content-type-options", "nosniff");
     for (name, value) in response.headers {
         let lower = name.to_ascii_lowercase();
-        if REFUSED_RESPONSE_HEADERS.contains(&lower.as_str()) {
+        if REFUSED_RESPONSE_HEADERS.contains(&lower.as_str())
+            || lower.starts_with(HOST_HEADER_PREFIX)
+        {
             tracing::debug!(plugin = id, header = %lower, "dropped a response header plugins may not set");
             continue;
         }
@@ -249,6 +291,9 @@ fn into_http(id: &str, response: hatchery_sdk::Response) -> Result<Response> {
             (Ok(name), Ok(value)) => builder = builder.header(name, value),
             _ => tracing::warn!(plugin = id, "dropped a malformed response header"),
         }
+    }
+    if let Some(cookie) = session_cookie {
+        builder = builder.header(axum::http::header::SET_COOKIE, cookie);
     }
     builder
         .body(Body::from(response.body))

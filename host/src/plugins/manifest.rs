@@ -136,6 +136,10 @@ pub struct Capabilities {
     /// with the caller's file permissions.
     #[serde(default)]
     pub node_files: bool,
+    /// Find users, sign them in, and issue and revoke their API keys (contract 1.1):
+    /// for sign-in methods.
+    #[serde(default)]
+    pub identity: bool,
     /// Events to receive: exact names or `prefix.*`.
     #[serde(default)]
     pub subscribe: Vec<String>,
@@ -147,7 +151,7 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// Every on/off capability: (name, granted, what the install prompt says).
-    fn flags(&self) -> [(&'static str, bool, &'static str); 8] {
+    fn flags(&self) -> [(&'static str, bool, &'static str); 9] {
         [
             ("database", self.database, "create and use its own tables"),
             ("emit", self.emit, "publish events in its own namespace"),
@@ -169,6 +173,11 @@ impl Capabilities {
                 self.node_files,
                 "read, write and delete files of every server",
             ),
+            (
+                "identity",
+                self.identity,
+                "sign anyone in, and issue and revoke anyone's API keys",
+            ),
         ]
     }
 
@@ -182,6 +191,7 @@ impl Capabilities {
             "activity" => &mut self.activity,
             "secrets" => &mut self.secrets,
             "node_files" => &mut self.node_files,
+            "identity" => &mut self.identity,
             _ => return None,
         })
     }

@@ -396,6 +396,47 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
             let request: hatchery_sdk::OutgoingRequest = abi::decode(input)?;
             abi::encode(&context.runtime.block_on(services.http_fetch(request)))
         }
+        abi::HOST_IDENTITY_FIND_USER => {
+            let key: String = abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.user_find(&key)))
+        }
+        abi::HOST_IDENTITY_CREATE_SESSION => {
+            let (user_id, origin): (i64, hatchery_sdk::SessionOrigin) = abi::decode(input)?;
+            abi::encode(
+                &context
+                    .runtime
+                    .block_on(services.session_create(user_id, origin)),
+            )
+        }
+        abi::HOST_IDENTITY_SESSIONS => {
+            let user_id: i64 = abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.sessions_of(user_id)))
+        }
+        abi::HOST_IDENTITY_REVOKE_SESSIONS => {
+            let (user_id, session_id): (i64, Option<i64>) = abi::decode(input)?;
+            abi::encode(
+                &context
+                    .runtime
+                    .block_on(services.sessions_revoke(user_id, session_id)),
+            )
+        }
+        abi::HOST_IDENTITY_ISSUE_API_KEY => {
+            let (user_id, description, expires_at): (i64, String, Option<i64>) =
+                abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.api_key_issue(
+                user_id,
+                &description,
+                expires_at,
+            )))
+        }
+        abi::HOST_IDENTITY_REVOKE_API_KEY => {
+            let (user_id, identifier): (i64, String) = abi::decode(input)?;
+            abi::encode(
+                &context
+                    .runtime
+                    .block_on(services.api_key_revoke(user_id, &identifier)),
+            )
+        }
         op if (abi::HOST_FILES_LIST..=abi::HOST_FILES_UPLOAD_URL).contains(&op) => {
             let caller = CALLER.with(|slot| slot.borrow().clone());
             serve_files_call(context, &services, caller.as_ref(), op, input)?

@@ -246,6 +246,79 @@ fn a_plugin_sees_servers_as_each_user_may_and_records_activity_and_secrets() {
     }
 }
 
+/// `identity` and the auth and admin scopes: a sign-in route creates a session and the
+/// host sets its cookie; an admin route admits root administrators and staff whose role
+/// holds its permission, and nobody else.
+#[test]
+fn sign_in_routes_set_sessions_and_admin_routes_need_their_permission() {
+    for dialect in DIALECTS {
+        let panel = panel(dialect).plugin("hello-wasm").start();
+        let admin = panel.admin_key();
+        let ada = panel.user_key("ada");
+        let sign_in = "/api/auth/hello-wasm/session";
+        assert_eq!(panel.json_with("POST", sign_in, &[], None).status, 401);
+        let signed = panel.json("POST", sign_in, &ada, None);
+        assert_eq!(signed.status, 200, "{dialect:?}: {signed:?}");
+        assert_eq!(signed.body["username"], "ada");
+        assert_eq!(signed.body["sessions"], 1);
+        let cookie = signed
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, value)| value.clone())
+            .expect("the host set the session cookie");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite"),
+            "{cookie}"
+        );
+        assert!(
+            !signed
+                .headers
+                .iter()
+                .any(|(name, _)| name.starts_with("x-hatchery")),
+            "{signed:?}"
+        );
+        let session = cookie.split(';').next().unwrap().to_string();
+        let account = panel.json_with("GET", "/api/client/account", &[("Cookie", &session)], None);
+        assert_eq!(account.status, 200, "{account:?}");
+        assert_eq!(account.body["data"]["username"], "ada");
+        let logged = panel.get_as(
+            "/api/admin/activity?event=auth.session.create&user=ada",
+            &admin,
+        );
+        assert_eq!(
+            logged.body["data"].as_array().unwrap().len(),
+            1,
+            "{logged:?}"
+        );
+
+        let greetings = "/api/admin/hello-wasm/greetings";
+        assert_eq!(panel.json_with("GET", greetings, &[], None).status, 401);
+        assert_eq!(panel.get_as(greetings, &ada).status, 403);
+        let by_admin = panel.get_as(greetings, &admin);
+        assert_eq!(by_admin.status, 200, "{by_admin:?}");
+        assert_eq!(by_admin.body["greetings"], 0);
+        let role = panel.json(
+            "POST",
+            "/api/admin/roles",
+            &admin,
+            Some(json!({ "name": "support", "permissions": ["users.read"] })),
+        );
+        assert_eq!(role.status, 201, "{role:?}");
+        let staff = panel.json(
+            "POST",
+            "/api/admin/users",
+            &admin,
+            Some(json!({ "username": "sam", "email": "sam@example.com", "role_id": role.body["data"]["id"] })),
+        );
+        assert_eq!(staff.status, 201, "{staff:?}");
+        let sam = panel.cli_ok(&["user", "api-key", "sam"]).trim().to_string();
+        assert_eq!(panel.get_as(greetings, &sam).status, 200);
+        // The host's own admin routes stay the host's.
+        assert_eq!(panel.get_as("/api/admin/users", &sam).status, 200);
+    }
+}
+
 /// Two enabled plugins never serve one server route: the later one (by id) fails to load,
 /// naming the other, and loads once the other is disabled.
 #[test]

@@ -218,6 +218,14 @@ fn the_sandbox_grants_nothing_that_was_not_granted() {
             .unwrap()
             .contains("node_files capability was not granted")
     );
+    let identity = &escape.body["identity_without_grant"];
+    assert_eq!(identity["denied"], true, "{escape:?}");
+    assert!(
+        identity["message"]
+            .as_str()
+            .unwrap()
+            .contains("identity capability was not granted")
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod db;
 mod events;
 mod files;
 mod http;
+mod identity;
 mod secrets;
 mod servers;
 

@@ -6,7 +6,7 @@ use hatchery_sdk::{ActivityEntry, DbRows, DbValue, Dialect, HostError, LogLevel}
 
 use super::CallState;
 use super::bindings::hatchery::plugin::{
-    activity, db, events, host, http, log, node_files, secrets, servers, types,
+    activity, db, events, host, http, identity, log, node_files, secrets, servers, types,
 };
 use crate::plugins::services::FileWriter;
 use wasmtime::component::Resource;
@@ -487,6 +487,110 @@ impl node_files::Host for CallState {
             .files_upload_url(self.caller.as_ref(), &server, &directory)
             .await
             .map(to_wit_url)
+            .map_err(error)
+    }
+}
+
+impl identity::Host for CallState {
+    async fn find_user(
+        &mut self,
+        key: String,
+    ) -> Result<Option<types::UserInfo>, types::HostError> {
+        self.services
+            .user_find(&key)
+            .await
+            .map(|user| {
+                user.map(|user| types::UserInfo {
+                    id: user.id,
+                    uuid: user.uuid,
+                    username: user.username,
+                    email: user.email,
+                    admin: user.admin,
+                    language: user.language,
+                    permissions: user.permissions,
+                })
+            })
+            .map_err(error)
+    }
+
+    async fn create_session(
+        &mut self,
+        user_id: i64,
+        origin: types::SessionOrigin,
+    ) -> Result<types::NewSession, types::HostError> {
+        let origin = hatchery_sdk::SessionOrigin {
+            ip: origin.ip,
+            user_agent: origin.user_agent,
+            impersonator_id: origin.impersonator_id,
+        };
+        self.services
+            .session_create(user_id, origin)
+            .await
+            .map(|session| types::NewSession {
+                token: session.token,
+                expires_at: session.expires_at,
+            })
+            .map_err(error)
+    }
+
+    async fn sessions(
+        &mut self,
+        user_id: i64,
+    ) -> Result<Vec<types::SessionInfo>, types::HostError> {
+        self.services
+            .sessions_of(user_id)
+            .await
+            .map(|sessions| {
+                sessions
+                    .into_iter()
+                    .map(|session| types::SessionInfo {
+                        id: session.id,
+                        ip: session.ip,
+                        user_agent: session.user_agent,
+                        impersonator_id: session.impersonator_id,
+                        created_at: session.created_at,
+                        expires_at: session.expires_at,
+                    })
+                    .collect()
+            })
+            .map_err(error)
+    }
+
+    async fn revoke_sessions(
+        &mut self,
+        user_id: i64,
+        session_id: Option<i64>,
+    ) -> Result<(), types::HostError> {
+        self.services
+            .sessions_revoke(user_id, session_id)
+            .await
+            .map_err(error)
+    }
+
+    async fn issue_api_key(
+        &mut self,
+        user_id: i64,
+        description: String,
+        expires_at: Option<i64>,
+    ) -> Result<types::NewApiKey, types::HostError> {
+        self.services
+            .api_key_issue(user_id, &description, expires_at)
+            .await
+            .map(|key| types::NewApiKey {
+                identifier: key.identifier,
+                token: key.token,
+            })
+            .map_err(error)
+    }
+
+    async fn revoke_api_key(
+        &mut self,
+        user_id: i64,
+        identifier: String,
+    ) -> Result<(), types::HostError> {
+        self.services
+            .api_key_revoke(user_id, &identifier)
+            .await
             .map_err(error)
     }
 }

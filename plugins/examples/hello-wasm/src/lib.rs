@@ -5,7 +5,7 @@
 
 use hatchery_sdk::{
     ActivityEntry, CommandOutput, DbValue, Error, Event, OutgoingRequest, Plugin, Request,
-    Response, host, json,
+    Response, SessionOrigin, host, json,
 };
 use serde::Deserialize;
 
@@ -57,6 +57,12 @@ impl Plugin for HelloWasm {
         }
         if request.is("POST", "/hello-wasm/notes") {
             return write_note(&request);
+        }
+        if request.is("POST", "/hello-wasm/session") {
+            return sign_in_here(&request);
+        }
+        if request.is("GET", "/hello-wasm/greetings") {
+            return Ok(Response::json(&json!({ "greetings": count_greetings()? })));
         }
         if request.is("POST", "/fetch") {
             let wanted: serde_json::Value = request.json()?;
@@ -254,4 +260,25 @@ fn write_note(request: &Request) -> Result<Response, Error> {
         "start": String::from_utf8_lossy(&start),
         "listed": listed,
     })))
+}
+
+/// An auth route (contract 1.1 `identity`): signs the caller in with a new session and
+/// has the host set its cookie on this browser.
+fn sign_in_here(request: &Request) -> Result<Response, Error> {
+    let user = request
+        .principal
+        .as_ref()
+        .ok_or_else(|| Error::forbidden("sign in first"))?;
+    let origin = SessionOrigin {
+        user_agent: request.header("user-agent").map(str::to_string),
+        ..SessionOrigin::default()
+    };
+    let session = host::identity::create_session(user.user_id, &origin)?;
+    let sessions = host::identity::sessions(user.user_id)?;
+    Ok(Response::json(&json!({
+        "username": host::identity::find_user(&user.user_id.to_string())?.map(|found| found.username),
+        "sessions": sessions.len(),
+        "expires_at": session.expires_at,
+    }))
+    .with_session(&session))
 }

@@ -50,6 +50,10 @@ impl Plugin for Hostile {
                     "denied": matches!(err, HostError::Denied(_)),
                     "message": err.to_string(),
                 })),
+                "identity_without_grant": host::identity::create_session(1, &Default::default()).err().map(|err| json!({
+                    "denied": matches!(err, HostError::Denied(_)),
+                    "message": err.to_string(),
+                })),
             }))),
             _ => Ok(Response::not_found()),
         }

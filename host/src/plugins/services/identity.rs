@@ -1,0 +1,110 @@
+//! Capability `identity`: find users, sign them in (sessions, with an impersonator),
+//! and issue and revoke their API keys, for plugins that implement sign-in methods.
+//! The cookie itself is set by the host, from the token a sign-in route answers with.
+
+use hatchery_sdk::{HostError, NewApiKey, NewSession, SessionInfo, SessionOrigin, UserInfo};
+
+use super::{HostServices, host_error};
+use crate::actions::identity;
+use crate::db::{sessions, users};
+
+impl HostServices {
+    pub async fn user_find(&self, key: &str) -> Result<Option<UserInfo>, HostError> {
+        self.require(self.grants.identity, "identity")?;
+        let Some(user) = users::find(&self.core.db, key).await.map_err(host_error)? else {
+            return Ok(None);
+        };
+        let identity = users::identity(&self.core.db, user.id)
+            .await
+            .map_err(host_error)?;
+        Ok(identity.map(|identity| UserInfo {
+            permissions: identity.permissions(),
+            id: identity.user.id,
+            uuid: identity.user.uuid,
+            username: identity.user.username,
+            email: identity.user.email,
+            admin: identity.user.admin,
+            language: identity.user.language,
+        }))
+    }
+
+    pub async fn session_create(
+        &self,
+        user_id: i64,
+        origin: SessionOrigin,
+    ) -> Result<NewSession, HostError> {
+        self.require(self.grants.identity, "identity")?;
+        let origin = sessions::SessionOrigin {
+            ip: origin.ip,
+            user_agent: origin.user_agent,
+            impersonator_id: origin.impersonator_id,
+        };
+        let (token, expires_at) =
+            identity::create_session(&self.core, &self.actor(), user_id, &origin)
+                .await
+                .map_err(host_error)?;
+        Ok(NewSession {
+            token,
+            expires_at: expires_at.timestamp(),
+        })
+    }
+
+    pub async fn sessions_of(&self, user_id: i64) -> Result<Vec<SessionInfo>, HostError> {
+        self.require(self.grants.identity, "identity")?;
+        let listed = identity::list_sessions(&self.core, user_id)
+            .await
+            .map_err(host_error)?;
+        Ok(listed
+            .into_iter()
+            .map(|session| SessionInfo {
+                id: session.id,
+                ip: session.ip,
+                user_agent: session.user_agent,
+                impersonator_id: session.impersonator_id,
+                created_at: session.created_at.timestamp(),
+                expires_at: session.expires_at.timestamp(),
+            })
+            .collect())
+    }
+
+    pub async fn sessions_revoke(
+        &self,
+        user_id: i64,
+        session_id: Option<i64>,
+    ) -> Result<(), HostError> {
+        self.require(self.grants.identity, "identity")?;
+        identity::revoke_sessions(&self.core, &self.actor(), user_id, session_id)
+            .await
+            .map_err(host_error)
+    }
+
+    pub async fn api_key_issue(
+        &self,
+        user_id: i64,
+        description: &str,
+        expires_at: Option<i64>,
+    ) -> Result<NewApiKey, HostError> {
+        self.require(self.grants.identity, "identity")?;
+        let expires_at = expires_at
+            .map(|seconds| {
+                chrono::DateTime::from_timestamp(seconds, 0)
+                    .ok_or_else(|| HostError::Invalid(format!("{seconds} is not a time")))
+            })
+            .transpose()?;
+        let key =
+            identity::issue_api_key(&self.core, &self.actor(), user_id, description, expires_at)
+                .await
+                .map_err(host_error)?;
+        Ok(NewApiKey {
+            identifier: key.identifier,
+            token: key.token,
+        })
+    }
+
+    pub async fn api_key_revoke(&self, user_id: i64, identifier: &str) -> Result<(), HostError> {
+        self.require(self.grants.identity, "identity")?;
+        identity::revoke_api_key(&self.core, &self.actor(), user_id, identifier)
+            .await
+            .map_err(host_error)
+    }
+}
