@@ -33,6 +33,10 @@ impl Error {
         Error::new(404, "not_found", message)
     }
 
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::new(409, "conflict", message)
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Error::new(500, "internal", message)
     }

@@ -223,6 +223,26 @@ pub mod files {
     }
 }
 
+/// The plugin's settings, as the administrator saved them: checked against the JSON
+/// Schema the manifest names (`settings = "settings.schema.json"`), with its defaults
+/// filled in and `writeOnly` values unsealed. No capability needed.
+pub mod settings {
+    use super::imp;
+    use crate::HostError;
+
+    /// The settings as `T` (a struct with `#[derive(Deserialize)]`).
+    pub fn get<T: serde::de::DeserializeOwned>() -> Result<T, HostError> {
+        serde_json::from_str(&imp::settings_get()?).map_err(|err| {
+            HostError::Invalid(format!("the settings do not fit this plugin's type: {err}"))
+        })
+    }
+
+    /// The settings as a JSON object.
+    pub fn json() -> Result<serde_json::Value, HostError> {
+        get()
+    }
+}
+
 /// Users, sign-ins and credentials, for plugins that implement sign-in methods.
 /// Capability `identity`. Answer a sign-in route (`scope = "auth"`) with
 /// [`crate::Response::with_session`] and the host sets the browser's cookie.
@@ -470,6 +490,10 @@ mod imp {
         typed(abi::HOST_IDENTITY_FIND_USER, &abi::encode(&key))
     }
 
+    pub fn settings_get() -> Result<String, HostError> {
+        typed(abi::HOST_SETTINGS_GET, &[])
+    }
+
     pub fn identity_create_session(
         user_id: i64,
         origin: &SessionOrigin,
@@ -508,7 +532,8 @@ mod imp {
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use crate::wasm::bindings::hatchery::plugin::{
-        activity, db, events, http, identity, log as wit_log, node_files, secrets, servers, types,
+        activity, db, events, http, identity, log as wit_log, node_files, secrets, servers,
+        settings, types,
     };
     use crate::wasm::convert;
     use crate::{
@@ -761,5 +786,9 @@ mod imp {
 
     pub fn identity_revoke_api_key(user_id: i64, identifier: &str) -> Result<(), HostError> {
         identity::revoke_api_key(user_id, identifier).map_err(convert::host_error)
+    }
+
+    pub fn settings_get() -> Result<String, HostError> {
+        settings::get().map_err(convert::host_error)
     }
 }

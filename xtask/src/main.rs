@@ -91,6 +91,9 @@ struct ManifestHead {
     id: String,
     runtime: String,
     entry: String,
+    /// The settings schema file, copied into the package.
+    #[serde(default)]
+    settings: Option<String>,
 }
 
 /// A plugin manifest found in a crate: `plugin.toml`, or `<name>.plugin.toml` when one
@@ -681,7 +684,8 @@ fn crate_name(cargo_toml: &Path) -> Result<String> {
     Ok(parsed.package.name)
 }
 
-/// Lays out a plugin as the host expects it: manifest, entry, migrations, ui.
+/// Lays out a plugin as the host expects it: manifest, entry, settings schema,
+/// migrations, ui.
 fn assemble(layout: &Layout, source: &PluginSource, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out)?;
     std::fs::copy(&source.manifest_path, out.join("plugin.toml"))?;
@@ -700,6 +704,10 @@ fn assemble(layout: &Layout, source: &PluginSource, out: &Path) -> Result<()> {
     };
     std::fs::copy(&artifact, out.join(&source.head.entry))
         .with_context(|| format!("copying {} for {}", artifact.display(), source.head.id))?;
+    if let Some(schema) = &source.head.settings {
+        std::fs::copy(source.crate_dir.join(schema), out.join(schema))
+            .with_context(|| format!("copying the settings schema of {}", source.head.id))?;
+    }
     for extra in ["migrations", "ui"] {
         let from = source.crate_dir.join(extra);
         if from.is_dir() {

@@ -123,6 +123,17 @@ enum PluginCommand {
     },
     /// Disable a plugin (its data stays)
     Disable { id: String },
+    /// Show a plugin's settings, or change them (checked against its settings schema)
+    Settings {
+        id: String,
+        /// Set one setting: KEY=VALUE, where VALUE is JSON (`30`, `true`, `"text"`) or
+        /// else taken as text; repeat for more
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Replace all settings with the JSON object in this file
+        #[arg(long, value_name = "FILE", conflicts_with = "set")]
+        file: Option<PathBuf>,
+    },
     /// Remove a plugin
     Uninstall {
         id: String,
@@ -521,6 +532,49 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
         PluginCommand::Disable { id } => {
             let details = plugins.disable(&id).await?;
             report(&details, "disabled")
+        }
+        PluginCommand::Settings { id, set, file } => {
+            let current = plugins.settings(&id).await?;
+            let changed = match (file, set.is_empty()) {
+                (Some(file), _) => {
+                    let text = std::fs::read_to_string(&file)
+                        .map_err(|err| Error::io(format!("cannot read {}", file.display()), err))?;
+                    let values = serde_json::from_str(&text).map_err(|err| {
+                        Error::bad_request(format!("{} is not JSON: {err}", file.display()))
+                    })?;
+                    Some(
+                        plugins
+                            .set_settings(&id, values, &crate::actions::Actor::cli())
+                            .await?,
+                    )
+                }
+                (None, false) => {
+                    let mut values = current.values.clone();
+                    for assignment in &set {
+                        let (key, value) = assignment.split_once('=').ok_or_else(|| {
+                            Error::bad_request(format!("`{assignment}` is not KEY=VALUE"))
+                        })?;
+                        let value = serde_json::from_str(value)
+                            .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+                        values[key] = value;
+                    }
+                    Some(
+                        plugins
+                            .set_settings(&id, values, &crate::actions::Actor::cli())
+                            .await?,
+                    )
+                }
+                (None, true) => None,
+            };
+            let shown = changed.unwrap_or(current);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&shown.values).expect("JSON encodes")
+            );
+            for name in &shown.sealed_set {
+                println!("{name}: (sealed, set)");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Uninstall { id, purge } => {
             plugins.uninstall(&id, purge).await?;

@@ -9,6 +9,7 @@ pub mod eggs;
 pub mod event_outbox;
 pub mod migrate;
 pub mod nodes;
+pub mod plugin_settings;
 pub mod plugin_store;
 pub mod plugins;
 pub mod roles;

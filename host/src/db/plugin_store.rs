@@ -260,8 +260,12 @@ pub async fn purge(panel: &Database, plugin_id: &str, settings: &StoreSettings) 
                 .await?;
         }
     }
-    // Its secrets and timers go with its data.
+    // Its secrets, timers and settings go with its data.
     on_pool!(panel, pool => {
+        sqlx::query("DELETE FROM plugin_settings WHERE plugin_id = $1")
+            .bind(plugin_id)
+            .execute(pool)
+            .await?;
         sqlx::query("DELETE FROM plugin_secrets WHERE plugin_id = $1")
             .bind(plugin_id)
             .execute(pool)

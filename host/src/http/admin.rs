@@ -11,7 +11,7 @@ use super::AppState;
 use super::auth::{Caller, MaybeCaller};
 use crate::error::Result;
 use crate::plugins::manifest::Capabilities;
-use crate::plugins::{InstallOptions, PluginDetails};
+use crate::plugins::{InstallOptions, PluginDetails, PluginSettings};
 use crate::policy;
 
 fn admin(caller: &Option<Caller>) -> Result<()> {
@@ -132,4 +132,33 @@ pub async fn uninstall(
     admin(&caller)?;
     state.plugins.uninstall(&id, query.purge).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/admin/plugins/{id}/settings`: the schema, the values (defaults filled in)
+/// and which sealed settings have a value.
+pub async fn settings(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    MaybeCaller(caller): MaybeCaller,
+) -> Result<Json<PluginSettings>> {
+    admin(&caller)?;
+    Ok(Json(state.plugins.settings(&id).await?))
+}
+
+/// `PUT /api/admin/plugins/{id}/settings` with the whole settings object; sealed
+/// settings left out keep their values.
+pub async fn update_settings(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<Json<PluginSettings>> {
+    admin(&Some(caller.clone()))?;
+    let values: Value = serde_json::from_slice(&body)
+        .map_err(|err| crate::error::Error::bad_request(format!("invalid JSON body: {err}")))?;
+    let updated = state
+        .plugins
+        .set_settings(&id, values, &caller.actor())
+        .await?;
+    Ok(Json(updated))
 }

@@ -109,6 +109,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/plugins/{id}/enable", post(admin::enable))
         .route("/api/admin/plugins/{id}/disable", post(admin::disable))
         .route(
+            "/api/admin/plugins/{id}/settings",
+            get(admin::settings).put(admin::update_settings),
+        )
+        .route(
             "/api/plugins/{id}",
             any(plugin_routes::dispatch_root).layer(DefaultBodyLimit::max(PLUGIN_BODY_LIMIT)),
         )

@@ -88,6 +88,10 @@ pub struct Manifest {
     /// Schedules on which the host sends the plugin `timer.<name>` (contract 1.1).
     #[serde(default)]
     pub timers: Vec<TimerDecl>,
+    /// A JSON Schema in the package describing the plugin's settings object
+    /// (contract 1.1), e.g. `settings.schema.json`.
+    #[serde(default)]
+    pub settings: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

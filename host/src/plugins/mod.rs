@@ -13,6 +13,7 @@ pub mod native;
 pub mod package;
 pub mod routes;
 pub mod services;
+pub mod settings;
 pub mod timers;
 pub mod wasm;
 
@@ -29,6 +30,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
+use crate::db::plugin_settings;
 use crate::db::plugin_store::{self, PluginStore, StoreSettings};
 use crate::db::plugins::PluginRecord;
 use crate::db::{self, Database, Dialect, migrate, sql_guard};
@@ -37,7 +39,9 @@ use crate::events::{EventBus, Subscriber, host_event};
 use manifest::{Capabilities, Manifest, RouteDecl, RouteScope, Runtime};
 use package::{MANIFEST_FILE, Package, PackageSigner, ReadLimits};
 use routes::RoutePattern;
+use serde_json::Value;
 use services::HostServices;
+use settings::SettingsSchema;
 
 pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// How often a running panel checks whether another process changed the plugins.
@@ -632,12 +636,14 @@ impl PluginHost {
             None
         };
 
-        let services = Arc::new(HostServices::new(
-            &manifest.id,
-            grants.clone(),
-            store,
-            self.core.clone(),
-        ));
+        let settings = match &manifest.settings {
+            Some(file) => Some(Arc::new(settings_schema(&files, file)?)),
+            None => None,
+        };
+        let services = Arc::new(
+            HostServices::new(&manifest.id, grants.clone(), store, self.core.clone())
+                .with_settings(settings),
+        );
         let entry_bytes = files.get(&manifest.entry).ok_or_else(|| {
             Error::PluginLoad(format!("its entry `{}` is missing", manifest.entry))
         })?;
@@ -950,6 +956,88 @@ impl PluginHost {
         self.details(id)
     }
 
+    /// A plugin's settings schema and what the administrator set; sealed values are
+    /// named, never shown.
+    pub async fn settings(&self, id: &str) -> Result<PluginSettings> {
+        self.record(id).await?;
+        let schema = self.installed_settings_schema(id)?;
+        let stored = plugin_settings::get(&self.db, &self.core.secrets, id).await?;
+        let (values, sealed_set) = schema.shown(&stored);
+        Ok(PluginSettings {
+            schema: schema.document().clone(),
+            values: Value::Object(schema.with_defaults(&values)),
+            sealed_set,
+        })
+    }
+
+    /// Replaces a plugin's settings after checking them against its schema; sealed
+    /// values left out keep what they were. Nothing is stored unless all of it is valid.
+    pub async fn set_settings(
+        &self,
+        id: &str,
+        values: Value,
+        actor: &crate::actions::Actor,
+    ) -> Result<PluginSettings> {
+        self.record(id).await?;
+        let schema = self.installed_settings_schema(id)?;
+        let Value::Object(mut values) = values else {
+            return Err(Error::bad_request("settings are a JSON object"));
+        };
+        if Value::Object(values.clone()).to_string().len() > settings::MAX_SETTINGS_BYTES {
+            return Err(Error::PayloadTooLarge(format!(
+                "settings are at most {} KiB",
+                settings::MAX_SETTINGS_BYTES / 1024
+            )));
+        }
+        let previous = plugin_settings::get(&self.db, &self.core.secrets, id).await?;
+        for (name, value) in &previous.sealed {
+            values.entry(name.clone()).or_insert_with(|| value.clone());
+        }
+        if let Err(problems) = schema.check(&Value::Object(values.clone())) {
+            let first = problems.first().map(|problem| problem.pointer.clone());
+            let listed: Vec<String> = problems
+                .iter()
+                .map(|problem| match problem.pointer.is_empty() {
+                    true => problem.message.clone(),
+                    false => format!("{}: {}", problem.pointer, problem.message),
+                })
+                .collect();
+            return Err(Error::BadRequest {
+                message: format!(
+                    "the settings do not fit the plugin's schema: {}",
+                    listed.join("; ")
+                ),
+                field: first.filter(|pointer| !pointer.is_empty()),
+            });
+        }
+        let stored = schema.split(values, &previous);
+        plugin_settings::set(&self.db, &self.core.secrets, id, &stored).await?;
+        let mut changed: Vec<&String> = stored.plain.keys().chain(stored.sealed.keys()).collect();
+        changed.sort();
+        // Names only: settings may hold things the log should not.
+        let names = serde_json::json!({ "id": id, "settings": changed });
+        self.core
+            .record(
+                actor,
+                crate::actions::Activity::new("admin.plugin.settings")
+                    .subject("plugin", id)
+                    .with(names.clone()),
+            )
+            .await;
+        self.events
+            .publish(host_event("plugin.settings-changed", names));
+        self.settings(id).await
+    }
+
+    fn installed_settings_schema(&self, id: &str) -> Result<SettingsSchema> {
+        let dir = self.plugin_dir(id);
+        let manifest = read_manifest(&dir)?;
+        let file = manifest
+            .settings
+            .ok_or_else(|| Error::NotFound(format!("plugin {id} has no settings")))?;
+        settings_schema(&package::read_dir_files(&dir)?, &file)
+    }
+
     pub async fn disable(&self, id: &str) -> Result<PluginDetails> {
         let _one_at_a_time = self.lifecycle.lock().await;
         self.record(id).await?;
@@ -1123,6 +1211,25 @@ fn parse_manifest_file(files: &BTreeMap<String, Vec<u8>>) -> Result<Manifest> {
 }
 
 /// Reads only the manifest of an installed plugin.
+/// The settings schema `file` of a package's `files`.
+fn settings_schema(files: &BTreeMap<String, Vec<u8>>, file: &str) -> Result<SettingsSchema> {
+    let bytes = files
+        .get(file)
+        .ok_or_else(|| Error::PluginLoad(format!("its settings schema `{file}` is missing")))?;
+    SettingsSchema::parse(bytes).map_err(|err| Error::PluginLoad(format!("{file}: {err}")))
+}
+
+/// A plugin's settings as administrators see them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginSettings {
+    /// The JSON Schema the settings follow (to build a form from).
+    pub schema: Value,
+    /// The plain values, with the schema's defaults filled in.
+    pub values: Value,
+    /// The sealed (`writeOnly`) settings that have a value.
+    pub sealed_set: Vec<String>,
+}
+
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST_FILE);
     let text = std::fs::read_to_string(&path)

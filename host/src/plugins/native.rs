@@ -396,6 +396,7 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
             let request: hatchery_sdk::OutgoingRequest = abi::decode(input)?;
             abi::encode(&context.runtime.block_on(services.http_fetch(request)))
         }
+        abi::HOST_SETTINGS_GET => abi::encode(&context.runtime.block_on(services.settings_get())),
         abi::HOST_IDENTITY_FIND_USER => {
             let key: String = abi::decode(input)?;
             abi::encode(&context.runtime.block_on(services.user_find(&key)))

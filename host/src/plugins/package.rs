@@ -252,6 +252,15 @@ fn check_contents(manifest: &Manifest, files: &BTreeMap<String, Vec<u8>>) -> Res
             )));
         }
     }
+    if let Some(schema) = &manifest.settings {
+        let bytes = files.get(schema).ok_or_else(|| {
+            Error::Package(format!(
+                "the settings schema `{schema}` named in {MANIFEST_FILE} is missing"
+            ))
+        })?;
+        super::settings::SettingsSchema::parse(bytes)
+            .map_err(|err| Error::Package(format!("{schema}: {err}")))?;
+    }
     let mut has_migrations = false;
     for path in files.keys() {
         if let Some(rest) = path.strip_prefix("migrations/") {

@@ -114,6 +114,7 @@ pub const CORE_ADMIN_ROUTES: &[&str] = &[
     "/plugins/{id}",
     "/plugins/{id}/enable",
     "/plugins/{id}/disable",
+    "/plugins/{id}/settings",
     "/users",
     "/users/{user}",
     "/roles",

@@ -350,3 +350,103 @@ fn ui_slots_list_contributions_and_serve_their_modules() {
         "only UI modules are served"
     );
 }
+
+/// Contract 1.1 settings: administrators' values are checked against the plugin's JSON
+/// Schema before anything is stored; `writeOnly` values are sealed and never shown
+/// again; the plugin reads them with the schema's defaults filled in.
+#[test]
+fn settings_follow_the_plugins_schema_and_reach_the_plugin() {
+    for dialect in DIALECTS {
+        let panel = panel(dialect).plugin("hello-wasm").start();
+        let admin = panel.admin_key();
+        let ada = panel.user_key("ada");
+        let settings = "/api/admin/plugins/hello-wasm/settings";
+        assert_eq!(panel.get_as(settings, &ada).status, 403);
+        let shown = panel.get_as(settings, &admin);
+        assert_eq!(shown.status, 200, "{dialect:?}: {shown:?}");
+        assert_eq!(shown.body["schema"]["title"], "Hello (Wasm)");
+        assert_eq!(
+            shown.body["values"],
+            json!({ "greeting": "Hello", "max_greetings": 1000 })
+        );
+
+        let refused = panel.json(
+            "PUT",
+            settings,
+            &admin,
+            Some(json!({ "greeting": "", "max_greetings": 0, "colour": "red" })),
+        );
+        assert_eq!(refused.status, 400, "{refused:?}");
+        let message = refused.body["error"]["message"].as_str().unwrap();
+        for named in ["/greeting", "/max_greetings", "colour"] {
+            assert!(message.contains(named), "{named} in {message}");
+        }
+        assert_eq!(
+            panel.get_as(settings, &admin).body["values"]["greeting"],
+            "Hello"
+        );
+
+        let saved = panel.json(
+            "PUT",
+            settings,
+            &admin,
+            Some(json!({ "greeting": "Ahoy", "webhook_token": "t0ken-value" })),
+        );
+        assert_eq!(saved.status, 200, "{saved:?}");
+        assert_eq!(saved.body["sealed_set"], json!(["webhook_token"]));
+        assert!(!saved.raw_text().contains("t0ken-value"), "{saved:?}");
+        let sealed: String = crate::crashes::scalar(
+            panel.database_url(),
+            "SELECT sealed FROM plugin_settings WHERE plugin_id = 'hello-wasm'",
+        );
+        assert!(!sealed.contains("t0ken") && sealed.len() > 20, "{sealed}");
+        let hello = panel.get("/api/plugins/hello-wasm/hello");
+        assert_eq!(hello.body["greeting"], "Ahoy", "{hello:?}");
+        assert_eq!(hello.body["has_webhook_token"], true);
+        let greeted = panel.post_json(
+            "/api/plugins/hello-wasm/greetings",
+            Some(&admin),
+            json!({ "name": "Ada" }),
+        );
+        assert_eq!(greeted.body["greeting"], "Ahoy, Ada!", "{greeted:?}");
+
+        // Saved again without the sealed value (forms never see it): it stays.
+        let again = panel.json("PUT", settings, &admin, Some(json!({ "greeting": "Hi" })));
+        assert_eq!(again.status, 200, "{again:?}");
+        assert_eq!(
+            panel.get("/api/plugins/hello-wasm/hello").body["has_webhook_token"],
+            true
+        );
+
+        // The CLI checks the same way.
+        let invalid = panel.cli(&[
+            "plugin",
+            "settings",
+            "hello-wasm",
+            "--set",
+            "max_greetings=0",
+        ]);
+        assert!(!invalid.status.success());
+        assert!(String::from_utf8_lossy(&invalid.stderr).contains("/max_greetings"));
+        panel.cli_ok(&[
+            "plugin",
+            "settings",
+            "hello-wasm",
+            "--set",
+            "max_greetings=1",
+        ]);
+        let full = panel.post_json(
+            "/api/plugins/hello-wasm/greetings",
+            Some(&admin),
+            json!({ "name": "Bob" }),
+        );
+        assert_eq!(full.status, 409, "{full:?}");
+        let logged = panel.get_as("/api/admin/activity?event=admin.plugin.settings", &admin);
+        assert_eq!(
+            logged.body["data"].as_array().unwrap().len(),
+            3,
+            "{logged:?}"
+        );
+        assert!(!logged.raw_text().contains("t0ken-value"));
+    }
+}

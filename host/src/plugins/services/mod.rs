@@ -11,12 +11,14 @@ mod http;
 mod identity;
 mod secrets;
 mod servers;
+mod settings;
 
 use std::sync::Arc;
 
 use hatchery_sdk::{Dialect, HostError, LogLevel};
 
 use super::manifest::Capabilities;
+use super::settings::SettingsSchema;
 use crate::actions::Core;
 use crate::db::plugin_store::PluginStore;
 use crate::db::sql_guard;
@@ -35,6 +37,8 @@ pub struct HostServices {
     store: Option<Arc<PluginStore>>,
     /// The panel's database, secrets, event bus and nodes.
     core: Core,
+    /// The plugin's settings schema, when its package has one.
+    settings: Option<Arc<SettingsSchema>>,
 }
 
 impl HostServices {
@@ -50,7 +54,14 @@ impl HostServices {
             grants,
             store,
             core,
+            settings: None,
         }
+    }
+
+    /// Services whose `settings` calls answer with `schema`'s defaults filled in.
+    pub fn with_settings(mut self, schema: Option<Arc<SettingsSchema>>) -> Self {
+        self.settings = schema;
+        self
     }
 
     pub fn plugin_id(&self) -> &str {

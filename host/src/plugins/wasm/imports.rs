@@ -6,7 +6,7 @@ use hatchery_sdk::{ActivityEntry, DbRows, DbValue, Dialect, HostError, LogLevel}
 
 use super::CallState;
 use super::bindings::hatchery::plugin::{
-    activity, db, events, host, http, identity, log, node_files, secrets, servers, types,
+    activity, db, events, host, http, identity, log, node_files, secrets, servers, settings, types,
 };
 use crate::plugins::services::FileWriter;
 use wasmtime::component::Resource;
@@ -592,5 +592,11 @@ impl identity::Host for CallState {
             .api_key_revoke(user_id, &identifier)
             .await
             .map_err(error)
+    }
+}
+
+impl settings::Host for CallState {
+    async fn get(&mut self) -> Result<String, types::HostError> {
+        self.services.settings_get().await.map_err(error)
     }
 }

@@ -32,8 +32,12 @@ impl Plugin for HelloWasm {
                 .next()
                 .and_then(|row| row.get("total").and_then(DbValue::as_i64))
                 .unwrap_or(0);
+            let settings = host::settings::get::<Settings>()?;
             return Ok(Response::json(&json!({
                 "hello": "world",
+                "greeting": settings.greeting,
+                "max_greetings": settings.max_greetings,
+                "has_webhook_token": settings.webhook_token.is_some(),
                 "plugin": host::plugin_id(),
                 "runtime": "wasm",
                 "greetings": greetings,
@@ -134,18 +138,33 @@ impl Plugin for HelloWasm {
     }
 }
 
+/// What the administrator set (contract 1.1 settings; see settings.schema.json).
+#[derive(Deserialize)]
+struct Settings {
+    greeting: String,
+    max_greetings: i64,
+    webhook_token: Option<String>,
+}
+
 /// Stores a greeting and tells subscribers about it.
 fn greet(name: &str, by: &str) -> Result<String, Error> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(Error::bad_request("a name is 1 to 64 characters"));
     }
+    let settings = host::settings::get::<Settings>()?;
+    if count_greetings()? >= settings.max_greetings {
+        return Err(Error::conflict(format!(
+            "this panel keeps at most {} greetings",
+            settings.max_greetings
+        )));
+    }
     host::execute(
         "INSERT INTO hello_wasm__greetings (name, greeted_by) VALUES ($1, $2)",
         &[name.into(), by.into()],
     )?;
     host::emit("greeted", &json!({ "name": name, "by": by }))?;
-    Ok(format!("Hello, {name}!"))
+    Ok(format!("{}, {name}!", settings.greeting))
 }
 
 fn count_greetings() -> Result<i64, Error> {
