@@ -21,6 +21,10 @@ pub const ABI_VERSION: u32 = 1;
 pub const OP_HANDLE_REQUEST: u32 = 1;
 pub const OP_HANDLE_EVENT: u32 = 2;
 pub const OP_RUN_COMMAND: u32 = 3;
+/// Provider `auth-method` (contract 1.1).
+pub const OP_AUTH_METHODS: u32 = 10;
+pub const OP_CHECK_PASSWORD: u32 = 11;
+pub const OP_CHECK_SSH_KEY: u32 = 12;
 
 /// Calls into the host.
 pub const HOST_LOG: u32 = 1;
@@ -218,6 +222,17 @@ pub mod guest {
             OP_RUN_COMMAND => {
                 let args: Vec<String> = decode(input)?;
                 Ok(encode(&plugin.run_command(args)))
+            }
+            OP_AUTH_METHODS => Ok(encode(&plugin.auth_methods())),
+            OP_CHECK_PASSWORD => {
+                let (username, password): (String, String) = decode(input)?;
+                let checked = plugin.check_password(&username, &password);
+                Ok(encode(&checked.map_err(|err| err.to_string())))
+            }
+            OP_CHECK_SSH_KEY => {
+                let (username, key): (String, String) = decode(input)?;
+                let checked = plugin.check_ssh_key(&username, &key);
+                Ok(encode(&checked.map_err(|err| err.to_string())))
             }
             other => Err(format!("unknown plugin operation {other}")),
         }

@@ -61,6 +61,26 @@ pub trait Plugin: Send + Sync + 'static {
         let _ = args;
         CommandOutput::usage("this plugin has no commands")
     }
+
+    /// Provider `auth-method` (manifest `provides = ["auth-method"]`): the ways to
+    /// sign in this plugin offers on the sign-in page.
+    fn auth_methods(&self) -> Vec<SignInMethod> {
+        Vec::new()
+    }
+
+    /// Provider `auth-method`: checks a password typed outside the browser (SFTP);
+    /// the user's id when it is right.
+    fn check_password(&self, username: &str, password: &str) -> Result<Option<i64>, Error> {
+        let _ = (username, password);
+        Ok(None)
+    }
+
+    /// Provider `auth-method`: whether an SSH public key (`ssh-ed25519 AAAA…`) offered
+    /// for SFTP belongs to `username`; their id when it does.
+    fn check_ssh_key(&self, username: &str, public_key: &str) -> Result<Option<i64>, Error> {
+        let _ = (username, public_key);
+        Ok(None)
+    }
 }
 
 /// Exports a [`Plugin`] type (which must implement `Default`) for the host to load.

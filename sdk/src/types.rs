@@ -361,6 +361,30 @@ pub struct SignedUrl {
     pub expires_at: i64,
 }
 
+/// How a sign-in method signs people in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MethodKind {
+    /// Credentials typed into the sign-in page and posted to `start`.
+    Form,
+    /// The browser goes to `start`, which sends it on to an identity provider.
+    Redirect,
+    /// WebAuthn in the browser, begun at `start`.
+    Passkey,
+}
+
+/// One way to sign in, as the sign-in page offers it (provider `auth-method`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInMethod {
+    /// Unique within the plugin, e.g. `password`, `github`.
+    pub id: String,
+    /// What the button or form says.
+    pub label: String,
+    pub kind: MethodKind,
+    /// Where the browser begins: a path below `/api/auth/`.
+    pub start: String,
+}
+
 /// A user as `host::identity` finds them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {

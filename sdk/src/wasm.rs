@@ -4,7 +4,7 @@
 pub(crate) mod bindings {
     wit_bindgen::generate!({
         path: "../wit/v1",
-        world: "plugin",
+        world: "plugin-with-providers",
     });
 }
 
@@ -51,6 +51,39 @@ impl Guest for Component {
         }
     }
 }
+
+impl bindings::exports::hatchery::plugin::auth_method::Guest for Component {
+    fn methods() -> Vec<auth_wit::SignInMethod> {
+        __hatchery_plugin_instance()
+            .auth_methods()
+            .into_iter()
+            .map(|method| auth_wit::SignInMethod {
+                id: method.id,
+                label: method.label,
+                kind: match method.kind {
+                    crate::MethodKind::Form => auth_wit::MethodKind::Form,
+                    crate::MethodKind::Redirect => auth_wit::MethodKind::Redirect,
+                    crate::MethodKind::Passkey => auth_wit::MethodKind::Passkey,
+                },
+                start: method.start,
+            })
+            .collect()
+    }
+
+    fn check_password(username: String, password: String) -> Result<Option<i64>, String> {
+        __hatchery_plugin_instance()
+            .check_password(&username, &password)
+            .map_err(|err| err.to_string())
+    }
+
+    fn check_ssh_key(username: String, public_key: String) -> Result<Option<i64>, String> {
+        __hatchery_plugin_instance()
+            .check_ssh_key(&username, &public_key)
+            .map_err(|err| err.to_string())
+    }
+}
+
+use bindings::exports::hatchery::plugin::auth_method as auth_wit;
 
 bindings::export!(Component with_types_in bindings);
 

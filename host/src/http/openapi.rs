@@ -9,7 +9,7 @@ use super::{account, admin_eggs, admin_nodes, admin_servers, admin_users, client
 #[openapi(
     info(title = "Hatchery panel API", description = "Users, nodes, eggs and servers of a Hatchery panel. Errors are always `{\"error\": {\"code\", \"message\", \"field\"?}}`; lists are paged with `?page=&per_page=` (at most 100) and answer `{\"data\": [...], \"meta\": {...}}`. Plugins add routes under `/api/plugins/{id}/...`."),
     paths(
-        public::settings, public::setup, public::logout, public::permissions,
+        public::settings, public::setup, public::logout, public::permissions, public::sign_in_methods,
         account::show, account::update, account::ssh_key_list, account::ssh_key_add, account::ssh_key_remove,
         client::list, client::show, client::websocket, client::power, client::command, client::rename,
         client::reinstall, client::startup, client::update_variable, client::docker_image,

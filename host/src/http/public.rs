@@ -185,3 +185,50 @@ pub async fn permissions(State(state): State<AppState>) -> Json<Data<PermissionC
 pub async fn setup_page() -> axum::response::Html<&'static str> {
     axum::response::Html(include_str!("../../assets/setup.html"))
 }
+
+/// A way to sign in, from a plugin that provides `auth-method`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInOption {
+    /// The plugin that offers it.
+    pub plugin: String,
+    pub id: String,
+    pub label: String,
+    /// `form`, `redirect` or `passkey`.
+    pub kind: String,
+    /// Where the browser begins, e.g. `/api/auth/core-auth/password`.
+    pub start: String,
+}
+
+/// The ways to sign in, for the sign-in page. A plugin that fails to answer is left
+/// out (and logged).
+#[utoipa::path(get, path = "/api/auth/methods", tag = "public",
+    responses((status = 200, body = Data<Vec<SignInOption>>)))]
+pub async fn sign_in_methods(
+    State(state): State<AppState>,
+) -> Result<Json<Data<Vec<SignInOption>>>> {
+    let providers = state
+        .plugins
+        .registry()
+        .providers(crate::plugins::manifest::Provider::AuthMethod);
+    let mut options = Vec::new();
+    for plugin in providers {
+        match plugin.code.auth_methods().await {
+            Ok(methods) => options.extend(methods.into_iter().map(|method| {
+                SignInOption {
+                    plugin: plugin.manifest.id.clone(),
+                    id: method.id,
+                    label: method.label,
+                    kind: serde_json::to_value(method.kind)
+                        .ok()
+                        .and_then(|kind| kind.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    start: format!("/api/auth/{}", method.start.trim_start_matches('/')),
+                }
+            })),
+            Err(err) => {
+                tracing::warn!(plugin = %plugin.manifest.id, "could not list its sign-in methods: {err}")
+            }
+        }
+    }
+    Ok(Json(Data { data: options }))
+}

@@ -16,6 +16,8 @@ use crate::db::servers::{self, Server};
 use crate::db::{activity, ssh_keys, subusers, users};
 use crate::error::{Error, Result};
 use crate::events::host_event;
+use crate::plugins::Login;
+use crate::plugins::manifest::Provider;
 use crate::policy;
 
 /// The node whose wings is calling.
@@ -232,20 +234,10 @@ pub async fn sftp_auth(
     let server = servers::find(&state.db, short_id)
         .await?
         .filter(|server| server.node_id == node.id && server.short_id == short_id);
-    let user = users::find_by_username(&state.db, username).await?;
-    let credentials_ok = match (&user, request.kind.as_str()) {
-        (Some(user), "password") => {
-            users::verify_password(&state.db, user.id, &request.password).await?
-        }
-        (Some(user), "public_key") => {
-            ssh_keys::matches(&state.db, user.id, &request.password).await?
-        }
-        // Unknown users cost a password check too, so timing does not reveal them.
-        (None, "password") => {
-            users::verify_password(&state.db, -1, &request.password).await?;
-            false
-        }
-        _ => false,
+    let providers = state.plugins.registry().providers(Provider::AuthMethod);
+    let (user, credentials_ok) = match providers.is_empty() {
+        true => built_in_login(&state, username, &request).await?,
+        false => provider_login(&state, &providers, username, &request).await?,
     };
     let (Some(server), Some(user), true) = (server, user, credentials_ok) else {
         state.login_limiter.failed(&limiter_key);
@@ -276,6 +268,68 @@ pub async fn sftp_auth(
         "user": user.uuid,
         "permissions": access.permissions(),
     })))
+}
+
+/// The host's own check, used while no plugin provides `auth-method`: the panel
+/// password or one of the user's SSH keys.
+async fn built_in_login(
+    state: &AppState,
+    username: &str,
+    request: &SftpAuthRequest,
+) -> Result<(Option<users::User>, bool)> {
+    let user = users::find_by_username(&state.db, username).await?;
+    let ok = match (&user, request.kind.as_str()) {
+        (Some(user), "password") => {
+            users::verify_password(&state.db, user.id, &request.password).await?
+        }
+        (Some(user), "public_key") => {
+            ssh_keys::matches(&state.db, user.id, &request.password).await?
+        }
+        // Unknown users cost a password check too, so timing does not reveal them.
+        (None, "password") => {
+            users::verify_password(&state.db, -1, &request.password).await?;
+            false
+        }
+        _ => false,
+    };
+    Ok((user, ok))
+}
+
+/// Asks each `auth-method` provider in turn; the first that knows the credentials
+/// names the user. A provider that fails is logged and skipped.
+async fn provider_login(
+    state: &AppState,
+    providers: &[std::sync::Arc<crate::plugins::LoadedPlugin>],
+    username: &str,
+    request: &SftpAuthRequest,
+) -> Result<(Option<users::User>, bool)> {
+    let login = match request.kind.as_str() {
+        "password" => Login::Password {
+            username: username.to_string(),
+            password: request.password.clone(),
+        },
+        "public_key" => Login::PublicKey {
+            username: username.to_string(),
+            key: request.password.clone(),
+        },
+        _ => return Ok((None, false)),
+    };
+    for plugin in providers {
+        match plugin.code.check_login(&login).await {
+            Ok(Some(user_id)) => {
+                // A provider vouches for the user who was named, nobody else.
+                let user = users::find(&state.db, &user_id.to_string())
+                    .await?
+                    .filter(|user| user.id == user_id && user.username == username);
+                return Ok((user.clone(), user.is_some()));
+            }
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(plugin = %plugin.manifest.id, "a sign-in provider failed: {err}")
+            }
+        }
+    }
+    Ok((None, false))
 }
 
 #[derive(Deserialize)]

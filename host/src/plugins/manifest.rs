@@ -88,10 +88,21 @@ pub struct Manifest {
     /// Schedules on which the host sends the plugin `timer.<name>` (contract 1.1).
     #[serde(default)]
     pub timers: Vec<TimerDecl>,
+    /// Typed providers the plugin implements (contract 1.1): `auth-method`.
+    #[serde(default)]
+    pub provides: Vec<Provider>,
     /// A JSON Schema in the package describing the plugin's settings object
     /// (contract 1.1), e.g. `settings.schema.json`.
     #[serde(default)]
     pub settings: Option<String>,
+}
+
+/// An interface a plugin implements for the host to call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provider {
+    /// Sign-in methods; the host also asks it to check SFTP logins.
+    AuthMethod,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

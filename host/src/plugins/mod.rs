@@ -25,7 +25,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use base64::Engine as _;
 use chrono::Utc;
-use hatchery_sdk::{CommandOutput, Event, Principal, Request, Response};
+use hatchery_sdk::{CommandOutput, Event, Principal, Request, Response, SignInMethod};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -36,7 +36,7 @@ use crate::db::plugins::PluginRecord;
 use crate::db::{self, Database, Dialect, migrate, sql_guard};
 use crate::error::{Error, Result};
 use crate::events::{EventBus, Subscriber, host_event};
-use manifest::{Capabilities, Manifest, RouteDecl, RouteScope, Runtime};
+use manifest::{Capabilities, Manifest, Provider, RouteDecl, RouteScope, Runtime};
 use package::{MANIFEST_FILE, Package, PackageSigner, ReadLimits};
 use routes::RoutePattern;
 use serde_json::Value;
@@ -49,7 +49,7 @@ pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// A plugin's code, in whichever runtime it runs.
 pub enum PluginCode {
-    Wasm(wasm::WasmPlugin),
+    Wasm(Box<wasm::WasmPlugin>),
     Native(native::NativePlugin),
 }
 
@@ -74,6 +74,29 @@ impl PluginCode {
             PluginCode::Native(plugin) => plugin.run_command(args).await,
         }
     }
+
+    /// Provider `auth-method`: the sign-in methods offered now.
+    pub async fn auth_methods(&self) -> Result<Vec<SignInMethod>> {
+        match self {
+            PluginCode::Wasm(plugin) => plugin.auth_methods().await,
+            PluginCode::Native(plugin) => plugin.auth_methods().await,
+        }
+    }
+
+    /// Provider `auth-method`: a login outside the browser, by password or SSH key.
+    pub async fn check_login(&self, login: &Login) -> Result<Option<i64>> {
+        match self {
+            PluginCode::Wasm(plugin) => plugin.check_login(login).await,
+            PluginCode::Native(plugin) => plugin.check_login(login).await,
+        }
+    }
+}
+
+/// Credentials offered outside the browser (SFTP), for `auth-method` providers.
+#[derive(Debug, Clone)]
+pub enum Login {
+    Password { username: String, password: String },
+    PublicKey { username: String, key: String },
 }
 
 /// An enabled plugin whose code is loaded.
@@ -203,6 +226,14 @@ impl Registry {
     /// The loaded code of an enabled plugin.
     pub fn enabled(&self, id: &str) -> Option<&Arc<LoadedPlugin>> {
         self.entries.get(id).and_then(|entry| entry.loaded.as_ref())
+    }
+
+    /// Enabled plugins that provide `provider`, by id.
+    pub fn providers(&self, provider: Provider) -> Vec<Arc<LoadedPlugin>> {
+        self.loaded_plugins()
+            .filter(|plugin| plugin.manifest.provides.contains(&provider))
+            .cloned()
+            .collect()
     }
 
     /// The enabled plugin whose route in `scope` (mounted where [`routes::mount`]
@@ -658,10 +689,13 @@ impl PluginHost {
                 } else {
                     None
                 };
-                PluginCode::Wasm(
-                    self.wasm
-                        .load(&manifest.id, entry_bytes, services, storage)?,
-                )
+                PluginCode::Wasm(Box::new(self.wasm.load(
+                    &manifest.id,
+                    entry_bytes,
+                    services,
+                    storage,
+                    &manifest.provides,
+                )?))
             }
             Runtime::Native => PluginCode::Native(native::NativePlugin::load(
                 &manifest.id,

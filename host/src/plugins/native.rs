@@ -131,6 +131,30 @@ impl NativePlugin {
         abi::decode(&output).map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))
     }
 
+    /// Provider `auth-method`: the sign-in methods the plugin offers.
+    pub async fn auth_methods(&self) -> Result<Vec<hatchery_sdk::SignInMethod>> {
+        let output = self.call(abi::OP_AUTH_METHODS, Vec::new(), None).await?;
+        abi::decode(&output).map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))
+    }
+
+    /// Provider `auth-method`: a login by password or SSH key.
+    pub async fn check_login(&self, login: &super::Login) -> Result<Option<i64>> {
+        let (op, input) = match login {
+            super::Login::Password { username, password } => {
+                (abi::OP_CHECK_PASSWORD, abi::encode(&(username, password)))
+            }
+            super::Login::PublicKey { username, key } => {
+                (abi::OP_CHECK_SSH_KEY, abi::encode(&(username, key)))
+            }
+        };
+        let output = self.call(op, input, None).await?;
+        let checked: std::result::Result<Option<i64>, String> = abi::decode(&output)
+            .map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))?;
+        checked.map_err(|err| {
+            Error::PluginCall(format!("plugin {} could not check a login: {err}", self.id))
+        })
+    }
+
     /// Calls the plugin where blocking is allowed: its code may block, and its host
     /// calls wait on the async runtime from there.
     async fn call(&self, op: u32, input: Vec<u8>, caller: Option<Principal>) -> Result<Vec<u8>> {

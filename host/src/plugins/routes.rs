@@ -137,7 +137,7 @@ pub const CORE_ADMIN_ROUTES: &[&str] = &[
 ];
 
 /// The host's own paths below `/api/auth`.
-pub const CORE_AUTH_ROUTES: &[&str] = &["/logout"];
+pub const CORE_AUTH_ROUTES: &[&str] = &["/logout", "/methods"];
 
 /// Where a scope's routes are mounted, and the host's own routes there.
 pub fn mount(scope: RouteScope) -> (&'static str, &'static [&'static str]) {

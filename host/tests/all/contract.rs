@@ -5,9 +5,9 @@
 use serde_json::json;
 
 use crate::local_node::{
-    LocalNode, add_ports, create_server, import_fixture_egg, server_request, wait_installed,
+    LocalNode, Sftp, add_ports, create_server, import_fixture_egg, server_request, wait_installed,
 };
-use crate::support::{DIALECTS, eventually, panel};
+use crate::support::{DIALECTS, Dialect, eventually, panel};
 
 #[test]
 fn a_plugin_sees_servers_as_each_user_may_and_records_activity_and_secrets() {
@@ -317,6 +317,83 @@ fn sign_in_routes_set_sessions_and_admin_routes_need_their_permission() {
         // The host's own admin routes stay the host's.
         assert_eq!(panel.get_as("/api/admin/users", &sam).status, 200);
     }
+}
+
+/// Provider `auth-method`: the sign-in page lists its methods, and the SFTP logins wings
+/// asks the panel about are checked by it, with a real OpenSSH client against a real
+/// wings.
+#[test]
+fn sftp_logins_are_checked_by_the_sign_in_provider() {
+    let panel = panel(Dialect::Sqlite).plugin("sign-in-test").start();
+    let admin = panel.admin_key();
+    let methods = panel.get("/api/auth/methods");
+    assert_eq!(methods.status, 200, "{methods:?}");
+    assert_eq!(
+        methods.body["data"],
+        json!([{
+            "plugin": "sign-in-test",
+            "id": "password",
+            "label": "Password (test provider)",
+            "kind": "form",
+            "start": "/api/auth/sign-in-test/password",
+        }])
+    );
+    let saved = panel.json(
+        "PUT",
+        "/api/admin/plugins/sign-in-test/settings",
+        &admin,
+        Some(json!({ "passwords": { "ada": "provider password" } })),
+    );
+    assert_eq!(saved.status, 200, "{saved:?}");
+    let created = panel.json(
+        "POST",
+        "/api/admin/users",
+        &admin,
+        Some(
+            json!({ "username": "ada", "email": "ada@example.com", "password": "panel password" }),
+        ),
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    let ada = panel.cli_ok(&["user", "api-key", "ada"]).trim().to_string();
+
+    let mut node = LocalNode::register(&panel, "local", None);
+    node.start_wings();
+    import_fixture_egg(&panel, "Fixture Game", str::to_string);
+    let port = add_ports(&panel, &admin, "local", 1)[0];
+    let mut request = server_request("sftp", "Fixture Game", port.into());
+    request["owner"] = json!("ada");
+    let uuid = create_server(&panel, &admin, request);
+    wait_installed(&panel, &uuid);
+    let written = panel.request(
+        "POST",
+        &format!("/api/client/servers/{uuid}/files/write?file=motd.txt"),
+        Some(&ada),
+        Some(b"through the provider\n".to_vec()),
+    );
+    assert_eq!(written.status, 204, "{written:?}");
+    let short_id = panel
+        .get_as(&format!("/api/client/servers/{uuid}"), &ada)
+        .body["data"]["short_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let work = tempfile::tempdir().unwrap();
+    let sftp = Sftp {
+        port: node.sftp_port,
+        dir: work.path().to_path_buf(),
+    };
+    let login = format!("ada.{short_id}");
+    let (ok, output) = sftp.run(&login, "provider password", "get motd.txt fetched.txt\n");
+    assert!(ok, "{output}\n{}\n{}", node.log(), panel.log());
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("fetched.txt")).unwrap(),
+        "through the provider\n"
+    );
+    // The provider decides: the panel password it does not know is refused.
+    let (ok, output) = sftp.run(&login, "panel password", "get motd.txt\n");
+    assert!(!ok, "{output}");
+    node.kill_wings();
 }
 
 /// Two enabled plugins never serve one server route: the later one (by id) fails to load,

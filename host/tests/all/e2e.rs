@@ -5,12 +5,11 @@
 //! through the API is read over SFTP by a subuser with `file.sftp` and refused to one
 //! without; suspension locks the server; it is deleted with its files.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::local_node::{LocalNode, free_port, import_fixture_egg};
+use crate::local_node::{LocalNode, Sftp, free_port, import_fixture_egg};
 use crate::support::{Dialect, eventually, panel};
 
 #[test]
@@ -694,76 +693,5 @@ fn socket_read_until(
             Ok(_) => {}
             Err(err) => panic!("the console closed ({err}); frames: {seen:#?}"),
         }
-    }
-}
-
-/// OpenSSH's `sftp` client against wings, with a password from SSH_ASKPASS.
-struct Sftp {
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl Sftp {
-    /// Runs `commands`; returns (success, stdout + stderr).
-    fn run(&self, user: &str, password: &str, commands: &str) -> (bool, String) {
-        use std::io::Write;
-        let mut child = self.spawn(user, password);
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(commands.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (output.status.success(), text)
-    }
-
-    /// Whether the connection of a live `sftp` session (its `ssh` child) is still up.
-    fn connected(session: &std::process::Child) -> bool {
-        let pid = session.id();
-        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .is_ok_and(|children| !children.trim().is_empty())
-    }
-
-    /// Starts `sftp` with its stdin and stdout piped.
-    fn spawn(&self, user: &str, password: &str) -> std::process::Child {
-        use std::os::unix::fs::PermissionsExt;
-        let askpass = self.dir.join(format!("askpass-{}", user.replace('.', "-")));
-        std::fs::write(&askpass, format!("#!/bin/sh\necho '{password}'\n")).unwrap();
-        std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o755)).unwrap();
-        Command::new("sftp")
-            // No `-b`: batch mode turns password prompts off.
-            .args(["-F", "/dev/null"])
-            .args([
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-            ])
-            .args(["-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"])
-            .args([
-                "-o",
-                "PreferredAuthentications=password",
-                "-o",
-                "PubkeyAuthentication=no",
-            ])
-            .args(["-o", "NumberOfPasswordPrompts=1"])
-            .args(["-P", &self.port.to_string()])
-            .arg(format!("{user}@127.0.0.1"))
-            .env_remove("SSH_AUTH_SOCK")
-            .env("SSH_ASKPASS", &askpass)
-            .env("SSH_ASKPASS_REQUIRE", "force")
-            .env("DISPLAY", ":0")
-            .current_dir(&self.dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("OpenSSH's sftp client is installed")
     }
 }

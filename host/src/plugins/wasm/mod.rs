@@ -13,9 +13,11 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::manifest::Provider;
 use super::services::HostServices;
 use crate::config::WasmLimits;
 use crate::error::{Error, Result};
+use auth_bindings::exports::hatchery::plugin::auth_method as auth_wit;
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -26,6 +28,15 @@ mod bindings {
         with: {
             "hatchery:plugin/node-files.file-writer": crate::plugins::services::FileWriter,
         },
+    });
+}
+
+/// The exports of a component that provides sign-in methods.
+mod auth_bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit/v1",
+        world: "auth-provider",
+        exports: { default: async },
     });
 }
 
@@ -51,6 +62,8 @@ pub struct WasmRuntime {
 pub struct WasmPlugin {
     id: String,
     pre: bindings::PluginPre<CallState>,
+    /// Present when the manifest says the plugin provides `auth-method`.
+    auth: Option<auth_bindings::AuthProviderPre<CallState>>,
     services: Arc<HostServices>,
     storage_dir: Option<PathBuf>,
     slots: Arc<Semaphore>,
@@ -115,6 +128,7 @@ impl WasmRuntime {
         wasm: &[u8],
         services: Arc<HostServices>,
         storage_dir: Option<PathBuf>,
+        provides: &[Provider],
     ) -> Result<WasmPlugin> {
         let component = self.compile(wasm)?;
         check_contract_version(&self.engine, &component)?;
@@ -123,6 +137,16 @@ impl WasmRuntime {
                 "{id}: the component needs imports this host does not provide: {err:#}"
             ))
         })?;
+        let auth = match provides.contains(&Provider::AuthMethod) {
+            true => Some(
+                auth_bindings::AuthProviderPre::new(instance_pre.clone()).map_err(|err| {
+                    Error::PluginLoad(format!(
+                        "{id}: the manifest says it provides auth-method, but the component does not export it: {err:#}"
+                    ))
+                })?,
+            ),
+            false => None,
+        };
         let pre = bindings::PluginPre::new(instance_pre).map_err(|err| {
             Error::PluginLoad(format!(
                 "{id}: the component does not export the plugin interface: {err:#}"
@@ -131,6 +155,7 @@ impl WasmRuntime {
         Ok(WasmPlugin {
             id: id.to_string(),
             pre,
+            auth,
             services,
             storage_dir,
             slots: Arc::new(Semaphore::new(self.limits.concurrency as usize)),
@@ -309,6 +334,20 @@ impl WasmPlugin {
         &self,
         caller: Option<hatchery_sdk::Principal>,
     ) -> Result<(OwnedSemaphorePermit, Store<CallState>, bindings::Plugin)> {
+        let (slot, mut store) = self.new_store(caller).await?;
+        let instance = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|err| self.call_error(err))?;
+        Ok((slot, store, instance))
+    }
+
+    /// A store with this call's limits, once a call slot is free.
+    async fn new_store(
+        &self,
+        caller: Option<hatchery_sdk::Principal>,
+    ) -> Result<(OwnedSemaphorePermit, Store<CallState>)> {
         let slot = tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned())
             .await
             .map_err(|_| {
@@ -353,12 +392,69 @@ impl WasmPlugin {
                 ))
             }
         });
-        let instance = self
-            .pre
+        Ok((slot, store))
+    }
+
+    /// Provider `auth-method`: the sign-in methods the plugin offers.
+    pub async fn auth_methods(&self) -> Result<Vec<hatchery_sdk::SignInMethod>> {
+        let (_slot, mut store, provider) = self.auth_instance().await?;
+        let methods = self
+            .bounded(
+                provider
+                    .hatchery_plugin_auth_method()
+                    .call_methods(&mut store),
+            )
+            .await?;
+        Ok(methods
+            .into_iter()
+            .map(|method| hatchery_sdk::SignInMethod {
+                id: method.id,
+                label: method.label,
+                kind: match method.kind {
+                    auth_wit::MethodKind::Form => hatchery_sdk::MethodKind::Form,
+                    auth_wit::MethodKind::Redirect => hatchery_sdk::MethodKind::Redirect,
+                    auth_wit::MethodKind::Passkey => hatchery_sdk::MethodKind::Passkey,
+                },
+                start: method.start,
+            })
+            .collect())
+    }
+
+    /// Provider `auth-method`: a login by password or SSH key.
+    pub async fn check_login(&self, login: &super::Login) -> Result<Option<i64>> {
+        let (_slot, mut store, provider) = self.auth_instance().await?;
+        let auth = provider.hatchery_plugin_auth_method();
+        let checked = match login {
+            super::Login::Password { username, password } => {
+                self.bounded(auth.call_check_password(&mut store, username, password))
+                    .await?
+            }
+            super::Login::PublicKey { username, key } => {
+                self.bounded(auth.call_check_ssh_key(&mut store, username, key))
+                    .await?
+            }
+        };
+        checked.map_err(|err| {
+            Error::PluginCall(format!("plugin {} could not check a login: {err}", self.id))
+        })
+    }
+
+    async fn auth_instance(
+        &self,
+    ) -> Result<(
+        OwnedSemaphorePermit,
+        Store<CallState>,
+        auth_bindings::AuthProvider,
+    )> {
+        let pre = self.auth.as_ref().ok_or_else(|| {
+            Error::PluginCall(format!("plugin {} does not provide auth-method", self.id))
+        })?;
+        let (slot, mut store) = self.new_store(None).await?;
+        let provider = pre
             .instantiate_async(&mut store)
             .await
             .map_err(|err| self.call_error(err))?;
-        Ok((slot, store, instance))
+        Ok((slot, store, provider))
     }
 
     /// Runs a call under the time limit (which the epoch deadline enforces inside Wasm;
