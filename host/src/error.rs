@@ -1,9 +1,6 @@
-//! The host's one error type. Every variant knows which HTTP status it becomes, so
-//! handlers return `Result<_, Error>` and the JSON error shape is decided here only.
-
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+//! The host's one error type: each variant is a kind of failure every layer speaks
+//! of (not found, refused, a node away, …), with a stable `code`. How a kind becomes an
+//! HTTP status and body is decided in `http::errors`.
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -84,29 +81,6 @@ impl Error {
         }
     }
 
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Error::Config(_)
-            | Error::Database(_)
-            | Error::Migration(_)
-            | Error::Io { .. }
-            | Error::PluginLoad(_)
-            | Error::PluginCall(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Error::PluginTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            Error::PluginBusy(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Manifest(_) | Error::Package(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Error::Conflict(_) => StatusCode::CONFLICT,
-            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Error::Node(_) => StatusCode::BAD_GATEWAY,
-        }
-    }
-
     pub fn code(&self) -> &'static str {
         match self {
             Error::Config(_) => "config",
@@ -129,27 +103,5 @@ impl Error {
             Error::TooManyRequests(_) => "too_many_requests",
             Error::Node(_) => "node_unavailable",
         }
-    }
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        // Internal details stay in the log; the client learns what kind of failure it was.
-        let message = match &self {
-            Error::Database(_) | Error::Io { .. } => {
-                tracing::error!(error = %self, "request failed");
-                "internal error; see the panel's log".to_string()
-            }
-            other => other.to_string(),
-        };
-        let mut error = json!({ "code": self.code(), "message": message });
-        if let Error::BadRequest {
-            field: Some(field), ..
-        } = &self
-        {
-            error["field"] = json!(field);
-        }
-        (status, axum::Json(json!({ "error": error }))).into_response()
     }
 }

@@ -11,9 +11,13 @@ pub mod events;
 pub mod faults;
 pub mod http;
 pub mod node_tokens;
+pub mod panel;
 pub mod plugins;
 pub mod policy;
 pub mod secrets;
 pub mod wings_client;
 
 pub use error::{Error, Result};
+
+#[cfg(test)]
+mod layers;

@@ -2,6 +2,7 @@
 
 use hatchery_sdk::Principal;
 
+use crate::domain::vocabulary::PowerSignal;
 use crate::error::{Error, Result};
 use crate::plugins::manifest::RouteAuth;
 
@@ -34,7 +35,7 @@ pub fn authorize(
 /// route's server permission, and the server takes requests (administrators still
 /// reach suspended servers).
 pub fn authorize_server_route(
-    server: &crate::db::servers::Server,
+    server_status: Option<&str>,
     access: &ServerAccess,
     permission: Option<&str>,
 ) -> Result<()> {
@@ -45,7 +46,7 @@ pub fn authorize_server_route(
             "this needs the `{permission}` permission on the server"
         )));
     }
-    match server.status.as_deref() {
+    match server_status {
         Some(status @ ("suspended" | "deleting")) if *access != ServerAccess::Admin => {
             Err(Error::Conflict(format!("the server is {status}")))
         }
@@ -113,6 +114,60 @@ pub fn check_role_power(
         ))),
         None => Ok(()),
     }
+}
+
+/// The server permission a power signal needs (Pterodactyl's: `kill` is a stop).
+pub fn power_permission(signal: PowerSignal) -> &'static str {
+    match signal {
+        PowerSignal::Start => "control.start",
+        PowerSignal::Stop | PowerSignal::Kill => "control.stop",
+        PowerSignal::Restart => "control.restart",
+    }
+}
+
+/// Root administrators are created only by root administrators.
+pub fn check_user_create(caller: &Principal, making_admin: bool) -> Result<()> {
+    match making_admin && !caller.admin {
+        true => Err(Error::Forbidden(
+            "only root administrators create root administrators".into(),
+        )),
+        false => Ok(()),
+    }
+}
+
+/// A root administrator is changed only by root administrators, who alone give or
+/// take the role; nobody takes away their own administrator rights.
+pub fn check_user_change(
+    caller: &Principal,
+    target: (i64, bool),
+    admin_change: Option<bool>,
+) -> Result<()> {
+    let (target_id, target_admin) = target;
+    if (admin_change.is_some() || target_admin) && !caller.admin {
+        return Err(Error::Forbidden(
+            "only root administrators change root administrators".into(),
+        ));
+    }
+    if admin_change == Some(false) && target_id == caller.user_id {
+        return Err(Error::Forbidden(
+            "you cannot take away your own administrator rights".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Nobody deletes themselves; root administrators are deleted only by their peers.
+pub fn check_user_delete(caller: &Principal, target: (i64, bool)) -> Result<()> {
+    let (target_id, target_admin) = target;
+    if target_id == caller.user_id {
+        return Err(Error::Forbidden("you cannot delete yourself".into()));
+    }
+    if target_admin && !caller.admin {
+        return Err(Error::Forbidden(
+            "only root administrators delete root administrators".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `impersonator` may sign in as `target`: a root administrator, or staff
@@ -300,6 +355,12 @@ impl ServerAccess {
                 "this needs the `{permission}` permission on this server"
             )))
         }
+    }
+
+    /// Administrators see the egg's hidden variables, and change variables and images
+    /// beyond what the egg lets users choose.
+    pub fn beyond_user_rules(&self) -> bool {
+        matches!(self, ServerAccess::Admin)
     }
 
     /// The permissions written into console tokens and SFTP logins.

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::db::nodes::Node;
+use crate::domain::vocabulary::PowerSignal;
 use crate::error::{Error, Result};
 
 #[derive(Clone)]
@@ -66,11 +67,11 @@ impl WingsClient {
         }
     }
 
-    pub async fn power(&self, uuid: &str, action: &str) -> Result<()> {
+    pub async fn power(&self, uuid: &str, signal: PowerSignal) -> Result<()> {
         self.call(
             "POST",
             &format!("/api/servers/{uuid}/power"),
-            Some(json!({ "action": action })),
+            Some(json!({ "action": signal.as_str() })),
         )
         .await
         .map(drop)

@@ -101,9 +101,7 @@ async fn complete(core: &Core, intent: &ServerIntent) -> Result<()> {
             )));
         }
     }
-    if let Some(caches) = &core.caches {
-        caches.lists.invalidate();
-    }
+    core.changed("server.intent.completed");
     Ok(())
 }
 

@@ -19,7 +19,6 @@ use crate::db::nodes;
 use crate::db::servers::Server;
 use crate::error::{Error, Result};
 use crate::events::{EventBus, host_event};
-use crate::http::caches::Caches;
 use crate::secrets::SecretBox;
 use crate::wings_client::WingsClient;
 
@@ -29,11 +28,24 @@ pub struct Core {
     pub db: Database,
     pub secrets: Arc<SecretBox>,
     pub events: Arc<EventBus>,
-    /// The serving panel's caches, invalidated by every recorded change.
-    pub caches: Option<Arc<Caches>>,
+    /// Hears of every recorded change: the serving panel's caches.
+    pub observer: Option<Arc<dyn ChangeObserver>>,
+}
+
+/// Something that keeps copies derived from the panel's data (the HTTP layer's caches)
+/// and must hear of every change, named by its activity event.
+pub trait ChangeObserver: Send + Sync {
+    fn changed(&self, event: &str);
 }
 
 impl Core {
+    /// Tells the observer (if any) that `event` changed the panel's data.
+    pub fn changed(&self, event: &str) {
+        if let Some(observer) = &self.observer {
+            observer.changed(event);
+        }
+    }
+
     /// A client for the wings of node `node_id`.
     pub async fn wings(&self, node_id: i64) -> Result<WingsClient> {
         self.wings_client(node_id, false).await
@@ -125,16 +137,7 @@ impl Core {
     /// Stores an entry as given (wings' reports carry their own actor and time),
     /// invalidates what it may have changed, and publishes it as `activity.<event>`.
     pub async fn record_entry(&self, new: &NewActivity) -> Result<ActivityEntry> {
-        if let Some(caches) = &self.caches {
-            caches.lists.invalidate();
-            // Users, roles, keys and sessions decide who a credential is.
-            if IDENTITY_EVENTS
-                .iter()
-                .any(|prefix| new.event.starts_with(prefix))
-            {
-                caches.identities.clear();
-            }
-        }
+        self.changed(&new.event);
         let entry = activity::record(&self.db, new).await?;
         let payload = serde_json::to_value(&entry).unwrap_or(Value::Null);
         if let Some((_, event)) = USER_EVENTS.iter().find(|(kind, _)| *kind == entry.event) {
@@ -155,8 +158,6 @@ const USER_EVENTS: &[(&str, &str)] = &[
     ("user.account.update", "user.updated"),
     ("admin.user.delete", "user.deleted"),
 ];
-
-const IDENTITY_EVENTS: &[&str] = &["admin.user.", "admin.role.", "user.", "auth."];
 
 /// Who acts: a signed-in user (perhaps impersonated by an admin), the CLI, or wings.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use super::{Activity, Actor, Core};
 use crate::db::nodes::Allocation;
 use crate::db::servers::{self, NewServer, Server, ServerChanges};
 use crate::db::{eggs, server_intents};
+use crate::domain::vocabulary::PowerSignal;
 use crate::error::{Error, Result};
 use crate::faults;
 
@@ -53,23 +54,15 @@ pub async fn create(
     Ok(server)
 }
 
-pub const POWER_ACTIONS: &[&str] = &["start", "stop", "restart", "kill"];
-
-pub async fn power(core: &Core, actor: &Actor, server: &Server, action: &str) -> Result<()> {
-    if !POWER_ACTIONS.contains(&action) {
-        return Err(Error::bad_field(
-            "signal",
-            format!("`{action}` is not one of start, stop, restart, kill"),
-        ));
-    }
+pub async fn power(core: &Core, actor: &Actor, server: &Server, signal: PowerSignal) -> Result<()> {
     refuse_unless_ready(server)?;
     core.wings_for_users(server.node_id)
         .await?
-        .power(&server.uuid, action)
+        .power(&server.uuid, signal)
         .await?;
     core.record(
         actor,
-        Activity::new(format!("server.power.{action}"))
+        Activity::new(format!("server.power.{signal}"))
             .on_server(server.id)
             .subject("server", &server.uuid),
     )

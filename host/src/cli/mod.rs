@@ -14,10 +14,10 @@ mod nodes;
 mod servers;
 
 use crate::config::Config;
-use crate::db::{Database, migrate, users};
+use crate::db::{Database, users};
 use crate::error::{Error, Result};
 use crate::events::EventBus;
-use crate::http::{self, AppState};
+use crate::panel::{init_logging, open_database};
 use crate::plugins::manifest::{Capabilities, Manifest, Runtime};
 use crate::plugins::package::{self, Package, ReadLimits};
 use crate::plugins::{
@@ -290,7 +290,9 @@ async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
     let cli = Cli::from_arg_matches(&matches).map_err(|err| Error::bad_request(err.to_string()))?;
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
-        CoreCommand::Serve => serve(config).await.map(|()| ExitCode::SUCCESS),
+        CoreCommand::Serve => crate::panel::serve(config)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         CoreCommand::Plugin(command) => plugin_command(config, command).await,
         CoreCommand::User(command) => user_command(config, command).await,
         CoreCommand::Role(command) => role_command(config, command).await,
@@ -311,81 +313,6 @@ async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
             result
         }
     }
-}
-
-fn init_logging(filter: &str, to_stderr_quietly: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| {
-        eprintln!("warning: log filter `{filter}` is invalid; using `info`");
-        tracing_subscriber::EnvFilter::new("info")
-    });
-    let filter = if to_stderr_quietly {
-        tracing_subscriber::EnvFilter::new("warn")
-    } else {
-        filter
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-/// Opens the database (creating the data directory) and applies core migrations.
-async fn open_database(config: &Config) -> Result<Database> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|err| {
-        Error::io(
-            format!(
-                "cannot create the data directory {}",
-                config.data_dir.display()
-            ),
-            err,
-        )
-    })?;
-    let db = Database::connect(&config.database_url).await?;
-    migrate::apply_core(&db).await?;
-    Ok(db)
-}
-
-async fn serve(config: Config) -> Result<()> {
-    init_logging(&config.log, false);
-    let listener = http::bind(&config).await?;
-    let db = open_database(&config).await?;
-    tracing::info!(database = db.dialect_name(), data_dir = %config.data_dir.display(), "database ready");
-    let plugins = PluginHost::start(config.clone(), db.clone(), Arc::default()).await?;
-    for status in plugins.registry().statuses() {
-        if let Some(error) = &status.error {
-            tracing::warn!(plugin = %status.id, "plugin failed: {error}");
-        }
-    }
-    let _watcher = plugins.spawn_watcher();
-    let secrets = Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?);
-    if users::count(&db).await? == 0 {
-        // Nobody can sign in yet: a one-time link creates the first administrator.
-        // Panels starting together print one link between them.
-        let window = chrono::Duration::seconds(60);
-        match crate::db::sessions::issue_setup_token_once(&db, window).await? {
-            Some(token) => tracing::warn!(
-                "no users yet: open {}/setup?token={token} within 24 hours to create the first administrator \
-                 (or run `hatchery user create --admin`)",
-                config.public_url.trim_end_matches('/')
-            ),
-            None => tracing::warn!(
-                "no users yet: another panel instance starting at the same time printed the setup link \
-                 (or run `hatchery user create --admin`)"
-            ),
-        }
-    }
-    let state = AppState::new(config, db.clone(), plugins, secrets);
-    // Server changes a panel left half-done are completed, and servers left installing
-    // while the panel was down take what their wings knows; then, for as long as the
-    // panel serves, changes nobody completes are taken up.
-    let core = state.core();
-    tokio::spawn(async move {
-        crate::actions::reconcile::on_panel_start(&core).await;
-        crate::actions::intents::sweep_forever(core).await;
-    });
-    let served = http::serve(listener, state).await;
-    db.close().await;
-    served
 }
 
 /// The plugin host of a CLI process: its events go to the running panel.
@@ -755,7 +682,7 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
                 db: db.clone(),
                 secrets: Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?),
                 events: Arc::new(EventBus::relay()),
-                caches: None,
+                observer: None,
             };
             core.end_sessions(&user.uuid, None).await;
             println!(
@@ -801,7 +728,7 @@ async fn doctor(config: Config, fix: bool) -> Result<ExitCode> {
         db: db.clone(),
         secrets: Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?),
         events: events.clone(),
-        caches: None,
+        observer: None,
     };
     let findings = crate::actions::reconcile::check(&core).await;
     let result = match findings {

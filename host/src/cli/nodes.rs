@@ -7,6 +7,7 @@ use clap::Subcommand;
 use crate::config::Config;
 use crate::db::Database;
 use crate::db::nodes::{self, NewNode, Node};
+use crate::domain::vocabulary::Scheme;
 use crate::error::{Error, Result};
 use crate::secrets::SecretBox;
 
@@ -23,7 +24,7 @@ pub enum NodeCommand {
         description: String,
         /// How the panel and browsers talk to wings: http or https
         #[arg(long, default_value = "http")]
-        scheme: String,
+        scheme: Scheme,
         /// TLS ends in a proxy in front of wings (wings itself serves plain HTTP)
         #[arg(long)]
         behind_proxy: bool,

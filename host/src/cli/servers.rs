@@ -12,6 +12,7 @@ use crate::actions::{self, Actor, Core};
 use crate::config::Config;
 use crate::db::servers::{self, NewServer, Server};
 use crate::db::{Database, eggs, nodes, users};
+use crate::domain::vocabulary::PowerSignal;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::secrets::SecretBox;
@@ -84,8 +85,8 @@ pub enum ServerCommand {
     Power {
         /// The server's id, uuid or short id
         server: String,
-        #[arg(value_parser = ["start", "stop", "restart", "kill"])]
-        action: String,
+        /// start, stop, restart or kill
+        action: PowerSignal,
     },
     /// Delete a server, its container and its files
     Delete {
@@ -121,7 +122,7 @@ pub async fn run(
         db: db.clone(),
         secrets: Arc::new(SecretBox::load_or_create(&config.data_dir)?),
         events,
-        caches: None,
+        observer: None,
     };
     let command_kind = match &command {
         ServerCommand::Suspend { .. } => "suspend",
@@ -223,7 +224,7 @@ pub async fn run(
             action,
         } => {
             let server = server(db, &key).await?;
-            actions::servers::power(&core, &Actor::cli(), &server, &action).await?;
+            actions::servers::power(&core, &Actor::cli(), &server, action).await?;
             println!("sent {action} to {}", server.name);
         }
         ServerCommand::Suspend { server: key } | ServerCommand::Unsuspend { server: key } => {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use subtle::ConstantTimeEq;
 
 use super::{Database, on_pool};
+use crate::domain::vocabulary::Scheme;
 use crate::error::{Error, Result};
 use crate::secrets::SecretBox;
 
@@ -16,7 +17,8 @@ pub struct Node {
     pub name: String,
     pub description: String,
     pub fqdn: String,
-    pub scheme: String,
+    #[sqlx(try_from = "String")]
+    pub scheme: Scheme,
     pub behind_proxy: bool,
     pub daemon_port: i32,
     pub sftp_port: i32,
@@ -51,7 +53,7 @@ pub struct NewNode {
     pub name: String,
     pub description: String,
     pub fqdn: String,
-    pub scheme: String,
+    pub scheme: Scheme,
     pub behind_proxy: bool,
     pub daemon_port: u16,
     pub sftp_port: u16,
@@ -83,9 +85,6 @@ impl NewNode {
                 "fqdn",
                 format!("`{fqdn}` is not a host name or IP address"),
             ));
-        }
-        if self.scheme != "http" && self.scheme != "https" {
-            return Err(Error::bad_field("scheme", "the scheme is http or https"));
         }
         if self.daemon_port == 0 || self.sftp_port == 0 || self.daemon_port == self.sftp_port {
             return Err(Error::bad_field(
@@ -146,7 +145,7 @@ pub async fn update(
         .bind(changed.name.trim())
         .bind(&changed.description)
         .bind(changed.fqdn.trim())
-        .bind(&changed.scheme)
+        .bind(changed.scheme.as_str())
         .bind(changed.behind_proxy)
         .bind(i32::from(changed.daemon_port))
         .bind(i32::from(changed.sftp_port))
@@ -221,7 +220,7 @@ pub async fn create(db: &Database, secrets: &SecretBox, new: &NewNode) -> Result
         .bind(new.name.trim())
         .bind(&new.description)
         .bind(new.fqdn.trim())
-        .bind(&new.scheme)
+        .bind(new.scheme.as_str())
         .bind(new.behind_proxy)
         .bind(i32::from(new.daemon_port))
         .bind(i32::from(new.sftp_port))
@@ -319,7 +318,7 @@ pub async fn authenticate_wings(
 
 /// The wings configuration file for `node`, in Pterodactyl's `config.yml` format.
 pub fn wings_config(node: &Node, token: &str, panel_url: &str) -> String {
-    let ssl = node.scheme == "https" && !node.behind_proxy;
+    let ssl = node.scheme == Scheme::Https && !node.behind_proxy;
     let config = serde_json::json!({
         "debug": false,
         "uuid": node.uuid,

@@ -142,5 +142,15 @@ pub async fn tables_with_prefix(db: &Database, prefix: &str) -> Result<Vec<Strin
     Ok(names)
 }
 
+/// Drops the tables a plugin kept among the panel's, from before plugins had their own
+/// stores (a purge).
+pub async fn drop_legacy_tables(db: &Database, prefix: &str) -> Result<()> {
+    for table in tables_with_prefix(db, prefix).await? {
+        let statement = format!("DROP TABLE IF EXISTS \"{}\"", table.replace('"', "\"\""));
+        on_pool!(db, pool => sqlx::query(sqlx::AssertSqlSafe(statement)).execute(pool).await.map(drop))?;
+    }
+    Ok(())
+}
+
 const BUMP_REVISION: &str =
     "UPDATE host_state SET value = value + 1 WHERE key = 'plugins.revision'";

@@ -3,4 +3,5 @@
 
 pub mod eggs;
 pub mod rules;
+pub mod vocabulary;
 pub mod wings_wire;

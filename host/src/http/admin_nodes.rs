@@ -12,6 +12,7 @@ use super::api::{Data, data, found};
 use super::auth::Caller;
 use crate::actions::Activity;
 use crate::db::nodes::{self, Allocation, NewNode, Node};
+use crate::domain::vocabulary::Scheme;
 use crate::error::Result;
 
 async fn node(state: &AppState, key: &str) -> Result<Node> {
@@ -37,8 +38,8 @@ pub async fn show(
     Ok(data(node(&state, &key).await?))
 }
 
-fn default_scheme() -> String {
-    "http".into()
+fn default_scheme() -> Scheme {
+    Scheme::Http
 }
 fn default_daemon_port() -> u16 {
     8080
@@ -62,7 +63,7 @@ pub struct NodeRequest {
     /// Host name or IP address the panel and browsers reach wings at.
     pub fqdn: String,
     #[serde(default = "default_scheme")]
-    pub scheme: String,
+    pub scheme: Scheme,
     #[serde(default)]
     pub behind_proxy: bool,
     #[serde(default = "default_daemon_port")]
@@ -90,7 +91,7 @@ impl NodeRequest {
             name: self.name.clone(),
             description: self.description.clone(),
             fqdn: self.fqdn.clone(),
-            scheme: self.scheme.clone(),
+            scheme: self.scheme,
             behind_proxy: self.behind_proxy,
             daemon_port: self.daemon_port,
             sftp_port: self.sftp_port,

@@ -16,6 +16,7 @@ use crate::db::roles::{self, Role};
 use crate::db::sessions;
 use crate::db::users::{self, NewUser, User, UserChanges};
 use crate::error::{Error, Result};
+use crate::policy;
 
 /// Users, paged; `search` matches username and email.
 #[utoipa::path(get, path = "/api/admin/users", tag = "admin", params(PageQuery),
@@ -68,11 +69,7 @@ pub async fn user_create(
     Json(request): Json<UserRequest>,
 ) -> Result<(StatusCode, Json<Data<User>>)> {
     caller.require_admin_permission("users.create")?;
-    if request.admin && !caller.principal.admin {
-        return Err(Error::Forbidden(
-            "only root administrators create root administrators".into(),
-        ));
-    }
+    policy::check_user_create(&caller.principal, request.admin)?;
     if let Some(role_id) = request.role_id {
         check_role_power(&state, &caller, role_id).await?;
     }
@@ -132,16 +129,7 @@ pub async fn user_update(
 ) -> Result<Json<Data<User>>> {
     caller.require_admin_permission("users.update")?;
     let user = found(users::find(&state.db, &key).await?, "user", &key)?;
-    if (request.admin.is_some() || user.admin) && !caller.principal.admin {
-        return Err(Error::Forbidden(
-            "only root administrators change root administrators".into(),
-        ));
-    }
-    if request.admin == Some(false) && user.id == caller.user_id() {
-        return Err(Error::Forbidden(
-            "you cannot take away your own administrator rights".into(),
-        ));
-    }
+    policy::check_user_change(&caller.principal, (user.id, user.admin), request.admin)?;
     if let Some(role_id) = user.role_id {
         check_role_power(&state, &caller, role_id).await?;
     }
@@ -188,14 +176,7 @@ pub async fn user_delete(
 ) -> Result<StatusCode> {
     caller.require_admin_permission("users.delete")?;
     let user = found(users::find(&state.db, &key).await?, "user", &key)?;
-    if user.id == caller.user_id() {
-        return Err(Error::Forbidden("you cannot delete yourself".into()));
-    }
-    if user.admin && !caller.principal.admin {
-        return Err(Error::Forbidden(
-            "only root administrators delete root administrators".into(),
-        ));
-    }
+    policy::check_user_delete(&caller.principal, (user.id, user.admin))?;
     if let Some(role_id) = user.role_id {
         check_role_power(&state, &caller, role_id).await?;
     }

@@ -64,11 +64,27 @@ impl IdentityCache {
     }
 }
 
-/// Both caches; the domain actions reach them through `Core`.
+/// Both caches; every change recorded through `actions::Core` reaches them as its
+/// `ChangeObserver`.
 #[derive(Default)]
 pub struct Caches {
     pub identities: IdentityCache,
     pub lists: ListCache,
+}
+
+/// Changes to these decide who a credential is: users, roles, keys and sessions.
+const IDENTITY_EVENTS: &[&str] = &["admin.user.", "admin.role.", "user.", "auth."];
+
+impl crate::actions::ChangeObserver for Caches {
+    fn changed(&self, event: &str) {
+        self.lists.invalidate();
+        if IDENTITY_EVENTS
+            .iter()
+            .any(|prefix| event.starts_with(prefix))
+        {
+            self.identities.clear();
+        }
+    }
 }
 
 /// Rendered list pages, keyed by who asks and which page; a generation counter bumped

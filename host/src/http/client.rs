@@ -19,6 +19,7 @@ use crate::db::activity::{self, ActivityEntry, ActivityFilter};
 use crate::db::nodes::{self, Allocation};
 use crate::db::servers::{self, Server, ServerChanges, ServerSummary, Visibility};
 use crate::db::{eggs, subusers, users};
+use crate::domain::vocabulary::PowerSignal;
 use crate::error::{Error, Result};
 use crate::policy::{self, ServerAccess};
 
@@ -39,11 +40,7 @@ pub(super) async fn server_access_for(
     key: &str,
 ) -> Result<(Server, ServerAccess)> {
     let server = found(servers::find(&state.db, key).await?, "server", key)?;
-    let subuser = if principal.admin || principal.user_id == server.owner_id {
-        None
-    } else {
-        subusers::permissions(&state.db, server.id, principal.user_id).await?
-    };
+    let subuser = subusers::permissions(&state.db, server.id, principal.user_id).await?;
     let access = policy::server_access(principal, server.owner_id, subuser)
         .map_err(|_| Error::NotFound(format!("no server `{key}`")))?;
     Ok((server, access))
@@ -159,7 +156,7 @@ pub async fn websocket(
         &caller.uuid,
         &access.permissions(),
     );
-    let scheme = if node.scheme == "https" { "wss" } else { "ws" };
+    let scheme = node.scheme.websocket();
     let socket = format!(
         "{scheme}://{}:{}/api/servers/{}/ws",
         node.fqdn, node.daemon_port, server.uuid
@@ -185,19 +182,12 @@ pub async fn power(
     Json(request): Json<PowerRequest>,
 ) -> Result<StatusCode> {
     let (server, access) = server_for(&state, &caller, &key).await?;
-    let needed = match request.signal.as_str() {
-        "start" => "control.start",
-        "stop" | "kill" => "control.stop",
-        "restart" => "control.restart",
-        other => {
-            return Err(Error::bad_field(
-                "signal",
-                format!("`{other}` is not one of start, stop, restart, kill"),
-            ));
-        }
-    };
-    access.require(needed)?;
-    actions::servers::power(&state.core(), &caller.actor(), &server, &request.signal).await?;
+    let signal: PowerSignal = request
+        .signal
+        .parse()
+        .map_err(|why: String| Error::bad_field("signal", why))?;
+    access.require(policy::power_permission(signal))?;
+    actions::servers::power(&state.core(), &caller.actor(), &server, signal).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -302,7 +292,7 @@ pub async fn startup(
 ) -> Result<Json<Data<Startup>>> {
     let (server, access) = server_for(&state, &caller, &key).await?;
     access.require("startup.read")?;
-    data_startup(&state, &server, matches!(access, ServerAccess::Admin))
+    data_startup(&state, &server, access.beyond_user_rules())
         .await
         .map(data)
 }
@@ -359,7 +349,7 @@ pub async fn update_variable(
 ) -> Result<Json<Data<Startup>>> {
     let (server, access) = server_for(&state, &caller, &key).await?;
     access.require("startup.update")?;
-    let admin = matches!(access, ServerAccess::Admin);
+    let admin = access.beyond_user_rules();
     let changes = BTreeMap::from([(change.key, change.value)]);
     let updated = actions::servers::update(
         &state.core(),
@@ -396,7 +386,7 @@ pub async fn docker_image(
         image: Some(change.image),
         ..ServerChanges::default()
     };
-    let as_user = !matches!(access, ServerAccess::Admin);
+    let as_user = !access.beyond_user_rules();
     actions::servers::update(
         &state.core(),
         &caller.actor(),

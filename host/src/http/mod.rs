@@ -11,6 +11,7 @@ mod api;
 pub mod auth;
 pub mod caches;
 mod client;
+mod errors;
 mod health;
 pub mod limiter;
 pub mod openapi;
@@ -85,7 +86,7 @@ impl AppState {
             db: self.db.clone(),
             secrets: self.secrets.clone(),
             events: self.plugins.events().clone(),
-            caches: Some(self.caches.clone()),
+            observer: Some(self.caches.clone()),
         }
     }
 }

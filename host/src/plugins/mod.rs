@@ -408,7 +408,7 @@ impl PluginHost {
             db: db.clone(),
             secrets: Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?),
             events: events.clone(),
-            caches: None,
+            observer: None,
         };
         let host = Arc::new(PluginHost {
             config,
@@ -1098,12 +1098,7 @@ impl PluginHost {
             }
             plugin_store::purge(&self.db, id, &self.store_settings()).await?;
             // Tables and history from before plugins had their own stores.
-            let tables =
-                db::plugins::tables_with_prefix(&self.db, &sql_guard::table_prefix(id)).await?;
-            for table in tables {
-                let statement = format!("DROP TABLE IF EXISTS \"{}\"", table.replace('"', "\"\""));
-                db::on_pool!(&self.db, pool => sqlx::query(sqlx::AssertSqlSafe(statement)).execute(pool).await.map(drop))?;
-            }
+            db::plugins::drop_legacy_tables(&self.db, &sql_guard::table_prefix(id)).await?;
             migrate::forget(&self.db, id).await?;
             let storage = self.config.plugin_storage_dir(id);
             if storage.exists() {

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::LoadedPlugin;
 use super::manifest::Schedule;
-use crate::db::{Database, on_pool};
+use crate::db::{Database, plugin_timers};
 use crate::error::Result;
 
 /// The schedule as stored, so a changed manifest starts afresh.
@@ -71,8 +71,7 @@ async fn fire(plugin: &LoadedPlugin, name: &str, due: i64) {
     }
 }
 
-/// Takes the due time of a timer that is due, moving it on; `None` when it is not due
-/// or another panel took it.
+/// Takes timer `name`'s due time if it has come (see [`plugin_timers::claim_due`]).
 async fn claim(
     db: &Database,
     plugin_id: &str,
@@ -82,54 +81,7 @@ async fn claim(
 ) -> Result<Option<i64>> {
     let key = schedule_key(schedule);
     let next = next_after(schedule, now);
-    Ok(on_pool!(db, pool => {
-        sqlx::query(
-            "INSERT INTO plugin_timers (plugin_id, name, schedule, next_due) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (plugin_id, name) DO NOTHING",
-        )
-        .bind(plugin_id)
-        .bind(name)
-        .bind(&key)
-        .bind(next)
-        .execute(pool)
-        .await?;
-        let (stored, due): (String, i64) = sqlx::query_as(
-            "SELECT schedule, next_due FROM plugin_timers WHERE plugin_id = $1 AND name = $2",
-        )
-        .bind(plugin_id)
-        .bind(name)
-        .fetch_one(pool)
-        .await?;
-        if stored != key {
-            // A new schedule counts from now.
-            sqlx::query(
-                "UPDATE plugin_timers SET schedule = $3, next_due = $4 \
-                 WHERE plugin_id = $1 AND name = $2 AND schedule = $5",
-            )
-            .bind(plugin_id)
-            .bind(name)
-            .bind(&key)
-            .bind(next)
-            .bind(&stored)
-            .execute(pool)
-            .await?;
-            None
-        } else if due > now {
-            None
-        } else {
-            let taken = sqlx::query(
-                "UPDATE plugin_timers SET next_due = $3 WHERE plugin_id = $1 AND name = $2 AND next_due = $4",
-            )
-            .bind(plugin_id)
-            .bind(name)
-            .bind(next)
-            .bind(due)
-            .execute(pool)
-            .await?
-            .rows_affected();
-            (taken == 1).then_some(due)
-        }
-    }))
+    plugin_timers::claim_due(db, plugin_id, name, &key, next, now).await
 }
 
 #[cfg(test)]

@@ -207,7 +207,7 @@ fn core_of(db: &Database, data_dir: &std::path::Path) -> Core {
         db: db.clone(),
         secrets: Arc::new(SecretBox::load_or_create(data_dir).unwrap()),
         events: Arc::new(EventBus::default()),
-        caches: None,
+        observer: None,
     }
 }
 

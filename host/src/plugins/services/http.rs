@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use axum::http::Uri;
 use hatchery_sdk::{HostError, OutgoingRequest, Response};
+use ureq::http::Uri;
 
 use super::HostServices;
 
@@ -72,7 +72,7 @@ impl HostServices {
                 "a request body holds at most {MAX_BODY_BYTES} bytes"
             )));
         }
-        let mut builder = axum::http::Request::builder()
+        let mut builder = ureq::http::Request::builder()
             .method(request.method.as_str())
             .uri(&request.url);
         for (name, value) in &request.headers {

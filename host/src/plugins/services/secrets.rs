@@ -4,7 +4,7 @@
 use hatchery_sdk::HostError;
 
 use super::{HostServices, check_name, host_error};
-use crate::db::on_pool;
+use crate::db::plugin_secrets;
 
 /// Largest secret a plugin may keep.
 const MAX_SECRET_BYTES: usize = 64 * 1024;
@@ -13,15 +13,9 @@ impl HostServices {
     pub async fn secret_get(&self, name: &str) -> Result<Option<String>, HostError> {
         self.require(self.grants.secrets, "secrets")?;
         check_name("secret name", name)?;
-        let db = &self.core.db;
-        let sealed: Option<String> = on_pool!(db, pool => {
-            sqlx::query_scalar("SELECT sealed FROM plugin_secrets WHERE plugin_id = $1 AND name = $2")
-                .bind(&self.plugin_id)
-                .bind(name)
-                .fetch_optional(pool)
-                .await
-                .map_err(|err| host_error(err.into()))?
-        });
+        let sealed = plugin_secrets::get(&self.core.db, &self.plugin_id, name)
+            .await
+            .map_err(host_error)?;
         sealed
             .map(|sealed| self.core.secrets.open(&sealed).map_err(host_error))
             .transpose()
@@ -36,35 +30,16 @@ impl HostServices {
             )));
         }
         let sealed = self.core.secrets.seal(value);
-        let db = &self.core.db;
-        on_pool!(db, pool => {
-            sqlx::query(
-                "INSERT INTO plugin_secrets (plugin_id, name, sealed, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (plugin_id, name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at",
-            )
-            .bind(&self.plugin_id)
-            .bind(name)
-            .bind(&sealed)
-            .bind(chrono::Utc::now().to_rfc3339())
-            .execute(pool)
+        plugin_secrets::set(&self.core.db, &self.plugin_id, name, &sealed)
             .await
-            .map_err(|err| host_error(err.into()))?;
-        });
-        Ok(())
+            .map_err(host_error)
     }
 
     pub async fn secret_delete(&self, name: &str) -> Result<(), HostError> {
         self.require(self.grants.secrets, "secrets")?;
         check_name("secret name", name)?;
-        let db = &self.core.db;
-        on_pool!(db, pool => {
-            sqlx::query("DELETE FROM plugin_secrets WHERE plugin_id = $1 AND name = $2")
-                .bind(&self.plugin_id)
-                .bind(name)
-                .execute(pool)
-                .await
-                .map_err(|err| host_error(err.into()))?;
-        });
-        Ok(())
+        plugin_secrets::delete(&self.core.db, &self.plugin_id, name)
+            .await
+            .map_err(host_error)
     }
 }

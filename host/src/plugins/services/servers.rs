@@ -92,6 +92,7 @@ impl HostServices {
 
     pub async fn server_power(&self, key: &str, signal: &str) -> Result<(), HostError> {
         self.require(self.grants.server_control, "server_control")?;
+        let signal = signal.parse().map_err(HostError::Invalid)?;
         let server = self.server_record(key).await?;
         server_actions::power(&self.core, &self.actor(), &server, signal)
             .await
