@@ -1,7 +1,9 @@
 //! Load on the panel's busiest endpoints with `wrk` on loopback (the endpoints
 //! Calagopus publishes figures for), on SQLite and on PostgreSQL: the public settings,
 //! the account (API key and session), the server list (25 and 100 rows of 100
-//! servers; owner and admin views) and one server. Prints requests/s, p50 and p99
+//! servers; owner and admin views) and one server, at the default log level as users
+//! run the panel — and the public settings once more from a quiet panel
+//! (`HATCHERY_LOG=warn`), to show what logging costs. Prints requests/s, p50 and p99
 //! latency, and the panel's memory idle and under load.
 //!
 //! Servers are created through the real API; their node's wings is a stand-in that
@@ -44,7 +46,7 @@ fn main() {
             "sqlite" => format!("sqlite://{}/hatchery.db", dir.path().display()),
             _ => runtime.block_on(fresh_postgres(&postgres_admin)),
         };
-        let panel = Panel::start(dir.path(), &database_url);
+        let panel = Panel::start(dir.path(), &database_url, None);
         let fixture = panel.populate(stand_in_port);
         let idle_rss = panel.rss_kib();
         println!(
@@ -105,6 +107,22 @@ fn main() {
             panel.peak_rss_kib() as f64 / 1024.0
         );
         drop(panel);
+        // What the default log level costs: the same endpoint from a quiet panel.
+        let default = results
+            .iter()
+            .find(|(at, name, _)| *at == dialect && *name == "settings (public)")
+            .map(|(_, _, figures)| figures.requests_per_second)
+            .unwrap_or_default();
+        let quiet_panel = Panel::start(dir.path(), &database_url, Some("warn"));
+        let url = format!("{}/api/settings", quiet_panel.url);
+        wrk(&url, None, 2);
+        let quiet = wrk(&url, None, seconds);
+        println!(
+            "  settings (public), HATCHERY_LOG=warn {:>9.0} req/s: the default log level serves {:.1}% of that",
+            quiet.requests_per_second,
+            100.0 * default / quiet.requests_per_second.max(1.0)
+        );
+        drop(quiet_panel);
         if dialect == "postgres" {
             runtime.block_on(drop_postgres(&postgres_admin));
         }
@@ -202,6 +220,8 @@ struct Panel {
     child: Child,
     url: String,
     dir: std::path::PathBuf,
+    /// Where this panel logs (the setup link is read from it).
+    log_path: std::path::PathBuf,
     database_url: String,
     agent: ureq::Agent,
 }
@@ -214,24 +234,31 @@ struct Fixture {
 }
 
 impl Panel {
-    fn start(dir: &Path, database_url: &str) -> Panel {
+    /// A panel at the log level users run it with, or at `log` (`warn`: quiet).
+    fn start(dir: &Path, database_url: &str, log: Option<&str>) -> Panel {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let log = std::fs::File::create(dir.join("panel.log")).unwrap();
+        let log_path = dir.join(format!("panel-{port}.log"));
+        let log_file = std::fs::File::create(&log_path).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hatchery"));
+        if let Some(level) = log {
+            command.env("HATCHERY_LOG", level);
+        }
         let mut panel = Panel {
-            child: Command::new(env!("CARGO_BIN_EXE_hatchery"))
+            child: command
                 .arg("serve")
                 .envs(Panel::env(dir, database_url))
                 .env("HATCHERY_LISTEN", format!("127.0.0.1:{port}"))
                 .stdout(Stdio::null())
-                .stderr(log)
+                .stderr(log_file)
                 .spawn()
                 .unwrap(),
             url: format!("http://127.0.0.1:{port}"),
             dir: dir.to_path_buf(),
+            log_path,
             database_url: database_url.to_string(),
             agent: ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -258,7 +285,6 @@ impl Panel {
         vec![
             ("HATCHERY_DATA_DIR".into(), dir.display().to_string()),
             ("HATCHERY_DATABASE_URL".into(), database_url.into()),
-            ("HATCHERY_LOG".into(), "warn".into()),
         ]
     }
 
@@ -294,7 +320,7 @@ impl Panel {
     /// The first admin (through the setup link, which also gives a session), an owner
     /// with 100 servers on a node, and API keys for both.
     fn populate(&self, wings_port: u16) -> Fixture {
-        let log = std::fs::read_to_string(self.dir.join("panel.log")).unwrap();
+        let log = std::fs::read_to_string(&self.log_path).unwrap();
         let start =
             log.find("setup?token=").expect("the setup link is logged") + "setup?token=".len();
         let token: String = log[start..]

@@ -286,10 +286,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// One tracing span per request.
+/// Per-request tracing that costs next to nothing at the default level: the span (with
+/// method and path) exists only when debug logging is on, and failures are logged with
+/// their method, path and status whatever the level.
 async fn request_span(request: Request, next: Next) -> Response {
-    let span =
-        tracing::info_span!("request", method = %request.method(), path = %request.uri().path());
     // A request refused before its body was read (unauthenticated, forbidden, too
     // large) leaves the body unread, and hyper then drops the connection. Say so, or
     // keep-alive clients send their next request into a closed socket.
@@ -300,20 +300,23 @@ async fn request_span(request: Request, next: Next) -> Response {
         || request
             .headers()
             .contains_key(axum::http::header::TRANSFER_ENCODING);
-    async move {
-        let mut response = next.run(request).await;
-        tracing::debug!(status = response.status().as_u16(), "responded");
-        if has_body && (response.status().is_client_error() || response.status().is_server_error())
-        {
-            response.headers_mut().insert(
-                axum::http::header::CONNECTION,
-                axum::http::HeaderValue::from_static("close"),
-            );
-        }
-        response
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let span = tracing::debug_span!("request", %method, path = %uri.path());
+    let mut response = next.run(request).instrument(span).await;
+    let status = response.status();
+    if status.is_server_error() {
+        tracing::warn!(%method, path = %uri.path(), status = status.as_u16(), "request failed");
+    } else {
+        tracing::debug!(%method, path = %uri.path(), status = status.as_u16(), "responded");
     }
-    .instrument(span)
-    .await
+    if has_body && (status.is_client_error() || status.is_server_error()) {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// Binds the configured address; done before anything slow so a taken port is

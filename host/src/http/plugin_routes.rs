@@ -254,7 +254,7 @@ async fn call_plugin(
         body: call.body.to_vec(),
         principal: call.principal,
     };
-    let span = tracing::info_span!("plugin_call", plugin = %id, route = %call.route.path);
+    let span = tracing::debug_span!("plugin_call", plugin = %id, route = %call.route.path);
     tracing::Instrument::instrument(plugin.code.handle_request(request), span).await
 }
 

@@ -234,6 +234,7 @@ fn build_engine(limits: WasmLimits) -> Result<Engine> {
     // Returning memory to the OS in batches cuts the TLB flushes a fresh instance per
     // call would otherwise cost every core.
     pool.decommit_batch_size(32);
+
     pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&pooled) {
         Ok(engine) => Ok(engine),
@@ -348,15 +349,19 @@ impl WasmPlugin {
         &self,
         caller: Option<hatchery_sdk::Principal>,
     ) -> Result<(OwnedSemaphorePermit, Store<CallState>)> {
-        let slot = tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                Error::PluginBusy(format!(
-                    "plugin {} is busy: {} calls are already running; try again shortly",
-                    self.id, self.limits.concurrency
-                ))
-            })?
-            .expect("the semaphore is never closed");
+        // A free slot is taken at once; only a full plugin waits (on a timer).
+        let slot = match self.slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned())
+                .await
+                .map_err(|_| {
+                    Error::PluginBusy(format!(
+                        "plugin {} is busy: {} calls are already running; try again shortly",
+                        self.id, self.limits.concurrency
+                    ))
+                })?
+                .expect("the semaphore is never closed"),
+        };
         let mut wasi = WasiCtxBuilder::new();
         if let Some(dir) = &self.storage_dir {
             wasi.preopened_dir(dir, "/data", FsPerms::ReadWrite)
