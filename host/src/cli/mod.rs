@@ -13,6 +13,7 @@ mod eggs;
 mod nodes;
 mod servers;
 
+use crate::actions::Actor;
 use crate::config::Config;
 use crate::db::{Database, users};
 use crate::error::{Error, Result};
@@ -107,7 +108,7 @@ enum PluginCommand {
         /// Install without enabling
         #[arg(long)]
         disabled: bool,
-        /// Grant only these capabilities (comma-separated: database,emit,storage,subscribe:<event>)
+        /// Grant only these capabilities (comma-separated: database,emit,storage,servers,server_control,activity,secrets,node_files,identity,subscribe:<event>,http:<host>)
         #[arg(long, value_name = "CAPABILITIES")]
         grant: Option<String>,
         /// Do not ask for confirmation
@@ -117,7 +118,7 @@ enum PluginCommand {
     /// Enable an installed plugin
     Enable {
         id: String,
-        /// Replace its grants (comma-separated: database,emit,storage,subscribe:<event>)
+        /// Replace its grants (comma-separated: database,emit,storage,servers,server_control,activity,secrets,node_files,identity,subscribe:<event>,http:<host>)
         #[arg(long, value_name = "CAPABILITIES")]
         grant: Option<String>,
     },
@@ -443,6 +444,7 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
                         enable: !disabled,
                         grants,
                     },
+                    &Actor::cli(),
                 )
                 .await?;
             report(&details, "installed")
@@ -453,11 +455,11 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
                 .map(Capabilities::parse_list)
                 .transpose()
                 .map_err(Error::bad_request)?;
-            let details = plugins.enable(&id, grants).await?;
+            let details = plugins.enable(&id, grants, &Actor::cli()).await?;
             report(&details, "enabled")
         }
         PluginCommand::Disable { id } => {
-            let details = plugins.disable(&id).await?;
+            let details = plugins.disable(&id, &Actor::cli()).await?;
             report(&details, "disabled")
         }
         PluginCommand::Settings { id, set, file } => {
@@ -504,7 +506,7 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Uninstall { id, purge } => {
-            plugins.uninstall(&id, purge).await?;
+            plugins.uninstall(&id, purge, &Actor::cli()).await?;
             println!(
                 "{id} uninstalled{}",
                 if purge {

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{Database, on_pool};
+use crate::domain::vocabulary::PluginSource;
 use crate::error::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -15,9 +16,8 @@ pub struct PluginRecord {
     pub enabled: bool,
     /// JSON of [`crate::plugins::manifest::Capabilities`] the admin granted.
     pub grants: String,
-    /// `package` (installed from a signed or allowed package) or `directory` (placed in
-    /// the plugins directory by the operator).
-    pub source: String,
+    #[sqlx(try_from = "String")]
+    pub source: PluginSource,
     /// Hash over every file of the installed plugin; a change means new code.
     pub content_sha256: String,
     pub installed_at: DateTime<Utc>,
@@ -57,7 +57,7 @@ pub async fn save(db: &Database, record: &PluginRecord) -> Result<()> {
         .bind(&record.runtime)
         .bind(record.enabled)
         .bind(&record.grants)
-        .bind(&record.source)
+        .bind(record.source.as_str())
         .bind(&record.content_sha256)
         .bind(record.installed_at)
         .bind(record.updated_at)

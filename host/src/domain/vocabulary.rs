@@ -1,5 +1,5 @@
 //! Words the panel, its plugins and wings share, as types instead of strings: what a
-//! power button sends, and how a node's wings is reached.
+//! power button sends, how a node's wings is reached, where a plugin came from.
 
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +98,37 @@ impl TryFrom<String> for Scheme {
 impl std::fmt::Display for Scheme {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// How a plugin came to be installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginSource {
+    /// Installed from a package (signed, or allowed unsigned by the admin).
+    Package,
+    /// Placed in the plugins directory by the operator, and adopted at start.
+    Directory,
+}
+
+impl PluginSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginSource::Package => "package",
+            PluginSource::Directory => "directory",
+        }
+    }
+}
+
+impl TryFrom<String> for PluginSource {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<PluginSource, String> {
+        match text.as_str() {
+            "package" => Ok(PluginSource::Package),
+            "directory" => Ok(PluginSource::Directory),
+            other => Err(format!("`{other}` is not a plugin source")),
+        }
     }
 }
 

@@ -9,14 +9,19 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::{Caller, MaybeCaller};
+use crate::actions::Actor;
 use crate::error::Result;
 use crate::plugins::manifest::Capabilities;
 use crate::plugins::{InstallOptions, PluginDetails, PluginSettings};
 use crate::policy;
 
-fn admin(caller: &Option<Caller>) -> Result<()> {
+/// Requires a root administrator; who they are, for the activity log.
+fn admin(caller: &Option<Caller>) -> Result<Actor> {
     policy::require_admin(caller.as_ref().map(|caller| &caller.principal))?;
-    Ok(())
+    Ok(caller
+        .as_ref()
+        .expect("require_admin demanded a caller")
+        .actor())
 }
 
 pub async fn list(
@@ -61,7 +66,7 @@ pub async fn install(
     MaybeCaller(caller): MaybeCaller,
     body: Bytes,
 ) -> Result<(StatusCode, Json<PluginDetails>)> {
-    admin(&caller)?;
+    let actor = admin(&caller)?;
     let grants = query
         .grant
         .as_deref()
@@ -77,6 +82,7 @@ pub async fn install(
                 enable: query.enable,
                 grants,
             },
+            &actor,
         )
         .await?;
     Ok((StatusCode::CREATED, Json(details)))
@@ -96,7 +102,7 @@ pub async fn enable(
     MaybeCaller(caller): MaybeCaller,
     body: Bytes,
 ) -> Result<Json<PluginDetails>> {
-    admin(&caller)?;
+    let actor = admin(&caller)?;
     let grants = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
@@ -104,7 +110,7 @@ pub async fn enable(
             .map_err(|err| crate::error::Error::bad_request(format!("invalid JSON body: {err}")))?;
         body.grants
     };
-    Ok(Json(state.plugins.enable(&id, grants).await?))
+    Ok(Json(state.plugins.enable(&id, grants, &actor).await?))
 }
 
 pub async fn disable(
@@ -112,8 +118,8 @@ pub async fn disable(
     Path(id): Path<String>,
     MaybeCaller(caller): MaybeCaller,
 ) -> Result<Json<PluginDetails>> {
-    admin(&caller)?;
-    Ok(Json(state.plugins.disable(&id).await?))
+    let actor = admin(&caller)?;
+    Ok(Json(state.plugins.disable(&id, &actor).await?))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -129,8 +135,8 @@ pub async fn uninstall(
     Query(query): Query<UninstallQuery>,
     MaybeCaller(caller): MaybeCaller,
 ) -> Result<StatusCode> {
-    admin(&caller)?;
-    state.plugins.uninstall(&id, query.purge).await?;
+    let actor = admin(&caller)?;
+    state.plugins.uninstall(&id, query.purge, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

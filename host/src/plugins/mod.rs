@@ -29,11 +29,13 @@ use hatchery_sdk::{CommandOutput, Event, Principal, Request, Response, SignInMet
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::actions::Actor;
 use crate::config::Config;
 use crate::db::plugin_settings;
 use crate::db::plugin_store::{self, PluginStore, StoreSettings};
 use crate::db::plugins::PluginRecord;
 use crate::db::{self, Database, Dialect, migrate, sql_guard};
+use crate::domain::vocabulary::PluginSource;
 use crate::error::{Error, Result};
 use crate::events::{EventBus, Subscriber, host_event};
 use manifest::{Capabilities, Manifest, Provider, RouteDecl, RouteScope, Runtime};
@@ -322,7 +324,7 @@ impl Registry {
             status: entry.status.clone(),
             name: entry.manifest.as_ref().map(|m| m.name.clone()),
             description: entry.manifest.as_ref().map(|m| m.description.clone()),
-            source: entry.record.source.clone(),
+            source: entry.record.source,
             requested,
             granted: serde_json::from_str(&entry.record.grants).unwrap_or_default(),
             trusted_code: entry.status.runtime == "native",
@@ -345,7 +347,7 @@ pub struct PluginDetails {
     pub status: PluginStatus,
     pub name: Option<String>,
     pub description: Option<String>,
-    pub source: String,
+    pub source: PluginSource,
     /// Capabilities the manifest asks for.
     pub requested: Option<Capabilities>,
     /// Capabilities the admin granted.
@@ -812,7 +814,9 @@ impl PluginHost {
         let now = Utc::now();
         let existing = db::plugins::get(&self.db, name).await?;
         let record = match existing {
-            Some(record) if record.content_sha256 == content || record.source != "directory" => {
+            Some(record)
+                if record.content_sha256 == content || record.source != PluginSource::Directory =>
+            {
                 return Ok(());
             }
             Some(record) => PluginRecord {
@@ -830,7 +834,7 @@ impl PluginHost {
                     runtime: manifest.runtime.as_str().into(),
                     enabled: true,
                     grants: serde_json::to_string(&manifest.capabilities).expect("plain data"),
-                    source: "directory".into(),
+                    source: PluginSource::Directory,
                     content_sha256: content,
                     installed_at: now,
                     updated_at: now,
@@ -841,7 +845,30 @@ impl PluginHost {
     }
 
     /// Verifies and installs a package. Nothing changes unless every check passes.
-    pub async fn install(&self, bytes: &[u8], options: InstallOptions) -> Result<PluginDetails> {
+    /// Installs a package; recorded in the activity log as `actor`'s.
+    pub async fn install(
+        &self,
+        bytes: &[u8],
+        options: InstallOptions,
+        actor: &Actor,
+    ) -> Result<PluginDetails> {
+        let details = self.install_package(bytes, options).await?;
+        let properties = serde_json::json!({
+            "version": details.status.version,
+            "runtime": details.status.runtime,
+            "state": details.status.state,
+            "granted": details.granted.describe(),
+        });
+        self.record_lifecycle(actor, "install", &details.status.id, properties)
+            .await;
+        Ok(details)
+    }
+
+    async fn install_package(
+        &self,
+        bytes: &[u8],
+        options: InstallOptions,
+    ) -> Result<PluginDetails> {
         let _one_at_a_time = self.lifecycle.lock().await;
         if bytes.len() as u64 > self.config.max_package_bytes {
             return Err(Error::PayloadTooLarge(format!(
@@ -911,7 +938,7 @@ impl PluginHost {
             runtime: manifest.runtime.as_str().into(),
             enabled: options.enable,
             grants: serde_json::to_string(&grants).expect("plain data"),
-            source: "package".into(),
+            source: PluginSource::Package,
             content_sha256: package.content_sha256(),
             installed_at: existing.as_ref().map_or(now, |r| r.installed_at),
             updated_at: now,
@@ -972,7 +999,12 @@ impl PluginHost {
     }
 
     /// Enables a plugin, optionally with narrower grants than before.
-    pub async fn enable(&self, id: &str, grants: Option<Capabilities>) -> Result<PluginDetails> {
+    pub async fn enable(
+        &self,
+        id: &str,
+        grants: Option<Capabilities>,
+        actor: &Actor,
+    ) -> Result<PluginDetails> {
         let _one_at_a_time = self.lifecycle.lock().await;
         let record = self.record(id).await?;
         let grants_json = match grants {
@@ -987,7 +1019,10 @@ impl PluginHost {
         };
         db::plugins::set_enabled(&self.db, id, true, grants_json.as_deref()).await?;
         self.reconcile().await?;
-        self.details(id)
+        let details = self.details(id)?;
+        let properties = serde_json::json!({ "granted": details.granted.describe() });
+        self.record_lifecycle(actor, "enable", id, properties).await;
+        Ok(details)
     }
 
     /// A plugin's settings schema and what the administrator set; sealed values are
@@ -1010,7 +1045,7 @@ impl PluginHost {
         &self,
         id: &str,
         values: Value,
-        actor: &crate::actions::Actor,
+        actor: &Actor,
     ) -> Result<PluginSettings> {
         self.record(id).await?;
         let schema = self.installed_settings_schema(id)?;
@@ -1072,20 +1107,41 @@ impl PluginHost {
         settings_schema(&package::read_dir_files(&dir)?, &file)
     }
 
-    pub async fn disable(&self, id: &str) -> Result<PluginDetails> {
+    pub async fn disable(&self, id: &str, actor: &Actor) -> Result<PluginDetails> {
         let _one_at_a_time = self.lifecycle.lock().await;
         self.record(id).await?;
         db::plugins::set_enabled(&self.db, id, false, None).await?;
         self.reconcile().await?;
+        self.record_lifecycle(actor, "disable", id, serde_json::json!({}))
+            .await;
         self.details(id)
+    }
+
+    /// Records a lifecycle change (`admin.plugin.<what>`) in the activity log.
+    async fn record_lifecycle(&self, actor: &Actor, what: &str, id: &str, properties: Value) {
+        self.core
+            .record(
+                actor,
+                crate::actions::Activity::new(format!("admin.plugin.{what}"))
+                    .subject("plugin", id)
+                    .with(properties),
+            )
+            .await;
     }
 
     /// Removes a plugin. With `purge`, its tables, migration history and private
     /// directory go too; otherwise they stay for a later reinstall.
-    pub async fn uninstall(&self, id: &str, purge: bool) -> Result<()> {
+    pub async fn uninstall(&self, id: &str, purge: bool, actor: &Actor) -> Result<()> {
         let _one_at_a_time = self.lifecycle.lock().await;
         self.record(id).await?;
         db::plugins::delete(&self.db, id).await?;
+        self.record_lifecycle(
+            actor,
+            "uninstall",
+            id,
+            serde_json::json!({ "purge": purge }),
+        )
+        .await;
         self.reconcile().await?;
         let dir = self.plugin_dir(id);
         if dir.exists() {

@@ -451,7 +451,7 @@ async fn plugin_records_bump_the_revision_panels_watch() {
             runtime: "wasm".into(),
             enabled: true,
             grants: "{}".into(),
-            source: "package".into(),
+            source: hatchery_host::domain::vocabulary::PluginSource::Package,
             content_sha256: "abc".into(),
             installed_at: now,
             updated_at: now,

@@ -158,6 +158,25 @@ fn a_signed_wasm_package_goes_live_on_a_running_panel_and_can_be_toggled_and_rem
         assert_eq!(removed.status, 204, "{removed:?}");
         assert_eq!(panel.get("/api/plugins/hello-wasm/hello").status, 404);
         assert!(!installed_ids(&panel).contains(&"hello-wasm".to_string()));
+        // Each step is the admin's in the activity log, with the plugin as subject.
+        let logged = panel.get_as("/api/admin/activity?event=admin.plugin", &admin);
+        let mut events: Vec<&str> = logged.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry["event"].as_str().unwrap())
+            .collect();
+        events.sort();
+        assert_eq!(
+            events,
+            [
+                "admin.plugin.disable",
+                "admin.plugin.enable",
+                "admin.plugin.install",
+                "admin.plugin.uninstall"
+            ],
+            "{logged:?}"
+        );
         assert!(!panel.plugins_dir.join("hello-wasm").exists());
 
         // Purged: a reinstall starts from empty tables.
