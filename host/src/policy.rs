@@ -377,6 +377,12 @@ impl ServerAccess {
     }
 }
 
+/// Whether [`server_access`] needs `principal`'s subuser permissions on a server owned
+/// by `owner_id` (administrators and the owner need none, so callers skip the lookup).
+pub fn needs_subuser_permissions(principal: &Principal, owner_id: i64) -> bool {
+    !principal.admin && principal.user_id != owner_id
+}
+
 /// How `principal` may use a server owned by `owner_id`, given the subuser
 /// permissions they hold there (if any). Anyone else is told the server does not exist.
 pub fn server_access(

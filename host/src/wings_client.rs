@@ -20,8 +20,6 @@ pub struct WingsClient {
     node: String,
     authorization: String,
     agent: ureq::Agent,
-    /// For streamed writes: no overall deadline, since large files take long.
-    streaming: ureq::Agent,
 }
 
 impl WingsClient {
@@ -31,14 +29,7 @@ impl WingsClient {
             .http_status_as_error(false)
             .build()
             .into();
-        let streaming = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_recv_response(Some(Duration::from_secs(120)))
-            .http_status_as_error(false)
-            .build()
-            .into();
         WingsClient {
-            streaming,
             base: node.public_url(),
             node: node.name.clone(),
             authorization: format!("Bearer {token}"),
@@ -188,7 +179,15 @@ impl WingsClient {
                 .header("Content-Type", "application/octet-stream")
                 .body(ureq::SendBody::from_owned_reader(source))
                 .expect("a valid request");
-            let response = client.streaming.run(request);
+            // No overall deadline: large files take long; a stalled writer ends the
+            // body itself after an idle minute.
+            let streaming: ureq::Agent = ureq::Agent::config_builder()
+                .timeout_connect(Some(Duration::from_secs(10)))
+                .timeout_recv_response(Some(Duration::from_secs(120)))
+                .http_status_as_error(false)
+                .build()
+                .into();
+            let response = streaming.run(request);
             client.answer(&url, response).map(drop)
         })
         .await

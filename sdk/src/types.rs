@@ -373,6 +373,17 @@ pub enum MethodKind {
     Passkey,
 }
 
+impl MethodKind {
+    /// `form`, `redirect` or `passkey`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::Form => "form",
+            MethodKind::Redirect => "redirect",
+            MethodKind::Passkey => "passkey",
+        }
+    }
+}
+
 /// One way to sign in, as the sign-in page offers it (provider `auth-method`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInMethod {

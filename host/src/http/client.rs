@@ -40,7 +40,10 @@ pub(super) async fn server_access_for(
     key: &str,
 ) -> Result<(Server, ServerAccess)> {
     let server = found(servers::find(&state.db, key).await?, "server", key)?;
-    let subuser = subusers::permissions(&state.db, server.id, principal.user_id).await?;
+    let subuser = match policy::needs_subuser_permissions(principal, server.owner_id) {
+        true => subusers::permissions(&state.db, server.id, principal.user_id).await?,
+        false => None,
+    };
     let access = policy::server_access(principal, server.owner_id, subuser)
         .map_err(|_| Error::NotFound(format!("no server `{key}`")))?;
     Ok((server, access))

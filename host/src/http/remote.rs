@@ -321,7 +321,8 @@ async fn provider_login(
                 let user = users::find(&state.db, &user_id.to_string())
                     .await?
                     .filter(|user| user.id == user_id && user.username == username);
-                return Ok((user.clone(), user.is_some()));
+                let found = user.is_some();
+                return Ok((user, found));
             }
             Ok(None) => {}
             Err(err) => {

@@ -496,6 +496,9 @@ impl Manifest {
             return Err("name: must not be empty".into());
         }
         validate_relative_path("entry", &self.entry)?;
+        if let Some(schema) = &self.settings {
+            validate_relative_path("settings", schema)?;
+        }
         if self.runtime == Runtime::Wasm && !self.entry.ends_with(".wasm") {
             return Err(format!(
                 "entry: a wasm plugin's entry must be a .wasm file, not `{}`",
@@ -876,6 +879,11 @@ title = "Hello"
                 r#"entry = "plugin.wasm""#,
                 r#"entry = "../x.wasm""#,
                 "entry: `../x.wasm` must be a relative path",
+            ),
+            (
+                r#"entry = "plugin.wasm""#,
+                "entry = \"plugin.wasm\"\nsettings = \"../../etc/passwd\"",
+                "settings: `../../etc/passwd` must be a relative path",
             ),
             (
                 r#"entry = "plugin.wasm""#,

@@ -1031,12 +1031,7 @@ impl PluginHost {
         self.record(id).await?;
         let schema = self.installed_settings_schema(id)?;
         let stored = plugin_settings::get(&self.db, &self.core.secrets, id).await?;
-        let (values, sealed_set) = schema.shown(&stored);
-        Ok(PluginSettings {
-            schema: schema.document().clone(),
-            values: Value::Object(schema.with_defaults(&values)),
-            sealed_set,
-        })
+        Ok(PluginSettings::shown(&schema, &stored))
     }
 
     /// Replaces a plugin's settings after checking them against its schema; sealed
@@ -1095,16 +1090,20 @@ impl PluginHost {
             .await;
         self.events
             .publish(host_event("plugin.settings-changed", names));
-        self.settings(id).await
+        Ok(PluginSettings::shown(&schema, &stored))
     }
 
+    /// The schema of an installed plugin, read from its directory (enabled or not).
     fn installed_settings_schema(&self, id: &str) -> Result<SettingsSchema> {
         let dir = self.plugin_dir(id);
         let manifest = read_manifest(&dir)?;
         let file = manifest
             .settings
             .ok_or_else(|| Error::NotFound(format!("plugin {id} has no settings")))?;
-        settings_schema(&package::read_dir_files(&dir)?, &file)
+        // The manifest's check keeps `file` inside the directory.
+        let bytes = std::fs::read(dir.join(&file))
+            .map_err(|err| Error::io(format!("cannot read the settings schema `{file}`"), err))?;
+        SettingsSchema::parse(&bytes).map_err(|err| Error::PluginLoad(format!("{file}: {err}")))
     }
 
     pub async fn disable(&self, id: &str, actor: &Actor) -> Result<PluginDetails> {
@@ -1313,6 +1312,17 @@ pub struct PluginSettings {
     pub values: Value,
     /// The sealed (`writeOnly`) settings that have a value.
     pub sealed_set: Vec<String>,
+}
+
+impl PluginSettings {
+    fn shown(schema: &SettingsSchema, stored: &plugin_settings::StoredSettings) -> PluginSettings {
+        let (values, sealed_set) = schema.shown(stored);
+        PluginSettings {
+            schema: schema.document().clone(),
+            values: Value::Object(schema.with_defaults(&values)),
+            sealed_set,
+        }
+    }
 }
 
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {

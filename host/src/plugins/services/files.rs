@@ -25,8 +25,6 @@ struct Target {
     server: Server,
     access: ServerAccess,
     actor: Actor,
-    /// The user's uuid for signed URLs (wings names them in its activity), or empty.
-    user_uuid: String,
 }
 
 fn entry(entry: hatchery_protocol::files::FileEntry) -> FileEntry {
@@ -62,24 +60,34 @@ impl HostServices {
                 server,
                 access: ServerAccess::Owner,
                 actor: self.actor(),
-                user_uuid: String::new(),
             });
         };
-        let subuser = subusers::permissions(&self.core.db, server.id, principal.user_id)
-            .await
-            .map_err(host_error)?;
+        let subuser = match policy::needs_subuser_permissions(principal, server.owner_id) {
+            true => subusers::permissions(&self.core.db, server.id, principal.user_id)
+                .await
+                .map_err(host_error)?,
+            false => None,
+        };
         let access = policy::server_access(principal, server.owner_id, subuser)
             .map_err(|_| HostError::NotFound(format!("no server `{key}`")))?;
-        let user = users::find(&self.core.db, &principal.user_id.to_string())
-            .await
-            .map_err(host_error)?
-            .ok_or_else(|| HostError::Denied("the caller's account is gone".into()))?;
         Ok(Target {
             server,
             access,
             actor: Actor::user(principal.user_id, &principal.username, None, None),
-            user_uuid: user.uuid,
         })
+    }
+
+    /// The acting user's uuid for a signed URL (wings names it in its activity), or
+    /// empty when the plugin acts as itself.
+    async fn user_uuid(&self, target: &Target) -> Result<String, HostError> {
+        let Some(user_id) = target.actor.user_id else {
+            return Ok(String::new());
+        };
+        users::find(&self.core.db, &user_id.to_string())
+            .await
+            .map_err(host_error)?
+            .map(|user| user.uuid)
+            .ok_or_else(|| HostError::Denied("the caller's account is gone".into()))
     }
 
     pub async fn files_list(
@@ -264,17 +272,11 @@ impl HostServices {
         path: &str,
     ) -> Result<SignedUrl, HostError> {
         let t = self.file_target(caller, key).await?;
-        files::download_url(
-            &self.core,
-            &t.actor,
-            &t.server,
-            &t.access,
-            &t.user_uuid,
-            path,
-        )
-        .await
-        .map(signed)
-        .map_err(host_error)
+        let user_uuid = self.user_uuid(&t).await?;
+        files::download_url(&self.core, &t.actor, &t.server, &t.access, &user_uuid, path)
+            .await
+            .map(signed)
+            .map_err(host_error)
     }
 
     pub async fn files_upload_url(
@@ -284,7 +286,8 @@ impl HostServices {
         directory: &str,
     ) -> Result<SignedUrl, HostError> {
         let t = self.file_target(caller, key).await?;
-        files::upload_url(&self.core, &t.server, &t.access, &t.user_uuid, directory)
+        let user_uuid = self.user_uuid(&t).await?;
+        files::upload_url(&self.core, &t.server, &t.access, &user_uuid, directory)
             .await
             .map(signed)
             .map_err(host_error)
