@@ -1,6 +1,7 @@
 //! Configuration: `hatchery.toml` (optional) overridden by `HATCHERY_*` environment
 //! variables. Anything unknown or invalid stops startup with a message naming the key.
 
+pub use hatchery_runtime::WasmLimits;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,24 +37,6 @@ pub struct PluginPolicy {
     pub allow_unsigned: bool,
     /// Base64 ed25519 public keys whose signatures are trusted.
     pub trusted_keys: Vec<String>,
-}
-
-/// Caps applied to every call into a Wasm plugin.
-#[derive(Debug, Clone, Copy)]
-pub struct WasmLimits {
-    pub memory_mb: u64,
-    pub timeout_ms: u64,
-    pub concurrency: u32,
-}
-
-impl Default for WasmLimits {
-    fn default() -> Self {
-        WasmLimits {
-            memory_mb: 64,
-            timeout_ms: 5_000,
-            concurrency: 32,
-        }
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -59,6 +59,21 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl From<hatchery_runtime::Error> for Error {
+    fn from(error: hatchery_runtime::Error) -> Self {
+        use hatchery_runtime::Error as Runtime;
+        match error {
+            Runtime::Manifest(message) => Error::Manifest(message),
+            Runtime::Package(message) => Error::Package(message),
+            Runtime::Load(message) => Error::PluginLoad(message),
+            Runtime::Call(message) => Error::PluginCall(message),
+            Runtime::Timeout(message) => Error::PluginTimeout(message),
+            Runtime::Busy(message) => Error::PluginBusy(message),
+            Runtime::Io { context, source } => Error::Io { context, source },
+        }
+    }
+}
+
 impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {

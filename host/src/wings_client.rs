@@ -105,6 +105,11 @@ impl WingsClient {
             .map(drop)
     }
 
+    /// Has wings fetch the plugins it should run from the panel again.
+    pub async fn sync_plugins(&self) -> Result<()> {
+        self.call("POST", "/api/plugins/sync", None).await.map(drop)
+    }
+
     /// Ends a user's consoles and SFTP sessions on these servers.
     pub async fn deauthorize_user(&self, user_uuid: &str, servers: &[String]) -> Result<()> {
         let body = json!({ "user": user_uuid, "servers": servers });

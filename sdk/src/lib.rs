@@ -81,6 +81,31 @@ pub trait Plugin: Send + Sync + 'static {
         let _ = (username, public_key);
         Ok(None)
     }
+
+    /// Provider `backup-driver` (manifest `provides = ["backup-driver"]`; Wasm only,
+    /// run by wings where the data is): reads `archive` to its end and keeps it.
+    /// Returns the driver's note of where it went (an object key, a file name).
+    fn backup_save(
+        &self,
+        backup: &BackupRef,
+        archive: &mut dyn std::io::Read,
+    ) -> Result<String, Error> {
+        let _ = (backup, archive);
+        Err(Error::internal("this plugin is not a backup driver"))
+    }
+
+    /// Provider `backup-driver`: writes the archive kept for `backup` into `into`.
+    fn backup_fetch(&self, backup: &BackupRef, into: &mut dyn std::io::Write) -> Result<(), Error> {
+        let _ = (backup, into);
+        Err(Error::internal("this plugin is not a backup driver"))
+    }
+
+    /// Provider `backup-driver`: forgets the archive kept for `backup`; succeeds when
+    /// there is none.
+    fn backup_delete(&self, backup: &BackupRef) -> Result<(), Error> {
+        let _ = backup;
+        Err(Error::internal("this plugin is not a backup driver"))
+    }
 }
 
 /// Exports a [`Plugin`] type (which must implement `Default`) for the host to load.

@@ -396,6 +396,17 @@ pub struct SignInMethod {
     pub start: String,
 }
 
+/// The backup a `backup-driver` call is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupRef {
+    /// The backup's uuid; unique, and a safe file name.
+    pub uuid: String,
+    /// The uuid of the server it belongs to.
+    pub server: String,
+    /// The backup target's settings as the admin set them (a JSON object).
+    pub config: String,
+}
+
 /// A user as `host::identity` finds them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {

@@ -84,6 +84,85 @@ impl bindings::exports::hatchery::plugin::auth_method::Guest for Component {
 }
 
 use bindings::exports::hatchery::plugin::auth_method as auth_wit;
+use bindings::exports::hatchery::plugin::backup_driver as backup_wit;
+use bindings::hatchery::plugin::backup_streams::{ArchiveReader, ArchiveWriter};
+
+/// Largest part asked of wings at once.
+const ARCHIVE_PART: usize = 4 * 1024 * 1024;
+
+impl backup_wit::Guest for Component {
+    fn save(backup: backup_wit::Backup, archive: &ArchiveReader) -> Result<String, String> {
+        let mut reader = ArchiveIn {
+            archive,
+            pending: Vec::new(),
+            offset: 0,
+        };
+        __hatchery_plugin_instance()
+            .backup_save(&backup_ref(backup), &mut reader)
+            .map_err(|err| err.to_string())
+    }
+
+    fn fetch(backup: backup_wit::Backup, into: &ArchiveWriter) -> Result<(), String> {
+        __hatchery_plugin_instance()
+            .backup_fetch(&backup_ref(backup), &mut ArchiveOut(into))
+            .map_err(|err| err.to_string())
+    }
+
+    fn delete(backup: backup_wit::Backup) -> Result<(), String> {
+        __hatchery_plugin_instance()
+            .backup_delete(&backup_ref(backup))
+            .map_err(|err| err.to_string())
+    }
+}
+
+fn backup_ref(backup: backup_wit::Backup) -> crate::BackupRef {
+    crate::BackupRef {
+        uuid: backup.uuid,
+        server: backup.server,
+        config: backup.config,
+    }
+}
+
+/// The archive wings is making, as a `std::io::Read`.
+struct ArchiveIn<'a> {
+    archive: &'a ArchiveReader,
+    pending: Vec<u8>,
+    offset: usize,
+}
+
+impl std::io::Read for ArchiveIn<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.offset == self.pending.len() {
+            let want = buffer.len().clamp(64 * 1024, ARCHIVE_PART) as u32;
+            self.pending = self
+                .archive
+                .read(want)
+                .map_err(|err| std::io::Error::other(convert::host_error(err)))?;
+            self.offset = 0;
+        }
+        let count = buffer.len().min(self.pending.len() - self.offset);
+        buffer[..count].copy_from_slice(&self.pending[self.offset..self.offset + count]);
+        self.offset += count;
+        Ok(count)
+    }
+}
+
+/// Where a fetched archive goes, as a `std::io::Write`.
+struct ArchiveOut<'a>(&'a ArchiveWriter);
+
+impl std::io::Write for ArchiveOut<'_> {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        let count = buffer.len().min(ARCHIVE_PART);
+        self.0
+            .write(&buffer[..count])
+            .map_err(|err| std::io::Error::other(convert::host_error(err)))?;
+        Ok(count)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 bindings::export!(Component with_types_in bindings);
 

@@ -11,6 +11,10 @@ use hatchery_wings::manager::Manager;
 use hatchery_wings::ssh;
 use hatchery_wings::{Error, Result};
 
+/// How often wings asks the panel which plugins it should run, besides when the panel
+/// says something changed.
+const PLUGIN_SYNC: Duration = Duration::from_secs(60);
+
 pub async fn run(config: WingsConfig) -> Result<()> {
     let executor = DockerExecutor::connect(&config.docker.socket).await?;
     let address = format!("{}:{}", config.api.host, config.api.port);
@@ -50,6 +54,20 @@ pub async fn run(config: WingsConfig) -> Result<()> {
     tokio::spawn(async move {
         if let Err(err) = ssh::serve(sftp_manager, sftp_listener).await {
             tracing::error!("{err}");
+        }
+    });
+
+    let plugins = manager.clone();
+    tokio::spawn(async move {
+        // What this node ran before comes back at once; the panel's list then decides.
+        let kept = plugins.clone();
+        let _ = tokio::task::spawn_blocking(move || kept.plugins.load_kept()).await;
+        let mut ticker = tokio::time::interval(PLUGIN_SYNC);
+        loop {
+            ticker.tick().await;
+            if let Err(err) = plugins.plugins.sync(&plugins.panel).await {
+                tracing::warn!("cannot sync plugins with the panel: {err}");
+            }
         }
     });
 

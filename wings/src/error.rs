@@ -34,6 +34,10 @@ pub enum Error {
     /// wings has only just started and is still loading its servers; try again shortly.
     #[error("{0}")]
     Loading(String),
+    /// A plugin failed to load, or a call into it failed (trap, time limit, its own
+    /// error).
+    #[error("{0}")]
+    Plugin(String),
     /// The panel could not be reached or answered with an error.
     #[error("panel: {0}")]
     Panel(String),
@@ -46,6 +50,15 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
 
 impl From<bollard::errors::Error> for Error {
     fn from(error: bollard::errors::Error) -> Self {

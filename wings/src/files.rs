@@ -979,6 +979,32 @@ pub mod archives {
         }
     }
 
+    impl ServerFiles {
+        /// Writes the whole server directory to `out` as a tar stream (a backup).
+        /// Links are stored as links, never followed; special files are left out.
+        pub fn archive_all<W: std::io::Write>(&self, out: W) -> Result<W> {
+            let mut builder = tar::Builder::new(out);
+            builder.follow_symlinks(false);
+            let listing_failed = |source| Error::Io {
+                context: "cannot list the server's files".into(),
+                source,
+            };
+            let mut names = Vec::new();
+            for entry in self.root.entries().map_err(listing_failed)? {
+                names.push(entry.map_err(listing_failed)?.file_name());
+            }
+            names.sort_unstable();
+            for name in names {
+                let path = Path::new(&name);
+                add_to_tar(&self.root, &mut builder, path, path)?;
+            }
+            builder.into_inner().map_err(|source| Error::Io {
+                context: "cannot finish the archive".into(),
+                source,
+            })
+        }
+    }
+
     /// Adds `path` (stored as `inside`) and, for a directory, everything beneath it;
     /// iterative, so no directory depth can overflow the stack.
     fn add_to_tar<W: std::io::Write>(

@@ -1,6 +1,7 @@
 //! Hatchery wings: the node daemon that runs game servers in containers for the panel.
 
 pub mod api;
+pub mod backups;
 pub mod config;
 pub mod console;
 pub mod docker;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod executor;
 pub mod files;
 pub mod manager;
+pub mod plugins;
 pub mod remote;
 pub mod server;
 pub mod ssh;

@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::config::WingsConfig;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, ResourceLimits};
+use crate::plugins::NodePlugins;
 use crate::remote::{ActivityEvent, PanelClient, RemoteServer, until_answered};
 use crate::server::{InstallState, Node, PowerState, Server, ServerEvent};
 
@@ -36,6 +37,8 @@ pub struct Manager<E: Executor> {
     pub pending_console_auths: Arc<std::sync::atomic::AtomicUsize>,
     used_transfer_tokens: Mutex<HashMap<String, i64>>,
     activity: Mutex<Vec<ActivityEvent>>,
+    /// The node-side parts of plugins (backup drivers).
+    pub plugins: NodePlugins,
 }
 
 /// Console and SFTP access taken back by the panel before the tokens run out.
@@ -70,6 +73,7 @@ impl<E: Executor> Manager<E> {
             },
             panel: Some(panel.clone()),
         });
+        let plugins = NodePlugins::new(&config.system.root_directory);
         Arc::new(Manager {
             config,
             node,
@@ -81,6 +85,7 @@ impl<E: Executor> Manager<E> {
             pending_console_auths: Arc::default(),
             used_transfer_tokens: Mutex::default(),
             activity: Mutex::default(),
+            plugins,
         })
     }
 

@@ -6,6 +6,7 @@
 //! Hatchery's panel alike; [`RemoteServer::server_config`] turns one into what
 //! [`crate::server::Server`] runs.
 
+use hatchery_runtime::node::{NodePluginRelease, NodePluginSummary};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -306,6 +307,21 @@ impl PanelClient {
         self.call::<Value>("POST", "/api/remote/activity", Some(body))
             .await
             .map(drop)
+    }
+
+    /// The plugins the panel wants this node to run.
+    pub async fn node_plugins(&self) -> Result<Vec<NodePluginSummary>> {
+        let answer: Data<Vec<NodePluginSummary>> =
+            self.call("GET", "/api/remote/plugins", None).await?;
+        Ok(answer.data)
+    }
+
+    /// One plugin's code, grants and settings.
+    pub async fn node_plugin(&self, id: &str) -> Result<NodePluginRelease> {
+        let answer: Data<NodePluginRelease> = self
+            .call("GET", &format!("/api/remote/plugins/{id}"), None)
+            .await?;
+        Ok(answer.data)
     }
 
     async fn call<T: DeserializeOwned + Send + 'static>(
@@ -626,4 +642,10 @@ mod tests {
         );
         assert_eq!(panel_message("<html>"), None);
     }
+}
+
+/// Pterodactyl's `{"data": …}` envelope.
+#[derive(Deserialize)]
+struct Data<T> {
+    data: T,
 }

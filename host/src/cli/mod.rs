@@ -365,7 +365,7 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
                         .map_err(|err| Error::bad_request(format!("{}: {err}", path.display())))
                 })
                 .transpose()?;
-            let bytes = package::pack(&files, key.as_ref())?;
+            let bytes = crate::plugins::catalogue::pack(&files, key.as_ref())?;
             write_new_file(&output, &bytes)?;
             println!(
                 "wrote {} ({} files, {}, {})",
@@ -427,7 +427,7 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
                 .map(Capabilities::parse_list)
                 .transpose()
                 .map_err(Error::bad_request)?;
-            let preview = Package::read(
+            let preview = crate::plugins::catalogue::read_package(
                 &bytes,
                 &config.plugins.trusted_keys,
                 ReadLimits::for_package_limit(config.max_package_bytes),

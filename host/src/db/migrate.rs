@@ -20,19 +20,7 @@ pub struct Migration {
 impl Migration {
     /// Builds a migration from a file name such as `0001_create_greetings.sql`.
     pub fn from_file(file_name: &str, sql: String) -> Result<Migration, String> {
-        let stem = file_name
-            .strip_suffix(".sql")
-            .ok_or_else(|| format!("migration `{file_name}` must end in .sql"))?;
-        let (number, name) = stem
-            .split_once('_')
-            .ok_or_else(|| format!("migration `{file_name}` must be named like 0001_name.sql"))?;
-        let version = number
-            .parse::<i64>()
-            .ok()
-            .filter(|version| *version > 0)
-            .ok_or_else(|| {
-                format!("migration `{file_name}` must start with a positive number, like 0001_")
-            })?;
+        let (version, name) = hatchery_runtime::package::migration_name(file_name)?;
         Ok(Migration {
             version,
             name: name.to_string(),

@@ -266,6 +266,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/remote/sftp/auth", post(remote::sftp_auth))
         .route("/api/remote/activity", post(remote::activity))
+        .route("/api/remote/plugins", get(remote::plugins))
+        .route("/api/remote/plugins/{id}", get(remote::plugin))
         .route("/api/remote/servers", get(remote::servers))
         .route("/api/remote/servers/reset", post(remote::reset))
         .route("/api/remote/servers/{uuid}", get(remote::server))

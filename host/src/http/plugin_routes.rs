@@ -255,7 +255,7 @@ async fn call_plugin(
         principal: call.principal,
     };
     let span = tracing::debug_span!("plugin_call", plugin = %id, route = %call.route.path);
-    tracing::Instrument::instrument(plugin.code.handle_request(request), span).await
+    Ok(tracing::Instrument::instrument(plugin.code.handle_request(request), span).await?)
 }
 
 /// Request headers only the host sets (a client's are dropped): the server context of

@@ -455,3 +455,22 @@ fn file_list(metadata: &Value) -> Vec<Value> {
         _ => Vec::new(),
     }
 }
+
+/// The plugins the calling node should run.
+pub async fn plugins(
+    State(state): State<AppState>,
+    WingsNode(_node): WingsNode,
+) -> Result<Json<Value>> {
+    Ok(Json(json!({ "data": state.plugins.node_plugins().await? })))
+}
+
+/// One plugin's code, grants and settings for the calling node.
+pub async fn plugin(
+    State(state): State<AppState>,
+    WingsNode(_node): WingsNode,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    Ok(Json(
+        json!({ "data": state.plugins.node_plugin_release(&id).await? }),
+    ))
+}

@@ -8,14 +8,14 @@
 //! change bumps a revision in the database that running panels poll, so a change made
 //! by the CLI or another panel instance takes effect everywhere without a restart.
 
-pub mod manifest;
-pub mod native;
-pub mod package;
+pub mod catalogue;
+mod nodes;
 pub mod routes;
 pub mod services;
 pub mod settings;
 pub mod timers;
-pub mod wasm;
+
+pub use hatchery_runtime::{Login, PluginCode, manifest, native, package, wasm};
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use base64::Engine as _;
 use chrono::Utc;
-use hatchery_sdk::{CommandOutput, Event, Principal, Request, Response, SignInMethod};
+use hatchery_sdk::{CommandOutput, Principal};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -39,7 +39,7 @@ use crate::domain::vocabulary::PluginSource;
 use crate::error::{Error, Result};
 use crate::events::{EventBus, Subscriber, host_event};
 use manifest::{Capabilities, Manifest, Provider, RouteDecl, RouteScope, Runtime};
-use package::{MANIFEST_FILE, Package, PackageSigner, ReadLimits};
+use package::{MANIFEST_FILE, PackageSigner, ReadLimits};
 use routes::RoutePattern;
 use serde_json::Value;
 use services::HostServices;
@@ -49,63 +49,13 @@ pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// How often a running panel checks whether another process changed the plugins.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
-/// A plugin's code, in whichever runtime it runs.
-pub enum PluginCode {
-    Wasm(Box<wasm::WasmPlugin>),
-    Native(native::NativePlugin),
-}
-
-impl PluginCode {
-    pub async fn handle_request(&self, request: Request) -> Result<Response> {
-        match self {
-            PluginCode::Wasm(plugin) => plugin.handle_request(request).await,
-            PluginCode::Native(plugin) => plugin.handle_request(request).await,
-        }
-    }
-
-    pub async fn handle_event(&self, event: Event) -> Result<()> {
-        match self {
-            PluginCode::Wasm(plugin) => plugin.handle_event(event).await,
-            PluginCode::Native(plugin) => plugin.handle_event(event).await,
-        }
-    }
-
-    pub async fn run_command(&self, args: Vec<String>) -> Result<CommandOutput> {
-        match self {
-            PluginCode::Wasm(plugin) => plugin.run_command(args).await,
-            PluginCode::Native(plugin) => plugin.run_command(args).await,
-        }
-    }
-
-    /// Provider `auth-method`: the sign-in methods offered now.
-    pub async fn auth_methods(&self) -> Result<Vec<SignInMethod>> {
-        match self {
-            PluginCode::Wasm(plugin) => plugin.auth_methods().await,
-            PluginCode::Native(plugin) => plugin.auth_methods().await,
-        }
-    }
-
-    /// Provider `auth-method`: a login outside the browser, by password or SSH key.
-    pub async fn check_login(&self, login: &Login) -> Result<Option<i64>> {
-        match self {
-            PluginCode::Wasm(plugin) => plugin.check_login(login).await,
-            PluginCode::Native(plugin) => plugin.check_login(login).await,
-        }
-    }
-}
-
-/// Credentials offered outside the browser (SFTP), for `auth-method` providers.
-#[derive(Debug, Clone)]
-pub enum Login {
-    Password { username: String, password: String },
-    PublicKey { username: String, key: String },
-}
-
 /// An enabled plugin whose code is loaded.
 pub struct LoadedPlugin {
     pub manifest: Arc<Manifest>,
     pub code: PluginCode,
     pub grants: Capabilities,
+    /// The schema of its settings, when it has some.
+    settings: Option<Arc<SettingsSchema>>,
     routes: Vec<(RouteDecl, RoutePattern)>,
     ui_assets: BTreeMap<String, UiAsset>,
 }
@@ -370,6 +320,8 @@ pub struct InstallOptions {
 }
 
 pub struct PluginHost {
+    /// Itself, for work it hands to background tasks.
+    me: std::sync::Weak<PluginHost>,
     config: Config,
     db: Database,
     events: Arc<EventBus>,
@@ -412,7 +364,8 @@ impl PluginHost {
             events: events.clone(),
             observer: None,
         };
-        let host = Arc::new(PluginHost {
+        let host = Arc::new_cyclic(|me| PluginHost {
+            me: me.clone(),
             config,
             db,
             events,
@@ -537,6 +490,9 @@ impl PluginHost {
             return Ok(());
         }
 
+        if current.node_plugin_keys() != next.node_plugin_keys() && !self.events.is_relay() {
+            self.tell_nodes_later();
+        }
         for (id, entry) in &next.entries {
             let before = current.entries.get(id).map(|e| e.status.state);
             if before != Some(entry.status.state) {
@@ -675,7 +631,7 @@ impl PluginHost {
         };
         let services = Arc::new(
             HostServices::new(&manifest.id, grants.clone(), store, self.core.clone())
-                .with_settings(settings),
+                .with_settings(settings.clone()),
         );
         let entry_bytes = files.get(&manifest.entry).ok_or_else(|| {
             Error::PluginLoad(format!("its entry `{}` is missing", manifest.entry))
@@ -738,6 +694,7 @@ impl PluginHost {
             manifest: Arc::new(manifest),
             code,
             grants,
+            settings,
             routes,
             ui_assets,
         })
@@ -876,7 +833,7 @@ impl PluginHost {
                 self.config.max_package_bytes / (1024 * 1024)
             )));
         }
-        let package = Package::read(
+        let package = catalogue::read_package(
             bytes,
             &self.config.plugins.trusted_keys,
             ReadLimits::for_package_limit(self.config.max_package_bytes),
@@ -1090,6 +1047,13 @@ impl PluginHost {
             .await;
         self.events
             .publish(host_event("plugin.settings-changed", names));
+        if self
+            .registry()
+            .enabled(id)
+            .is_some_and(|plugin| plugin.manifest.runs_on_nodes())
+        {
+            self.tell_nodes().await;
+        }
         Ok(PluginSettings::shown(&schema, &stored))
     }
 
@@ -1194,7 +1158,7 @@ impl PluginHost {
         let Some(plugin) = registry.enabled(id) else {
             return Err(self.unavailable(id));
         };
-        plugin.code.run_command(args).await
+        Ok(plugin.code.run_command(args).await?)
     }
 
     /// Why `id` cannot serve a call right now.
@@ -1291,7 +1255,7 @@ fn parse_manifest_file(files: &BTreeMap<String, Vec<u8>>) -> Result<Manifest> {
     let text = files
         .get(MANIFEST_FILE)
         .ok_or_else(|| Error::Manifest(format!("{MANIFEST_FILE} is missing")))?;
-    Manifest::parse(&String::from_utf8_lossy(text)).map_err(Error::Manifest)
+    catalogue::parse_manifest(&String::from_utf8_lossy(text))
 }
 
 /// Reads only the manifest of an installed plugin.
@@ -1329,7 +1293,8 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST_FILE);
     let text = std::fs::read_to_string(&path)
         .map_err(|err| Error::io(format!("cannot read {}", path.display()), err))?;
-    Manifest::parse(&text).map_err(|err| Error::Manifest(format!("{}: {err}", path.display())))
+    Manifest::parse(&text, &catalogue::Panel)
+        .map_err(|err| Error::Manifest(format!("{}: {err}", path.display())))
 }
 
 /// Manifests of every plugin directory below `plugins_dir` (for CLI help, which must

@@ -505,3 +505,131 @@ fn outbound_http_reaches_only_allowed_hosts() {
     }
     assert_eq!(fetch("file:///etc/passwd".into()).status, 400);
 }
+
+/// A backup driver runs inside wings, where the data is: wings fetches the plugin from
+/// the panel, streams the server's files to it and measures the archive itself; a
+/// driver failing part-way keeps nothing; disabling and enabling on the panel reaches
+/// the node without a restart.
+#[test]
+fn a_backup_driver_runs_inside_wings_and_follows_the_panel() {
+    use sha2::Digest;
+    let panel = panel(Dialect::Sqlite).plugin("local-archives").start();
+    let admin = panel.admin_key();
+    let owner = panel.user_key("owner");
+    let mut node = LocalNode::register(&panel, "local", None);
+    node.start_wings();
+    let loaded = || {
+        node.wings_get("/api/plugins")
+            .and_then(|list| list.as_array().cloned())
+            .unwrap_or_default()
+    };
+    eventually(
+        std::time::Duration::from_secs(30),
+        "wings loads the driver",
+        || (loaded().len() == 1).then_some(()),
+    );
+    assert_eq!(loaded()[0]["id"], "local-archives");
+    assert_eq!(loaded()[0]["provides"], json!(["backup-driver"]));
+
+    import_fixture_egg(&panel, "Fixture Game", str::to_string);
+    let port = add_ports(&panel, &admin, "local", 1)[0];
+    let uuid = create_server(
+        &panel,
+        &admin,
+        server_request("kept", "Fixture Game", port.into()),
+    );
+    wait_installed(&panel, &uuid);
+    let written = panel.request(
+        "POST",
+        &format!("/api/client/servers/{uuid}/files/write?file=world/level.dat"),
+        Some(&owner),
+        Some(b"the level as it was".to_vec()),
+    );
+    assert_eq!(written.status, 204, "{written:?}");
+
+    let backup = uuid::Uuid::new_v4().to_string();
+    let (status, body) = node.wings_call(
+        "POST",
+        &format!("/api/servers/{uuid}/backup"),
+        json!({ "adapter": "local-archives", "uuid": backup }),
+    );
+    assert_eq!(
+        status,
+        200,
+        "{}\n{}",
+        String::from_utf8_lossy(&body),
+        node.log()
+    );
+    let saved: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(saved["checksum_type"], "sha256");
+    let kept_dir = node
+        .root_directory()
+        .join("plugin-data/local-archives")
+        .join(&uuid);
+    let kept = std::fs::read(kept_dir.join(format!("{backup}.tar"))).unwrap();
+    assert_eq!(saved["size"], kept.len() as u64);
+    assert_eq!(saved["checksum"], hex::encode(sha2::Sha256::digest(&kept)));
+
+    // The driver gives the same bytes back: a tar holding the server's files.
+    let fetch = format!("/api/servers/{uuid}/backup/{backup}/fetch");
+    let (status, fetched) = node.wings_call("POST", &fetch, json!({ "adapter": "local-archives" }));
+    assert_eq!(status, 200);
+    assert_eq!(fetched, kept);
+    let holds = |needle: &[u8]| fetched.windows(needle.len()).any(|w| w == needle);
+    assert!(holds(b"world/level.dat") && holds(b"the level as it was"));
+
+    // A driver that fails part-way keeps nothing, and wings says why.
+    let failing = uuid::Uuid::new_v4().to_string();
+    let (status, body) = node.wings_call(
+        "POST",
+        &format!("/api/servers/{uuid}/backup"),
+        json!({ "adapter": "local-archives", "uuid": failing, "config": { "fail_after_bytes": 512 } }),
+    );
+    assert_eq!(status, 502, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("the store went away"));
+    let names: Vec<String> = std::fs::read_dir(&kept_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec![format!("{backup}.tar")]);
+
+    // Disabling the plugin on the panel unloads it on the node without a restart;
+    // its archives stay.
+    let disabled = panel.json(
+        "POST",
+        "/api/admin/plugins/local-archives/disable",
+        &admin,
+        None,
+    );
+    assert_eq!(disabled.status, 200, "{disabled:?}");
+    eventually(
+        std::time::Duration::from_secs(30),
+        "wings unloads the driver",
+        || loaded().is_empty().then_some(()),
+    );
+    let (status, body) = node.wings_call("POST", &fetch, json!({ "adapter": "local-archives" }));
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&body).contains("enable it on the panel"));
+    assert!(kept_dir.join(format!("{backup}.tar")).exists());
+
+    let enabled = panel.json(
+        "POST",
+        "/api/admin/plugins/local-archives/enable",
+        &admin,
+        None,
+    );
+    assert_eq!(enabled.status, 200, "{enabled:?}");
+    eventually(
+        std::time::Duration::from_secs(30),
+        "wings loads the driver again",
+        || (loaded().len() == 1).then_some(()),
+    );
+    let (status, _) = node.wings_call(
+        "DELETE",
+        &format!("/api/servers/{uuid}/backup/{backup}"),
+        json!({ "adapter": "local-archives" }),
+    );
+    assert_eq!(status, 204);
+    assert!(!kept_dir.join(format!("{backup}.tar")).exists());
+    node.kill_wings();
+}

@@ -13,6 +13,7 @@ use hatchery_host::events::EventBus;
 use hatchery_host::plugins::manifest::Capabilities;
 use hatchery_host::plugins::services::HostServices;
 use hatchery_host::secrets::SecretBox;
+use hatchery_runtime::services::Database as _;
 use hatchery_sdk::{DbValue, HostError};
 
 use crate::support::{DIALECTS, Dialect, TestDatabase};

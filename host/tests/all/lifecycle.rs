@@ -213,7 +213,11 @@ fn upgrades_hot_swap_code_and_keep_data() {
     let files = with_manifest("hello-wasm", |m| {
         m.replace("version = \"0.1.0\"", "version = \"0.2.0\"")
     });
-    let upgraded = install(&panel, package::pack(&files, Some(&dev_key())).unwrap(), "");
+    let upgraded = install(
+        &panel,
+        hatchery_host::plugins::catalogue::pack(&files, Some(&dev_key())).unwrap(),
+        "",
+    );
     assert_eq!(upgraded.status, 201, "{upgraded:?}");
     assert_eq!(upgraded.body["version"], "0.2.0");
     assert_eq!(
@@ -229,7 +233,8 @@ fn upgrades_hot_swap_code_and_keep_data() {
 #[test]
 fn unsigned_and_untrusted_packages_need_an_explicit_yes() {
     let panel = trusting_panel(Dialect::Sqlite);
-    let unsigned = package::pack(&plugin_files("hello-wasm"), None).unwrap();
+    let unsigned =
+        hatchery_host::plugins::catalogue::pack(&plugin_files("hello-wasm"), None).unwrap();
     let refused = install(&panel, unsigned.clone(), "");
     assert_eq!(refused.status, 422, "{refused:?}");
     assert!(
@@ -242,7 +247,9 @@ fn unsigned_and_untrusted_packages_need_an_explicit_yes() {
     assert!(installed_ids(&panel).is_empty());
 
     let stranger = package::parse_signing_key(&package::generate_signing_key()).unwrap();
-    let untrusted = package::pack(&plugin_files("hello-wasm"), Some(&stranger)).unwrap();
+    let untrusted =
+        hatchery_host::plugins::catalogue::pack(&plugin_files("hello-wasm"), Some(&stranger))
+            .unwrap();
     let refused = install(&panel, untrusted, "");
     assert_eq!(refused.status, 422);
     assert!(
@@ -268,7 +275,9 @@ fn bad_packages_are_refused_with_a_reason_and_change_nothing() {
     // A working installed version that a bad upgrade must not disturb.
     assert_eq!(install(&panel, package_bytes("hello-wasm"), "").status, 201);
     let key = dev_key();
-    let sign = |files: BTreeMap<String, Vec<u8>>| package::pack(&files, Some(&key));
+    let sign = |files: BTreeMap<String, Vec<u8>>| {
+        hatchery_host::plugins::catalogue::pack(&files, Some(&key))
+    };
 
     let mut missing_entry = plugin_files("hello-wasm");
     missing_entry.remove("plugin.wasm");

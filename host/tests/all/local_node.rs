@@ -138,6 +138,36 @@ impl LocalNode {
             .ok()
     }
 
+    /// A call on wings' own API with the node's token and a JSON body: the status and
+    /// the body's bytes.
+    pub fn wings_call(&self, method: &str, path: &str, body: Value) -> (u16, Vec<u8>) {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("http://127.0.0.1:{}{path}", self.api_port))
+            .header("Authorization", format!("Bearer {}", self.token()))
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .unwrap();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent.run(request).unwrap();
+        let status = response.status().as_u16();
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_vec()
+            .unwrap_or_default();
+        (status, bytes)
+    }
+
+    /// wings' root directory (`system.root_directory`).
+    pub fn root_directory(&self) -> PathBuf {
+        PathBuf::from(self.config["system"]["root_directory"].as_str().unwrap())
+    }
+
     /// What wings says of a server (state, installation), if it has it.
     pub fn server_on_wings(&self, uuid: &str) -> Option<Value> {
         self.wings_get(&format!("/api/servers/{uuid}"))

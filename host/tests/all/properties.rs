@@ -9,7 +9,7 @@ use hatchery_host::db::{Dialect, sql_guard};
 use hatchery_host::domain::eggs::{Egg, ExportFormat};
 use hatchery_host::domain::rules::Rules;
 use hatchery_host::plugins::manifest::Manifest;
-use hatchery_host::plugins::package::{self, Package, PackageSigner, ReadLimits};
+use hatchery_host::plugins::package::{self, PackageSigner, ReadLimits};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -230,7 +230,7 @@ proptest! {
 
     #[test]
     fn manifests_never_panic(text in "\\PC{0,300}") {
-        let _ = Manifest::parse(&text);
+        let _ = Manifest::parse(&text, &hatchery_host::plugins::catalogue::Panel);
     }
 
     #[test]
@@ -238,7 +238,7 @@ proptest! {
         let mut text = VALID_MANIFEST.as_bytes().to_vec();
         let at = at.index(text.len());
         text[at] = byte;
-        let _ = Manifest::parse(&String::from_utf8_lossy(&text));
+        let _ = Manifest::parse(&String::from_utf8_lossy(&text), &hatchery_host::plugins::catalogue::Panel);
     }
 
     /// A signed package with any byte changed or cut short is refused, or (when the
@@ -261,7 +261,7 @@ proptest! {
         // Damage may turn it into an unsigned package (a renamed SIGNATURE), which the
         // caller's policy refuses unless unsigned packages are allowed; but what
         // still claims the trusted signature is exactly what was signed.
-        if let Ok(read) = Package::read(&damaged, std::slice::from_ref(&key), limits)
+        if let Ok(read) = hatchery_host::plugins::catalogue::read_package(&damaged, std::slice::from_ref(&key), limits)
             && read.signer == PackageSigner::Trusted(key.clone())
         {
             prop_assert_eq!(&read.files, &files);
@@ -271,7 +271,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_are_not_packages(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let limits = ReadLimits { max_files: 64, max_total_bytes: 1 << 20 };
-        prop_assert!(Package::read(&bytes, &[], limits).is_err());
+        prop_assert!(hatchery_host::plugins::catalogue::read_package(&bytes, &[], limits).is_err());
     }
 
     #[test]
@@ -344,8 +344,8 @@ fn signed_package() -> (Vec<u8>, BTreeMap<String, Vec<u8>>, String) {
         ("plugin.wasm".to_string(), b"\0asm not really".to_vec()),
         ("ui/widget.js".to_string(), b"export default 1;".to_vec()),
     ]);
-    let bytes = package::pack(&files, Some(&key)).unwrap();
-    let read = Package::read(
+    let bytes = hatchery_host::plugins::catalogue::pack(&files, Some(&key)).unwrap();
+    let read = hatchery_host::plugins::catalogue::read_package(
         &bytes,
         &[package::public_key_of(&key)],
         ReadLimits {

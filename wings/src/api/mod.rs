@@ -3,6 +3,7 @@
 //! upload/download URLs with short-lived tokens the panel signs.
 
 mod files;
+mod plugins;
 mod servers;
 mod transfers;
 mod websocket;
@@ -27,6 +28,7 @@ pub fn router<E: Executor>(manager: App<E>) -> Router {
     let panel_only = Router::new()
         .merge(servers::routes())
         .merge(files::routes())
+        .merge(plugins::routes())
         .layer(middleware::from_fn_with_state(
             manager.clone(),
             require_node_token::<E>,
@@ -65,7 +67,7 @@ impl IntoResponse for ApiError {
             Error::InvalidState(_) => StatusCode::CONFLICT,
             Error::QuotaExceeded(_) => StatusCode::INSUFFICIENT_STORAGE,
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            Error::Panel(_) => StatusCode::BAD_GATEWAY,
+            Error::Panel(_) | Error::Plugin(_) => StatusCode::BAD_GATEWAY,
             Error::Loading(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Config(_) | Error::Engine(_) | Error::ImageUnavailable(_) | Error::Io { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR

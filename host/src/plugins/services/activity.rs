@@ -1,5 +1,7 @@
 //! Capability `activity`: entries in the activity log, under the plugin's namespace.
 
+use async_trait::async_trait;
+use hatchery_runtime::services;
 use hatchery_sdk::{ActivityEntry, HostError};
 
 use super::{HostServices, check_name, host_error};
@@ -9,9 +11,10 @@ use crate::db::{servers, users};
 /// Largest `properties` document an entry may carry.
 const MAX_PROPERTIES_BYTES: usize = 16 * 1024;
 
-impl HostServices {
+#[async_trait]
+impl services::Activity for HostServices {
     /// Records `<plugin-id>:<event>`, by the user the plugin acts for or by the plugin.
-    pub async fn activity_record(&self, entry: ActivityEntry) -> Result<(), HostError> {
+    async fn activity_record(&self, entry: ActivityEntry) -> Result<(), HostError> {
         self.require(self.grants.activity, "activity")?;
         check_name("activity event", &entry.event)?;
         let properties_size = entry.properties.to_string().len();

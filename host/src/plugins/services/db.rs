@@ -1,6 +1,8 @@
 //! Capability `database`: statements on the plugin's own store, behind the SQL guard.
 
-use hatchery_sdk::{DbRows, DbValue, HostError};
+use async_trait::async_trait;
+use hatchery_runtime::services::Database;
+use hatchery_sdk::{DbRows, DbValue, Dialect, HostError};
 
 use super::HostServices;
 use crate::db::plugin_store::PluginStore;
@@ -21,15 +23,22 @@ impl HostServices {
             .map_err(HostError::Invalid)?;
         Ok(store)
     }
+}
 
-    pub async fn db_execute(&self, sql: &str, params: Vec<DbValue>) -> Result<u64, HostError> {
+#[async_trait]
+impl Database for HostServices {
+    fn dialect(&self) -> Dialect {
+        self.core.db.dialect()
+    }
+
+    async fn db_execute(&self, sql: &str, params: Vec<DbValue>) -> Result<u64, HostError> {
         self.checked_store(sql)?
             .execute(sql, params)
             .await
             .map_err(HostError::Invalid)
     }
 
-    pub async fn db_query(&self, sql: &str, params: Vec<DbValue>) -> Result<DbRows, HostError> {
+    async fn db_query(&self, sql: &str, params: Vec<DbValue>) -> Result<DbRows, HostError> {
         self.checked_store(sql)?
             .query(sql, params, MAX_QUERY_ROWS)
             .await

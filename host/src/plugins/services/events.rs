@@ -1,5 +1,6 @@
 //! Capability `emit`: events in the plugin's own namespace.
 
+use hatchery_runtime::services::Events;
 use hatchery_sdk::{Event, HostError};
 
 use super::{HostServices, check_name};
@@ -7,9 +8,9 @@ use super::{HostServices, check_name};
 /// Largest event payload a plugin may publish.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 
-impl HostServices {
+impl Events for HostServices {
     /// Publishes `<plugin-id>.<name>`.
-    pub fn emit(&self, name: &str, payload: &str) -> Result<(), HostError> {
+    fn emit(&self, name: &str, payload: &str) -> Result<(), HostError> {
         self.require(self.grants.emit, "emit")?;
         check_name("event name", name)?;
         if payload.len() > MAX_EVENT_BYTES {

@@ -2,6 +2,8 @@
 //! actions (and permission checks) as the HTTP API. During a request the plugin acts
 //! for the caller, with their server permissions; otherwise as itself.
 
+use async_trait::async_trait;
+use hatchery_runtime::services::{FileSink, NodeFiles};
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -89,8 +91,11 @@ impl HostServices {
             .map(|user| user.uuid)
             .ok_or_else(|| HostError::Denied("the caller's account is gone".into()))
     }
+}
 
-    pub async fn files_list(
+#[async_trait]
+impl NodeFiles for HostServices {
+    async fn files_list(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -103,7 +108,7 @@ impl HostServices {
         Ok(listed.into_iter().map(entry).collect())
     }
 
-    pub async fn files_stat(
+    async fn files_stat(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -116,7 +121,7 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn files_read(
+    async fn files_read(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -129,7 +134,7 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn files_write(
+    async fn files_write(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -143,12 +148,12 @@ impl HostServices {
     }
 
     /// Starts a streamed write: wings receives the parts as they are appended.
-    pub async fn files_open_writer(
+    async fn files_open_writer(
         &self,
         caller: Option<&Principal>,
         key: &str,
         path: &str,
-    ) -> Result<FileWriter, HostError> {
+    ) -> Result<Box<dyn FileSink>, HostError> {
         let t = self.file_target(caller, key).await?;
         let (wings, only) = files::stream_target(&self.core, &t.server, &t.access, path)
             .await
@@ -164,7 +169,7 @@ impl HostServices {
         let (uuid, target) = (t.server.uuid.clone(), path.to_string());
         let upload =
             tokio::spawn(async move { wings.write_file_from(&uuid, &target, only, reader).await });
-        Ok(FileWriter {
+        Ok(Box::new(FileWriter {
             chunks: Some(chunks),
             finished,
             upload: Some(upload),
@@ -173,10 +178,10 @@ impl HostServices {
             via: format!("plugin:{}", self.plugin_id),
             path: path.to_string(),
             target: t,
-        })
+        }))
     }
 
-    pub async fn files_rename(
+    async fn files_rename(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -189,7 +194,7 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn files_copy(
+    async fn files_copy(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -201,7 +206,7 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn files_delete(
+    async fn files_delete(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -213,7 +218,7 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn files_mkdir(
+    async fn files_mkdir(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -225,7 +230,7 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn files_chmod(
+    async fn files_chmod(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -238,7 +243,7 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn files_compress(
+    async fn files_compress(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -252,7 +257,7 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn files_decompress(
+    async fn files_decompress(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -265,7 +270,7 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn files_download_url(
+    async fn files_download_url(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -279,7 +284,7 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn files_upload_url(
+    async fn files_upload_url(
         &self,
         caller: Option<&Principal>,
         key: &str,
@@ -308,7 +313,20 @@ pub struct FileWriter {
 }
 
 impl FileWriter {
-    pub async fn append(&mut self, chunk: Vec<u8>) -> Result<(), HostError> {
+    async fn wait(&mut self) -> Result<(), HostError> {
+        let Some(upload) = self.upload.take() else {
+            return Err(HostError::Invalid("this file was already finished".into()));
+        };
+        upload
+            .await
+            .map_err(|err| HostError::Internal(format!("the upload failed: {err}")))?
+            .map_err(host_error)
+    }
+}
+
+#[async_trait]
+impl FileSink for FileWriter {
+    async fn append(&mut self, chunk: Vec<u8>) -> Result<(), HostError> {
         let Some(chunks) = &self.chunks else {
             return Err(HostError::Invalid("this file was already finished".into()));
         };
@@ -325,7 +343,7 @@ impl FileWriter {
     }
 
     /// Completes the file once; a writer that finished (or failed) takes no more.
-    pub async fn finish(&mut self) -> Result<u64, HostError> {
+    async fn finish(&mut self) -> Result<u64, HostError> {
         self.finished.store(true, Ordering::SeqCst);
         self.chunks = None;
         self.wait().await?;
@@ -340,16 +358,6 @@ impl FileWriter {
         )
         .await;
         Ok(self.written)
-    }
-
-    async fn wait(&mut self) -> Result<(), HostError> {
-        let Some(upload) = self.upload.take() else {
-            return Err(HostError::Invalid("this file was already finished".into()));
-        };
-        upload
-            .await
-            .map_err(|err| HostError::Internal(format!("the upload failed: {err}")))?
-            .map_err(host_error)
     }
 }
 

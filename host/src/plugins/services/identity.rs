@@ -2,14 +2,17 @@
 //! and issue and revoke their API keys, for plugins that implement sign-in methods.
 //! The cookie itself is set by the host, from the token a sign-in route answers with.
 
+use async_trait::async_trait;
+use hatchery_runtime::services::Identity;
 use hatchery_sdk::{HostError, NewApiKey, NewSession, SessionInfo, SessionOrigin, UserInfo};
 
 use super::{HostServices, host_error};
 use crate::actions::identity;
 use crate::db::{sessions, users};
 
-impl HostServices {
-    pub async fn user_find(&self, key: &str) -> Result<Option<UserInfo>, HostError> {
+#[async_trait]
+impl Identity for HostServices {
+    async fn user_find(&self, key: &str) -> Result<Option<UserInfo>, HostError> {
         self.require(self.grants.identity, "identity")?;
         let Some(user) = users::find(&self.core.db, key).await.map_err(host_error)? else {
             return Ok(None);
@@ -28,7 +31,7 @@ impl HostServices {
         }))
     }
 
-    pub async fn session_create(
+    async fn session_create(
         &self,
         user_id: i64,
         origin: SessionOrigin,
@@ -49,7 +52,7 @@ impl HostServices {
         })
     }
 
-    pub async fn sessions_of(&self, user_id: i64) -> Result<Vec<SessionInfo>, HostError> {
+    async fn sessions_of(&self, user_id: i64) -> Result<Vec<SessionInfo>, HostError> {
         self.require(self.grants.identity, "identity")?;
         let listed = identity::list_sessions(&self.core, user_id)
             .await
@@ -67,7 +70,7 @@ impl HostServices {
             .collect())
     }
 
-    pub async fn sessions_revoke(
+    async fn sessions_revoke(
         &self,
         user_id: i64,
         session_id: Option<i64>,
@@ -78,7 +81,7 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn api_key_issue(
+    async fn api_key_issue(
         &self,
         user_id: i64,
         description: &str,
@@ -101,7 +104,7 @@ impl HostServices {
         })
     }
 
-    pub async fn api_key_revoke(&self, user_id: i64, identifier: &str) -> Result<(), HostError> {
+    async fn api_key_revoke(&self, user_id: i64, identifier: &str) -> Result<(), HostError> {
         self.require(self.grants.identity, "identity")?;
         identity::revoke_api_key(&self.core, &self.actor(), user_id, identifier)
             .await

@@ -1,7 +1,8 @@
 //! The services a plugin may call, with its grants enforced on every call. Both
 //! runtimes forward their host calls here, so the rules are the same for Wasm and
 //! native plugins. One module per capability of the contract (`db`, `events`,
-//! `servers`, `activity`, `secrets`, `http`); every call fails with a typed [`HostError`].
+//! `servers`, `activity`, `secrets`, `http`, `node_files`, `identity`, `settings`), each
+//! implementing the runtime's trait for it; every call fails with a typed [`HostError`].
 
 mod activity;
 mod db;
@@ -15,7 +16,8 @@ mod settings;
 
 use std::sync::Arc;
 
-use hatchery_sdk::{Dialect, HostError, LogLevel};
+use hatchery_runtime::services::Services;
+use hatchery_sdk::HostError;
 
 use super::manifest::Capabilities;
 use super::settings::SettingsSchema;
@@ -26,8 +28,6 @@ use crate::error::Error;
 
 pub use db::MAX_QUERY_ROWS;
 pub use events::MAX_EVENT_BYTES;
-pub use files::FileWriter;
-const MAX_LOG_LINE: usize = 8 * 1024;
 
 pub struct HostServices {
     plugin_id: String,
@@ -64,26 +64,6 @@ impl HostServices {
         self
     }
 
-    pub fn plugin_id(&self) -> &str {
-        &self.plugin_id
-    }
-
-    pub fn dialect(&self) -> Dialect {
-        self.core.db.dialect()
-    }
-
-    pub fn log(&self, level: LogLevel, message: &str) {
-        let message = truncate(message, MAX_LOG_LINE);
-        let plugin = self.plugin_id.as_str();
-        match level {
-            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
-            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
-            LogLevel::Info => tracing::info!(plugin, "{message}"),
-            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
-            LogLevel::Error => tracing::error!(plugin, "{message}"),
-        }
-    }
-
     /// `Denied` unless the admin granted capability `name` (`granted`).
     fn require(&self, granted: bool, name: &str) -> Result<(), HostError> {
         match granted {
@@ -93,6 +73,12 @@ impl HostServices {
                 self.plugin_id
             ))),
         }
+    }
+}
+
+impl Services for HostServices {
+    fn plugin_id(&self) -> &str {
+        &self.plugin_id
     }
 }
 
@@ -125,15 +111,4 @@ fn check_name(what: &str, name: &str) -> Result<(), HostError> {
             "{what} `{name}` must be 1 to 128 lowercase letters, digits, '.', '-' or '_'"
         ))),
     }
-}
-
-fn truncate(text: &str, limit: usize) -> &str {
-    if text.len() <= limit {
-        return text;
-    }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }

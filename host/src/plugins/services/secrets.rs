@@ -1,6 +1,8 @@
 //! Capability `secrets`: values sealed with the panel's key, readable only by the
 //! plugin that stored them.
 
+use async_trait::async_trait;
+use hatchery_runtime::services::Secrets;
 use hatchery_sdk::HostError;
 
 use super::{HostServices, check_name, host_error};
@@ -9,8 +11,9 @@ use crate::db::plugin_secrets;
 /// Largest secret a plugin may keep.
 const MAX_SECRET_BYTES: usize = 64 * 1024;
 
-impl HostServices {
-    pub async fn secret_get(&self, name: &str) -> Result<Option<String>, HostError> {
+#[async_trait]
+impl Secrets for HostServices {
+    async fn secret_get(&self, name: &str) -> Result<Option<String>, HostError> {
         self.require(self.grants.secrets, "secrets")?;
         check_name("secret name", name)?;
         let sealed = plugin_secrets::get(&self.core.db, &self.plugin_id, name)
@@ -21,7 +24,7 @@ impl HostServices {
             .transpose()
     }
 
-    pub async fn secret_set(&self, name: &str, value: &str) -> Result<(), HostError> {
+    async fn secret_set(&self, name: &str, value: &str) -> Result<(), HostError> {
         self.require(self.grants.secrets, "secrets")?;
         check_name("secret name", name)?;
         if value.len() > MAX_SECRET_BYTES {
@@ -35,7 +38,7 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn secret_delete(&self, name: &str) -> Result<(), HostError> {
+    async fn secret_delete(&self, name: &str) -> Result<(), HostError> {
         self.require(self.grants.secrets, "secrets")?;
         check_name("secret name", name)?;
         plugin_secrets::delete(&self.core.db, &self.plugin_id, name)

@@ -2,6 +2,8 @@
 //! `server_control` (power and console), through the same actions and policy as the
 //! HTTP API.
 
+use async_trait::async_trait;
+use hatchery_runtime::services::Servers;
 use hatchery_sdk::{HostError, Principal};
 
 use super::{HostServices, host_error};
@@ -46,12 +48,23 @@ impl HostServices {
             .ok_or_else(|| HostError::NotFound(format!("no server `{key}`")))
     }
 
-    pub async fn server_get(&self, key: &str) -> Result<hatchery_sdk::Server, HostError> {
+    async fn user(&self, user_id: i64) -> Result<users::User, HostError> {
+        users::find(&self.core.db, &user_id.to_string())
+            .await
+            .map_err(host_error)?
+            .filter(|user| user.id == user_id)
+            .ok_or_else(|| HostError::NotFound(format!("no user {user_id}")))
+    }
+}
+
+#[async_trait]
+impl Servers for HostServices {
+    async fn server_get(&self, key: &str) -> Result<hatchery_sdk::Server, HostError> {
         self.require(self.grants.servers, "servers")?;
         self.server_record(key).await.map(to_plugin)
     }
 
-    pub async fn servers_visible_to(
+    async fn servers_visible_to(
         &self,
         user_id: i64,
     ) -> Result<Vec<hatchery_sdk::Server>, HostError> {
@@ -67,11 +80,7 @@ impl HostServices {
         Ok(listed.into_iter().map(to_plugin).collect())
     }
 
-    pub async fn server_permissions(
-        &self,
-        user_id: i64,
-        key: &str,
-    ) -> Result<Vec<String>, HostError> {
+    async fn server_permissions(&self, user_id: i64, key: &str) -> Result<Vec<String>, HostError> {
         self.require(self.grants.servers, "servers")?;
         let user = self.user(user_id).await?;
         let server = self.server_record(key).await?;
@@ -90,7 +99,7 @@ impl HostServices {
         Ok(access.permissions())
     }
 
-    pub async fn server_power(&self, key: &str, signal: &str) -> Result<(), HostError> {
+    async fn server_power(&self, key: &str, signal: &str) -> Result<(), HostError> {
         self.require(self.grants.server_control, "server_control")?;
         let signal = signal.parse().map_err(HostError::Invalid)?;
         let server = self.server_record(key).await?;
@@ -99,19 +108,11 @@ impl HostServices {
             .map_err(host_error)
     }
 
-    pub async fn server_command(&self, key: &str, line: &str) -> Result<(), HostError> {
+    async fn server_command(&self, key: &str, line: &str) -> Result<(), HostError> {
         self.require(self.grants.server_control, "server_control")?;
         let server = self.server_record(key).await?;
         server_actions::send_command(&self.core, &self.actor(), &server, line)
             .await
             .map_err(host_error)
-    }
-
-    async fn user(&self, user_id: i64) -> Result<users::User, HostError> {
-        users::find(&self.core.db, &user_id.to_string())
-            .await
-            .map_err(host_error)?
-            .filter(|user| user.id == user_id)
-            .ok_or_else(|| HostError::NotFound(format!("no user {user_id}")))
     }
 }

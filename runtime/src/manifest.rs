@@ -61,6 +61,33 @@ const RESERVED_IDS: &[&str] = &[
     "daemon",
 ];
 
+/// What the host reading a manifest defines itself, so that a plugin's routes and
+/// permissions are checked against it.
+pub trait HostCatalogue {
+    /// `name` is one of the host's server permissions (`control.console`, …).
+    fn is_server_permission(&self, name: &str) -> bool;
+    /// `name` is one of the host's admin permissions (`users.read`, …).
+    fn is_admin_permission(&self, name: &str) -> bool;
+    /// The full path of the host's own route that `path` in `scope` would shadow.
+    fn shadowed_route(&self, scope: RouteScope, path: &str) -> Option<String>;
+}
+
+/// The catalogue on a node: wings reads manifests the panel has already checked
+/// against its own catalogue, and serves no routes.
+pub struct CheckedByPanel;
+
+impl HostCatalogue for CheckedByPanel {
+    fn is_server_permission(&self, _: &str) -> bool {
+        true
+    }
+    fn is_admin_permission(&self, _: &str) -> bool {
+        true
+    }
+    fn shadowed_route(&self, _: RouteScope, _: &str) -> Option<String> {
+        None
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
@@ -103,6 +130,15 @@ pub struct Manifest {
 pub enum Provider {
     /// Sign-in methods; the host also asks it to check SFTP logins.
     AuthMethod,
+    /// Stores backup archives and gives them back; runs inside wings, where the data is.
+    BackupDriver,
+}
+
+impl Provider {
+    /// Whether wings, not the panel, loads the plugin to call this provider.
+    pub fn runs_on_nodes(self) -> bool {
+        matches!(self, Provider::BackupDriver)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -483,14 +519,15 @@ fn parse_interval(text: &str) -> Option<u64> {
 }
 
 impl Manifest {
-    /// Parses and validates `plugin.toml` text; errors name the offending field.
-    pub fn parse(text: &str) -> Result<Manifest, String> {
+    /// Parses and validates `plugin.toml` text against what `host` already defines;
+    /// errors name the offending field.
+    pub fn parse(text: &str, host: &dyn HostCatalogue) -> Result<Manifest, String> {
         let manifest: Manifest = toml::from_str(text).map_err(|err| err.to_string())?;
-        manifest.validate()?;
+        manifest.validate(host)?;
         Ok(manifest)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self, host: &dyn HostCatalogue) -> Result<(), String> {
         validate_id(&self.id)?;
         if self.name.trim().is_empty() {
             return Err("name: must not be empty".into());
@@ -504,6 +541,12 @@ impl Manifest {
                 "entry: a wasm plugin's entry must be a .wasm file, not `{}`",
                 self.entry
             ));
+        }
+
+        if self.runs_on_nodes() && self.runtime != Runtime::Wasm {
+            return Err(
+                "provides: node-side providers (backup-driver) run inside wings, which loads Wasm plugins only; build the plugin for wasm32-wasip2".into(),
+            );
         }
 
         let own_prefix = format!("{}.", self.id);
@@ -540,9 +583,7 @@ impl Manifest {
         let check_server_permission = |permission: &Option<String>| match permission {
             Some(name)
                 if scope_of(name) != Some(PermissionScope::Server)
-                    && !crate::policy::SERVER_PERMISSIONS
-                        .iter()
-                        .any(|(known, _)| known == name) =>
+                    && !host.is_server_permission(name) =>
             {
                 Err(format!(
                     "routes: `{name}` is not a server permission (the host's, or one declared with scope = \"server\")"
@@ -556,9 +597,7 @@ impl Manifest {
         let check_admin_permission = |permission: &Option<String>| match permission {
             Some(name)
                 if scope_of(name) != Some(PermissionScope::Panel)
-                    && !crate::policy::ADMIN_PERMISSIONS
-                        .iter()
-                        .any(|(known, _)| known == name) =>
+                    && !host.is_admin_permission(name) =>
             {
                 Err(format!(
                     "routes: `{name}` is not an admin permission (the host's, or one of the plugin's [[permissions]])"
@@ -576,15 +615,14 @@ impl Manifest {
                     route.method
                 ));
             }
-            super::routes::RoutePattern::parse(&route.path)
+            crate::routes::RoutePattern::parse(&route.path)
                 .map_err(|err| format!("routes: {err}"))?;
             if !seen_routes.insert((route.scope, method.clone(), route.path.clone())) {
                 return Err(format!("routes: {method} {} is declared twice", route.path));
             }
-            if let Some(core) = super::routes::shadowed_core_route(route.scope, &route.path) {
-                let (mount, _) = super::routes::mount(route.scope);
+            if let Some(core) = host.shadowed_route(route.scope, &route.path) {
                 return Err(format!(
-                    "routes: {method} {} would shadow the host's {mount}{core}",
+                    "routes: {method} {} would shadow the host's {core}",
                     route.path
                 ));
             }
@@ -695,6 +733,13 @@ impl Manifest {
         Ok(())
     }
 
+    /// Whether wings loads this plugin too: it provides a node-side interface.
+    pub fn runs_on_nodes(&self) -> bool {
+        self.provides
+            .iter()
+            .any(|provider| provider.runs_on_nodes())
+    }
+
     /// Whether this host's version is inside the manifest's `host` range.
     pub fn check_host_version(&self, host_version: &semver::Version) -> Result<(), String> {
         if self.host.matches(host_version) {
@@ -754,6 +799,24 @@ pub fn validate_relative_path(field: &str, path: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// A host with two server permissions and one server route of its own.
+    struct TestHost;
+
+    impl HostCatalogue for TestHost {
+        fn is_server_permission(&self, name: &str) -> bool {
+            matches!(name, "file.read" | "control.start")
+        }
+        fn is_admin_permission(&self, name: &str) -> bool {
+            name == "users.read"
+        }
+        fn shadowed_route(&self, scope: RouteScope, path: &str) -> Option<String> {
+            let pattern = crate::routes::RoutePattern::parse(path).ok()?;
+            let own = crate::routes::RoutePattern::parse("/power").unwrap();
+            (scope == RouteScope::Server && own.overlaps(&pattern))
+                .then(|| "/api/client/servers/{server}/power".to_string())
+        }
+    }
+
     const VALID: &str = r#"
 id = "hello-wasm"
 name = "Hello"
@@ -782,7 +845,7 @@ title = "Hello"
 
     fn with(replace: &str, by: &str) -> Result<Manifest, String> {
         assert!(VALID.contains(replace), "{replace}");
-        Manifest::parse(&VALID.replacen(replace, by, 1))
+        Manifest::parse(&VALID.replacen(replace, by, 1), &TestHost)
     }
 
     #[test]
@@ -803,7 +866,7 @@ title = "Hello"
                 "control.start",
                 "would shadow the host's /api/client/servers/{server}/power",
             ),
-            ("/files/{name}", "file.read", "would shadow"),
+            ("/{name}", "file.read", "would shadow"),
             (
                 "/hello/wave",
                 "hello-wasm.greet",
@@ -849,7 +912,7 @@ title = "Hello"
 
     #[test]
     fn a_valid_manifest_parses() {
-        let manifest = Manifest::parse(VALID).unwrap();
+        let manifest = Manifest::parse(VALID, &TestHost).unwrap();
         assert_eq!(manifest.id, "hello-wasm");
         assert_eq!(manifest.routes[0].auth, RouteAuth::User);
         assert_eq!(manifest.ui[0].export, "default");
@@ -944,7 +1007,7 @@ title = "Hello"
 
     #[test]
     fn host_range_is_checked() {
-        let manifest = Manifest::parse(VALID).unwrap();
+        let manifest = Manifest::parse(VALID, &TestHost).unwrap();
         assert!(
             manifest
                 .check_host_version(&semver::Version::new(0, 1, 0))

@@ -19,8 +19,8 @@ use hatchery_sdk::{
 };
 use sha2::{Digest, Sha256};
 
-use super::services::{FileWriter, HostServices};
-use crate::error::{Error, Result};
+use crate::services::{FileSink, Services};
+use crate::{Error, Login, Result};
 
 type InitFn = unsafe extern "C" fn(*const HostApi) -> i32;
 type CallFn = unsafe extern "C" fn(u32, *const u8, usize, *mut Buffer) -> i32;
@@ -35,10 +35,10 @@ struct NativeLibrary {
 
 /// What the host's callbacks need; `services` is swapped when grants change.
 struct NativeContext {
-    services: ArcSwap<HostServices>,
+    services: ArcSwap<Arc<dyn Services>>,
     runtime: tokio::runtime::Handle,
     /// Files being written in parts, by the handle the plugin holds.
-    writers: Mutex<HashMap<u64, FileWriter>>,
+    writers: Mutex<HashMap<u64, Box<dyn FileSink>>>,
     next_writer: AtomicU64,
 }
 
@@ -70,14 +70,14 @@ impl NativePlugin {
     pub fn load(
         id: &str,
         code: &[u8],
-        services: Arc<HostServices>,
+        services: Arc<dyn Services>,
         cache_dir: &Path,
     ) -> Result<NativePlugin> {
         let digest = hex::encode(Sha256::digest(code));
         let key = (id.to_string(), digest.clone());
         let mut loaded = loaded().lock().expect("native registry lock");
         if let Some(library) = loaded.get(&key) {
-            library.context.services.store(services);
+            library.context.services.store(Arc::new(services));
             return Ok(NativePlugin {
                 id: id.to_string(),
                 library,
@@ -96,7 +96,7 @@ impl NativePlugin {
         }
 
         let context: &'static NativeContext = Box::leak(Box::new(NativeContext {
-            services: ArcSwap::new(services),
+            services: ArcSwap::new(Arc::new(services)),
             runtime: tokio::runtime::Handle::current(),
             writers: Mutex::new(HashMap::new()),
             next_writer: AtomicU64::new(1),
@@ -115,7 +115,7 @@ impl NativePlugin {
         let output = self
             .call(abi::OP_HANDLE_REQUEST, abi::encode(&request), caller)
             .await?;
-        abi::decode(&output).map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))
+        abi::decode(&output).map_err(|err| Error::Call(format!("plugin {}: {err}", self.id)))
     }
 
     pub async fn handle_event(&self, event: Event) -> Result<()> {
@@ -128,30 +128,30 @@ impl NativePlugin {
         let output = self
             .call(abi::OP_RUN_COMMAND, abi::encode(&args), None)
             .await?;
-        abi::decode(&output).map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))
+        abi::decode(&output).map_err(|err| Error::Call(format!("plugin {}: {err}", self.id)))
     }
 
     /// Provider `auth-method`: the sign-in methods the plugin offers.
     pub async fn auth_methods(&self) -> Result<Vec<hatchery_sdk::SignInMethod>> {
         let output = self.call(abi::OP_AUTH_METHODS, Vec::new(), None).await?;
-        abi::decode(&output).map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))
+        abi::decode(&output).map_err(|err| Error::Call(format!("plugin {}: {err}", self.id)))
     }
 
     /// Provider `auth-method`: a login by password or SSH key.
-    pub async fn check_login(&self, login: &super::Login) -> Result<Option<i64>> {
+    pub async fn check_login(&self, login: &Login) -> Result<Option<i64>> {
         let (op, input) = match login {
-            super::Login::Password { username, password } => {
+            Login::Password { username, password } => {
                 (abi::OP_CHECK_PASSWORD, abi::encode(&(username, password)))
             }
-            super::Login::PublicKey { username, key } => {
+            Login::PublicKey { username, key } => {
                 (abi::OP_CHECK_SSH_KEY, abi::encode(&(username, key)))
             }
         };
         let output = self.call(op, input, None).await?;
         let checked: std::result::Result<Option<i64>, String> = abi::decode(&output)
-            .map_err(|err| Error::PluginCall(format!("plugin {}: {err}", self.id)))?;
+            .map_err(|err| Error::Call(format!("plugin {}: {err}", self.id)))?;
         checked.map_err(|err| {
-            Error::PluginCall(format!("plugin {} could not check a login: {err}", self.id))
+            Error::Call(format!("plugin {} could not check a login: {err}", self.id))
         })
     }
 
@@ -180,12 +180,12 @@ impl NativePlugin {
             tokio::task::block_in_place(invoke)
         } else {
             tokio::task::spawn_blocking(invoke).await.map_err(|err| {
-                Error::PluginCall(format!("plugin {} could not be called: {err}", self.id))
+                Error::Call(format!("plugin {} could not be called: {err}", self.id))
             })?
         };
         match status {
             abi::STATUS_OK => Ok(bytes),
-            _ => Err(Error::PluginCall(format!(
+            _ => Err(Error::Call(format!(
                 "plugin {}: {}",
                 self.id,
                 String::from_utf8_lossy(&bytes)
@@ -211,7 +211,7 @@ impl Drop for CallerScope {
 }
 
 fn open(id: &str, path: &Path, context: &'static NativeContext) -> Result<NativeLibrary> {
-    let fail = |message: String| Error::PluginLoad(format!("{id}: {message}"));
+    let fail = |message: String| Error::Load(format!("{id}: {message}"));
     // SAFETY: loading runs the library's initialisers; native plugins are trusted code
     // that the admin installed knowingly.
     let library = unsafe { libloading::Library::new(path) }
@@ -464,7 +464,7 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
         }
         op if (abi::HOST_FILES_LIST..=abi::HOST_FILES_UPLOAD_URL).contains(&op) => {
             let caller = CALLER.with(|slot| slot.borrow().clone());
-            serve_files_call(context, &services, caller.as_ref(), op, input)?
+            serve_files_call(context, &**services, caller.as_ref(), op, input)?
         }
         other => {
             return Err(format!(
@@ -477,7 +477,7 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
 /// Capability `node_files`, acting for `caller` (the user of the request being handled).
 fn serve_files_call(
     context: &NativeContext,
-    services: &HostServices,
+    services: &dyn Services,
     caller: Option<&Principal>,
     op: u32,
     input: &[u8],

@@ -1,6 +1,6 @@
 //! The host side of every interface a component imports: contract 1.0's `host` (string
 //! errors, for components built against 1.0) and 1.1's one interface per capability
-//! (typed errors). Each forwards to [`HostServices`](crate::plugins::services::HostServices).
+//! (typed errors). Each forwards to the plugin's [`Services`](crate::services::Services).
 
 use hatchery_sdk::{ActivityEntry, DbRows, DbValue, Dialect, HostError, LogLevel};
 
@@ -8,7 +8,7 @@ use super::CallState;
 use super::bindings::hatchery::plugin::{
     activity, db, events, host, http, identity, log, node_files, secrets, servers, settings, types,
 };
-use crate::plugins::services::FileWriter;
+use crate::services::{ArchiveReader, ArchiveWriter, FileWriter};
 use wasmtime::component::Resource;
 
 impl types::Host for CallState {}
@@ -305,7 +305,7 @@ impl node_files::HostFileWriter for CallState {
             .table
             .get_mut(&writer)
             .map_err(|err| types::HostError::Invalid(format!("no such writer: {err}")))?;
-        writer.append(chunk).await.map_err(error)
+        writer.0.append(chunk).await.map_err(error)
     }
 
     async fn finish(&mut self, writer: Resource<FileWriter>) -> Result<u64, types::HostError> {
@@ -314,7 +314,7 @@ impl node_files::HostFileWriter for CallState {
             .table
             .get_mut(&writer)
             .map_err(|err| types::HostError::Invalid(format!("no such writer: {err}")))?;
-        writer.finish().await.map_err(error)
+        writer.0.finish().await.map_err(error)
     }
 
     async fn drop(&mut self, writer: Resource<FileWriter>) -> wasmtime::Result<()> {
@@ -392,7 +392,7 @@ impl node_files::Host for CallState {
             .await
             .map_err(error)?;
         self.table
-            .push(writer)
+            .push(FileWriter(writer))
             .map_err(|err| types::HostError::Unavailable(format!("too many open writers: {err}")))
     }
 
@@ -600,3 +600,54 @@ impl settings::Host for CallState {
         self.services.settings_get().await.map_err(error)
     }
 }
+
+/// Backup archives: every part read or written counts as progress, which keeps a
+/// long backup within its time limit while a stalled one is still stopped.
+impl super::backup_bindings::hatchery::plugin::backup_streams::Host for CallState {}
+
+impl super::backup_bindings::hatchery::plugin::backup_streams::HostArchiveReader for CallState {
+    async fn read(
+        &mut self,
+        archive: Resource<ArchiveReader>,
+        max: u32,
+    ) -> Result<Vec<u8>, types::HostError> {
+        let max = (max as usize).min(MAX_ARCHIVE_PART);
+        let archive = self
+            .table
+            .get_mut(&archive)
+            .map_err(|err| types::HostError::Invalid(format!("no such archive: {err}")))?;
+        let part = archive.0.read(max).await.map_err(error)?;
+        self.deadline.extend();
+        Ok(part)
+    }
+
+    async fn drop(&mut self, archive: Resource<ArchiveReader>) -> wasmtime::Result<()> {
+        // The host owns the archive; the guest only borrows it for a call.
+        let _ = archive;
+        Ok(())
+    }
+}
+
+impl super::backup_bindings::hatchery::plugin::backup_streams::HostArchiveWriter for CallState {
+    async fn write(
+        &mut self,
+        into: Resource<ArchiveWriter>,
+        chunk: Vec<u8>,
+    ) -> Result<(), types::HostError> {
+        let into = self
+            .table
+            .get_mut(&into)
+            .map_err(|err| types::HostError::Invalid(format!("no such archive: {err}")))?;
+        into.0.write(chunk).await.map_err(error)?;
+        self.deadline.extend();
+        Ok(())
+    }
+
+    async fn drop(&mut self, into: Resource<ArchiveWriter>) -> wasmtime::Result<()> {
+        let _ = into;
+        Ok(())
+    }
+}
+
+/// Largest archive part handed to a guest at once.
+const MAX_ARCHIVE_PART: usize = 4 * 1024 * 1024;

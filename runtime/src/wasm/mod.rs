@@ -4,7 +4,8 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use hatchery_sdk::{CommandOutput, Event, Request, Response};
 use sha2::{Digest, Sha256};
@@ -13,10 +14,9 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::manifest::Provider;
-use super::services::HostServices;
-use crate::config::WasmLimits;
-use crate::error::{Error, Result};
+use crate::manifest::Provider;
+use crate::services::Services;
+use crate::{Error, Login, Result, WasmLimits};
 use auth_bindings::exports::hatchery::plugin::auth_method as auth_wit;
 
 mod bindings {
@@ -26,7 +26,7 @@ mod bindings {
         imports: { default: async },
         exports: { default: async },
         with: {
-            "hatchery:plugin/node-files.file-writer": crate::plugins::services::FileWriter,
+            "hatchery:plugin/node-files.file-writer": crate::services::FileWriter,
         },
     });
 }
@@ -40,6 +40,23 @@ mod auth_bindings {
     });
 }
 
+/// The exports of a component that provides a backup driver, and the archive streams
+/// it is handed.
+mod backup_bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit/v1",
+        world: "backup-provider",
+        imports: { default: async },
+        exports: { default: async },
+        with: {
+            "hatchery:plugin/types": super::bindings::hatchery::plugin::types,
+            "hatchery:plugin/backup-streams.archive-reader": crate::services::ArchiveReader,
+            "hatchery:plugin/backup-streams.archive-writer": crate::services::ArchiveWriter,
+        },
+    });
+}
+
+use backup_bindings::exports::hatchery::plugin::backup_driver as backup_wit;
 use bindings::hatchery::plugin::types;
 
 mod imports;
@@ -64,7 +81,9 @@ pub struct WasmPlugin {
     pre: bindings::PluginPre<CallState>,
     /// Present when the manifest says the plugin provides `auth-method`.
     auth: Option<auth_bindings::AuthProviderPre<CallState>>,
-    services: Arc<HostServices>,
+    /// Present when the manifest says the plugin provides `backup-driver`.
+    backup: Option<backup_bindings::BackupProviderPre<CallState>>,
+    services: Arc<dyn Services>,
     storage_dir: Option<PathBuf>,
     slots: Arc<Semaphore>,
     limits: WasmLimits,
@@ -75,9 +94,45 @@ pub struct CallState {
     wasi: WasiCtx,
     table: ResourceTable,
     limits: StoreLimits,
-    services: Arc<HostServices>,
+    services: Arc<dyn Services>,
     /// The user whose request this call handles; host calls act for them.
     caller: Option<hatchery_sdk::Principal>,
+    /// When this call's time is up.
+    deadline: Arc<Deadline>,
+}
+
+/// When a call's time is up: its time limit after it began, or after the last part of
+/// an archive it read or wrote (a backup may run for hours, but never stalls).
+pub(crate) struct Deadline {
+    start: Instant,
+    limit: Duration,
+    until_ms: AtomicU64,
+}
+
+impl Deadline {
+    fn new(limit: Duration) -> Arc<Deadline> {
+        Arc::new(Deadline {
+            start: Instant::now(),
+            limit,
+            until_ms: AtomicU64::new(limit.as_millis() as u64),
+        })
+    }
+
+    /// Gives the call its whole time limit again, from now.
+    pub(crate) fn extend(&self) {
+        let until = self.start.elapsed() + self.limit;
+        self.until_ms
+            .store(until.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn remaining(&self) -> Duration {
+        Duration::from_millis(self.until_ms.load(Ordering::Relaxed))
+            .saturating_sub(self.start.elapsed())
+    }
+
+    fn passed(&self) -> bool {
+        self.remaining().is_zero()
+    }
 }
 
 impl WasiView for CallState {
@@ -95,11 +150,16 @@ impl WasmRuntime {
         let mut linker = Linker::new(&engine);
         // Rust's std imports WASI; linking it grants nothing the context does not allow.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|err| Error::PluginLoad(format!("cannot link WASI: {err}")))?;
+            .map_err(|err| Error::Load(format!("cannot link WASI: {err}")))?;
         bindings::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| {
             state
         })
-        .map_err(|err| Error::PluginLoad(format!("cannot link the host interface: {err}")))?;
+        .map_err(|err| Error::Load(format!("cannot link the host interface: {err}")))?;
+        backup_bindings::hatchery::plugin::backup_streams::add_to_linker::<
+            CallState,
+            HasSelf<CallState>,
+        >(&mut linker, |state| state)
+        .map_err(|err| Error::Load(format!("cannot link the backup streams: {err}")))?;
 
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -126,29 +186,39 @@ impl WasmRuntime {
         &self,
         id: &str,
         wasm: &[u8],
-        services: Arc<HostServices>,
+        services: Arc<dyn Services>,
         storage_dir: Option<PathBuf>,
         provides: &[Provider],
     ) -> Result<WasmPlugin> {
         let component = self.compile(wasm)?;
         check_contract_version(&self.engine, &component)?;
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|err| {
-            Error::PluginLoad(format!(
+            Error::Load(format!(
                 "{id}: the component needs imports this host does not provide: {err:#}"
             ))
         })?;
         let auth = match provides.contains(&Provider::AuthMethod) {
             true => Some(
                 auth_bindings::AuthProviderPre::new(instance_pre.clone()).map_err(|err| {
-                    Error::PluginLoad(format!(
+                    Error::Load(format!(
                         "{id}: the manifest says it provides auth-method, but the component does not export it: {err:#}"
                     ))
                 })?,
             ),
             false => None,
         };
+        let backup = match provides.contains(&Provider::BackupDriver) {
+            true => Some(
+                backup_bindings::BackupProviderPre::new(instance_pre.clone()).map_err(|err| {
+                    Error::Load(format!(
+                        "{id}: the manifest says it provides backup-driver, but the component does not export it: {err:#}"
+                    ))
+                })?,
+            ),
+            false => None,
+        };
         let pre = bindings::PluginPre::new(instance_pre).map_err(|err| {
-            Error::PluginLoad(format!(
+            Error::Load(format!(
                 "{id}: the component does not export the plugin interface: {err:#}"
             ))
         })?;
@@ -156,6 +226,7 @@ impl WasmRuntime {
             id: id.to_string(),
             pre,
             auth,
+            backup,
             services,
             storage_dir,
             slots: Arc::new(Semaphore::new(self.limits.concurrency as usize)),
@@ -177,7 +248,7 @@ impl WasmRuntime {
             }
         }
         let component = cpu_heavy(|| Component::new(&self.engine, wasm))
-            .map_err(|err| Error::PluginLoad(format!("not a valid Wasm component: {err:#}")))?;
+            .map_err(|err| Error::Load(format!("not a valid Wasm component: {err:#}")))?;
         if let Err(err) = self.store_in_cache(&component, &cache_file) {
             tracing::warn!("could not cache a compiled component: {err}");
         }
@@ -187,7 +258,7 @@ impl WasmRuntime {
     /// Compiles without touching the cache (to measure cold loads).
     pub fn compile_uncached(&self, wasm: &[u8]) -> Result<Component> {
         cpu_heavy(|| Component::new(&self.engine, wasm))
-            .map_err(|err| Error::PluginLoad(format!("not a valid Wasm component: {err:#}")))
+            .map_err(|err| Error::Load(format!("not a valid Wasm component: {err:#}")))
     }
 
     fn cache_file(&self, wasm: &[u8]) -> PathBuf {
@@ -205,7 +276,7 @@ impl WasmRuntime {
             .map_err(|err| Error::io(format!("cannot create {}", self.cache_dir.display()), err))?;
         let bytes = component
             .serialize()
-            .map_err(|err| Error::PluginLoad(format!("cannot serialize component: {err}")))?;
+            .map_err(|err| Error::Load(format!("cannot serialize component: {err}")))?;
         let partial = file.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&partial, bytes)
             .and_then(|()| std::fs::rename(&partial, file))
@@ -241,7 +312,7 @@ fn build_engine(limits: WasmLimits) -> Result<Engine> {
         Err(err) => {
             tracing::warn!("pooling allocator unavailable ({err}); allocating instances on demand");
             Engine::new(&config)
-                .map_err(|err| Error::PluginLoad(format!("cannot start the Wasm engine: {err}")))
+                .map_err(|err| Error::Load(format!("cannot start the Wasm engine: {err}")))
         }
     }
 }
@@ -256,7 +327,7 @@ fn check_contract_version(engine: &Engine, component: &Component) -> Result<()> 
         if let Some(version) = version
             && version.split('.').next() != Some(CONTRACT_MAJOR)
         {
-            return Err(Error::PluginLoad(format!(
+            return Err(Error::Load(format!(
                 "the plugin was built against contract hatchery:plugin@{version}; this host speaks \
                  {CONTRACT_MAJOR}.x — rebuild it with a matching hatchery-sdk"
             )));
@@ -272,13 +343,14 @@ impl WasmPlugin {
         let (_slot, mut store, instance) = self.instantiate(caller).await?;
         let outcome = self
             .bounded(
+                store.data().deadline.clone(),
                 instance
                     .hatchery_plugin_guest()
                     .call_handle_request(&mut store, &request),
             )
             .await?;
-        let response = outcome
-            .map_err(|err| Error::PluginCall(format!("plugin {} failed: {err}", self.id)))?;
+        let response =
+            outcome.map_err(|err| Error::Call(format!("plugin {} failed: {err}", self.id)))?;
         Ok(Response {
             status: response.status,
             headers: response.headers,
@@ -295,13 +367,14 @@ impl WasmPlugin {
         let (_slot, mut store, instance) = self.instantiate(None).await?;
         let outcome = self
             .bounded(
+                store.data().deadline.clone(),
                 instance
                     .hatchery_plugin_guest()
                     .call_handle_event(&mut store, &event),
             )
             .await?;
         outcome.map_err(|err| {
-            Error::PluginCall(format!(
+            Error::Call(format!(
                 "plugin {} failed to handle an event: {err}",
                 self.id
             ))
@@ -312,6 +385,7 @@ impl WasmPlugin {
         let (_slot, mut store, instance) = self.instantiate(None).await?;
         let output = self
             .bounded(
+                store.data().deadline.clone(),
                 instance
                     .hatchery_plugin_guest()
                     .call_run_command(&mut store, &args),
@@ -355,19 +429,18 @@ impl WasmPlugin {
             Err(_) => tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned())
                 .await
                 .map_err(|_| {
-                    Error::PluginBusy(format!(
+                    Error::Busy(format!(
                         "plugin {} is busy: {} calls are already running; try again shortly",
                         self.id, self.limits.concurrency
                     ))
                 })?
                 .expect("the semaphore is never closed"),
         };
+        let deadline = Deadline::new(Duration::from_millis(self.limits.timeout_ms));
         let mut wasi = WasiCtxBuilder::new();
         if let Some(dir) = &self.storage_dir {
             wasi.preopened_dir(dir, "/data", FsPerms::ReadWrite)
-                .map_err(|err| {
-                    Error::PluginLoad(format!("cannot open {}: {err}", dir.display()))
-                })?;
+                .map_err(|err| Error::Load(format!("cannot open {}: {err}", dir.display())))?;
         }
         let state = CallState {
             wasi: wasi.build(),
@@ -380,15 +453,15 @@ impl WasmPlugin {
                 .build(),
             services: self.services.clone(),
             caller,
+            deadline: deadline.clone(),
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limits);
         // Every tick, a running guest yields to the async runtime (so a busy plugin
         // cannot starve other requests) until its time is up, then it is interrupted.
-        let deadline = std::time::Instant::now() + Duration::from_millis(self.limits.timeout_ms);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
-            if std::time::Instant::now() >= deadline {
+            if deadline.passed() {
                 Ok(UpdateDeadline::Interrupt)
             } else {
                 Ok(UpdateDeadline::YieldCustom(
@@ -405,6 +478,7 @@ impl WasmPlugin {
         let (_slot, mut store, provider) = self.auth_instance().await?;
         let methods = self
             .bounded(
+                store.data().deadline.clone(),
                 provider
                     .hatchery_plugin_auth_method()
                     .call_methods(&mut store),
@@ -426,22 +500,120 @@ impl WasmPlugin {
     }
 
     /// Provider `auth-method`: a login by password or SSH key.
-    pub async fn check_login(&self, login: &super::Login) -> Result<Option<i64>> {
+    pub async fn check_login(&self, login: &Login) -> Result<Option<i64>> {
         let (_slot, mut store, provider) = self.auth_instance().await?;
         let auth = provider.hatchery_plugin_auth_method();
         let checked = match login {
-            super::Login::Password { username, password } => {
-                self.bounded(auth.call_check_password(&mut store, username, password))
-                    .await?
+            Login::Password { username, password } => {
+                self.bounded(
+                    store.data().deadline.clone(),
+                    auth.call_check_password(&mut store, username, password),
+                )
+                .await?
             }
-            super::Login::PublicKey { username, key } => {
-                self.bounded(auth.call_check_ssh_key(&mut store, username, key))
-                    .await?
+            Login::PublicKey { username, key } => {
+                self.bounded(
+                    store.data().deadline.clone(),
+                    auth.call_check_ssh_key(&mut store, username, key),
+                )
+                .await?
             }
         };
         checked.map_err(|err| {
-            Error::PluginCall(format!("plugin {} could not check a login: {err}", self.id))
+            Error::Call(format!("plugin {} could not check a login: {err}", self.id))
         })
+    }
+
+    /// Provider `backup-driver`: keeps the archive read from `archive`; the driver's
+    /// note of where it went.
+    pub async fn backup_save(
+        &self,
+        backup: &hatchery_sdk::BackupRef,
+        archive: Box<dyn crate::services::ArchiveSource>,
+    ) -> Result<String> {
+        let (_slot, mut store, driver) = self.backup_instance().await?;
+        let archive = store
+            .data_mut()
+            .table
+            .push(crate::services::ArchiveReader(archive))
+            .map_err(|err| Error::Call(format!("cannot hand over the archive: {err}")))?;
+        let borrowed = wasmtime::component::Resource::new_borrow(archive.rep());
+        let stored = self
+            .bounded(
+                store.data().deadline.clone(),
+                driver.hatchery_plugin_backup_driver().call_save(
+                    &mut store,
+                    &to_wit_backup(backup),
+                    borrowed,
+                ),
+            )
+            .await?;
+        stored.map_err(|err| self.driver_error("save", err))
+    }
+
+    /// Provider `backup-driver`: writes the archive kept for `backup` into `into`.
+    pub async fn backup_fetch(
+        &self,
+        backup: &hatchery_sdk::BackupRef,
+        into: Box<dyn crate::services::ArchiveSink>,
+    ) -> Result<()> {
+        let (_slot, mut store, driver) = self.backup_instance().await?;
+        let into = store
+            .data_mut()
+            .table
+            .push(crate::services::ArchiveWriter(into))
+            .map_err(|err| Error::Call(format!("cannot hand over the archive: {err}")))?;
+        let borrowed = wasmtime::component::Resource::new_borrow(into.rep());
+        let fetched = self
+            .bounded(
+                store.data().deadline.clone(),
+                driver.hatchery_plugin_backup_driver().call_fetch(
+                    &mut store,
+                    &to_wit_backup(backup),
+                    borrowed,
+                ),
+            )
+            .await?;
+        fetched.map_err(|err| self.driver_error("fetch", err))
+    }
+
+    /// Provider `backup-driver`: forgets the archive kept for `backup`.
+    pub async fn backup_delete(&self, backup: &hatchery_sdk::BackupRef) -> Result<()> {
+        let (_slot, mut store, driver) = self.backup_instance().await?;
+        let deleted = self
+            .bounded(
+                store.data().deadline.clone(),
+                driver
+                    .hatchery_plugin_backup_driver()
+                    .call_delete(&mut store, &to_wit_backup(backup)),
+            )
+            .await?;
+        deleted.map_err(|err| self.driver_error("delete", err))
+    }
+
+    fn driver_error(&self, call: &str, message: String) -> Error {
+        Error::Call(format!(
+            "backup driver {} could not {call} the archive: {message}",
+            self.id
+        ))
+    }
+
+    async fn backup_instance(
+        &self,
+    ) -> Result<(
+        OwnedSemaphorePermit,
+        Store<CallState>,
+        backup_bindings::BackupProvider,
+    )> {
+        let pre = self.backup.as_ref().ok_or_else(|| {
+            Error::Call(format!("plugin {} does not provide backup-driver", self.id))
+        })?;
+        let (slot, mut store) = self.new_store(None).await?;
+        let driver = pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|err| self.call_error(err))?;
+        Ok((slot, store, driver))
     }
 
     async fn auth_instance(
@@ -452,7 +624,7 @@ impl WasmPlugin {
         auth_bindings::AuthProvider,
     )> {
         let pre = self.auth.as_ref().ok_or_else(|| {
-            Error::PluginCall(format!("plugin {} does not provide auth-method", self.id))
+            Error::Call(format!("plugin {} does not provide auth-method", self.id))
         })?;
         let (slot, mut store) = self.new_store(None).await?;
         let provider = pre
@@ -462,21 +634,26 @@ impl WasmPlugin {
         Ok((slot, store, provider))
     }
 
-    /// Runs a call under the time limit (which the epoch deadline enforces inside Wasm;
-    /// the outer timeout also covers time spent in host calls).
+    /// Runs a call in `store` under its deadline (which the epoch callback enforces
+    /// inside Wasm; this also covers time spent in host calls).
     async fn bounded<T>(
         &self,
+        deadline: Arc<Deadline>,
         call: impl std::future::Future<Output = wasmtime::Result<T>>,
     ) -> Result<T> {
-        let limit = Duration::from_millis(self.limits.timeout_ms) + Duration::from_millis(250);
-        match tokio::time::timeout(limit, call).await {
-            Ok(result) => result.map_err(|err| self.call_error(err)),
-            Err(_) => Err(self.timeout_error()),
+        const GRACE: Duration = Duration::from_millis(250);
+        let mut call = std::pin::pin!(call);
+        loop {
+            match tokio::time::timeout(deadline.remaining() + GRACE, &mut call).await {
+                Ok(result) => return result.map_err(|err| self.call_error(err)),
+                Err(_) if deadline.passed() => return Err(self.timeout_error()),
+                Err(_) => continue,
+            }
         }
     }
 
     fn timeout_error(&self) -> Error {
-        Error::PluginTimeout(format!(
+        Error::Timeout(format!(
             "plugin {} did not finish within its time limit of {} ms",
             self.id, self.limits.timeout_ms
         ))
@@ -489,12 +666,20 @@ impl WasmPlugin {
         let text = format!("{err:#}");
         if text.contains("forcing trap when growing memory") || text.contains("memory minimum size")
         {
-            return Error::PluginCall(format!(
+            return Error::Call(format!(
                 "plugin {} exceeded its memory limit of {} MiB",
                 self.id, self.limits.memory_mb
             ));
         }
-        Error::PluginCall(format!("plugin {} crashed: {text}", self.id))
+        Error::Call(format!("plugin {} crashed: {text}", self.id))
+    }
+}
+
+fn to_wit_backup(backup: &hatchery_sdk::BackupRef) -> backup_wit::Backup {
+    backup_wit::Backup {
+        uuid: backup.uuid.clone(),
+        server: backup.server.clone(),
+        config: backup.config.clone(),
     }
 }
 

@@ -15,8 +15,8 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::manifest::{Manifest, validate_relative_path};
-use crate::error::{Error, Result};
+use crate::manifest::{HostCatalogue, Manifest, validate_relative_path};
+use crate::{Error, Result};
 
 pub const MANIFEST_FILE: &str = "plugin.toml";
 pub const SIGNATURE_FILE: &str = "SIGNATURE";
@@ -71,14 +71,19 @@ impl Package {
     /// Reads and verifies a package. A wrong hash, a missing or extra file, a bad
     /// signature or a bad manifest is an error; an unsigned or untrusted package is
     /// returned as such for the caller's policy to decide.
-    pub fn read(bytes: &[u8], trusted_keys: &[String], limits: ReadLimits) -> Result<Package> {
+    pub fn read(
+        bytes: &[u8],
+        trusted_keys: &[String],
+        limits: ReadLimits,
+        host: &dyn HostCatalogue,
+    ) -> Result<Package> {
         let files = read_zip(bytes, limits)?;
         let manifest_text = files
             .get(MANIFEST_FILE)
             .ok_or_else(|| Error::Package(format!("{MANIFEST_FILE} is missing")))?;
         let manifest_text = std::str::from_utf8(manifest_text)
             .map_err(|_| Error::Package(format!("{MANIFEST_FILE} is not UTF-8")))?;
-        let manifest = Manifest::parse(manifest_text).map_err(Error::Manifest)?;
+        let manifest = Manifest::parse(manifest_text, host).map_err(Error::Manifest)?;
 
         let signer = match files.get(SIGNATURE_FILE) {
             None => PackageSigner::Unsigned,
@@ -252,14 +257,12 @@ fn check_contents(manifest: &Manifest, files: &BTreeMap<String, Vec<u8>>) -> Res
             )));
         }
     }
-    if let Some(schema) = &manifest.settings {
-        let bytes = files.get(schema).ok_or_else(|| {
-            Error::Package(format!(
-                "the settings schema `{schema}` named in {MANIFEST_FILE} is missing"
-            ))
-        })?;
-        super::settings::SettingsSchema::parse(bytes)
-            .map_err(|err| Error::Package(format!("{schema}: {err}")))?;
+    if let Some(schema) = &manifest.settings
+        && !files.contains_key(schema)
+    {
+        return Err(Error::Package(format!(
+            "the settings schema `{schema}` named in {MANIFEST_FILE} is missing"
+        )));
     }
     let mut has_migrations = false;
     for path in files.keys() {
@@ -271,8 +274,7 @@ fn check_contents(manifest: &Manifest, files: &BTreeMap<String, Vec<u8>>) -> Res
                     "{path}: migrations live in migrations/sqlite/ or migrations/postgres/"
                 )));
             }
-            crate::db::migrate::Migration::from_file(file, String::new())
-                .map_err(|err| Error::Package(format!("{path}: {err}")))?;
+            migration_name(file).map_err(|err| Error::Package(format!("{path}: {err}")))?;
         }
     }
     if has_migrations && !manifest.capabilities.database {
@@ -281,6 +283,24 @@ fn check_contents(manifest: &Manifest, files: &BTreeMap<String, Vec<u8>>) -> Res
         ));
     }
     Ok(())
+}
+
+/// The version and name of a migration file such as `0001_create_greetings.sql`.
+pub fn migration_name(file_name: &str) -> Result<(i64, &str), String> {
+    let stem = file_name
+        .strip_suffix(".sql")
+        .ok_or_else(|| format!("migration `{file_name}` must end in .sql"))?;
+    let (number, name) = stem
+        .split_once('_')
+        .ok_or_else(|| format!("migration `{file_name}` must be named like 0001_name.sql"))?;
+    let version = number
+        .parse::<i64>()
+        .ok()
+        .filter(|version| *version > 0)
+        .ok_or_else(|| {
+            format!("migration `{file_name}` must start with a positive number, like 0001_")
+        })?;
+    Ok((version, name))
 }
 
 /// Decodes a base64 ed25519 public key.
@@ -314,14 +334,18 @@ pub fn public_key_of(key: &SigningKey) -> String {
 
 /// Builds a package from files (paths relative to the package root), signed with
 /// `key` when given. The manifest is validated first so authors learn early.
-pub fn pack(files: &BTreeMap<String, Vec<u8>>, key: Option<&SigningKey>) -> Result<Vec<u8>> {
+pub fn pack(
+    files: &BTreeMap<String, Vec<u8>>,
+    key: Option<&SigningKey>,
+    host: &dyn HostCatalogue,
+) -> Result<Vec<u8>> {
     let mut files = files.clone();
     files.remove(SIGNATURE_FILE);
     let manifest_text = files
         .get(MANIFEST_FILE)
         .ok_or_else(|| Error::Package(format!("{MANIFEST_FILE} is missing")))?;
     let manifest =
-        Manifest::parse(&String::from_utf8_lossy(manifest_text)).map_err(Error::Manifest)?;
+        Manifest::parse(&String::from_utf8_lossy(manifest_text), host).map_err(Error::Manifest)?;
     check_contents(&manifest, &files)?;
 
     if let Some(key) = key {
