@@ -12,7 +12,7 @@ use crate::config::WingsConfig;
 use crate::error::{Error, Result};
 use crate::executor::{Executor, ResourceLimits};
 use crate::plugins::NodePlugins;
-use crate::remote::{ActivityEvent, PanelClient, RemoteServer, until_answered};
+use crate::remote::{ActivityEvent, PanelClient, RemoteServer, ToServerConfig, until_answered};
 use crate::server::{InstallState, Node, PowerState, Server, ServerEvent};
 
 /// How long a stop may take before the server is killed.
@@ -496,7 +496,7 @@ impl<E: Executor> Manager<E> {
             event: event.to_string(),
             metadata,
             ip: ip.to_string(),
-            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            timestamp: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         });
     }
 

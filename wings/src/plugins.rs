@@ -186,9 +186,21 @@ impl NodePlugins {
         })?;
         let path = self.releases_dir.join(format!("{id}.json"));
         let partial = path.with_extension("json.partial");
-        std::fs::write(&partial, bytes)
-            .and_then(|()| std::fs::rename(&partial, &path))
-            .map_err(|err| Error::io(format!("cannot write {}", path.display()), err))
+        // It holds the plugin's sealed settings: readable by wings alone.
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&partial)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&partial, &path)
+        };
+        write().map_err(|err| Error::io(format!("cannot write {}", path.display()), err))
     }
 
     /// Checks a release and swaps it in; calls already running finish on the old code.

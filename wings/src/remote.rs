@@ -3,15 +3,21 @@
 //! authenticates as `token_id.token`.
 //!
 //! The wire shapes are Pterodactyl's, so this wings works with a Pterodactyl panel and
-//! Hatchery's panel alike; [`RemoteServer::server_config`] turns one into what
+//! Hatchery's panel alike (`hatchery_protocol::remote`); [`ToServerConfig`] turns one into what
 //! [`crate::server::Server`] runs.
 
-use hatchery_runtime::node::{NodePluginRelease, NodePluginSummary};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub use hatchery_protocol::remote::{
+    ActivityEvent, RemoteServer, SftpAuthRequest, SftpAuthResponse,
+};
+use hatchery_protocol::remote::{
+    InstallScript as InstallScriptWire, ProcessConfiguration, StopConfiguration,
+};
+use hatchery_runtime::node::{NodePluginRelease, NodePluginSummary};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::egg_files::ConfigFile;
@@ -25,170 +31,6 @@ pub struct PanelClient {
     base: String,
     authorization: String,
     agent: ureq::Agent,
-}
-
-/// A server as the panel describes it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct RemoteServer {
-    pub settings: ServerSettings,
-    pub process_configuration: ProcessConfiguration,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct ServerSettings {
-    pub uuid: String,
-    pub meta: ServerMeta,
-    pub suspended: bool,
-    /// The startup command, variables already substituted or left as `{{VAR}}`.
-    pub invocation: String,
-    pub skip_egg_scripts: bool,
-    /// Variables; panels send strings, numbers and booleans.
-    pub environment: BTreeMap<String, Value>,
-    pub allocations: Allocations,
-    pub build: BuildLimits,
-    pub container: ContainerSettings,
-    #[serde(default = "yes")]
-    pub crash_detection_enabled: bool,
-    pub egg: EggSettings,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct ServerMeta {
-    pub name: String,
-    pub description: String,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct Allocations {
-    pub force_outgoing_ip: bool,
-    pub default: Allocation,
-    /// Every allocation by IP, the default one included.
-    pub mappings: BTreeMap<String, Vec<u16>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct Allocation {
-    pub ip: String,
-    pub port: u16,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct BuildLimits {
-    /// MiB; 0 is unlimited.
-    pub memory_limit: u64,
-    /// MiB; -1 is unlimited.
-    pub swap: i64,
-    pub io_weight: u16,
-    /// Percent of one core; 0 is unlimited.
-    pub cpu_limit: u64,
-    /// MiB; 0 is unlimited.
-    pub disk_space: u64,
-    pub threads: Option<String>,
-    pub oom_disabled: bool,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct ContainerSettings {
-    pub image: String,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct EggSettings {
-    pub id: String,
-    pub file_denylist: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct ProcessConfiguration {
-    pub startup: StartupConfiguration,
-    pub stop: StopConfiguration,
-    pub configs: Vec<ConfigurationFile>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct StartupConfiguration {
-    pub done: Vec<String>,
-    pub strip_ansi: bool,
-}
-
-/// `{"type":"command","value":"stop"}`, `{"type":"signal","value":"SIGINT"}`, or
-/// Pterodactyl's `{"type":"stop"}` for `^C`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct StopConfiguration {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub value: Option<String>,
-}
-
-/// One egg configuration file in the panel's flattened form.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct ConfigurationFile {
-    pub file: String,
-    pub parser: String,
-    #[serde(default)]
-    pub replace: Vec<Replacement>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Replacement {
-    #[serde(rename = "match")]
-    pub key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub if_value: Option<String>,
-    pub replace_with: Value,
-}
-
-#[derive(Debug, Deserialize)]
-struct InstallScriptWire {
-    container_image: String,
-    entrypoint: String,
-    script: String,
-}
-
-/// An SFTP login for the panel to check.
-#[derive(Debug, Clone, Serialize)]
-pub struct SftpAuthRequest {
-    /// `password` or `public_key`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub username: String,
-    /// The password, or the public key in OpenSSH format.
-    pub password: String,
-    pub ip: String,
-}
-
-/// Who the panel says logged in, and what they may do on the server.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SftpAuthResponse {
-    pub server: String,
-    pub user: String,
-    #[serde(default)]
-    pub permissions: Vec<String>,
-}
-
-/// One thing a user did on this node, reported to the panel's activity log.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActivityEvent {
-    pub server: String,
-    pub user: Option<String>,
-    pub event: String,
-    pub metadata: Value,
-    pub ip: String,
-    pub timestamp: String,
 }
 
 #[derive(Deserialize)]
@@ -445,10 +287,14 @@ fn panel_message(text: &str) -> Option<String> {
     message.as_str().map(str::to_string)
 }
 
-impl RemoteServer {
-    /// What the server runs, from the panel's description. `stop_timeout` and the
-    /// auto-restart choice are the node's.
-    pub fn server_config(&self, stop_timeout: Duration) -> Result<ServerConfig> {
+/// What a server runs, from the panel's description of it.
+pub trait ToServerConfig {
+    /// `stop_timeout` and the auto-restart choice are the node's.
+    fn server_config(&self, stop_timeout: Duration) -> Result<ServerConfig>;
+}
+
+impl ToServerConfig for RemoteServer {
+    fn server_config(&self, stop_timeout: Duration) -> Result<ServerConfig> {
         let settings = &self.settings;
         if settings.container.image.is_empty() {
             return Err(Error::Panel(format!(
@@ -501,8 +347,8 @@ impl RemoteServer {
             default_allocation,
             extra_allocations,
             done: self.process_configuration.startup.done.clone(),
-            stop: self.process_configuration.stop.action(),
-            config_files: self.process_configuration.config_files()?,
+            stop: stop_action(&self.process_configuration.stop),
+            config_files: config_files(&self.process_configuration)?,
             stop_timeout,
             auto_restart: settings.crash_detection_enabled,
             suspended: settings.suspended,
@@ -510,50 +356,46 @@ impl RemoteServer {
     }
 }
 
-impl StopConfiguration {
-    fn action(&self) -> StopAction {
-        let value = self.value.clone().unwrap_or_default();
-        match self.kind.as_str() {
-            // Pterodactyl's panel sends `stop` for `^C`, which means Ctrl-C: SIGINT.
-            "stop" => StopAction::Signal("SIGINT".into()),
-            "signal" if value.to_ascii_uppercase().starts_with("SIG") => {
-                StopAction::Signal(value.to_ascii_uppercase())
-            }
-            "signal" => StopAction::from_egg(&format!("^{value}")),
-            _ => StopAction::from_egg(&value),
+/// How the panel's stop configuration stops the server.
+fn stop_action(stop: &StopConfiguration) -> StopAction {
+    let value = stop.value.clone().unwrap_or_default();
+    match stop.kind.as_str() {
+        // Pterodactyl's panel sends `stop` for `^C`, which means Ctrl-C: SIGINT.
+        "stop" => StopAction::Signal("SIGINT".into()),
+        "signal" if value.to_ascii_uppercase().starts_with("SIG") => {
+            StopAction::Signal(value.to_ascii_uppercase())
         }
+        "signal" => StopAction::from_egg(&format!("^{value}")),
+        _ => StopAction::from_egg(&value),
     }
 }
 
-impl ProcessConfiguration {
-    /// The panel's flattened `replace` lists, back in the egg form the parsers take.
-    fn config_files(&self) -> Result<BTreeMap<String, ConfigFile>> {
-        let mut files = BTreeMap::new();
-        for file in &self.configs {
-            let mut find = serde_json::Map::new();
-            for replacement in &file.replace {
-                match &replacement.if_value {
-                    None => {
-                        find.insert(replacement.key.clone(), replacement.replace_with.clone());
-                    }
-                    Some(condition) => {
-                        let entry = find
-                            .entry(replacement.key.clone())
-                            .or_insert_with(|| Value::Object(Default::default()));
-                        if let Value::Object(conditions) = entry {
-                            conditions.insert(condition.clone(), replacement.replace_with.clone());
-                        }
+/// The panel's flattened `replace` lists, back in the egg form the parsers take.
+fn config_files(process: &ProcessConfiguration) -> Result<BTreeMap<String, ConfigFile>> {
+    let mut files = BTreeMap::new();
+    for file in &process.configs {
+        let mut find = serde_json::Map::new();
+        for replacement in &file.replace {
+            match &replacement.if_value {
+                None => {
+                    find.insert(replacement.key.clone(), replacement.replace_with.clone());
+                }
+                Some(condition) => {
+                    let entry = find
+                        .entry(replacement.key.clone())
+                        .or_insert_with(|| Value::Object(Default::default()));
+                    if let Value::Object(conditions) = entry {
+                        conditions.insert(condition.clone(), replacement.replace_with.clone());
                     }
                 }
             }
-            let raw = serde_json::json!({ "parser": file.parser, "find": find });
-            let parsed: ConfigFile = serde_json::from_value(raw).map_err(|err| {
-                Error::Panel(format!("configuration file `{}`: {err}", file.file))
-            })?;
-            files.insert(file.file.clone(), parsed);
         }
-        Ok(files)
+        let raw = serde_json::json!({ "parser": file.parser, "find": find });
+        let parsed: ConfigFile = serde_json::from_value(raw)
+            .map_err(|err| Error::Panel(format!("configuration file `{}`: {err}", file.file)))?;
+        files.insert(file.file.clone(), parsed);
     }
+    Ok(files)
 }
 
 #[cfg(test)]
@@ -609,11 +451,10 @@ mod tests {
     #[test]
     fn stop_forms_from_both_panels_mean_what_the_egg_said() {
         let stop = |kind: &str, value: Option<&str>| {
-            StopConfiguration {
+            stop_action(&StopConfiguration {
                 kind: kind.into(),
                 value: value.map(str::to_string),
-            }
-            .action()
+            })
         };
         assert_eq!(stop("stop", None), StopAction::Signal("SIGINT".into()));
         assert_eq!(

@@ -26,6 +26,7 @@ use crate::executor::{
     BindMount, ContainerSpec, Executor, OutputChunk, PortBinding, ResourceLimits,
 };
 use crate::files::{DiskUsage, ServerFiles};
+use crate::remote::ToServerConfig;
 
 /// A crash within this long of the previous one is not restarted automatically.
 pub const CRASH_LOOP_WINDOW: Duration = Duration::from_secs(60);

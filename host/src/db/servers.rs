@@ -384,7 +384,10 @@ pub async fn reset_installing(db: &Database, node_id: i64, resuming: &[String]) 
 }
 
 /// The server as wings must see it: settings and the egg's process configuration.
-pub async fn wings_description(db: &Database, server: &Server) -> Result<serde_json::Value> {
+pub async fn wings_description(
+    db: &Database,
+    server: &Server,
+) -> Result<hatchery_protocol::remote::RemoteServer> {
     let egg_record = crate::db::eggs::find(db, &server.egg_id.to_string())
         .await?
         .ok_or_else(|| Error::NotFound(format!("the egg of server {} is gone", server.uuid)))?;
@@ -442,7 +445,10 @@ pub async fn wings_description(db: &Database, server: &Server) -> Result<serde_j
 }
 
 /// The egg's install script for `server`.
-pub async fn install_script(db: &Database, server: &Server) -> Result<serde_json::Value> {
+pub async fn install_script(
+    db: &Database,
+    server: &Server,
+) -> Result<hatchery_protocol::remote::InstallScript> {
     let egg_record = crate::db::eggs::find(db, &server.egg_id.to_string())
         .await?
         .ok_or_else(|| Error::NotFound(format!("the egg of server {} is gone", server.uuid)))?;

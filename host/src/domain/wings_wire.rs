@@ -4,7 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use hatchery_protocol::remote::{
+    Allocation, Allocations, BuildLimits, ConfigurationFile, ContainerSettings, EggSettings,
+    InstallScript, ProcessConfiguration, RemoteServer, Replacement, ServerMeta, ServerSettings,
+    StartupConfiguration, StopConfiguration,
+};
+use serde_json::Value;
 
 use super::eggs::Egg;
 
@@ -37,49 +42,74 @@ pub struct ServerWire<'a> {
 
 impl ServerWire<'_> {
     /// `{settings, process_configuration}` for `/api/remote/servers[/{uuid}]`.
-    pub fn describe(&self) -> Value {
-        let mut mappings: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-        for (ip, port) in &self.allocations {
-            mappings.entry(ip.as_str()).or_default().push(*port);
+    pub fn describe(&self) -> RemoteServer {
+        let port = |port: i32| u16::try_from(port).unwrap_or_default();
+        let mut mappings: BTreeMap<String, Vec<u16>> = BTreeMap::new();
+        for (ip, allocated) in &self.allocations {
+            mappings
+                .entry(ip.clone())
+                .or_default()
+                .push(port(*allocated));
         }
-        json!({
-            "settings": {
-                "uuid": self.uuid,
-                "meta": { "name": self.name, "description": self.description },
-                "suspended": self.suspended,
-                "invocation": self.startup,
-                "skip_egg_scripts": self.skip_egg_scripts,
-                "environment": self.environment,
-                "allocations": {
-                    "force_outgoing_ip": false,
-                    "default": { "ip": self.default_ip, "port": self.default_port },
-                    "mappings": mappings,
+        let unsigned = |value: i64| u64::try_from(value).unwrap_or_default();
+        RemoteServer {
+            settings: ServerSettings {
+                uuid: self.uuid.to_string(),
+                meta: ServerMeta {
+                    name: self.name.to_string(),
+                    description: self.description.to_string(),
                 },
-                "build": {
-                    "memory_limit": self.memory_mb,
-                    "swap": self.swap_mb,
-                    "io_weight": self.io_weight,
-                    "cpu_limit": self.cpu_percent,
-                    "threads": self.threads,
-                    "disk_space": self.disk_mb,
-                    "oom_disabled": self.oom_disabled,
+                suspended: self.suspended,
+                invocation: self.startup.to_string(),
+                skip_egg_scripts: self.skip_egg_scripts,
+                environment: self
+                    .environment
+                    .iter()
+                    .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                    .collect(),
+                allocations: Allocations {
+                    force_outgoing_ip: false,
+                    default: Allocation {
+                        ip: self.default_ip.to_string(),
+                        port: port(self.default_port),
+                    },
+                    mappings,
                 },
-                "container": { "image": self.image, "oom_disabled": self.oom_disabled, "requires_rebuild": false },
-                "mounts": [],
-                "egg": { "id": self.egg_uuid, "file_denylist": self.egg.file_denylist },
-                "crash_detection_enabled": true,
+                build: BuildLimits {
+                    memory_limit: unsigned(self.memory_mb),
+                    swap: self.swap_mb,
+                    io_weight: u16::try_from(self.io_weight).unwrap_or(500),
+                    cpu_limit: unsigned(self.cpu_percent),
+                    threads: self.threads.map(str::to_string),
+                    disk_space: unsigned(self.disk_mb),
+                    oom_disabled: self.oom_disabled,
+                },
+                container: ContainerSettings {
+                    image: self.image.to_string(),
+                    oom_disabled: self.oom_disabled,
+                    requires_rebuild: false,
+                },
+                crash_detection_enabled: true,
+                egg: EggSettings {
+                    id: self.egg_uuid.to_string(),
+                    file_denylist: self.egg.file_denylist.clone(),
+                },
+                mounts: Vec::new(),
             },
-            "process_configuration": process_configuration(self.egg),
-        })
+            process_configuration: process_configuration(self.egg),
+        }
     }
 }
 
 /// The egg's startup detection, stop method and configuration files, flattened the
 /// way Pterodactyl's panel sends them.
-pub fn process_configuration(egg: &Egg) -> Value {
-    let done: Vec<Value> = match egg.config_startup.get("done") {
-        Some(Value::String(done)) => vec![Value::String(done.clone())],
-        Some(Value::Array(done)) => done.clone(),
+pub fn process_configuration(egg: &Egg) -> ProcessConfiguration {
+    let done: Vec<String> = match egg.config_startup.get("done") {
+        Some(Value::String(done)) => vec![done.clone()],
+        Some(Value::Array(done)) => done
+            .iter()
+            .filter_map(|line| line.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     };
     let strip_ansi = egg
@@ -87,11 +117,11 @@ pub fn process_configuration(egg: &Egg) -> Value {
         .get("strip_ansi")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let stop = match egg.config_stop.trim() {
-        "^C" => json!({ "type": "signal", "value": "SIGINT" }),
-        "^^C" => json!({ "type": "signal", "value": "SIGTERM" }),
-        "^X" => json!({ "type": "signal", "value": "SIGKILL" }),
-        command => json!({ "type": "command", "value": command }),
+    let (kind, value) = match egg.config_stop.trim() {
+        "^C" => ("signal", "SIGINT"),
+        "^^C" => ("signal", "SIGTERM"),
+        "^X" => ("signal", "SIGKILL"),
+        command => ("command", command),
     };
     let mut configs = Vec::new();
     if let Value::Object(files) = &egg.config_files {
@@ -103,30 +133,56 @@ pub fn process_configuration(egg: &Egg) -> Value {
                         // A map of conditions: old value (or `regex:`) → replacement.
                         Value::Object(conditions) => {
                             for (condition, replacement) in conditions {
-                                replace.push(json!({ "match": key, "if_value": condition, "replace_with": replacement }));
+                                replace.push(Replacement {
+                                    key: key.clone(),
+                                    if_value: Some(condition.clone()),
+                                    replace_with: replacement.clone(),
+                                });
                             }
                         }
-                        other => replace.push(json!({ "match": key, "replace_with": other })),
+                        other => replace.push(Replacement {
+                            key: key.clone(),
+                            if_value: None,
+                            replace_with: other.clone(),
+                        }),
                     }
                 }
             }
-            configs.push(json!({ "file": file, "parser": spec.get("parser"), "replace": replace }));
+            configs.push(ConfigurationFile {
+                file: file.clone(),
+                parser: spec
+                    .get("parser")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                replace,
+            });
         }
     }
-    json!({
-        "startup": { "done": done, "user_interaction": [], "strip_ansi": strip_ansi },
-        "stop": stop,
-        "configs": configs,
-    })
+    ProcessConfiguration {
+        startup: StartupConfiguration {
+            done,
+            user_interaction: Vec::new(),
+            strip_ansi,
+        },
+        stop: StopConfiguration {
+            kind: kind.to_string(),
+            value: Some(value.to_string()),
+        },
+        configs,
+    }
 }
 
 /// `{container_image, entrypoint, script}` for `/api/remote/servers/{uuid}/install`.
-pub fn install_script(egg: &Egg) -> Value {
-    json!({
-        "container_image": egg.install_container,
-        "entrypoint": if egg.install_entrypoint.is_empty() { "bash" } else { egg.install_entrypoint.as_str() },
-        "script": egg.install_script.replace("\r\n", "\n"),
-    })
+pub fn install_script(egg: &Egg) -> InstallScript {
+    InstallScript {
+        container_image: egg.install_container.clone(),
+        entrypoint: match egg.install_entrypoint.is_empty() {
+            true => "bash".to_string(),
+            false => egg.install_entrypoint.clone(),
+        },
+        script: egg.install_script.replace("\r\n", "\n"),
+    }
 }
 
 #[cfg(test)]
@@ -158,9 +214,10 @@ mod tests {
             egg_uuid: "egg-uuid",
             egg: &egg,
         };
-        let described = wire.describe();
-        let remote: hatchery_wings::remote::RemoteServer =
-            serde_json::from_value(described).unwrap();
+        // What the panel sends is what wings reads back, through JSON.
+        let sent = serde_json::to_value(wire.describe()).unwrap();
+        let remote: RemoteServer = serde_json::from_value(sent).unwrap();
+        use hatchery_wings::remote::ToServerConfig;
         let config = remote
             .server_config(std::time::Duration::from_secs(30))
             .unwrap();
@@ -177,6 +234,6 @@ mod tests {
             "{{server.build.default.port}}"
         );
         let script = install_script(&egg);
-        assert_eq!(script["entrypoint"], "sh");
+        assert_eq!(script.entrypoint, "sh");
     }
 }

@@ -11,6 +11,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use hatchery_protocol::remote::{
+    ActivityBatch, InstallScript, RemoteServer, SftpAuthRequest, SftpAuthResponse,
+};
+
 use crate::db::nodes::{self, Node};
 use crate::db::servers::{self, Server};
 use crate::db::{activity, ssh_keys, subusers, users};
@@ -83,7 +87,7 @@ pub async fn server(
     State(state): State<AppState>,
     WingsNode(node): WingsNode,
     Path(uuid): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<RemoteServer>> {
     let server = own_server(&state, &node, &uuid).await?;
     Ok(Json(servers::wings_description(&state.db, &server).await?))
 }
@@ -92,7 +96,7 @@ pub async fn install_script(
     State(state): State<AppState>,
     WingsNode(node): WingsNode,
     Path(uuid): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<InstallScript>> {
     let server = own_server(&state, &node, &uuid).await?;
     Ok(Json(servers::install_script(&state.db, &server).await?))
 }
@@ -191,23 +195,6 @@ pub async fn reset(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-pub struct SftpAuthRequest {
-    /// `password` or `public_key`.
-    #[serde(rename = "type", default = "password_kind")]
-    kind: String,
-    /// `<username>.<server short id>`.
-    username: String,
-    /// The password, or the public key in OpenSSH format.
-    password: String,
-    #[serde(default)]
-    ip: String,
-}
-
-fn password_kind() -> String {
-    "password".into()
-}
-
 /// Checks an SFTP/SSH login for wings: the user's panel password or one of their SSH
 /// keys, on a server of this node they may use with `file.sftp`. Every refusal reads
 /// the same, so the answer does not tell which part was wrong.
@@ -215,7 +202,7 @@ pub async fn sftp_auth(
     State(state): State<AppState>,
     WingsNode(node): WingsNode,
     Json(request): Json<SftpAuthRequest>,
-) -> Result<Json<Value>> {
+) -> Result<Json<SftpAuthResponse>> {
     let refused =
         || Error::Forbidden("the username, password or key is not right for this server".into());
     let limiter_key = format!("{}|{}", request.ip, request.username.to_ascii_lowercase());
@@ -263,11 +250,11 @@ pub async fn sftp_auth(
         return Err(Error::Forbidden("the node is under maintenance".into()));
     }
     state.login_limiter.succeeded(&limiter_key);
-    Ok(Json(json!({
-        "server": server.uuid,
-        "user": user.uuid,
-        "permissions": access.permissions(),
-    })))
+    Ok(Json(SftpAuthResponse {
+        server: server.uuid,
+        user: user.uuid,
+        permissions: access.permissions(),
+    }))
 }
 
 /// The host's own check, used while no plugin provides `auth-method`: the panel
@@ -331,24 +318,6 @@ async fn provider_login(
         }
     }
     Ok((None, false))
-}
-
-#[derive(Deserialize)]
-pub struct ActivityBatch {
-    data: Vec<WingsActivity>,
-}
-
-#[derive(Deserialize)]
-pub struct WingsActivity {
-    server: String,
-    user: Option<String>,
-    /// Pterodactyl's `server:sftp.write` form.
-    event: String,
-    #[serde(default)]
-    metadata: Value,
-    #[serde(default)]
-    ip: String,
-    timestamp: Option<String>,
 }
 
 /// The events wings reports (Pterodactyl's names). Anything else is dropped with a

@@ -201,7 +201,7 @@ impl<E: Executor> Connection<E> {
             return Auth::reject();
         };
         let request = SftpAuthRequest {
-            kind,
+            kind: kind.to_string(),
             username: username.to_string(),
             password: secret,
             ip: self.ip.clone(),
