@@ -2,7 +2,7 @@
 
 use hatchery_sdk::Principal;
 
-use crate::domain::vocabulary::PowerSignal;
+use crate::domain::vocabulary::{PowerSignal, ServerStatus};
 use crate::error::{Error, Result};
 use crate::plugins::manifest::RouteAuth;
 
@@ -35,7 +35,7 @@ pub fn authorize(
 /// route's server permission, and the server takes requests (administrators still
 /// reach suspended servers).
 pub fn authorize_server_route(
-    server_status: Option<&str>,
+    server_status: Option<ServerStatus>,
     access: &ServerAccess,
     permission: Option<&str>,
 ) -> Result<()> {
@@ -47,7 +47,9 @@ pub fn authorize_server_route(
         )));
     }
     match server_status {
-        Some(status @ ("suspended" | "deleting")) if *access != ServerAccess::Admin => {
+        Some(status @ (ServerStatus::Suspended | ServerStatus::Deleting))
+            if *access != ServerAccess::Admin =>
+        {
             Err(Error::Conflict(format!("the server is {status}")))
         }
         _ => Ok(()),

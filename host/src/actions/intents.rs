@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::Core;
 use crate::db::server_intents::{self, ServerIntent};
 use crate::db::servers;
+use crate::domain::vocabulary::ServerStatus;
 use crate::error::{Error, Result};
 
 /// How often a serving panel looks for changes nobody is completing.
@@ -73,7 +74,8 @@ async fn complete(core: &Core, intent: &ServerIntent) -> Result<()> {
                 // administrator to reinstall or delete.
                 Err(err @ Error::BadRequest { .. }) => {
                     tracing::warn!(server = %server.uuid, "wings refused a pending creation: {err}");
-                    servers::set_status(&core.db, &server, Some("install_failed")).await?;
+                    servers::set_status(&core.db, &server, Some(ServerStatus::InstallFailed))
+                        .await?;
                 }
                 Err(err) => return Err(err),
             }

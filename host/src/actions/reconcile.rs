@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::Core;
 use crate::db::{nodes, server_intents, servers};
+use crate::domain::vocabulary::ServerStatus;
 use crate::error::Result;
 
 /// One disagreement between the panel and a node.
@@ -89,20 +90,20 @@ impl std::fmt::Display for Finding {
 }
 
 /// What wings says of a server's installation, as the panel's status.
-fn status_from_wings(described: &Value) -> Option<Option<&'static str>> {
+fn status_from_wings(described: &Value) -> Option<Option<ServerStatus>> {
     match described
         .pointer("/install/install")
         .and_then(Value::as_str)
     {
         Some("installed") => Some(None),
-        Some("failed") => Some(Some("install_failed")),
-        Some("installing" | "waiting") => Some(Some("installing")),
+        Some("failed") => Some(Some(ServerStatus::InstallFailed)),
+        Some("installing" | "waiting") => Some(Some(ServerStatus::Installing)),
         _ => None,
     }
 }
 
-fn shown(status: Option<&str>) -> String {
-    status.unwrap_or("installed").to_string()
+fn shown(status: Option<ServerStatus>) -> String {
+    status.map_or("installed", ServerStatus::as_str).to_string()
 }
 
 /// Compares every node's servers with the panel's.
@@ -152,11 +153,13 @@ pub async fn check(core: &Core) -> Result<Vec<Finding>> {
                     server: server.uuid.clone(),
                 }),
                 Some(described) => {
-                    let panel_status = server.status.as_deref().filter(|s| *s != "suspended");
+                    let panel_status = server
+                        .status
+                        .filter(|status| *status != ServerStatus::Suspended);
                     if let Some(wings_status) = status_from_wings(described)
                         && wings_status != panel_status
-                        && !(panel_status == Some("reinstall_failed")
-                            && wings_status == Some("install_failed"))
+                        && !(panel_status == Some(ServerStatus::ReinstallFailed)
+                            && wings_status == Some(ServerStatus::InstallFailed))
                     {
                         findings.push(Finding::InstallState {
                             node: node.name.clone(),
@@ -218,9 +221,9 @@ async fn repair(core: &Core, finding: &Finding) -> Result<()> {
                 .await?
                 .ok_or_else(|| crate::error::Error::NotFound(format!("server {server} is gone")))?;
             let status = (wings != "installed").then_some(if wings == "installing" {
-                "installing"
+                ServerStatus::Installing
             } else {
-                "install_failed"
+                ServerStatus::InstallFailed
             });
             servers::set_status(&core.db, &record, status)
                 .await
@@ -266,13 +269,14 @@ async fn settle_installs(core: &Core, node_id: i64) {
                 Ok(described) => described,
                 // Unknown to wings: the installation never reached it.
                 Err(crate::error::Error::NotFound(_)) => {
-                    servers::set_status(&core.db, &server, Some("install_failed")).await?;
+                    servers::set_status(&core.db, &server, Some(ServerStatus::InstallFailed))
+                        .await?;
                     continue;
                 }
                 Err(err) => return Err(err),
             };
             if let Some(status) = status_from_wings(&described)
-                && status != Some("installing")
+                && status != Some(ServerStatus::Installing)
             {
                 servers::set_status(&core.db, &server, status).await?;
             }

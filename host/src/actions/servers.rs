@@ -10,7 +10,7 @@ use super::{Activity, Actor, Core};
 use crate::db::nodes::Allocation;
 use crate::db::servers::{self, NewServer, Server, ServerChanges};
 use crate::db::{eggs, server_intents};
-use crate::domain::vocabulary::PowerSignal;
+use crate::domain::vocabulary::{PowerSignal, ServerStatus};
 use crate::error::{Error, Result};
 use crate::faults;
 
@@ -222,11 +222,16 @@ pub async fn set_suspended(
     suspended: bool,
 ) -> Result<Server> {
     refuse_if_deleting(server)?;
-    let currently = server.status.as_deref() == Some("suspended");
+    let currently = server.status == Some(ServerStatus::Suspended);
     if currently == suspended {
         return Ok(server.clone());
     }
-    let updated = servers::set_status(&core.db, server, suspended.then_some("suspended")).await?;
+    let updated = servers::set_status(
+        &core.db,
+        server,
+        suspended.then_some(ServerStatus::Suspended),
+    )
+    .await?;
     // wings stops a suspended server when it syncs.
     sync(core, &updated).await;
     let event = if suspended {
@@ -247,10 +252,10 @@ pub async fn set_suspended(
 pub async fn reinstall(core: &Core, actor: &Actor, server: &Server) -> Result<Server> {
     refuse_unless_ready(server)?;
     let wings = core.wings(server.node_id).await?;
-    let updated = servers::set_status(&core.db, server, Some("installing")).await?;
+    let updated = servers::set_status(&core.db, server, Some(ServerStatus::Installing)).await?;
     faults::point("server.reinstall.recorded");
     if let Err(err) = wings.reinstall(&server.uuid).await {
-        servers::set_status(&core.db, server, server.status.as_deref()).await?;
+        servers::set_status(&core.db, server, server.status).await?;
         return Err(err);
     }
     core.record(
@@ -300,8 +305,8 @@ pub async fn delete(core: &Core, actor: &Actor, server: &Server, force: bool) ->
 
 /// A server being deleted takes no more changes.
 fn refuse_if_deleting(server: &Server) -> Result<()> {
-    match server.status.as_deref() {
-        Some("deleting") => Err(Error::Conflict(
+    match server.status {
+        Some(ServerStatus::Deleting) => Err(Error::Conflict(
             "the server is being deleted from its node".into(),
         )),
         _ => Ok(()),
@@ -311,11 +316,11 @@ fn refuse_if_deleting(server: &Server) -> Result<()> {
 /// Suspended, installing and deleted servers refuse power, console and file actions.
 pub(super) fn refuse_unless_ready(server: &Server) -> Result<()> {
     refuse_if_deleting(server)?;
-    match server.status.as_deref() {
-        Some("suspended") => Err(Error::Conflict(
+    match server.status {
+        Some(ServerStatus::Suspended) => Err(Error::Conflict(
             "the server is suspended; an administrator can lift that".into(),
         )),
-        Some("installing") => Err(Error::Conflict(
+        Some(ServerStatus::Installing) => Err(Error::Conflict(
             "the server is still installing; try again when it is done".into(),
         )),
         _ => Ok(()),

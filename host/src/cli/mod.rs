@@ -563,6 +563,11 @@ fn confirm_install(package: &Package, grants: Option<&Capabilities>) -> Result<b
     if manifest.runtime == Runtime::Native {
         println!("  WARNING: native plugins run unsandboxed with the panel's full privileges.");
     }
+    if manifest.runs_on_nodes() {
+        println!(
+            "  runs on every node too (it provides a backup driver), with the same grants and its settings, sealed values included"
+        );
+    }
     let granted = grants.unwrap_or(&manifest.capabilities).describe();
     if granted.is_empty() {
         println!("  asks for no capabilities");

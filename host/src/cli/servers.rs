@@ -214,7 +214,7 @@ pub async fn run(
                         "{}  {:<24}  {}",
                         server.short_id,
                         server.name,
-                        server.status.as_deref().unwrap_or("ready")
+                        server.status.map_or("ready", |status| status.as_str())
                     );
                 }
             }

@@ -22,6 +22,7 @@ pub mod sql_guard;
 pub mod ssh_keys;
 pub mod subusers;
 pub mod users;
+mod words;
 
 use std::str::FromStr;
 use std::time::Duration;

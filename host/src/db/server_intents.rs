@@ -14,6 +14,7 @@ use chrono::Utc;
 
 use super::servers::{SERVER_COLUMNS, Server};
 use super::{Database, on_pool};
+use crate::domain::vocabulary::ServerStatus;
 use crate::error::{Error, Result};
 
 /// How long a holder keeps a change: longer than any call to wings takes.
@@ -29,7 +30,7 @@ pub struct ServerIntent {
     pub action: String,
     pub start_after: bool,
     pub force: bool,
-    pub previous_status: Option<String>,
+    pub previous_status: Option<ServerStatus>,
     pub holder: Option<String>,
     pub due_at: i64,
     pub attempts: i32,
@@ -132,7 +133,7 @@ pub async fn begin_delete(db: &Database, server: &Server, force: bool) -> Result
         .bind(&server.uuid)
         .fetch_optional(&mut *transaction)
         .await?;
-        let mut previous_status = server.status.clone();
+        let mut previous_status = server.status;
         if let Some(pending) = &pending {
             if !pending.is_free(now) {
                 return Err(Error::Conflict(format!(
@@ -141,7 +142,7 @@ pub async fn begin_delete(db: &Database, server: &Server, force: bool) -> Result
                 )));
             }
             if pending.action == "delete" {
-                previous_status = pending.previous_status.clone();
+                previous_status = pending.previous_status;
             }
             sqlx::query("DELETE FROM server_intents WHERE id = $1")
                 .bind(pending.id)
@@ -155,7 +156,7 @@ pub async fn begin_delete(db: &Database, server: &Server, force: bool) -> Result
         .bind(&server.uuid)
         .bind(server.node_id)
         .bind(force)
-        .bind(&previous_status)
+        .bind(previous_status)
         .bind(holder)
         .bind(due_at)
         .bind(now)
@@ -177,7 +178,7 @@ pub async fn begin_delete(db: &Database, server: &Server, force: bool) -> Result
 pub async fn cancel_delete(db: &Database, server: &Server) -> Result<()> {
     on_pool!(db, pool => {
         let mut transaction = pool.begin_with(db.begin_write()).await?;
-        let previous: Option<Option<String>> = sqlx::query_scalar(
+        let previous: Option<Option<ServerStatus>> = sqlx::query_scalar(
             "DELETE FROM server_intents WHERE server_uuid = $1 AND action = 'delete' RETURNING previous_status",
         )
         .bind(&server.uuid)

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{Database, on_pool, server_intents};
 use crate::db::eggs::EggRecord;
 use crate::db::nodes::{Allocation, Node};
+use crate::domain::vocabulary::ServerStatus;
 use crate::domain::wings_wire::{self, ServerWire};
 use crate::error::{Error, Result};
 
@@ -36,7 +37,7 @@ pub struct Server {
     pub allocation_limit: i32,
     /// `installing`, `install_failed`, `reinstall_failed`, `suspended`, `deleting` (its
     /// node is removing it); `None` when ready.
-    pub status: Option<String>,
+    pub status: Option<ServerStatus>,
     pub installed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -195,7 +196,7 @@ pub async fn create(db: &Database, new: &NewServer, start_after_install: bool) -
     let uuid = uuid::Uuid::new_v4().to_string();
     let short_id = uuid[..8].to_string();
     let now = Utc::now();
-    let status = (!new.skip_scripts).then_some("installing");
+    let status = (!new.skip_scripts).then_some(ServerStatus::Installing);
     let default_allocation = new.allocations[0].id;
     let server = on_pool!(db, pool => {
         let mut transaction = pool.begin_with(db.begin_write()).await?;
@@ -329,8 +330,8 @@ pub async fn finish_install(
 ) -> Result<()> {
     let status = match (successful, reinstall) {
         (true, _) => None,
-        (false, false) => Some("install_failed"),
-        (false, true) => Some("reinstall_failed"),
+        (false, false) => Some(ServerStatus::InstallFailed),
+        (false, true) => Some(ServerStatus::ReinstallFailed),
     };
     let now = Utc::now();
     on_pool!(db, pool => {
@@ -423,7 +424,7 @@ pub async fn wings_description(
         uuid: &server.uuid,
         name: &server.name,
         description: &server.description,
-        suspended: server.status.as_deref() == Some("suspended"),
+        suspended: server.status == Some(ServerStatus::Suspended),
         startup: &server.startup,
         skip_egg_scripts: server.skip_scripts,
         environment,
@@ -852,8 +853,12 @@ pub async fn release_allocation(
     Ok(())
 }
 
-/// Sets the server's status (`installing`, `suspended`, …; `None` is ready).
-pub async fn set_status(db: &Database, server: &Server, status: Option<&str>) -> Result<Server> {
+/// Sets the server's status (`None` is ready).
+pub async fn set_status(
+    db: &Database,
+    server: &Server,
+    status: Option<ServerStatus>,
+) -> Result<Server> {
     Ok(on_pool!(db, pool => {
         sqlx::query_as::<_, Server>(sqlx::AssertSqlSafe(format!(
             "UPDATE servers SET status = $2, updated_at = $3 WHERE id = $1 RETURNING {SERVER_COLUMNS}"

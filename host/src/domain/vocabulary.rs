@@ -132,6 +132,57 @@ impl TryFrom<String> for PluginSource {
     }
 }
 
+/// What stands between a server and being ready; a ready server has none (Pterodactyl's
+/// `status: null`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerStatus {
+    Installing,
+    InstallFailed,
+    ReinstallFailed,
+    Suspended,
+    /// Its node is removing it.
+    Deleting,
+}
+
+impl ServerStatus {
+    pub const ALL: [ServerStatus; 5] = [
+        ServerStatus::Installing,
+        ServerStatus::InstallFailed,
+        ServerStatus::ReinstallFailed,
+        ServerStatus::Suspended,
+        ServerStatus::Deleting,
+    ];
+
+    /// The word stored and shown (Pterodactyl's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerStatus::Installing => "installing",
+            ServerStatus::InstallFailed => "install_failed",
+            ServerStatus::ReinstallFailed => "reinstall_failed",
+            ServerStatus::Suspended => "suspended",
+            ServerStatus::Deleting => "deleting",
+        }
+    }
+}
+
+impl std::str::FromStr for ServerStatus {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ServerStatus, String> {
+        ServerStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| format!("`{text}` is not a server status"))
+    }
+}
+
+impl std::fmt::Display for ServerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +196,14 @@ mod tests {
         assert_eq!("https".parse::<Scheme>(), Ok(Scheme::Https));
         assert_eq!(Scheme::Https.websocket(), "wss");
         assert!("ftp".parse::<Scheme>().is_err());
+        for status in ServerStatus::ALL {
+            assert_eq!(status.as_str().parse::<ServerStatus>(), Ok(status));
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.as_str())
+            );
+        }
+        assert!("ready".parse::<ServerStatus>().is_err());
         assert_eq!(
             serde_json::to_string(&PowerSignal::Kill).unwrap(),
             "\"kill\""

@@ -143,11 +143,7 @@ pub async fn fallback(
         (RouteScope::Server, Some(key)) => {
             let principal = policy::require_user(principal.as_ref())?;
             let (server, access) = super::client::server_access_for(&state, principal, key).await?;
-            policy::authorize_server_route(
-                server.status.as_deref(),
-                &access,
-                route.permission.as_deref(),
-            )?;
+            policy::authorize_server_route(server.status, &access, route.permission.as_deref())?;
             params.insert(0, ("server".into(), server.uuid.clone()));
             server_context = Some((server.uuid, access.permissions().join(",")));
         }

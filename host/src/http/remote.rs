@@ -18,6 +18,7 @@ use hatchery_protocol::remote::{
 use crate::db::nodes::{self, Node};
 use crate::db::servers::{self, Server};
 use crate::db::{activity, ssh_keys, subusers, users};
+use crate::domain::vocabulary::ServerStatus;
 use crate::error::{Error, Result};
 use crate::events::host_event;
 use crate::plugins::Login;
@@ -243,7 +244,7 @@ pub async fn sftp_auth(
         state.login_limiter.failed(&limiter_key);
         return Err(refused());
     }
-    if server.status.as_deref() == Some("suspended") {
+    if server.status == Some(ServerStatus::Suspended) {
         return Err(Error::Forbidden("the server is suspended".into()));
     }
     if node.maintenance {

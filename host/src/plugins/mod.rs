@@ -278,6 +278,7 @@ impl Registry {
             requested,
             granted: serde_json::from_str(&entry.record.grants).unwrap_or_default(),
             trusted_code: entry.status.runtime == "native",
+            runs_on_nodes: entry.manifest.as_ref().is_some_and(|m| m.runs_on_nodes()),
             installed_at: entry.record.installed_at,
             updated_at: entry.record.updated_at,
         })
@@ -304,6 +305,8 @@ pub struct PluginDetails {
     pub granted: Capabilities,
     /// Native plugins run unsandboxed inside the panel process.
     pub trusted_code: bool,
+    /// It provides a node-side interface: every node's wings runs it too.
+    pub runs_on_nodes: bool,
     pub installed_at: chrono::DateTime<Utc>,
     pub updated_at: chrono::DateTime<Utc>,
 }

@@ -22,7 +22,7 @@ fn to_plugin(server: Server) -> hatchery_sdk::Server {
         owner_id: server.owner_id,
         node_id: server.node_id,
         egg_id: server.egg_id,
-        status: server.status,
+        status: server.status.map(|status| status.as_str().to_string()),
         image: server.image,
         memory_mb: server.memory_mb,
         disk_mb: server.disk_mb,
