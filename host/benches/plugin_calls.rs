@@ -4,7 +4,9 @@
 //! handler, of the same answer from a Wasm plugin and from a native plugin (p50/p99,
 //! so the difference is the plugin overhead); the per-call store + instance set-up;
 //! a Wasm plugin's cold load with and without the compiled-component cache; and the
-//! idle RSS of a `hatchery serve` process with the example plugins loaded.
+//! idle RSS of a `hatchery serve` process with the example plugins loaded; and the
+//! round trip of one `servers.get` host call from each runtime (a route making that
+//! call against the same route making none).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -44,9 +46,12 @@ fn main() {
             "hostile-native",
             "hello-wasm",
             "hello-native",
+            "bench-wasm",
+            "bench-native",
         ] {
             copy_dir(&plugins.join(id), &dir.path().join("plugins").join(id));
         }
+        use_optimised_native_code(&workspace, &dir.path().join("plugins"));
         let env: BTreeMap<String, String> = [(
             "HATCHERY_DATA_DIR".to_string(),
             dir.path().display().to_string(),
@@ -86,6 +91,19 @@ fn main() {
         report("Wasm plugin route", &wasm, Some(&plain));
         report("native plugin route", &native, Some(&plain));
 
+        // One `servers.get` on top of the same route: the host call's round trip.
+        let server = bench_server(&db, &config).await;
+        for runtime in ["wasm", "native"] {
+            let bare = latency(&app, &format!("/api/plugins/bench-{runtime}/ok")).await;
+            let path = format!("/api/plugins/bench-{runtime}/server/{server}");
+            let with_call = latency(&app, &path).await;
+            report(
+                &format!("{runtime} route + one servers.get"),
+                &with_call,
+                Some(&bare),
+            );
+        }
+
         let registry = host.registry();
         let plugin = registry.enabled("hostile-wasm").unwrap().clone();
         drop(registry);
@@ -122,6 +140,80 @@ fn main() {
     if std::env::var_os("BENCH_ONLY").is_none() {
         idle_rss(&plugins);
     }
+}
+
+/// A server in the database (its node's wings is never called), for `servers.get`.
+async fn bench_server(db: &Database, config: &Config) -> String {
+    use hatchery_host::db::{eggs, nodes, servers, users};
+    let secrets = hatchery_host::secrets::SecretBox::load_or_create(&config.data_dir).unwrap();
+    let owner = users::create(
+        db,
+        &users::NewUser {
+            username: "owner".into(),
+            email: "owner@example.com".into(),
+            password: None,
+            admin: false,
+            language: None,
+            role_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    let node = nodes::create(
+        db,
+        &secrets,
+        &nodes::NewNode {
+            name: "bench".into(),
+            description: String::new(),
+            fqdn: "127.0.0.1".into(),
+            scheme: hatchery_host::domain::vocabulary::Scheme::Http,
+            behind_proxy: false,
+            daemon_port: 9,
+            sftp_port: 2022,
+            data_dir: "/var/lib/pterodactyl/volumes".into(),
+            memory_mb: 4096,
+            memory_overallocate: 0,
+            disk_mb: 4096,
+            disk_overallocate: 0,
+            upload_size_mb: 100,
+        },
+    )
+    .await
+    .unwrap();
+    nodes::add_allocations(db, &node, "127.0.0.1", &[25565], None)
+        .await
+        .unwrap();
+    let egg =
+        hatchery_host::domain::eggs::Egg::parse(include_str!("../tests/fixtures/fixture-egg.json"))
+            .unwrap();
+    let (egg, _) = eggs::import(db, "Bench", &egg).await.unwrap();
+    let server = servers::create(
+        db,
+        &servers::NewServer {
+            name: "bench".into(),
+            description: String::new(),
+            owner_id: owner.id,
+            allocations: nodes::allocations(db, &node, true).await.unwrap(),
+            node,
+            egg,
+            image: None,
+            startup: None,
+            memory_mb: 512,
+            swap_mb: 0,
+            disk_mb: 1024,
+            io_weight: 500,
+            cpu_percent: 100,
+            threads: None,
+            oom_disabled: false,
+            skip_scripts: true,
+            allocation_limit: 1,
+            variables: BTreeMap::new(),
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    server.uuid
 }
 
 async fn latency(app: &axum::Router, path: &str) -> Summary {
@@ -210,6 +302,34 @@ fn idle_rss(plugins: &Path) {
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Native plugins are assembled from debug builds (fast to build for tests); the
+/// benchmark runs the release builds `cargo xtask bench` makes, so the figures are
+/// the host's overhead, not unoptimised plugin code.
+fn use_optimised_native_code(workspace: &Path, plugins: &Path) {
+    for (id, library) in [
+        ("hostile-native", "hostile"),
+        ("hello-native", "hello_native"),
+    ] {
+        let built = workspace.join("target/release").join(format!(
+            "{}{library}{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ));
+        let manifest = plugins.join(id).join("plugin.toml");
+        if !manifest.exists() {
+            continue;
+        }
+        if built.exists() {
+            std::fs::copy(&built, plugins.join(id).join("plugin.so")).unwrap();
+        } else {
+            eprintln!(
+                "warning: {} is missing, so {id} runs its debug build (run `cargo xtask bench`)",
+                built.display()
+            );
+        }
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {

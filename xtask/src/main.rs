@@ -576,6 +576,20 @@ fn bench(layout: &Layout) -> Result<()> {
         }
     }
     ensure_postgres()?;
+    step("building the native plugins optimised, for the plugin benchmark");
+    cargo(
+        &layout.root,
+        &[
+            "build",
+            "--release",
+            "-p",
+            "hostile",
+            "-p",
+            "hello-native",
+            "-p",
+            "bench-plugin",
+        ],
+    )?;
     for package in ["hatchery", "wings"] {
         step(&format!("running the {package} benchmarks (release build)"));
         let status = Command::new("cargo")

@@ -531,7 +531,7 @@ fn a_backup_driver_runs_inside_wings_and_follows_the_panel() {
     assert_eq!(loaded()[0]["id"], "local-archives");
     assert_eq!(loaded()[0]["provides"], json!(["backup-driver"]));
     let details = panel.get_as("/api/admin/plugins/local-archives", &admin);
-    assert_eq!(details.body["data"]["runs_on_nodes"], true, "{details:?}");
+    assert_eq!(details.body["runs_on_nodes"], true, "{details:?}");
 
     import_fixture_egg(&panel, "Fixture Game", str::to_string);
     let port = add_ports(&panel, &admin, "local", 1)[0];

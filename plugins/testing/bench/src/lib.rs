@@ -1,0 +1,25 @@
+//! Routes for `benches/plugin_calls.rs`: `/ok` makes no host call, so it measures the
+//! route's own overhead; `/server/{server}` makes exactly one `servers.get`, so the
+//! difference is that host call's round trip. Built as both `bench-wasm` and
+//! `bench-native`; packaged for benchmarks only, never installed.
+
+use hatchery_sdk::{Error, Plugin, Request, Response, host, json};
+
+#[derive(Default)]
+struct Bench;
+
+impl Plugin for Bench {
+    fn handle_request(&self, request: Request) -> Result<Response, Error> {
+        match request.route.as_str() {
+            "/ok" => Ok(Response::json(&json!({ "ok": true }))),
+            "/server/{server}" => {
+                let server = request.param("server").unwrap_or_default();
+                let found = host::servers::get(server)?;
+                Ok(Response::json(&json!({ "ok": !found.uuid.is_empty() })))
+            }
+            _ => Ok(Response::not_found()),
+        }
+    }
+}
+
+hatchery_sdk::export_plugin!(Bench);
