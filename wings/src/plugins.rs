@@ -174,7 +174,6 @@ impl NodePlugins {
 
     fn load_and_keep(&self, release: NodePluginRelease) -> Result<()> {
         let id = release.id.clone();
-        hatchery_runtime::manifest::validate_id(&id).map_err(Error::BadRequest)?;
         let bytes = serde_json::to_vec(&release)
             .map_err(|err| Error::BadRequest(format!("cannot keep plugin {id}: {err}")))?;
         self.load(release)?;
@@ -205,6 +204,8 @@ impl NodePlugins {
 
     /// Checks a release and swaps it in; calls already running finish on the old code.
     fn load(&self, release: NodePluginRelease) -> Result<()> {
+        // The id names files on this node: it must be a plain plugin id.
+        hatchery_runtime::manifest::validate_id(&release.id).map_err(Error::BadRequest)?;
         let refuse =
             |message: String| Error::BadRequest(format!("plugin {}: {message}", release.id));
         let bytes = base64::engine::general_purpose::STANDARD

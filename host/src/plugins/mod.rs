@@ -1055,7 +1055,11 @@ impl PluginHost {
             .enabled(id)
             .is_some_and(|plugin| plugin.manifest.runs_on_nodes())
         {
-            self.tell_nodes().await;
+            // A CLI process is about to exit: it tells the nodes before it does.
+            match self.events.is_relay() {
+                true => self.tell_nodes().await,
+                false => self.tell_nodes_later(),
+            }
         }
         Ok(PluginSettings::shown(&schema, &stored))
     }
