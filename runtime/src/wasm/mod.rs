@@ -65,6 +65,8 @@ mod imports;
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// How long a call waits for a free slot before the plugin counts as busy.
 const QUEUE_WAIT: Duration = Duration::from_secs(2);
+/// How much of each pooled linear memory stays mapped between calls.
+const KEEP_RESIDENT_BYTES: usize = 2 * 1024 * 1024;
 /// The WIT contract major version this host implements.
 const CONTRACT_MAJOR: &str = "1";
 
@@ -305,6 +307,12 @@ fn build_engine(limits: WasmLimits) -> Result<Engine> {
     // Returning memory to the OS in batches cuts the TLB flushes a fresh instance per
     // call would otherwise cost every core.
     pool.decommit_batch_size(32);
+    // A fresh instance per call would otherwise fault in every page it touches: keep
+    // the low pages of a slot resident, and reset only the ones a call dirtied
+    // (PAGEMAP_SCAN, Linux 6.7+) instead of unmapping them.
+    pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
+    pool.table_keep_resident(64 * 1024);
+    pool.pagemap_scan(wasmtime::Enabled::Auto);
 
     pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&pooled) {
