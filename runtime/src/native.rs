@@ -17,6 +17,7 @@ use hatchery_sdk::abi::{self, Buffer, HostApi};
 use hatchery_sdk::{
     ActivityEntry, CommandOutput, DbValue, Event, HostError, LogLevel, Principal, Request, Response,
 };
+use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
 
 use crate::services::{FileSink, Services};
@@ -494,16 +495,29 @@ fn serve_files_call(
         }
         abi::HOST_FILES_READ => {
             let (server, path): (String, String) = abi::decode(input)?;
-            abi::encode(&runtime.block_on(services.files_read(caller, &server, &path, None)))
+            abi::encode(
+                &runtime
+                    .block_on(services.files_read(caller, &server, &path, None))
+                    .map(ByteBuf::from),
+            )
         }
         abi::HOST_FILES_READ_RANGE => {
             let (server, path, offset, length): (String, String, u64, u64) = abi::decode(input)?;
             let range = Some((offset, length));
-            abi::encode(&runtime.block_on(services.files_read(caller, &server, &path, range)))
+            abi::encode(
+                &runtime
+                    .block_on(services.files_read(caller, &server, &path, range))
+                    .map(ByteBuf::from),
+            )
         }
         abi::HOST_FILES_WRITE => {
-            let (server, path, contents): (String, String, Vec<u8>) = abi::decode(input)?;
-            abi::encode(&runtime.block_on(services.files_write(caller, &server, &path, contents)))
+            let (server, path, contents): (String, String, ByteBuf) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_write(
+                caller,
+                &server,
+                &path,
+                contents.into_vec(),
+            )))
         }
         abi::HOST_FILES_OPEN_WRITER => {
             let (server, path): (String, String) = abi::decode(input)?;
@@ -525,7 +539,7 @@ fn serve_files_call(
             abi::encode(&opened)
         }
         abi::HOST_FILES_APPEND => {
-            let (handle, chunk): (u64, Vec<u8>) = abi::decode(input)?;
+            let (handle, chunk): (u64, ByteBuf) = abi::decode(input)?;
             // Taken out while it works, so other writers are not held up.
             let taken = context
                 .writers
@@ -534,7 +548,7 @@ fn serve_files_call(
                 .remove(&handle);
             let appended = match taken {
                 Some(mut writer) => {
-                    let appended = runtime.block_on(writer.append(chunk));
+                    let appended = runtime.block_on(writer.append(chunk.into_vec()));
                     if appended.is_ok() {
                         let mut writers = context.writers.lock().expect("writers lock");
                         writers.insert(handle, writer);

@@ -289,6 +289,7 @@ pub mod identity {
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
     use serde::de::DeserializeOwned;
+    use serde_bytes::{ByteBuf, Bytes};
 
     use crate::abi::{self, guest::host_call};
     use crate::{
@@ -387,7 +388,7 @@ mod imp {
     }
 
     pub fn files_read(server: &str, path: &str) -> Result<Vec<u8>, HostError> {
-        typed(abi::HOST_FILES_READ, &abi::encode(&(server, path)))
+        typed::<ByteBuf>(abi::HOST_FILES_READ, &abi::encode(&(server, path))).map(ByteBuf::into_vec)
     }
 
     pub fn files_read_range(
@@ -397,13 +398,13 @@ mod imp {
         length: u64,
     ) -> Result<Vec<u8>, HostError> {
         let input = abi::encode(&(server, path, offset, length));
-        typed(abi::HOST_FILES_READ_RANGE, &input)
+        typed::<ByteBuf>(abi::HOST_FILES_READ_RANGE, &input).map(ByteBuf::into_vec)
     }
 
     pub fn files_write(server: &str, path: &str, contents: &[u8]) -> Result<(), HostError> {
         typed(
             abi::HOST_FILES_WRITE,
-            &abi::encode(&(server, path, contents)),
+            &abi::encode(&(server, path, Bytes::new(contents))),
         )
     }
 
@@ -432,7 +433,7 @@ mod imp {
     pub fn writer_append(writer: &Writer, chunk: &[u8]) -> Result<(), HostError> {
         typed(
             abi::HOST_FILES_APPEND,
-            &abi::encode(&(writer.handle, chunk)),
+            &abi::encode(&(writer.handle, Bytes::new(chunk))),
         )
     }
 

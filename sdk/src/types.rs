@@ -29,6 +29,8 @@ pub struct Request {
     pub query: String,
     pub params: Vec<(String, String)>,
     pub headers: Vec<(String, String)>,
+    /// Bytes cross the native ABI as one block, not byte by byte.
+    #[serde(with = "serde_bytes")]
     pub body: Vec<u8>,
     pub principal: Option<Principal>,
 }
@@ -88,6 +90,8 @@ impl Request {
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// Bytes cross the native ABI as one block, not byte by byte.
+    #[serde(with = "serde_bytes")]
     pub body: Vec<u8>,
 }
 
@@ -205,7 +209,7 @@ pub enum DbValue {
     Integer(i64),
     Real(f64),
     Text(String),
-    Blob(Vec<u8>),
+    Blob(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 impl DbValue {
@@ -509,6 +513,8 @@ pub struct OutgoingRequest {
     /// `http://` or `https://`, to a host the admin allowed (capability `http`).
     pub url: String,
     pub headers: Vec<(String, String)>,
+    /// Bytes cross the native ABI as one block, not byte by byte.
+    #[serde(with = "serde_bytes")]
     pub body: Vec<u8>,
 }
 

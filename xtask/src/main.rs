@@ -576,7 +576,7 @@ fn bench(layout: &Layout) -> Result<()> {
         }
     }
     ensure_postgres()?;
-    step("building the native plugins optimised, for the plugin benchmark");
+    step("building wings and the native plugins optimised, for the plugin benchmarks");
     cargo(
         &layout.root,
         &[
@@ -588,6 +588,8 @@ fn bench(layout: &Layout) -> Result<()> {
             "hello-native",
             "-p",
             "bench-plugin",
+            "-p",
+            "wings",
         ],
     )?;
     for package in ["hatchery", "wings"] {
