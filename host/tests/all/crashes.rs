@@ -339,7 +339,27 @@ fn walk_every_fault_point(dialect: Dialect) {
     // Of the 12 ports, the two created servers hold one each and the reinstalled one
     // its new primary: every other one is free again.
     let free = free_allocations(&cluster.panel, "local");
-    assert_eq!(free.len(), 12 - 3, "{free:?}");
+    if free.len() != 12 - 3 {
+        // Say who holds what, so a failure here names the step that leaked.
+        let all = cluster
+            .panel
+            .cli_ok(&["node", "allocations", "local", "--json"]);
+        let servers: Vec<(String, String, String)> = panel_servers(&cluster.panel)
+            .iter()
+            .map(|server| {
+                (
+                    server["id"].to_string(),
+                    server["name"].as_str().unwrap_or_default().to_string(),
+                    server["status"].to_string(),
+                )
+            })
+            .collect();
+        panic!(
+            "{} ports free, expected 9\nallocations: {all}\nservers (id, name, status): {servers:?}\n{}",
+            free.len(),
+            cluster.panel.log()
+        );
+    }
 }
 
 #[test]
