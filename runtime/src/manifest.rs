@@ -135,6 +135,14 @@ pub enum Provider {
 }
 
 impl Provider {
+    /// The interface's name, as manifests write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::AuthMethod => "auth-method",
+            Provider::BackupDriver => "backup-driver",
+        }
+    }
+
     /// Whether wings, not the panel, loads the plugin to call this provider.
     pub fn runs_on_nodes(self) -> bool {
         matches!(self, Provider::BackupDriver)

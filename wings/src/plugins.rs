@@ -167,7 +167,7 @@ impl NodePlugins {
             .ok_or_else(|| {
                 Error::NotFound(format!(
                     "no plugin `{id}` providing {} runs on this node; enable it on the panel",
-                    provider_name(provider)
+                    provider.as_str()
                 ))
             })
     }
@@ -285,13 +285,6 @@ impl NodePlugins {
                 Ok(())
             }
         }
-    }
-}
-
-fn provider_name(provider: Provider) -> &'static str {
-    match provider {
-        Provider::AuthMethod => "auth-method",
-        Provider::BackupDriver => "backup-driver",
     }
 }
 

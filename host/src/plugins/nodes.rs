@@ -8,10 +8,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use hatchery_runtime::node::{NodePluginRelease, NodePluginSummary, release_digest};
-use serde_json::Value;
 
-use super::{LoadedPlugin, PluginHost, Registry, catalogue, package};
-use crate::db::plugin_settings;
+use super::{LoadedPlugin, PluginHost, Registry, catalogue, package, settings};
 use crate::error::{Error, Result};
 
 /// How long the panel waits for one node to take the news.
@@ -90,13 +88,13 @@ impl PluginHost {
 
     /// The settings a node-side plugin reads, as its panel side would.
     async fn node_settings(&self, plugin: &LoadedPlugin) -> Result<String> {
-        let stored =
-            plugin_settings::get(&self.db, &self.core.secrets, &plugin.manifest.id).await?;
-        let values = match &plugin.settings {
-            Some(schema) => schema.with_defaults(&stored.merged()),
-            None => stored.merged(),
-        };
-        Ok(Value::Object(values).to_string())
+        settings::effective(
+            &self.db,
+            &self.core.secrets,
+            &plugin.manifest.id,
+            plugin.settings.as_deref(),
+        )
+        .await
     }
 
     /// Tells every node that its plugins changed; a node that cannot be reached

@@ -6,7 +6,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::db::plugin_settings::StoredSettings;
+use crate::db::Database;
+use crate::db::plugin_settings::{self, StoredSettings};
+use crate::error::Result;
+use crate::secrets::SecretBox;
 
 /// Largest settings schema a package may carry.
 pub const MAX_SCHEMA_BYTES: usize = 256 * 1024;
@@ -38,6 +41,22 @@ impl boon::UrlLoader for NoLoader {
 pub struct Problem {
     pub pointer: String,
     pub message: String,
+}
+
+/// What plugin `id` reads as its settings, on the panel or a node: every stored value,
+/// sealed ones opened, with `schema`'s defaults filled in, as a JSON object.
+pub async fn effective(
+    db: &Database,
+    secrets: &SecretBox,
+    id: &str,
+    schema: Option<&SettingsSchema>,
+) -> Result<String> {
+    let stored = plugin_settings::get(db, secrets, id).await?.merged();
+    let values = match schema {
+        Some(schema) => schema.with_defaults(&stored),
+        None => stored,
+    };
+    Ok(Value::Object(values).to_string())
 }
 
 impl SettingsSchema {

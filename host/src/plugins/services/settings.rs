@@ -4,22 +4,21 @@
 use async_trait::async_trait;
 use hatchery_runtime::services::Settings;
 use hatchery_sdk::HostError;
-use serde_json::Value;
 
 use super::{HostServices, host_error};
-use crate::db::plugin_settings;
+use crate::plugins::settings::effective;
 
 #[async_trait]
 impl Settings for HostServices {
     /// Every setting as a JSON object, sealed values included.
     async fn settings_get(&self) -> Result<String, HostError> {
-        let stored = plugin_settings::get(&self.core.db, &self.core.secrets, &self.plugin_id)
-            .await
-            .map_err(host_error)?;
-        let values = match &self.settings {
-            Some(schema) => schema.with_defaults(&stored.merged()),
-            None => stored.merged(),
-        };
-        Ok(Value::Object(values).to_string())
+        effective(
+            &self.core.db,
+            &self.core.secrets,
+            &self.plugin_id,
+            self.settings.as_deref(),
+        )
+        .await
+        .map_err(host_error)
     }
 }
