@@ -21,8 +21,9 @@ pub use error::{Error, Result};
 
 use hatchery_sdk::{CommandOutput, Event, Request, Response, SignInMethod};
 
-/// Caps applied to every call into a Wasm plugin.
-#[derive(Debug, Clone, Copy)]
+/// Caps applied to every call into a Wasm plugin. The panel hands its own to wings
+/// with each node-side plugin, so a plugin meets the same limits on both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct WasmLimits {
     pub memory_mb: u64,
     pub timeout_ms: u64,

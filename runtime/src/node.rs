@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::WasmLimits;
 use crate::manifest::Capabilities;
 
 /// A plugin a node should run, as the panel lists it.
@@ -28,13 +29,22 @@ pub struct NodePluginRelease {
     pub grants: Capabilities,
     /// The plugin's settings, defaults filled in, sealed values opened (a JSON object).
     pub settings: String,
+    /// The panel's limits on every call; the node applies the same.
+    #[serde(default)]
+    pub limits: WasmLimits,
 }
 
-/// The digest of a release: its files' content hash, grants and settings.
-pub fn release_digest(content_hash: &str, grants: &Capabilities, settings: &str) -> String {
+/// The digest of a release: its files' content hash, grants, settings and limits.
+pub fn release_digest(
+    content_hash: &str,
+    grants: &Capabilities,
+    settings: &str,
+    limits: &WasmLimits,
+) -> String {
     let grants = serde_json::to_string(grants).unwrap_or_default();
+    let limits = serde_json::to_string(limits).unwrap_or_default();
     let mut hasher = Sha256::new();
-    for part in [content_hash, &grants, settings] {
+    for part in [content_hash, &grants, settings, &limits] {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
     }

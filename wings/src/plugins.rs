@@ -44,6 +44,20 @@ impl NodePlugin {
     }
 }
 
+/// What a sync did: the plugins running now, and those the panel listed that could
+/// not be fetched or loaded (none of them runs).
+#[derive(Debug, Serialize)]
+pub struct SyncReport {
+    pub loaded: Vec<LoadedSummary>,
+    pub failed: Vec<SyncFailure>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SyncFailure {
+    pub id: String,
+    pub error: String,
+}
+
 /// A loaded plugin as `GET /api/plugins` shows it.
 #[derive(Debug, Serialize)]
 pub struct LoadedSummary {
@@ -54,8 +68,9 @@ pub struct LoadedSummary {
 }
 
 pub struct NodePlugins {
-    /// Made when the first plugin loads: a node without plugins pays nothing.
-    runtime: std::sync::OnceLock<WasmRuntime>,
+    /// One runtime per set of limits the panel asked for (in practice one), made when
+    /// the first plugin needs it: a node without plugins pays nothing.
+    runtimes: std::sync::Mutex<HashMap<WasmLimits, Arc<WasmRuntime>>>,
     /// `<root>/plugins/<id>.json`: the releases this node runs.
     releases_dir: PathBuf,
     /// `<root>/plugin-data/<id>`: each plugin's storage, kept when it is unloaded (a
@@ -69,7 +84,7 @@ pub struct NodePlugins {
 impl NodePlugins {
     pub fn new(root: &Path) -> NodePlugins {
         NodePlugins {
-            runtime: std::sync::OnceLock::new(),
+            runtimes: std::sync::Mutex::default(),
             releases_dir: root.join("plugins"),
             data_dir: root.join("plugin-data"),
             loaded: RwLock::default(),
@@ -77,13 +92,16 @@ impl NodePlugins {
         }
     }
 
-    fn runtime(&self) -> Result<&WasmRuntime> {
-        if let Some(runtime) = self.runtime.get() {
-            return Ok(runtime);
+    fn runtime(&self, limits: WasmLimits) -> Result<Arc<WasmRuntime>> {
+        let mut runtimes = self.runtimes.lock().expect("runtimes lock");
+        if let Some(runtime) = runtimes.get(&limits) {
+            return Ok(runtime.clone());
         }
-        let runtime = WasmRuntime::new(&self.releases_dir.join(".cache"), WasmLimits::default())
-            .map_err(plugin_error)?;
-        Ok(self.runtime.get_or_init(|| runtime))
+        let runtime = Arc::new(
+            WasmRuntime::new(&self.releases_dir.join(".cache"), limits).map_err(plugin_error)?,
+        );
+        runtimes.insert(limits, runtime.clone());
+        Ok(runtime)
     }
 
     /// Loads the releases kept on disk; one that fails is reported and skipped.
@@ -111,18 +129,27 @@ impl NodePlugins {
     }
 
     /// Brings this node's plugins in line with the panel's list.
-    pub async fn sync(&self, panel: &PanelClient) -> Result<Vec<LoadedSummary>> {
+    pub async fn sync(&self, panel: &PanelClient) -> Result<SyncReport> {
         let _one = self.syncing.lock().await;
         let wanted = panel.node_plugins().await?;
+        let mut failed = Vec::new();
         for summary in &wanted {
             let current = self.get(&summary.id).map(|plugin| plugin.digest.clone());
             if current.as_deref() == Some(summary.digest.as_str()) {
                 continue;
             }
-            let release = panel.node_plugin(&summary.id).await?;
-            let keep = self.load_and_keep(release);
-            if let Err(err) = keep {
+            // One plugin that cannot be fetched or loaded does not hold up the others.
+            if let Err(err) = self.fetch_and_load(panel, &summary.id).await {
                 tracing::warn!(plugin = %summary.id, "cannot load the plugin the panel handed over: {err}");
+                // The panel changed it (perhaps took a grant away): the old release
+                // does not go on running in its place.
+                if current.is_some() {
+                    self.unload(&summary.id)?;
+                }
+                failed.push(SyncFailure {
+                    id: summary.id.clone(),
+                    error: err.to_string(),
+                });
             }
         }
         let gone: Vec<String> = self
@@ -136,7 +163,23 @@ impl NodePlugins {
         for id in gone {
             self.unload(&id)?;
         }
-        Ok(self.list())
+        Ok(SyncReport {
+            loaded: self.list(),
+            failed,
+        })
+    }
+
+    async fn fetch_and_load(&self, panel: &PanelClient, id: &str) -> Result<()> {
+        // The id goes into a URL and names files here: a plain plugin id only.
+        hatchery_runtime::manifest::validate_id(id).map_err(Error::BadRequest)?;
+        let release = panel.node_plugin(id).await?;
+        if release.id != id {
+            return Err(Error::BadRequest(format!(
+                "the panel answered plugin {id} with a release of {}",
+                release.id
+            )));
+        }
+        self.load_and_keep(release)
     }
 
     pub fn list(&self) -> Vec<LoadedSummary> {
@@ -250,13 +293,14 @@ impl NodePlugins {
             settings: release.settings.clone(),
         });
         let code = self
-            .runtime()?
+            .runtime(release.limits)?
             .load(&release.id, wasm, services, storage, &manifest.provides)
             .map_err(plugin_error)?;
         let digest = release_digest(
             &package.content_sha256(),
             &release.grants,
             &release.settings,
+            &release.limits,
         );
         let plugin = Arc::new(NodePlugin {
             id: release.id.clone(),

@@ -56,7 +56,7 @@ impl PluginHost {
             summaries.push(NodePluginSummary {
                 id: plugin.manifest.id.clone(),
                 version: plugin.manifest.version.to_string(),
-                digest: release_digest(&content, &plugin.grants, &settings),
+                digest: release_digest(&content, &plugin.grants, &settings, &self.config.wasm),
             });
         }
         Ok(summaries)
@@ -83,6 +83,7 @@ impl PluginHost {
             package: base64::engine::general_purpose::STANDARD.encode(bytes),
             grants: plugin.grants.clone(),
             settings: self.node_settings(&plugin).await?,
+            limits: self.config.wasm,
         })
     }
 

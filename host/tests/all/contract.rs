@@ -513,7 +513,10 @@ fn outbound_http_reaches_only_allowed_hosts() {
 #[test]
 fn a_backup_driver_runs_inside_wings_and_follows_the_panel() {
     use sha2::Digest;
-    let panel = panel(Dialect::Sqlite).plugin("local-archives").start();
+    let panel = panel(Dialect::Sqlite)
+        .plugin("local-archives")
+        .env("HATCHERY_WASM_TIMEOUT_MS", "1500")
+        .start();
     let admin = panel.admin_key();
     let owner = panel.user_key("owner");
     let mut node = LocalNode::register(&panel, "local", None);
@@ -594,6 +597,20 @@ fn a_backup_driver_runs_inside_wings_and_follows_the_panel() {
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, vec![format!("{backup}.tar")]);
+
+    // A driver that hangs is stopped at the panel's time limit, not wings' default.
+    let (status, body) = node.wings_call(
+        "POST",
+        &format!("/api/servers/{uuid}/backup"),
+        json!({ "adapter": "local-archives", "uuid": uuid::Uuid::new_v4().to_string(), "config": { "spin": true } }),
+    );
+    let said = String::from_utf8_lossy(&body);
+    assert_ne!(status, 200, "{said}");
+    assert!(said.contains("time limit of 1500 ms"), "{said}");
+    assert_eq!(
+        node.wings_get("/api/plugins").unwrap()[0]["id"],
+        "local-archives"
+    );
 
     // Disabling the plugin on the panel unloads it on the node without a restart;
     // its archives stay.

@@ -299,22 +299,26 @@ impl Panel {
             .current_dir(self.dir.path());
         self.apply_env(&mut command);
         let mut child = command.spawn().expect("hatchery starts");
-        let deadline = Instant::now() + Duration::from_secs(60);
+        // Each probe has its own short timeout, so one stuck connection cannot use up
+        // the whole start-up window; a failure says how long the panel took and why.
+        let probe = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(3)))
+            .build()
+            .new_agent();
+        let spawned_at = chrono::Utc::now();
+        let started = Instant::now();
         loop {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("hatchery serve exited with {status}:\n{}", self.log());
             }
-            if self
-                .agent
-                .get(format!("{}/api/health", self.url))
-                .call()
-                .is_ok()
-            {
-                break;
-            }
+            let last_probe = match probe.get(format!("{}/api/health", self.url)).call() {
+                Ok(_) => break,
+                Err(err) => err.to_string(),
+            };
             assert!(
-                Instant::now() < deadline,
-                "hatchery did not answer within 60 s:\n{}",
+                started.elapsed() < Duration::from_secs(90),
+                "hatchery, spawned at {spawned_at}, did not answer /api/health within 90 s \
+                 (last probe: {last_probe}):\n{}",
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(50));

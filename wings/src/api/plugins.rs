@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::{ApiError, ApiResult, App};
 use crate::backups::{self, Saved};
 use crate::executor::Executor;
-use crate::plugins::LoadedSummary;
+use crate::plugins::{LoadedSummary, SyncReport};
 
 pub fn routes<E: Executor>() -> Router<App<E>> {
     Router::new()
@@ -37,7 +37,7 @@ async fn list<E: Executor>(State(manager): State<App<E>>) -> Json<Vec<LoadedSumm
 }
 
 /// The panel says its plugins changed: fetch what differs now.
-async fn sync<E: Executor>(State(manager): State<App<E>>) -> ApiResult<Json<Vec<LoadedSummary>>> {
+async fn sync<E: Executor>(State(manager): State<App<E>>) -> ApiResult<Json<SyncReport>> {
     Ok(Json(manager.plugins.sync(&manager.panel).await?))
 }
 

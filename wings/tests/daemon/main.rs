@@ -786,3 +786,141 @@ async fn installs_wait_for_a_panel_that_is_away_and_results_survive_a_wings_cras
         .await;
     assert_eq!(state.json()["state"], "offline");
 }
+
+/// A zip holding `files`, as the panel packs a plugin.
+fn plugin_package(files: &[(&str, &[u8])]) -> String {
+    use base64::Engine as _;
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes) in files {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    let bytes = zip.finish().unwrap().into_inner();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn driver_manifest(id: &str) -> String {
+    format!(
+        "id = \"{id}\"\nname = \"Driver\"\nversion = \"0.1.0\"\nhost = \">=0.1, <1\"\n\
+         runtime = \"wasm\"\nentry = \"plugin.wasm\"\nprovides = [\"backup-driver\"]\n\
+         [capabilities]\nstorage = true\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_plugin_releases_are_refused_one_by_one_and_wings_stays_up() {
+    let panel = PanelStandIn::start().await;
+    let release = |id: &str, package: String, grants: serde_json::Value| json!({ "id": id, "version": "0.1.0", "package": package, "grants": grants, "settings": "{}" });
+    let storage = json!({ "storage": true });
+    let cases = [
+        (
+            "not-base64",
+            Some(release("not-base64", "!!".into(), storage.clone())),
+        ),
+        (
+            "not-a-zip",
+            Some(release("not-a-zip", "aGVsbG8=".into(), storage.clone())),
+        ),
+        ("no-release", None),
+        (
+            "../escape",
+            Some(release("../escape", "aGVsbG8=".into(), storage.clone())),
+        ),
+        (
+            "other-id",
+            Some(release(
+                "someone-else",
+                plugin_package(&[
+                    ("plugin.toml", driver_manifest("someone-else").as_bytes()),
+                    ("plugin.wasm", b"\0asm"),
+                ]),
+                storage.clone(),
+            )),
+        ),
+        (
+            "renamed",
+            Some(release(
+                "renamed",
+                plugin_package(&[
+                    ("plugin.toml", driver_manifest("original").as_bytes()),
+                    ("plugin.wasm", b"\0asm"),
+                ]),
+                storage.clone(),
+            )),
+        ),
+        (
+            "greedy",
+            Some(release(
+                "greedy",
+                plugin_package(&[
+                    ("plugin.toml", driver_manifest("greedy").as_bytes()),
+                    ("plugin.wasm", b"\0asm"),
+                ]),
+                json!({ "storage": true, "node_files": true }),
+            )),
+        ),
+        (
+            "not-wasm",
+            Some(release(
+                "not-wasm",
+                plugin_package(&[
+                    ("plugin.toml", driver_manifest("not-wasm").as_bytes()),
+                    ("plugin.wasm", b"not a component"),
+                ]),
+                storage.clone(),
+            )),
+        ),
+        (
+            "malformed",
+            Some(json!({ "id": "malformed", "package": 7 })),
+        ),
+    ];
+    {
+        let mut state = panel.state.lock().unwrap();
+        for (id, release) in &cases {
+            state
+                .plugin_summaries
+                .push(json!({ "id": id, "version": "0.1.0", "digest": format!("digest-of-{id}") }));
+            if let Some(release) = release {
+                state
+                    .plugin_releases
+                    .insert(id.to_string(), release.clone());
+            }
+        }
+    }
+    let wings = Wings::start(&panel).await;
+    let report = wings.call("POST", "/api/plugins/sync", None).await;
+    assert_eq!(report.status, 200, "{report:?}");
+    let report = report.json();
+    assert_eq!(report["loaded"], json!([]), "{report}");
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), cases.len(), "{report}");
+    let reason = |id: &str| {
+        failed
+            .iter()
+            .find(|f| f["id"] == id)
+            .map(|f| f["error"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no failure for {id}: {report}"))
+    };
+    assert!(reason("not-base64").contains("not base64"));
+    assert!(reason("../escape").contains("escape") || reason("../escape").contains("id"));
+    assert!(reason("other-id").contains("someone-else"));
+    assert!(reason("renamed").contains("the package is plugin original"));
+    assert!(reason("greedy").contains("grants beyond the manifest"));
+
+    // Nothing was kept, nowhere: no release files, nothing beside the plugins folder.
+    let lib = wings.dir.path().join("lib");
+    let kept: Vec<_> = std::fs::read_dir(lib.join("plugins"))
+        .map(|dir| dir.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(kept.iter().all(|name| name == ".cache"), "{kept:?}");
+    assert!(!lib.join("escape.json").exists());
+    assert_eq!(
+        wings.call("GET", "/api/plugins", None).await.json(),
+        json!([])
+    );
+    let system = wings.call("GET", "/api/system", None).await;
+    assert_eq!(system.status, 200);
+}

@@ -38,6 +38,10 @@ pub struct StandInState {
     pub away: std::collections::BTreeSet<&'static str>,
     /// Hand out an install script that fails.
     pub failing_install: bool,
+    /// Node-side plugins: what `/api/remote/plugins` lists, and the release (any
+    /// JSON, well-formed or not) handed out for each id.
+    pub plugin_summaries: Vec<Value>,
+    pub plugin_releases: BTreeMap<String, Value>,
 }
 
 #[derive(Clone)]
@@ -92,6 +96,8 @@ impl PanelStandIn {
             )
             .route("/api/remote/sftp/auth", post(sftp_auth))
             .route("/api/remote/activity", post(activity))
+            .route("/api/remote/plugins", get(plugin_list))
+            .route("/api/remote/plugins/{id}", get(plugin_release))
             .with_state(stand_in);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -334,6 +340,27 @@ async fn activity(
     let events = body["data"].as_array().cloned().unwrap_or_default();
     s.state.lock().unwrap().activity.extend(events);
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn plugin_list(
+    State(s): State<StandIn>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, StatusCode> {
+    s.check(&headers)?;
+    let summaries = s.state.lock().unwrap().plugin_summaries.clone();
+    Ok(Json(json!({ "data": summaries })))
+}
+
+async fn plugin_release(
+    State(s): State<StandIn>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, StatusCode> {
+    s.check(&headers)?;
+    let release = s.state.lock().unwrap().plugin_releases.get(&id).cloned();
+    release
+        .map(|release| Json(json!({ "data": release })))
+        .ok_or(StatusCode::NOT_FOUND)
 }
 
 /// A free TCP port on loopback.

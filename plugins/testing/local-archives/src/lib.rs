@@ -1,6 +1,7 @@
 //! A backup driver for tests, run by wings: archives go to the plugin's storage
 //! directory (`/data`), one file per backup. A target whose config says
-//! `{"fail_after_bytes": N}` fails after reading N bytes, like a store that goes away.
+//! `{"fail_after_bytes": N}` fails after reading N bytes, like a store that goes away;
+//! one that says `{"spin": true}` loops without reading, like a driver that hangs.
 
 use std::io::{Read, Write};
 
@@ -26,9 +27,9 @@ fn path_of(backup: &BackupRef) -> Result<String, Error> {
     ))
 }
 
-fn fail_after(config: &str) -> Option<u64> {
-    let config: serde_json::Value = serde_json::from_str(config).ok()?;
-    config.get("fail_after_bytes")?.as_u64()
+fn config_value(config: &str, key: &str) -> Option<serde_json::Value> {
+    let mut config: serde_json::Value = serde_json::from_str(config).ok()?;
+    Some(config.get_mut(key)?.take())
 }
 
 fn io(what: &str, err: std::io::Error) -> Error {
@@ -38,11 +39,15 @@ fn io(what: &str, err: std::io::Error) -> Error {
 impl Plugin for LocalArchives {
     fn backup_save(&self, backup: &BackupRef, archive: &mut dyn Read) -> Result<String, Error> {
         let path = path_of(backup)?;
+        if config_value(&backup.config, "spin") == Some(serde_json::Value::Bool(true)) {
+            #[allow(clippy::empty_loop)]
+            loop {}
+        }
         std::fs::create_dir_all(format!("/data/{}", backup.server))
             .map_err(|err| io("cannot create the server's directory", err))?;
         let partial = format!("{path}.partial");
         let mut file = std::fs::File::create(&partial).map_err(|err| io("cannot create", err))?;
-        let limit = fail_after(&backup.config);
+        let limit = config_value(&backup.config, "fail_after_bytes").and_then(|v| v.as_u64());
         let mut buffer = vec![0u8; 1 << 20];
         let mut total = 0u64;
         loop {
