@@ -61,7 +61,7 @@ fn main() {
         std::fs::create_dir_all(&config.data_dir).unwrap();
         let db = Database::connect(&config.database_url).await.unwrap();
         migrate::apply_core(&db).await.unwrap();
-        let host = PluginHost::start(config.clone(), db.clone(), Default::default())
+        let host = PluginHost::start(config.clone(), db.clone(), Default::default(), None)
             .await
             .unwrap();
         let secrets =
@@ -71,6 +71,7 @@ fn main() {
             db.clone(),
             host.clone(),
             secrets,
+            Default::default(),
         ))
         .route(
             "/plain",
@@ -151,7 +152,6 @@ async fn bench_server(db: &Database, config: &Config) -> String {
         &users::NewUser {
             username: "owner".into(),
             email: "owner@example.com".into(),
-            password: None,
             admin: false,
             language: None,
             role_id: None,

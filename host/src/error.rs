@@ -67,6 +67,7 @@ impl From<hatchery_runtime::Error> for Error {
             Runtime::Package(message) => Error::Package(message),
             Runtime::Load(message) => Error::PluginLoad(message),
             Runtime::Call(message) => Error::PluginCall(message),
+            Runtime::Refused(message) => Error::bad_request(message),
             Runtime::Timeout(message) => Error::PluginTimeout(message),
             Runtime::Busy(message) => Error::PluginBusy(message),
             Runtime::Io { context, source } => Error::Io { context, source },

@@ -52,11 +52,23 @@ pub async fn serve(config: Config) -> Result<()> {
     let listener = http::bind(&config).await?;
     let db = open_database(&config).await?;
     tracing::info!(database = db.dialect_name(), data_dir = %config.data_dir.display(), "database ready");
-    let plugins = PluginHost::start(config.clone(), db.clone(), Arc::default()).await?;
+    // Changes plugins make reach the HTTP caches at once, like the panel's own.
+    let caches = Arc::new(http::caches::Caches::default());
+    let plugins = PluginHost::start(
+        config.clone(),
+        db.clone(),
+        Arc::default(),
+        Some(caches.clone()),
+    )
+    .await?;
     for status in plugins.registry().statuses() {
         if let Some(error) = &status.error {
             tracing::warn!(plugin = %status.id, "plugin failed: {error}");
         }
+    }
+    // Passwords the panel itself still holds go to the sign-in plugin.
+    if let Err(err) = plugins.hand_over_password_hashes().await {
+        tracing::warn!("stored passwords were not handed to the sign-in plugin: {err}");
     }
     let _watcher = plugins.spawn_watcher();
     let secrets = Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?);
@@ -76,7 +88,7 @@ pub async fn serve(config: Config) -> Result<()> {
             ),
         }
     }
-    let state = AppState::new(config, db.clone(), plugins, secrets);
+    let state = AppState::new(config, db.clone(), plugins, secrets, caches);
     // Server changes a panel left half-done are completed, and servers left installing
     // while the panel was down take what their wings knows; then, for as long as the
     // panel serves, changes nobody completes are taken up.

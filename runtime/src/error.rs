@@ -14,6 +14,10 @@ pub enum Error {
     /// A call into a plugin that failed: trap, panic, memory limit, or its own error.
     #[error("{0}")]
     Call(String),
+    /// The plugin answered and said no, with a reason meant for the person (a
+    /// password it will not keep).
+    #[error("{0}")]
+    Refused(String),
     /// A call that ran out of time.
     #[error("{0}")]
     Timeout(String),

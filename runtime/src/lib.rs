@@ -19,7 +19,7 @@ mod error;
 
 pub use error::{Error, Result};
 
-use hatchery_sdk::{CommandOutput, Event, Request, Response, SignInMethod};
+use hatchery_sdk::{CommandOutput, Event, PasswordInput, Request, Response, SignInMethod};
 
 /// Caps applied to every call into a Wasm plugin. The panel hands its own to wings
 /// with each node-side plugin, so a plugin meets the same limits on both.
@@ -81,6 +81,17 @@ impl PluginCode {
         match self {
             PluginCode::Wasm(plugin) => plugin.check_login(login).await,
             PluginCode::Native(plugin) => plugin.check_login(login).await,
+        }
+    }
+}
+
+impl PluginCode {
+    /// Provider `auth-method`: hands the plugin a password to keep for a user; false
+    /// when it does not keep passwords.
+    pub async fn set_password(&self, user_id: i64, password: PasswordInput) -> Result<bool> {
+        match self {
+            PluginCode::Wasm(plugin) => plugin.set_password(user_id, password).await,
+            PluginCode::Native(plugin) => plugin.set_password(user_id, password).await,
         }
     }
 }

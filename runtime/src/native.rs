@@ -156,6 +156,19 @@ impl NativePlugin {
         })
     }
 
+    /// Provider `auth-method`: a password to keep for a user.
+    pub async fn set_password(
+        &self,
+        user_id: i64,
+        password: hatchery_sdk::PasswordInput,
+    ) -> Result<bool> {
+        let input = abi::encode(&(user_id, password));
+        let output = self.call(abi::OP_SET_PASSWORD, input, None).await?;
+        let kept: std::result::Result<bool, String> = abi::decode(&output)
+            .map_err(|err| Error::Call(format!("plugin {}: {err}", self.id)))?;
+        kept.map_err(Error::Refused)
+    }
+
     /// Calls the plugin where blocking is allowed: its code may block, and its host
     /// calls wait on the async runtime from there.
     async fn call(&self, op: u32, input: Vec<u8>, caller: Option<Principal>) -> Result<Vec<u8>> {

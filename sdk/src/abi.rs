@@ -25,6 +25,7 @@ pub const OP_RUN_COMMAND: u32 = 3;
 pub const OP_AUTH_METHODS: u32 = 10;
 pub const OP_CHECK_PASSWORD: u32 = 11;
 pub const OP_CHECK_SSH_KEY: u32 = 12;
+pub const OP_SET_PASSWORD: u32 = 13;
 
 /// Calls into the host.
 pub const HOST_LOG: u32 = 1;
@@ -233,6 +234,11 @@ pub mod guest {
                 let (username, key): (String, String) = decode(input)?;
                 let checked = plugin.check_ssh_key(&username, &key);
                 Ok(encode(&checked.map_err(|err| err.to_string())))
+            }
+            OP_SET_PASSWORD => {
+                let (user_id, password): (i64, crate::PasswordInput) = decode(input)?;
+                let kept = plugin.set_password(user_id, password);
+                Ok(encode(&kept.map_err(|err| err.to_string())))
             }
             other => Err(format!("unknown plugin operation {other}")),
         }

@@ -25,6 +25,14 @@ impl Error {
         Error::new(400, "bad_request", message)
     }
 
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Error::new(401, "unauthorized", message)
+    }
+
+    pub fn too_many_requests(message: impl Into<String>) -> Self {
+        Error::new(429, "too_many_requests", message)
+    }
+
     pub fn forbidden(message: impl Into<String>) -> Self {
         Error::new(403, "forbidden", message)
     }

@@ -82,6 +82,14 @@ pub trait Plugin: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Provider `auth-method`: keeps `password` as the user's, replacing theirs. Return
+    /// false when this plugin does not keep passwords; an error is shown to the person
+    /// (a password that is too short, a hash it cannot read).
+    fn set_password(&self, user_id: i64, password: PasswordInput) -> Result<bool, Error> {
+        let _ = (user_id, password);
+        Ok(false)
+    }
+
     /// Provider `backup-driver` (manifest `provides = ["backup-driver"]`; Wasm only,
     /// run by wings where the data is): reads `archive` to its end and keeps it.
     /// Returns the driver's note of where it went (an object key, a file name).

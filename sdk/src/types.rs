@@ -58,6 +58,33 @@ impl Request {
             .map_err(|err| crate::Error::bad_request(format!("invalid JSON body: {err}")))
     }
 
+    /// The body's fields, from JSON or from an HTML form
+    /// (`application/x-www-form-urlencoded`), as the `content-type` says.
+    pub fn fields<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::Error> {
+        if self.is_form() {
+            serde_urlencoded::from_bytes(&self.body)
+                .map_err(|err| crate::Error::bad_request(format!("invalid form: {err}")))
+        } else {
+            self.json()
+        }
+    }
+
+    /// Whether the body is an HTML form post, which expects a redirect, not JSON.
+    pub fn is_form(&self) -> bool {
+        self.header("content-type").is_some_and(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+    }
+
+    /// The client's address as the host saw it (behind the proxies the admin trusts,
+    /// the address they forwarded).
+    pub fn client_ip(&self) -> Option<&str> {
+        self.header("x-hatchery-client-ip")
+    }
+
     /// `true` when the route pattern and method are the ones given.
     pub fn is(&self, method: &str, route: &str) -> bool {
         self.method.eq_ignore_ascii_case(method) && self.route == route
@@ -114,6 +141,15 @@ impl Response {
             status: 200,
             headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
             body: body.into().into_bytes(),
+        }
+    }
+
+    /// A `303 See Other` to `location`, for answers to HTML forms.
+    pub fn redirect(location: &str) -> Self {
+        Response {
+            status: 303,
+            headers: vec![("location".into(), location.into())],
+            body: Vec::new(),
         }
     }
 
@@ -384,6 +420,27 @@ impl MethodKind {
             MethodKind::Form => "form",
             MethodKind::Redirect => "redirect",
             MethodKind::Passkey => "passkey",
+        }
+    }
+}
+
+/// A password the host hands to an `auth-method` provider to keep.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PasswordInput {
+    /// Typed by a person: the first-start form, `hatchery user create --password`.
+    Plain(String),
+    /// A hash made elsewhere and imported: Pterodactyl's bcrypt (`$2y$…`) or an
+    /// argon2 PHC string.
+    Hash(String),
+}
+
+/// Never prints the password or the hash.
+impl std::fmt::Debug for PasswordInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PasswordInput::Plain(_) => f.write_str("Plain(…)"),
+            PasswordInput::Hash(_) => f.write_str("Hash(…)"),
         }
     }
 }

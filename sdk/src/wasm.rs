@@ -81,6 +81,16 @@ impl bindings::exports::hatchery::plugin::auth_method::Guest for Component {
             .check_ssh_key(&username, &public_key)
             .map_err(|err| err.to_string())
     }
+
+    fn set_password(user_id: i64, password: auth_wit::PasswordInput) -> Result<bool, String> {
+        let password = match password {
+            auth_wit::PasswordInput::Plain(text) => crate::PasswordInput::Plain(text),
+            auth_wit::PasswordInput::Hash(hash) => crate::PasswordInput::Hash(hash),
+        };
+        __hatchery_plugin_instance()
+            .set_password(user_id, password)
+            .map_err(|err| err.to_string())
+    }
 }
 
 use bindings::exports::hatchery::plugin::auth_method as auth_wit;

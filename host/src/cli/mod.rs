@@ -321,7 +321,7 @@ async fn start_host(config: &Config) -> Result<(Database, Arc<PluginHost>)> {
     init_logging(&config.log, true);
     let db = open_database(config).await?;
     let plugins =
-        PluginHost::start(config.clone(), db.clone(), Arc::new(EventBus::relay())).await?;
+        PluginHost::start(config.clone(), db.clone(), Arc::new(EventBus::relay()), None).await?;
     Ok((db, plugins))
 }
 
@@ -640,12 +640,20 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
             let new = users::NewUser {
                 username,
                 email,
-                password,
                 admin,
                 language: None,
                 role_id,
             };
-            let user = users::create(&db, &new).await?;
+            let user = match password {
+                // The sign-in plugin keeps passwords: it runs in this process for it.
+                Some(password) => {
+                    let plugins =
+                        PluginHost::start(config.clone(), db.clone(), Arc::new(EventBus::relay()), None)
+                            .await?;
+                    plugins.create_user(&new, Some(password)).await?
+                }
+                None => users::create(&db, &new).await?,
+            };
             println!(
                 "created {}user {} ({})",
                 if user.admin { "admin " } else { "" },
@@ -679,11 +687,10 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
             let user = users::find_by_username(&db, &username)
                 .await?
                 .ok_or_else(|| Error::NotFound(format!("no user `{username}`")))?;
-            let changes = users::UserChanges {
-                password: Some(read_secret(&password)?),
-                ..users::UserChanges::default()
-            };
-            users::update(&db, &user, &changes).await?;
+            let password = read_secret(&password)?;
+            let plugins =
+                PluginHost::start(config.clone(), db.clone(), Arc::new(EventBus::relay()), None).await?;
+            plugins.change_password(&user, password).await?;
             // Their consoles and SFTP sessions on the nodes end too.
             let core = crate::actions::Core {
                 db: db.clone(),

@@ -198,21 +198,36 @@ pub async fn issue_setup_token_once(db: &Database, window: Duration) -> Result<O
     Ok(issued.then_some(token))
 }
 
-/// Uses up the setup token: true once for the right, unexpired token while no user
-/// exists yet.
-pub async fn redeem_setup_token(db: &Database, token: &str) -> Result<bool> {
+/// Uses up the setup token: true once for the right, unexpired token while nobody but
+/// `first_user_id` (the administrator it is creating) exists.
+pub async fn redeem_setup_token(db: &Database, token: &str, first_user_id: i64) -> Result<bool> {
     let deleted = on_pool!(db, pool => {
         sqlx::query(
             "DELETE FROM setup_tokens WHERE token_sha256 = $1 AND expires_at > $2 \
-             AND NOT EXISTS (SELECT 1 FROM users)",
+             AND NOT EXISTS (SELECT 1 FROM users WHERE id <> $3)",
         )
         .bind(sha256_hex(token))
         .bind(Utc::now())
+        .bind(first_user_id)
         .execute(pool)
         .await?
         .rows_affected()
     });
     Ok(deleted == 1)
+}
+
+/// Whether `token` would redeem now (nobody exists yet), without using it up.
+pub async fn setup_token_valid(db: &Database, token: &str) -> Result<bool> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM setup_tokens WHERE token_sha256 = $1 AND expires_at > $2) \
+             AND NOT EXISTS (SELECT 1 FROM users)",
+        )
+        .bind(sha256_hex(token))
+        .bind(Utc::now())
+        .fetch_one(pool)
+        .await?
+    }))
 }
 
 /// Whether a setup link is outstanding (the public settings tell the web app).

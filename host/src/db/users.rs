@@ -25,13 +25,12 @@ pub struct User {
 pub(crate) const USER_COLUMNS: &str =
     "id, uuid, username, email, admin, language, role_id, created_at";
 
-/// What an admin (or the setup page, or the CLI) chooses for a new user.
+/// What an admin (or the setup page, or the CLI) chooses for a new user. Passwords
+/// are not the host's: they go to the sign-in plugin (`PluginHost::set_password`).
 #[derive(Debug, Clone, Default)]
 pub struct NewUser {
     pub username: String,
     pub email: String,
-    /// Without one the user signs in another way (OAuth, a key) until they set one.
-    pub password: Option<String>,
     pub admin: bool,
     pub language: Option<String>,
     pub role_id: Option<i64>,
@@ -42,7 +41,6 @@ pub struct NewUser {
 pub struct UserChanges {
     pub username: Option<String>,
     pub email: Option<String>,
-    pub password: Option<String>,
     pub admin: Option<bool>,
     pub language: Option<String>,
     /// `Some(None)` removes the role.
@@ -54,9 +52,6 @@ pub fn check_new(new: &NewUser) -> Result<()> {
     validate_username(&new.username)?;
     validate_email(&new.email)?;
     validate_language(new.language.as_deref().unwrap_or("en"))?;
-    if let Some(password) = &new.password {
-        check_password(password)?;
-    }
     Ok(())
 }
 
@@ -64,16 +59,12 @@ pub async fn create(db: &Database, new: &NewUser) -> Result<User> {
     validate_username(&new.username)?;
     let email = validate_email(&new.email)?;
     let language = validate_language(new.language.as_deref().unwrap_or("en"))?;
-    let password_hash = match &new.password {
-        Some(password) => Some(hash_password(password).await?),
-        None => None,
-    };
     let now = Utc::now();
     let uuid = uuid::Uuid::new_v4().to_string();
     let inserted = on_pool!(db, pool => {
         sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO users (uuid, username, email, admin, language, role_id, password_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {USER_COLUMNS}"
+            "INSERT INTO users (uuid, username, email, admin, language, role_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {USER_COLUMNS}"
         )))
         .bind(&uuid)
         .bind(&new.username)
@@ -81,7 +72,6 @@ pub async fn create(db: &Database, new: &NewUser) -> Result<User> {
         .bind(new.admin)
         .bind(&language)
         .bind(new.role_id)
-        .bind(&password_hash)
         .bind(now)
         .fetch_one(pool)
         .await
@@ -89,25 +79,33 @@ pub async fn create(db: &Database, new: &NewUser) -> Result<User> {
     inserted.map_err(unique_or_role_error)
 }
 
-pub async fn update(db: &Database, user: &User, changes: &UserChanges) -> Result<User> {
+/// Checks a change's fields without storing anything.
+pub fn check_changes(changes: &UserChanges) -> Result<()> {
     if let Some(username) = &changes.username {
         validate_username(username)?;
     }
+    if let Some(email) = &changes.email {
+        validate_email(email)?;
+    }
+    if let Some(language) = &changes.language {
+        validate_language(language)?;
+    }
+    Ok(())
+}
+
+pub async fn update(db: &Database, user: &User, changes: &UserChanges) -> Result<User> {
+    check_changes(changes)?;
     let email = changes.email.as_deref().map(validate_email).transpose()?;
     let language = changes
         .language
         .as_deref()
         .map(validate_language)
         .transpose()?;
-    let password_hash = match &changes.password {
-        Some(password) => Some(hash_password(password).await?),
-        None => None,
-    };
     let updated = on_pool!(db, pool => {
         sqlx::query_as::<_, User>(sqlx::AssertSqlSafe(format!(
             "UPDATE users SET username = $2, email = $3, admin = $4, language = $5, \
-             role_id = CASE WHEN $9 THEN $6 ELSE role_id END, \
-             password_hash = COALESCE($7, password_hash), updated_at = $8 WHERE id = $1 RETURNING {USER_COLUMNS}"
+             role_id = CASE WHEN $8 THEN $6 ELSE role_id END, \
+             updated_at = $7 WHERE id = $1 RETURNING {USER_COLUMNS}"
         )))
         .bind(user.id)
         .bind(changes.username.as_ref().unwrap_or(&user.username))
@@ -115,18 +113,12 @@ pub async fn update(db: &Database, user: &User, changes: &UserChanges) -> Result
         .bind(changes.admin.unwrap_or(user.admin))
         .bind(language.as_ref().unwrap_or(&user.language))
         .bind(changes.role_id.flatten())
-        .bind(&password_hash)
         .bind(Utc::now())
         .bind(changes.role_id.is_some())
         .fetch_one(pool)
         .await
     });
-    let updated = updated.map_err(unique_or_role_error)?;
-    if password_hash.is_some() {
-        // A new password signs every other browser out.
-        super::sessions::delete_for_user(db, user.id).await?;
-    }
-    Ok(updated)
+    updated.map_err(unique_or_role_error)
 }
 
 /// Deletes a user who owns no servers; their sessions, keys and subuser places go too.
@@ -229,68 +221,28 @@ pub async fn count(db: &Database) -> Result<i64> {
     }))
 }
 
-/// Whether `password` is the user's. Users without a password never match; the
-/// hashing cost is paid either way so timing does not tell which.
-pub async fn verify_password(db: &Database, user_id: i64, password: &str) -> Result<bool> {
-    let stored: Option<Option<String>> = on_pool!(db, pool => {
-        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+/// Password hashes the panel still holds: from before sign-in was a plugin, or put
+/// there by an import (Pterodactyl's bcrypt), waiting to be handed to the plugin that
+/// keeps passwords.
+pub async fn held_password_hashes(db: &Database) -> Result<Vec<(i64, String)>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, (i64, String)>(
+            "SELECT id, password_hash FROM users WHERE password_hash IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Forgets a held hash once the sign-in plugin has it.
+pub async fn forget_password_hash(db: &Database, user_id: i64) -> Result<()> {
+    on_pool!(db, pool => {
+        sqlx::query("UPDATE users SET password_hash = NULL WHERE id = $1")
             .bind(user_id)
-            .fetch_optional(pool)
-            .await?
+            .execute(pool)
+            .await?;
     });
-    let stored = stored.flatten();
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
-        use argon2::PasswordVerifier;
-        let hash = stored.as_deref().unwrap_or(UNUSABLE_HASH);
-        let Ok(parsed) = argon2::PasswordHash::new(hash) else {
-            tracing::warn!(
-                user_id,
-                "a stored password hash is not argon2; the user must reset it"
-            );
-            return false;
-        };
-        let matches = argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        matches && stored.is_some()
-    })
-    .await
-    .map_err(|err| Error::io("password check", std::io::Error::other(err)))
-}
-
-/// An argon2id hash of a password nobody has, checked against when a user has none.
-const UNUSABLE_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$dW51c2FibGVzYWx0$0O0mc2Rm0zKk6Yv8QoBqgvYzXnO8n1Z1NvUeqg2ZJAc";
-
-pub const MIN_PASSWORD_LEN: usize = 8;
-
-fn check_password(password: &str) -> Result<()> {
-    if password.chars().count() < MIN_PASSWORD_LEN || password.len() > 1024 {
-        return Err(Error::bad_field(
-            "password",
-            format!("a password is {MIN_PASSWORD_LEN} to 1024 characters"),
-        ));
-    }
     Ok(())
-}
-
-async fn hash_password(password: &str) -> Result<String> {
-    check_password(password)?;
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
-        use argon2::PasswordHasher;
-        let mut salt_bytes = [0u8; 16];
-        getrandom::fill(&mut salt_bytes).expect("the operating system's random source works");
-        let salt = argon2::password_hash::SaltString::encode_b64(&salt_bytes)
-            .map_err(|err| Error::bad_field("password", err.to_string()))?;
-        argon2::Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|err| Error::bad_field("password", err.to_string()))
-    })
-    .await
-    .map_err(|err| Error::io("password hashing", std::io::Error::other(err)))?
 }
 
 fn validate_username(username: &str) -> Result<()> {

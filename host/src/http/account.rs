@@ -63,24 +63,23 @@ pub async fn update(
     )?;
     if changes.email.is_some() || changes.password.is_some() {
         let current = changes.current_password.as_deref().unwrap_or("");
-        if !users::verify_password(&state.db, user.id, current).await? {
+        if !state.plugins.password_matches(&user, current).await? {
             return Err(Error::bad_field(
                 "current_password",
                 "the current password is not right",
             ));
         }
     }
-    let updated = users::update(
-        &state.db,
-        &user,
-        &UserChanges {
-            email: changes.email.clone(),
-            language: changes.language.clone(),
-            password: changes.password.clone(),
-            ..UserChanges::default()
-        },
-    )
-    .await?;
+    let user_changes = UserChanges {
+        email: changes.email.clone(),
+        language: changes.language.clone(),
+        ..UserChanges::default()
+    };
+    users::check_changes(&user_changes)?;
+    if let Some(password) = changes.password.clone() {
+        state.plugins.change_password(&user, password).await?;
+    }
+    let updated = users::update(&state.db, &user, &user_changes).await?;
     if changes.password.is_some() {
         state.core().end_sessions(&user.uuid, None).await;
     }

@@ -73,18 +73,14 @@ pub async fn user_create(
     if let Some(role_id) = request.role_id {
         check_role_power(&state, &caller, role_id).await?;
     }
-    let user = users::create(
-        &state.db,
-        &NewUser {
-            username: request.username,
-            email: request.email,
-            password: request.password,
-            admin: request.admin,
-            language: request.language,
-            role_id: request.role_id,
-        },
-    )
-    .await?;
+    let new = NewUser {
+        username: request.username,
+        email: request.email,
+        admin: request.admin,
+        language: request.language,
+        role_id: request.role_id,
+    };
+    let user = state.plugins.create_user(&new, request.password).await?;
     state
         .core()
         .record(
@@ -139,11 +135,14 @@ pub async fn user_update(
     let changes = UserChanges {
         username: request.username,
         email: request.email,
-        password: request.password.clone(),
         admin: request.admin,
         language: request.language,
         role_id: request.role_id,
     };
+    users::check_changes(&changes)?;
+    if let Some(password) = request.password.clone() {
+        state.plugins.change_password(&user, password).await?;
+    }
     let updated = users::update(&state.db, &user, &changes).await?;
     // A new password, or less power: whatever is open on the nodes ends now.
     if request.password.is_some() || updated.admin != user.admin || updated.role_id != user.role_id
@@ -189,7 +188,7 @@ pub async fn user_delete(
             &caller.actor(),
             Activity::new("admin.user.delete")
                 .subject("user", &user.uuid)
-                .with(json!({ "username": user.username })),
+                .with(json!({ "username": user.username, "user_id": user.id })),
         )
         .await;
     Ok(StatusCode::NO_CONTENT)

@@ -56,7 +56,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<MaybeCaller> {
-        let ip = client_ip(state, parts);
+        let ip = client_ip(state, parts.extensions.get(), &parts.headers);
         let Some((identity, impersonator_id)) =
             identify(state, &parts.method, &parts.headers).await?
         else {
@@ -171,17 +171,17 @@ pub fn session_clear_cookie() -> String {
 
 /// The client's address: the socket's peer, or, behind a trusted reverse proxy, the
 /// nearest `X-Forwarded-For` entry that is not itself a trusted proxy.
-fn client_ip(state: &AppState, parts: &Parts) -> Option<String> {
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip())?;
+pub fn client_ip(
+    state: &AppState,
+    peer: Option<&ConnectInfo<SocketAddr>>,
+    headers: &HeaderMap,
+) -> Option<String> {
+    let peer = peer.map(|ConnectInfo(address)| address.ip())?;
     let trusted = &state.config.trusted_proxies;
     if !trusted.contains(&peer) {
         return Some(peer.to_string());
     }
-    let forwarded = parts
-        .headers
+    let forwarded = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|value| value.to_str().ok())

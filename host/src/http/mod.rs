@@ -67,6 +67,7 @@ impl AppState {
         db: Database,
         plugins: Arc<PluginHost>,
         secrets: Arc<SecretBox>,
+        caches: Arc<Caches>,
     ) -> AppState {
         AppState {
             config: Arc::new(config),
@@ -76,7 +77,7 @@ impl AppState {
             setup_required: Arc::new(AtomicBool::new(true)),
             login_limiter: Arc::new(LoginLimiter::default()),
             password_gate: Arc::default(),
-            caches: Arc::new(Caches::default()),
+            caches,
         }
     }
 

@@ -2,7 +2,10 @@
 //! or disabling a plugin never rebuilds the router.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use hatchery_sdk::Request;
@@ -32,33 +35,61 @@ const REFUSED_RESPONSE_HEADERS: &[&str] = &[
 pub async fn dispatch_root(
     state: State<AppState>,
     Path(id): Path<String>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    handle(state, id, "/".into(), method, uri, headers, body).await
+    let incoming = Incoming {
+        peer,
+        method,
+        uri,
+        headers,
+        body,
+    };
+    handle(state, id, "/".into(), incoming).await
 }
 
 pub async fn dispatch(
     state: State<AppState>,
     Path((id, path)): Path<(String, String)>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    handle(state, id, format!("/{path}"), method, uri, headers, body).await
+    let incoming = Incoming {
+        peer,
+        method,
+        uri,
+        headers,
+        body,
+    };
+    handle(state, id, format!("/{path}"), incoming).await
+}
+
+/// A request as it arrived, before any plugin is chosen.
+struct Incoming {
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
 }
 
 async fn handle(
     State(state): State<AppState>,
     id: String,
     path: String,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Incoming {
+        peer,
+        method,
+        uri,
+        headers,
+        body,
+    }: Incoming,
 ) -> Result<Response> {
     let registry = state.plugins.registry();
     let Some(plugin) = registry.enabled(&id).cloned() else {
@@ -89,6 +120,7 @@ async fn handle(
         body,
         principal,
         server_context: None,
+        client_ip: auth::client_ip(&state, peer.as_ref().map(|Extension(peer)| peer), &headers),
     };
     let response = call_plugin(&id, &plugin, call).await?;
     into_http(&id, response, None)
@@ -104,6 +136,7 @@ async fn handle(
 /// - `/api/auth/…`: sign-in flows; public or for signed-in users, as declared.
 pub async fn fallback(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -162,6 +195,7 @@ pub async fn fallback(
         body,
         principal,
         server_context,
+        client_ip: auth::client_ip(&state, peer.as_ref().map(|Extension(peer)| peer), &headers),
     };
     let id = plugin.manifest.id.clone();
     let mut response = call_plugin(&id, &plugin, call).await?;
@@ -217,6 +251,8 @@ struct PluginCall<'a> {
     principal: Option<hatchery_sdk::Principal>,
     /// (server uuid, the caller's permissions on it) for server routes.
     server_context: Option<(String, String)>,
+    /// The client's address (behind trusted proxies, the one they forwarded).
+    client_ip: Option<String>,
 }
 
 async fn call_plugin(
@@ -233,6 +269,9 @@ async fn call_plugin(
         })
         .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
         .collect();
+    if let Some(ip) = call.client_ip {
+        headers.push((format!("{HOST_HEADER_PREFIX}client-ip"), ip));
+    }
     if let Some((server, permissions)) = call.server_context {
         headers.push((format!("{HOST_HEADER_PREFIX}server"), server));
         headers.push((

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use hatchery_sdk::PasswordInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -70,19 +71,39 @@ pub async fn setup(
     let new = NewUser {
         username: request.username,
         email: request.email,
-        password: Some(request.password),
         admin: true,
         ..NewUser::default()
     };
     // Check everything before the token is used up, so a typo does not burn it.
     users::check_new(&new)?;
-    if !sessions::redeem_setup_token(&state.db, request.token.trim()).await? {
-        return Err(Error::Forbidden(
+    let refused = || {
+        Error::Forbidden(
             "the setup link is wrong, used or expired; run `hatchery user create --admin` instead"
                 .into(),
-        ));
+        )
+    };
+    let token = request.token.trim();
+    if !sessions::setup_token_valid(&state.db, token).await? {
+        return Err(refused());
     }
     let user = users::create(&state.db, &new).await?;
+    // The sign-in plugin keeps the password; if it refuses it (or none is enabled),
+    // the administrator is not kept and the link still works.
+    let password = state
+        .plugins
+        .set_password(user.id, PasswordInput::Plain(request.password))
+        .await;
+    let redeemed = match password {
+        Ok(()) => sessions::redeem_setup_token(&state.db, token, user.id).await,
+        Err(err) => Err(err),
+    };
+    match redeemed {
+        Ok(true) => {}
+        outcome => {
+            users::delete(&state.db, &user).await?;
+            return Err(outcome.err().unwrap_or_else(refused));
+        }
+    }
     state
         .setup_required
         .store(false, std::sync::atomic::Ordering::Relaxed);

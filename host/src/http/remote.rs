@@ -222,11 +222,7 @@ pub async fn sftp_auth(
     let server = servers::find(&state.db, short_id)
         .await?
         .filter(|server| server.node_id == node.id && server.short_id == short_id);
-    let providers = state.plugins.registry().providers(Provider::AuthMethod);
-    let (user, credentials_ok) = match providers.is_empty() {
-        true => built_in_login(&state, username, &request).await?,
-        false => provider_login(&state, &providers, username, &request).await?,
-    };
+    let (user, credentials_ok) = sftp_login(&state, username, &request).await?;
     let (Some(server), Some(user), true) = (server, user, credentials_ok) else {
         state.login_limiter.failed(&limiter_key);
         return Err(refused());
@@ -258,29 +254,21 @@ pub async fn sftp_auth(
     }))
 }
 
-/// The host's own check, used while no plugin provides `auth-method`: the panel
-/// password or one of the user's SSH keys.
-async fn built_in_login(
+/// Whose credentials these are: passwords are the sign-in plugins' to judge; SSH keys
+/// are checked against the panel's list, then the plugins'.
+async fn sftp_login(
     state: &AppState,
     username: &str,
     request: &SftpAuthRequest,
 ) -> Result<(Option<users::User>, bool)> {
-    let user = users::find_by_username(&state.db, username).await?;
-    let ok = match (&user, request.kind.as_str()) {
-        (Some(user), "password") => {
-            users::verify_password(&state.db, user.id, &request.password).await?
-        }
-        (Some(user), "public_key") => {
-            ssh_keys::matches(&state.db, user.id, &request.password).await?
-        }
-        // Unknown users cost a password check too, so timing does not reveal them.
-        (None, "password") => {
-            users::verify_password(&state.db, -1, &request.password).await?;
-            false
-        }
-        _ => false,
-    };
-    Ok((user, ok))
+    if request.kind == "public_key"
+        && let Some(user) = users::find_by_username(&state.db, username).await?
+        && ssh_keys::matches(&state.db, user.id, &request.password).await?
+    {
+        return Ok((Some(user), true));
+    }
+    let providers = state.plugins.registry().providers(Provider::AuthMethod);
+    provider_login(state, &providers, username, request).await
 }
 
 /// Asks each `auth-method` provider in turn; the first that knows the credentials

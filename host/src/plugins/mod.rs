@@ -9,6 +9,7 @@
 //! by the CLI or another panel instance takes effect everywhere without a restart.
 
 pub mod catalogue;
+mod credentials;
 mod nodes;
 pub mod routes;
 pub mod services;
@@ -344,11 +345,13 @@ pub struct PluginHost {
 impl PluginHost {
     /// Adopts plugins the operator placed in the plugins directory, then loads every
     /// enabled plugin. Plugins that fail are reported, never fatal.
-    /// `events` is the process's bus: a panel's own, or a relay bus in the CLI.
+    /// `events` is the process's bus: a panel's own, or a relay bus in the CLI;
+    /// `observer` hears of every change plugins make (the serving panel's caches).
     pub async fn start(
         config: Config,
         db: Database,
         events: Arc<EventBus>,
+        observer: Option<Arc<dyn crate::actions::ChangeObserver>>,
     ) -> Result<Arc<PluginHost>> {
         std::fs::create_dir_all(&config.plugins_dir).map_err(|err| {
             Error::io(
@@ -365,7 +368,7 @@ impl PluginHost {
             db: db.clone(),
             secrets: Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?),
             events: events.clone(),
-            observer: None,
+            observer,
         };
         let host = Arc::new_cyclic(|me| PluginHost {
             me: me.clone(),

@@ -4,18 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{DIALECTS, Panel, panel};
-
-fn session_cookie(answer: &crate::support::Answer) -> String {
-    let set = answer
-        .header("set-cookie")
-        .expect("a session cookie is set");
-    assert!(
-        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
-        "{set}"
-    );
-    set.split(';').next().unwrap().to_string()
-}
+use crate::support::{DIALECTS, Panel, panel, session_cookie};
 
 fn setup_token(panel: &Panel) -> String {
     let log = panel.log();
@@ -32,7 +21,7 @@ fn setup_token(panel: &Panel) -> String {
 #[test]
 fn first_start_prints_a_setup_link_that_creates_the_first_admin_once() {
     for dialect in DIALECTS {
-        let panel = panel(dialect).start();
+        let panel = panel(dialect).plugin("core-auth").start();
         let settings = panel.get("/api/settings");
         assert_eq!(settings.status, 200, "{settings:?}");
         assert_eq!(settings.body["data"]["setup_required"], true);
@@ -71,6 +60,13 @@ fn first_start_prints_a_setup_link_that_creates_the_first_admin_once() {
             panel.get("/api/settings").body["data"]["setup_required"],
             false
         );
+        // The password went to the sign-in plugin, which signs the admin in with it.
+        let signed_in = panel.post_json(
+            "/api/auth/core-auth/password",
+            None,
+            json!({ "user": "root@example.com", "password": "long enough" }),
+        );
+        assert_eq!(signed_in.status, 200, "{signed_in:?}");
 
         // The session signs the admin in; a changing request from another site may not use it.
         let account = panel.json_with("GET", "/api/client/account", &[("Cookie", &cookie)], None);
@@ -104,7 +100,9 @@ fn first_start_prints_a_setup_link_that_creates_the_first_admin_once() {
 
 #[test]
 fn roles_give_admin_permissions_and_errors_say_which_is_missing() {
-    let panel = panel(crate::support::Dialect::Sqlite).start();
+    let panel = panel(crate::support::Dialect::Sqlite)
+        .plugin("core-auth")
+        .start();
     let root = panel.admin_key();
 
     let bogus = panel.json(

@@ -139,7 +139,7 @@ fn user_commands_validate_their_input() {
 
 #[test]
 fn roles_and_users_from_the_command_line() {
-    let panel = panel(Dialect::Sqlite).start();
+    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
     let refused = panel.cli(&[
         "role",
         "create",
@@ -200,6 +200,14 @@ fn roles_and_users_from_the_command_line() {
     assert_eq!(panel.get_as("/api/admin/users", &key).status, 200);
     assert_eq!(panel.get_as("/api/admin/nodes", &key).status, 403);
 
+    // The sign-in plugin keeps the password: it signs the user in.
+    let signed_in = panel.post_json(
+        "/api/auth/core-auth/password",
+        None,
+        json!({ "user": "helper", "password": "a good long password" }),
+    );
+    assert_eq!(signed_in.status, 200, "{signed_in:?}");
+
     // A too-short new password is refused with the rule it breaks.
     let short = panel.cli_with_stdin(
         &["user", "set-password", "helper", "--password", "-"],
@@ -207,4 +215,19 @@ fn roles_and_users_from_the_command_line() {
     );
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("8 to 1024"));
+    let changed = panel.cli_with_stdin(
+        &["user", "set-password", "helper", "--password", "-"],
+        "another long password\n",
+    );
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    let old = panel.post_json(
+        "/api/auth/core-auth/password",
+        None,
+        json!({ "user": "helper", "password": "a good long password" }),
+    );
+    assert_eq!(old.status, 401, "{old:?}");
 }

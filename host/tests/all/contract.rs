@@ -345,13 +345,29 @@ fn sftp_logins_are_checked_by_the_sign_in_provider() {
         Some(json!({ "passwords": { "ada": "provider password" } })),
     );
     assert_eq!(saved.status, 200, "{saved:?}");
-    let created = panel.json(
+    // This provider keeps no passwords: a user with one cannot be made, and no
+    // half-made user is left behind.
+    let refused = panel.json(
         "POST",
         "/api/admin/users",
         &admin,
         Some(
             json!({ "username": "ada", "email": "ada@example.com", "password": "panel password" }),
         ),
+    );
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("enable core-auth"),
+        "{refused:?}"
+    );
+    let created = panel.json(
+        "POST",
+        "/api/admin/users",
+        &admin,
+        Some(json!({ "username": "ada", "email": "ada@example.com" })),
     );
     assert_eq!(created.status, 201, "{created:?}");
     let ada = panel.cli_ok(&["user", "api-key", "ada"]).trim().to_string();
@@ -390,7 +406,7 @@ fn sftp_logins_are_checked_by_the_sign_in_provider() {
         std::fs::read_to_string(work.path().join("fetched.txt")).unwrap(),
         "through the provider\n"
     );
-    // The provider decides: the panel password it does not know is refused.
+    // The provider decides: a password it does not know is refused.
     let (ok, output) = sftp.run(&login, "panel password", "get motd.txt\n");
     assert!(!ok, "{output}");
     node.kill_wings();

@@ -74,12 +74,12 @@ async fn api_keys_verify_in_constant_form_and_expire() {
     for dialect in DIALECTS {
         let dir = tempfile::tempdir().unwrap();
         let (db, _guard) = fresh(dialect, dir.path()).await;
-        let user = users::create(&db, &new_user("ada", "Ada@Example.com", None))
+        let user = users::create(&db, &new_user("ada", "Ada@Example.com"))
             .await
             .unwrap();
         assert_eq!(user.email, "ada@example.com");
         assert!(
-            users::create(&db, &new_user("ada", "x@example.com", None))
+            users::create(&db, &new_user("ada", "x@example.com"))
                 .await
                 .is_err()
         );
@@ -248,7 +248,7 @@ async fn a_plugin_store_cannot_reach_panel_tables_even_past_the_guard() {
     for dialect in DIALECTS {
         let dir = tempfile::tempdir().unwrap();
         let (db, _guard) = fresh(dialect, dir.path()).await;
-        users::create(&db, &new_user("ada", "ada@example.com", None))
+        users::create(&db, &new_user("ada", "ada@example.com"))
             .await
             .unwrap();
         let store = PluginStore::open(&db, "demo", &store_settings(dir.path()))
@@ -328,7 +328,7 @@ async fn endless_plugin_queries_are_cancelled_in_the_database_and_the_panel_keep
         tokio::time::sleep(Duration::from_millis(200)).await;
         for n in 0..5 {
             let name = format!("user{n}");
-            users::create(&db, &new_user(&name, &format!("{name}@example.com"), None))
+            users::create(&db, &new_user(&name, &format!("{name}@example.com")))
                 .await
                 .unwrap();
             assert!(users::find_by_username(&db, &name).await.unwrap().is_some());
@@ -478,17 +478,16 @@ async fn plugin_records_bump_the_revision_panels_watch() {
     }
 }
 
-fn new_user(username: &str, email: &str, password: Option<&str>) -> users::NewUser {
+fn new_user(username: &str, email: &str) -> users::NewUser {
     users::NewUser {
         username: username.into(),
         email: email.into(),
-        password: password.map(str::to_string),
         ..users::NewUser::default()
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn passwords_roles_sessions_and_the_setup_link() {
+async fn roles_sessions_held_passwords_and_the_setup_link() {
     use hatchery_host::db::{roles, sessions};
     for dialect in DIALECTS {
         let dir = tempfile::tempdir().unwrap();
@@ -506,38 +505,63 @@ async fn passwords_roles_sessions_and_the_setup_link() {
             None
         );
         assert!(sessions::setup_pending(&db).await.unwrap());
+        assert!(sessions::setup_token_valid(&db, &setup).await.unwrap());
         assert!(
-            !sessions::redeem_setup_token(&db, "0".repeat(48).as_str())
+            !sessions::setup_token_valid(&db, "0".repeat(48).as_str())
                 .await
                 .unwrap()
         );
-        assert!(sessions::redeem_setup_token(&db, &setup).await.unwrap());
-        assert!(!sessions::redeem_setup_token(&db, &setup).await.unwrap());
-
-        let short = users::create(&db, &new_user("ada", "ada@example.com", Some("short"))).await;
-        assert!(short.unwrap_err().to_string().contains("8 to 1024"));
-        let ada = users::create(
-            &db,
-            &new_user("ada", "ada@example.com", Some("correct horse")),
-        )
-        .await
-        .unwrap();
-        let grace = users::create(&db, &new_user("grace", "grace@example.com", None))
+        // The token redeems for the first user being created, and for nobody once a
+        // second one exists.
+        let ada = users::create(&db, &new_user("ada", "ada@example.com"))
             .await
             .unwrap();
         assert!(
-            users::verify_password(&db, ada.id, "correct horse")
+            !sessions::redeem_setup_token(&db, "0".repeat(48).as_str(), ada.id)
+                .await
+                .unwrap()
+        );
+        let grace = users::create(&db, &new_user("grace", "grace@example.com"))
+            .await
+            .unwrap();
+        assert!(
+            !sessions::redeem_setup_token(&db, &setup, ada.id)
+                .await
+                .unwrap()
+        );
+        users::delete(&db, &grace).await.unwrap();
+        assert!(
+            sessions::redeem_setup_token(&db, &setup, ada.id)
                 .await
                 .unwrap()
         );
         assert!(
-            !users::verify_password(&db, ada.id, "correct horsf")
+            !sessions::redeem_setup_token(&db, &setup, ada.id)
                 .await
                 .unwrap()
         );
-        // No password set: nothing matches, not even the empty string.
-        assert!(!users::verify_password(&db, grace.id, "").await.unwrap());
         assert!(!sessions::setup_pending(&db).await.unwrap());
+        let grace = users::create(&db, &new_user("grace", "grace@example.com"))
+            .await
+            .unwrap();
+
+        // Hashes the panel holds (an import's) wait there until handed over.
+        assert!(users::held_password_hashes(&db).await.unwrap().is_empty());
+        hold_password_hash(
+            &db,
+            grace.id,
+            "$2y$10$92IXUNpkjO0rOQ5byMi.Ye4oKoEa3Ro9llC/.og/at2.uheWG/igi",
+        )
+        .await;
+        assert_eq!(
+            users::held_password_hashes(&db).await.unwrap(),
+            vec![(
+                grace.id,
+                "$2y$10$92IXUNpkjO0rOQ5byMi.Ye4oKoEa3Ro9llC/.og/at2.uheWG/igi".to_string()
+            )]
+        );
+        users::forget_password_hash(&db, grace.id).await.unwrap();
+        assert!(users::held_password_hashes(&db).await.unwrap().is_empty());
 
         // A role's permissions reach the user's identity; unknown permissions are refused.
         assert!(
@@ -588,23 +612,9 @@ async fn passwords_roles_sessions_and_the_setup_link() {
                 .is_empty()
         );
 
-        // A new password signs every session out.
-        users::update(
-            &db,
-            &ada,
-            &users::UserChanges {
-                password: Some("battery staple".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+        // Signing a user out everywhere ends the session.
+        sessions::delete_for_user(&db, ada.id).await.unwrap();
         assert!(sessions::verify(&db, &token).await.is_err());
-        assert!(
-            users::verify_password(&db, ada.id, "battery staple")
-                .await
-                .unwrap()
-        );
 
         // An admin acting as grace is marked in her session.
         let as_grace = sessions::create(
@@ -627,6 +637,30 @@ async fn passwords_roles_sessions_and_the_setup_link() {
     }
 }
 
+/// Puts a hash where an import leaves it.
+async fn hold_password_hash(db: &hatchery_host::db::Database, user_id: i64, hash: &str) {
+    use hatchery_host::db::Database;
+    let sql = "UPDATE users SET password_hash = $1 WHERE id = $2";
+    match db {
+        Database::Sqlite(pool) => {
+            sqlx::query(sql)
+                .bind(hash)
+                .bind(user_id)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        Database::Postgres(pool) => {
+            sqlx::query(sql)
+                .bind(hash)
+                .bind(user_id)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn activity_is_filtered_by_server_actor_and_event_prefix() {
     use hatchery_host::db::Page;
@@ -634,7 +668,7 @@ async fn activity_is_filtered_by_server_actor_and_event_prefix() {
     for dialect in DIALECTS {
         let dir = tempfile::tempdir().unwrap();
         let (db, _guard) = fresh(dialect, dir.path()).await;
-        let ada = users::create(&db, &new_user("ada", "ada@example.com", None))
+        let ada = users::create(&db, &new_user("ada", "ada@example.com"))
             .await
             .unwrap();
         for (event, server_id, actor_id) in [

@@ -4,6 +4,7 @@ mod api;
 mod cli;
 mod config;
 mod contract;
+mod core_auth;
 mod crashes;
 mod database;
 mod e2e;

@@ -274,6 +274,19 @@ pub struct Answer {
     pub raw: Vec<u8>,
 }
 
+/// The session cookie an answer sets (`name=value`), checked to be HttpOnly and
+/// SameSite=Strict.
+pub fn session_cookie(answer: &Answer) -> String {
+    let set = answer
+        .header("set-cookie")
+        .unwrap_or_else(|| panic!("a session cookie is set: {answer:?}"));
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_string()
+}
+
 impl Answer {
     /// The body as text, for checks on what it must never contain.
     pub fn raw_text(&self) -> String {

@@ -532,6 +532,28 @@ impl WasmPlugin {
         })
     }
 
+    /// Provider `auth-method`: a password to keep for a user.
+    pub async fn set_password(
+        &self,
+        user_id: i64,
+        password: hatchery_sdk::PasswordInput,
+    ) -> Result<bool> {
+        let (_slot, mut store, provider) = self.auth_instance().await?;
+        let password = match password {
+            hatchery_sdk::PasswordInput::Plain(text) => auth_wit::PasswordInput::Plain(text),
+            hatchery_sdk::PasswordInput::Hash(hash) => auth_wit::PasswordInput::Hash(hash),
+        };
+        let kept = self
+            .bounded(
+                store.data().deadline.clone(),
+                provider
+                    .hatchery_plugin_auth_method()
+                    .call_set_password(&mut store, user_id, &password),
+            )
+            .await?;
+        kept.map_err(Error::Refused)
+    }
+
     /// Provider `backup-driver`: keeps the archive read from `archive`; the driver's
     /// note of where it went.
     pub async fn backup_save(

@@ -1,0 +1,364 @@
+//! core-auth, the sign-in plugin, through the panel's HTTP API as browsers and scripts
+//! use it: passwords (argon2id, and Pterodactyl's bcrypt handed over and upgraded),
+//! one answer for every failure, limits per account and per address, and password
+//! changes that sign every other browser out.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{Answer, DIALECTS, Dialect, Panel, panel, session_cookie};
+
+const SIGN_IN: &str = "/api/auth/core-auth/password";
+
+fn sign_in(panel: &Panel, login: &str, password: &str) -> Answer {
+    panel.post_json(
+        SIGN_IN,
+        None,
+        json!({ "user": login, "password": password }),
+    )
+}
+
+/// An HTML form post, with redirects left for the test to see.
+fn post_form(
+    panel: &Panel,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, Option<String>, Option<String>) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .new_agent();
+    let body: String = fields
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let response = agent
+        .post(format!("{}{path}", panel.url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(body)
+        .unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string)
+    };
+    (
+        response.status().as_u16(),
+        header("location"),
+        header("set-cookie"),
+    )
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+fn account(panel: &Panel, cookie: &str) -> Answer {
+    panel.json_with("GET", "/api/client/account", &[("Cookie", cookie)], None)
+}
+
+#[test]
+fn passwords_sign_in_by_json_and_form_and_every_failure_reads_the_same() {
+    for dialect in DIALECTS {
+        let panel = panel(dialect).plugin("core-auth").start();
+        panel.user_with_password("ada", "correct horse battery");
+
+        let methods = panel.get("/api/auth/methods");
+        assert_eq!(
+            methods.body["data"],
+            json!([{ "plugin": "core-auth", "id": "password", "label": "Password", "kind": "form", "start": SIGN_IN }])
+        );
+
+        // By username or email (in any case), as JSON: the session cookie is set.
+        for login in ["ada", "Ada@Example.com"] {
+            let answer = sign_in(&panel, login, "correct horse battery");
+            assert_eq!(answer.status, 200, "{login}: {answer:?}");
+            assert_eq!(answer.body["data"]["user"]["username"], "ada");
+            let cookie = session_cookie(&answer);
+            assert_eq!(account(&panel, &cookie).body["data"]["username"], "ada");
+        }
+
+        // A wrong password, an unknown account and a malformed login all read alike.
+        let wrong = sign_in(&panel, "ada", "correct horse batterY");
+        let unknown = sign_in(&panel, "nobody", "correct horse battery");
+        let numeric = sign_in(&panel, "1", "correct horse battery");
+        for refused in [&wrong, &unknown, &numeric] {
+            assert_eq!(refused.status, 401, "{refused:?}");
+            assert!(refused.header("set-cookie").is_none());
+        }
+        assert_eq!(wrong.raw, unknown.raw);
+        assert_eq!(wrong.raw, numeric.raw);
+        assert_eq!(
+            wrong.body["error"]["message"],
+            "the username or password is not right"
+        );
+
+        // As the sign-in page's form: a redirect on the panel, with the cookie.
+        let (status, location, cookie) = post_form(
+            &panel,
+            SIGN_IN,
+            &[
+                ("user", "ada"),
+                ("password", "correct horse battery"),
+                ("redirect", "/servers"),
+            ],
+        );
+        assert_eq!((status, location.as_deref()), (303, Some("/servers")));
+        assert!(cookie.unwrap().contains("HttpOnly"));
+        let (_, location, _) = post_form(
+            &panel,
+            SIGN_IN,
+            &[
+                ("user", "ada"),
+                ("password", "correct horse battery"),
+                ("redirect", "//evil.example"),
+            ],
+        );
+        assert_eq!(location.as_deref(), Some("/"));
+        let (status, location, cookie) =
+            post_form(&panel, SIGN_IN, &[("user", "ada"), ("password", "nope")]);
+        assert_eq!(
+            (status, location.as_deref()),
+            (303, Some("/sign-in?error=credentials"))
+        );
+        assert!(cookie.is_none());
+    }
+}
+
+#[test]
+fn failed_sign_ins_are_limited_per_account_and_per_address() {
+    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+    panel.user_with_password("ada", "correct horse battery");
+    panel.user_with_password("grace", "grace's long password");
+
+    // Five failures lock the account, even against the right password…
+    for _ in 0..5 {
+        assert_eq!(sign_in(&panel, "ada", "guess").status, 401);
+    }
+    let locked = sign_in(&panel, "ADA", "correct horse battery");
+    assert_eq!(locked.status, 429, "{locked:?}");
+    assert!(
+        locked.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("try again in 15 minutes"),
+        "{locked:?}"
+    );
+    // …and an account that does not exist locks the same way, so the lock tells nothing.
+    for _ in 0..5 {
+        assert_eq!(sign_in(&panel, "nobody", "guess").status, 401);
+    }
+    assert_eq!(sign_in(&panel, "nobody", "guess").status, 429);
+    // Another account from the same address still signs in.
+    assert_eq!(
+        sign_in(&panel, "grace", "grace's long password").status,
+        200
+    );
+
+    // Twenty failures from one address stop every sign-in from it.
+    for attempt in 0..10 {
+        assert_eq!(
+            sign_in(&panel, &format!("guess{attempt}"), "guess").status,
+            401
+        );
+    }
+    let stopped = sign_in(&panel, "grace", "grace's long password");
+    assert_eq!(stopped.status, 429, "{stopped:?}");
+}
+
+#[test]
+fn a_password_change_signs_every_other_browser_out() {
+    for dialect in DIALECTS {
+        let panel = panel(dialect).plugin("core-auth").start();
+        panel.user_with_password("ada", "correct horse battery");
+        let here = session_cookie(&sign_in(&panel, "ada", "correct horse battery"));
+        let elsewhere = session_cookie(&sign_in(&panel, "ada", "correct horse battery"));
+
+        let status = panel.json_with("GET", SIGN_IN, &[("Cookie", &here)], None);
+        assert_eq!(status.body["data"]["has_password"], true, "{status:?}");
+
+        let change = |current: &str, new: &str| {
+            panel.json_with(
+                "PUT",
+                SIGN_IN,
+                &[("Cookie", &here), ("Origin", &panel.url)],
+                Some(json!({ "current_password": current, "password": new })),
+            )
+        };
+        let wrong = change("not it", "a new long password");
+        assert_eq!(
+            (wrong.status, wrong.body["error"]["code"].as_str()),
+            (400, Some("current_password")),
+            "{wrong:?}"
+        );
+        let short = change("correct horse battery", "short");
+        assert_eq!(short.status, 400, "{short:?}");
+        assert!(
+            short.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("8 to")
+        );
+        let changed = change("correct horse battery", "a new long password");
+        assert_eq!(changed.status, 200, "{changed:?}");
+        let renewed = session_cookie(&changed);
+
+        assert_eq!(account(&panel, &elsewhere).status, 401);
+        assert_eq!(account(&panel, &here).status, 401);
+        assert_eq!(account(&panel, &renewed).status, 200);
+        assert_eq!(sign_in(&panel, "ada", "correct horse battery").status, 401);
+        assert_eq!(sign_in(&panel, "ada", "a new long password").status, 200);
+        let recorded = panel.get_as("/api/admin/activity?event=core-auth:password.change", &panel.admin_key());
+        assert!(
+            recorded.raw_text().contains("core-auth:password.change"),
+            "{recorded:?}"
+        );
+    }
+}
+
+/// A Pterodactyl user keeps their password: the `$2y$` bcrypt hash from its `users`
+/// table (as the importer leaves it in the panel's `users.password_hash`) goes to
+/// core-auth at start, signs in unchanged, and is replaced with argon2id on the way.
+#[test]
+fn pterodactyl_bcrypt_hashes_are_handed_over_and_upgraded() {
+    // PHP's password_hash('password', PASSWORD_BCRYPT), the shape of Pterodactyl's
+    // `users.password` column.
+    const LARAVEL_HASH: &str = "$2y$10$92IXUNpkjO0rOQ5byMi.Ye4oKoEa3Ro9llC/.og/at2.uheWG/igi";
+    for dialect in DIALECTS {
+        let mut panel = panel(dialect).plugin("core-auth").start();
+        panel.user_key("imported");
+        panel.stop();
+        execute(
+            panel.database_url(),
+            &format!(
+                "UPDATE users SET password_hash = '{LARAVEL_HASH}' WHERE username = 'imported'"
+            ),
+        );
+        panel.restart();
+
+        assert_eq!(sign_in(&panel, "imported", "Password").status, 401);
+        let answer = sign_in(&panel, "imported", "password");
+        assert_eq!(answer.status, 200, "{answer:?}\n{}", panel.log());
+        let held = scalar(
+            panel.database_url(),
+            "SELECT COUNT(*) FROM users WHERE password_hash IS NOT NULL",
+        );
+        assert_eq!(held, json!(0), "the panel forgets what it handed over");
+        if dialect == Dialect::Sqlite {
+            let store = format!(
+                "sqlite://{}",
+                panel
+                    .data_dir()
+                    .join("plugin-databases/core-auth.sqlite")
+                    .display()
+            );
+            let kept = scalar(&store, "SELECT hash FROM core_auth__passwords");
+            assert!(
+                kept.as_str().unwrap().starts_with("$argon2id$"),
+                "upgraded on sign-in: {kept}"
+            );
+        }
+        // A restart hands nothing over twice, and the password still works.
+        panel.restart();
+        assert_eq!(sign_in(&panel, "imported", "password").status, 200);
+    }
+}
+
+/// Without a plugin that keeps passwords, the first administrator cannot be given
+/// one: the answer says what to do, and the setup link still works.
+#[test]
+fn setup_without_a_password_keeper_keeps_the_link() {
+    let panel = panel(Dialect::Sqlite).start();
+    let log = panel.log();
+    let start = log.find("/setup?token=").unwrap() + "/setup?token=".len();
+    let token: String = log[start..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    let setup = panel.post_json(
+        "/api/setup",
+        None,
+        json!({ "token": token, "username": "root", "email": "root@example.com", "password": "long enough" }),
+    );
+    assert_eq!(setup.status, 409, "{setup:?}");
+    assert!(setup.raw_text().contains("enable core-auth"), "{setup:?}");
+    assert_eq!(panel.cli_ok(&["user", "list"]).contains("root"), false);
+    assert_eq!(
+        panel.get("/api/settings").body["data"]["setup_required"],
+        true
+    );
+}
+
+fn execute(url: &str, sql: &str) {
+    run_sql(url, sql, false);
+}
+
+fn scalar(url: &str, sql: &str) -> Value {
+    run_sql(url, sql, true)
+}
+
+/// Runs one statement straight on a database, as an import tool would.
+fn run_sql(url: &str, sql: &str, fetch: bool) -> Value {
+    let url = url.to_string();
+    let sql = sql.to_string();
+    crate::support::off_thread(async move {
+        use sqlx::Connection;
+        if url.starts_with("sqlite:") {
+            let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            if fetch {
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&mut connection)
+                    .await
+                    .unwrap();
+                return sqlite_value(&row);
+            }
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut connection)
+                .await
+                .unwrap();
+        } else {
+            let mut connection = sqlx::PgConnection::connect(&url).await.unwrap();
+            if fetch {
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&mut connection)
+                    .await
+                    .unwrap();
+                return postgres_value(&row);
+            }
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut connection)
+                .await
+                .unwrap();
+        }
+        Value::Null
+    })
+}
+
+fn sqlite_value(row: &sqlx::sqlite::SqliteRow) -> Value {
+    use sqlx::Row;
+    row.try_get::<i64, _>(0)
+        .map(Value::from)
+        .or_else(|_| row.try_get::<String, _>(0).map(Value::from))
+        .unwrap()
+}
+
+fn postgres_value(row: &sqlx::postgres::PgRow) -> Value {
+    use sqlx::Row;
+    row.try_get::<i64, _>(0)
+        .map(Value::from)
+        .or_else(|_| row.try_get::<String, _>(0).map(Value::from))
+        .unwrap()
+}
