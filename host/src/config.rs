@@ -29,6 +29,9 @@ pub struct Config {
     pub max_package_bytes: u64,
     /// Reverse proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A browser session unused for this long ends (it also ends 14 days after
+    /// sign-in, used or not).
+    pub session_idle: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -50,6 +53,7 @@ struct FileConfig {
     log: Option<String>,
     max_package_mb: Option<u64>,
     trusted_proxies: Option<Vec<String>>,
+    session_idle_minutes: Option<u64>,
     #[serde(default)]
     plugins: FilePlugins,
     #[serde(default)]
@@ -82,6 +86,7 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("HATCHERY_LOG", "log"),
     ("HATCHERY_MAX_PACKAGE_MB", "max_package_mb"),
     ("HATCHERY_TRUSTED_PROXIES", "trusted_proxies"),
+    ("HATCHERY_SESSION_IDLE_MINUTES", "session_idle_minutes"),
     ("HATCHERY_ALLOW_UNSIGNED_PLUGINS", "plugins.allow_unsigned"),
     ("HATCHERY_TRUSTED_KEYS", "plugins.trusted_keys"),
     ("HATCHERY_WASM_MEMORY_MB", "wasm.memory_mb"),
@@ -192,6 +197,11 @@ impl Config {
             .or(file.max_package_mb)
             .unwrap_or(64);
         positive("max_package_mb", max_package_mb)?;
+        let session_idle_minutes =
+            number(env, "HATCHERY_SESSION_IDLE_MINUTES", "session_idle_minutes")?
+                .or(file.session_idle_minutes)
+                .unwrap_or(24 * 60);
+        positive("session_idle_minutes", session_idle_minutes)?;
 
         let allow_unsigned = match env.get("HATCHERY_ALLOW_UNSIGNED_PLUGINS") {
             Some(text) => boolean("plugins.allow_unsigned", text)?,
@@ -261,6 +271,7 @@ impl Config {
             },
             wasm,
             max_package_bytes: max_package_mb * 1024 * 1024,
+            session_idle: std::time::Duration::from_secs(session_idle_minutes * 60),
             trusted_proxies,
         })
     }

@@ -759,6 +759,7 @@ mod imp {
                         impersonator_id: session.impersonator_id,
                         created_at: session.created_at,
                         expires_at: session.expires_at,
+                        last_seen_at: session.last_seen_at,
                     })
                     .collect()
             })

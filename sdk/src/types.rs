@@ -85,6 +85,12 @@ impl Request {
         self.header("x-hatchery-client-ip")
     }
 
+    /// On an auth route (`scope = "auth"`), the id of the browser session the caller
+    /// signed in with (none for an API key): "this browser" in a list of sessions.
+    pub fn session_id(&self) -> Option<i64> {
+        self.header("x-hatchery-session-id")?.parse().ok()
+    }
+
     /// `true` when the route pattern and method are the ones given.
     pub fn is(&self, method: &str, route: &str) -> bool {
         self.method.eq_ignore_ascii_case(method) && self.route == route
@@ -509,6 +515,8 @@ pub struct SessionInfo {
     pub impersonator_id: Option<i64>,
     pub created_at: i64,
     pub expires_at: i64,
+    /// When it was last used (to the minute).
+    pub last_seen_at: i64,
 }
 
 /// A new API key: `token` is shown to the user once; the host keeps only its hash.

@@ -320,8 +320,13 @@ async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
 async fn start_host(config: &Config) -> Result<(Database, Arc<PluginHost>)> {
     init_logging(&config.log, true);
     let db = open_database(config).await?;
-    let plugins =
-        PluginHost::start(config.clone(), db.clone(), Arc::new(EventBus::relay()), None).await?;
+    let plugins = PluginHost::start(
+        config.clone(),
+        db.clone(),
+        Arc::new(EventBus::relay()),
+        None,
+    )
+    .await?;
     Ok((db, plugins))
 }
 
@@ -647,9 +652,13 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
             let user = match password {
                 // The sign-in plugin keeps passwords: it runs in this process for it.
                 Some(password) => {
-                    let plugins =
-                        PluginHost::start(config.clone(), db.clone(), Arc::new(EventBus::relay()), None)
-                            .await?;
+                    let plugins = PluginHost::start(
+                        config.clone(),
+                        db.clone(),
+                        Arc::new(EventBus::relay()),
+                        None,
+                    )
+                    .await?;
                     plugins.create_user(&new, Some(password)).await?
                 }
                 None => users::create(&db, &new).await?,
@@ -688,8 +697,13 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
                 .await?
                 .ok_or_else(|| Error::NotFound(format!("no user `{username}`")))?;
             let password = read_secret(&password)?;
-            let plugins =
-                PluginHost::start(config.clone(), db.clone(), Arc::new(EventBus::relay()), None).await?;
+            let plugins = PluginHost::start(
+                config.clone(),
+                db.clone(),
+                Arc::new(EventBus::relay()),
+                None,
+            )
+            .await?;
             plugins.change_password(&user, password).await?;
             // Their consoles and SFTP sessions on the nodes end too.
             let core = crate::actions::Core {

@@ -38,8 +38,8 @@ pub async fn create_with_expiry(
     let now = Utc::now();
     on_pool!(db, pool => {
         sqlx::query(
-            "INSERT INTO sessions (user_id, token_sha256, impersonator_id, ip, user_agent, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO sessions (user_id, token_sha256, impersonator_id, ip, user_agent, expires_at, created_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
         )
         .bind(user_id)
         .bind(sha256_hex(&token))
@@ -63,13 +63,15 @@ pub struct SessionInfo {
     pub impersonator_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// When it was last used, to the minute.
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 /// A user's live sessions, the newest first.
 pub async fn for_user(db: &Database, user_id: i64) -> Result<Vec<SessionInfo>> {
     Ok(on_pool!(db, pool => {
         sqlx::query_as::<_, SessionInfo>(
-            "SELECT id, ip, user_agent, impersonator_id, created_at, expires_at FROM sessions \
+            "SELECT id, ip, user_agent, impersonator_id, created_at, expires_at, last_seen_at FROM sessions \
              WHERE user_id = $1 AND expires_at > $2 ORDER BY id DESC",
         )
         .bind(user_id)
@@ -95,7 +97,8 @@ pub async fn delete_by_id(db: &Database, user_id: i64, id: i64) -> Result<bool> 
 /// Whether `token` is a live session (the host checks a plugin's sign-in before it
 /// sets the cookie).
 pub async fn is_live(db: &Database, token: &str) -> Result<bool> {
-    match verify(db, token).await {
+    // A session just made; any idle limit passes it.
+    match verify(db, token, std::time::Duration::from_secs(60)).await {
         Ok(_) => Ok(true),
         Err(Error::Unauthenticated(_)) => Ok(false),
         Err(err) => Err(err),
@@ -103,14 +106,20 @@ pub async fn is_live(db: &Database, token: &str) -> Result<bool> {
 }
 
 /// The signed-in user for a session cookie, and who is impersonating them.
-pub async fn verify(db: &Database, token: &str) -> Result<(Identity, Option<i64>)> {
+pub async fn verify(
+    db: &Database,
+    token: &str,
+    idle_limit: std::time::Duration,
+) -> Result<(Identity, Option<i64>)> {
     let expired = || Error::Unauthenticated("the session has ended; sign in again".into());
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(expired());
     }
     #[derive(sqlx::FromRow)]
     struct Row {
+        session_id: i64,
         expires_at: DateTime<Utc>,
+        last_seen_at: Option<DateTime<Utc>>,
         impersonator_id: Option<i64>,
         #[sqlx(flatten)]
         identity: Identity,
@@ -118,8 +127,8 @@ pub async fn verify(db: &Database, token: &str) -> Result<(Identity, Option<i64>
     // The lookup is by hash, so timing reveals nothing about valid tokens.
     let row = on_pool!(db, pool => {
         sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
-            "SELECT s.expires_at, s.impersonator_id, {IDENTITY_COLUMNS} FROM sessions s \
-             JOIN users u ON u.id = s.user_id LEFT JOIN roles r ON r.id = u.role_id \
+            "SELECT s.id AS session_id, s.expires_at, s.last_seen_at, s.impersonator_id, {IDENTITY_COLUMNS} \
+             FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN roles r ON r.id = u.role_id \
              WHERE s.token_sha256 = $1"
         )))
         .bind(sha256_hex(token))
@@ -127,13 +136,36 @@ pub async fn verify(db: &Database, token: &str) -> Result<(Identity, Option<i64>
         .await?
     });
     let row = row.ok_or_else(expired)?;
-    if row.expires_at <= Utc::now() {
+    let now = Utc::now();
+    let idle_limit = Duration::from_std(idle_limit).unwrap_or(SESSION_LIFETIME);
+    let last_seen = row.last_seen_at.unwrap_or(now);
+    if row.expires_at <= now || last_seen + idle_limit <= now {
+        on_pool!(db, pool => {
+            sqlx::query("DELETE FROM sessions WHERE id = $1")
+                .bind(row.session_id)
+                .execute(pool)
+                .await?;
+        });
         return Err(expired());
     }
+    // Use is written down at most once a minute per session.
+    if now - last_seen > TOUCH_INTERVAL {
+        on_pool!(db, pool => {
+            sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
+                .bind(row.session_id)
+                .bind(now)
+                .execute(pool)
+                .await?;
+        });
+    }
     let mut identity = row.identity;
-    identity.valid_until = Some(row.expires_at);
+    identity.valid_until = Some(row.expires_at.min(now + idle_limit));
+    identity.session_id = Some(row.session_id);
     Ok((identity, row.impersonator_id))
 }
+
+/// How stale a session's last use may be before it is written again.
+const TOUCH_INTERVAL: Duration = Duration::minutes(1);
 
 /// Signs a session out.
 pub async fn delete(db: &Database, token: &str) -> Result<()> {

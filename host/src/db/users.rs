@@ -341,6 +341,9 @@ pub struct Identity {
     /// When the credential that proved this identity expires.
     #[sqlx(skip)]
     pub valid_until: Option<DateTime<Utc>>,
+    /// The browser session that proved it; none for an API key.
+    #[sqlx(skip)]
+    pub session_id: Option<i64>,
 }
 
 impl Identity {

@@ -88,15 +88,16 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The principal for plugin routes, which take the request's headers.
+/// The principal for plugin routes, which take the request's headers, with the
+/// browser session that proved it (none for an API key).
 pub async fn principal(
     state: &AppState,
     method: &Method,
     headers: &HeaderMap,
-) -> Result<Option<Principal>> {
+) -> Result<Option<(Principal, Option<i64>)>> {
     Ok(identify(state, method, headers)
         .await?
-        .map(|(identity, _)| identity.principal()))
+        .map(|(identity, _)| (identity.principal(), identity.session_id)))
 }
 
 async fn identify(
@@ -138,7 +139,8 @@ async fn identify(
     if let Some(cached) = state.caches.identities.get(&key) {
         return Ok(Some(cached));
     }
-    let (identity, impersonator) = sessions::verify(&state.db, token).await?;
+    let (identity, impersonator) =
+        sessions::verify(&state.db, token, state.config.session_idle).await?;
     state.caches.identities.insert(key, &identity, impersonator);
     Ok(Some((identity, impersonator)))
 }

@@ -108,7 +108,9 @@ async fn handle(
         }
     };
 
-    let principal = auth::principal(&state, &method, &headers).await?;
+    let principal = auth::principal(&state, &method, &headers)
+        .await?
+        .map(|(principal, _)| principal);
     policy::authorize(principal.as_ref(), route.auth, route.permission.as_deref())?;
     let call = PluginCall {
         route: &route,
@@ -120,6 +122,7 @@ async fn handle(
         body,
         principal,
         server_context: None,
+        session_id: None,
         client_ip: auth::client_ip(&state, peer.as_ref().map(|Extension(peer)| peer), &headers),
     };
     let response = call_plugin(&id, &plugin, call).await?;
@@ -170,7 +173,10 @@ pub async fn fallback(
             )));
         }
     };
-    let principal = auth::principal(&state, &method, &headers).await?;
+    let (principal, session_id) = match auth::principal(&state, &method, &headers).await? {
+        Some((principal, session_id)) => (Some(principal), session_id),
+        None => (None, None),
+    };
     let mut server_context = None;
     match (scope, key) {
         (RouteScope::Server, Some(key)) => {
@@ -195,6 +201,8 @@ pub async fn fallback(
         body,
         principal,
         server_context,
+        // Sign-in flows tell "this browser" from the caller's other sessions.
+        session_id: session_id.filter(|_| scope == RouteScope::Auth),
         client_ip: auth::client_ip(&state, peer.as_ref().map(|Extension(peer)| peer), &headers),
     };
     let id = plugin.manifest.id.clone();
@@ -253,6 +261,8 @@ struct PluginCall<'a> {
     server_context: Option<(String, String)>,
     /// The client's address (behind trusted proxies, the one they forwarded).
     client_ip: Option<String>,
+    /// On auth routes, the browser session the caller signed in with.
+    session_id: Option<i64>,
 }
 
 async fn call_plugin(
@@ -271,6 +281,12 @@ async fn call_plugin(
         .collect();
     if let Some(ip) = call.client_ip {
         headers.push((format!("{HOST_HEADER_PREFIX}client-ip"), ip));
+    }
+    if let Some(session_id) = call.session_id {
+        headers.push((
+            format!("{HOST_HEADER_PREFIX}session-id"),
+            session_id.to_string(),
+        ));
     }
     if let Some((server, permissions)) = call.server_context {
         headers.push((format!("{HOST_HEADER_PREFIX}server"), server));

@@ -221,7 +221,10 @@ fn a_password_change_signs_every_other_browser_out() {
         assert_eq!(account(&panel, &renewed).status, 200);
         assert_eq!(sign_in(&panel, "ada", "correct horse battery").status, 401);
         assert_eq!(sign_in(&panel, "ada", "a new long password").status, 200);
-        let recorded = panel.get_as("/api/admin/activity?event=core-auth:password.change", &panel.admin_key());
+        let recorded = panel.get_as(
+            "/api/admin/activity?event=core-auth:password.change",
+            &panel.admin_key(),
+        );
         assert!(
             recorded.raw_text().contains("core-auth:password.change"),
             "{recorded:?}"
@@ -361,4 +364,85 @@ fn postgres_value(row: &sqlx::postgres::PgRow) -> Value {
         .map(Value::from)
         .or_else(|_| row.try_get::<String, _>(0).map(Value::from))
         .unwrap()
+}
+
+#[test]
+fn people_see_their_browsers_and_sign_the_others_out() {
+    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+    panel.user_with_password("ada", "correct horse battery");
+    panel.user_with_password("grace", "grace's long password");
+    let browsers: Vec<String> = (0..3)
+        .map(|_| session_cookie(&sign_in(&panel, "ada", "correct horse battery")))
+        .collect();
+    let graces = session_cookie(&sign_in(&panel, "grace", "grace's long password"));
+    let here = &browsers[0];
+    let write = |method: &str, path: &str, cookie: &str| {
+        panel.json_with(
+            method,
+            path,
+            &[("Cookie", cookie), ("Origin", &panel.url)],
+            None,
+        )
+    };
+
+    let listed = panel.json_with(
+        "GET",
+        "/api/auth/core-auth/sessions",
+        &[("Cookie", here)],
+        None,
+    );
+    let sessions = listed.body["data"].as_array().unwrap().clone();
+    assert_eq!(sessions.len(), 3, "{listed:?}");
+    let current: Vec<&Value> = sessions.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(
+        current.len(),
+        1,
+        "exactly this browser is marked: {listed:?}"
+    );
+    assert!(
+        sessions
+            .iter()
+            .all(|s| s["last_seen_at"].as_i64().unwrap() > 0)
+    );
+
+    // One other browser, by id; someone else's session id is not the caller's to end.
+    let other = sessions.iter().find(|s| s["current"] == false).unwrap()["id"].clone();
+    let graces_id = panel
+        .json_with(
+            "GET",
+            "/api/auth/core-auth/sessions",
+            &[("Cookie", &graces)],
+            None,
+        )
+        .body["data"][0]["id"]
+        .clone();
+    assert_eq!(
+        write(
+            "DELETE",
+            &format!("/api/auth/core-auth/sessions/{graces_id}"),
+            here
+        )
+        .status,
+        404
+    );
+    assert_eq!(account(&panel, &graces).status, 200);
+    assert_eq!(
+        write(
+            "DELETE",
+            &format!("/api/auth/core-auth/sessions/{other}"),
+            here
+        )
+        .status,
+        200
+    );
+    let still: Vec<u16> = browsers.iter().map(|b| account(&panel, b).status).collect();
+    assert_eq!(still.iter().filter(|s| **s == 401).count(), 1, "{still:?}");
+
+    // Everywhere else: only this browser is left.
+    let others = write("POST", "/api/auth/core-auth/sessions/sign-out-others", here);
+    assert_eq!(others.status, 200, "{others:?}");
+    assert_eq!(others.body["data"]["signed_out"], 1);
+    let after: Vec<u16> = browsers.iter().map(|b| account(&panel, b).status).collect();
+    assert_eq!(after, vec![200, 401, 401]);
+    assert_eq!(account(&panel, &graces).status, 200);
 }

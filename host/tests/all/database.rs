@@ -592,19 +592,19 @@ async fn roles_sessions_held_passwords_and_the_setup_link() {
         let token = sessions::create(&db, ada.id, &sessions::SessionOrigin::default())
             .await
             .unwrap();
-        let (identity, impersonator) = sessions::verify(&db, &token).await.unwrap();
+        let (identity, impersonator) = sessions::verify(&db, &token, IDLE).await.unwrap();
         assert_eq!(identity.user.username, "ada");
         assert_eq!(
             identity.permissions(),
             vec!["nodes.read".to_string(), "servers.read".into()]
         );
         assert_eq!(impersonator, None);
-        assert!(sessions::verify(&db, &"f".repeat(64)).await.is_err());
+        assert!(sessions::verify(&db, &"f".repeat(64), IDLE).await.is_err());
 
         // Deleting the role takes its permissions away, not the user.
         roles::delete(&db, &role).await.unwrap();
         assert!(
-            sessions::verify(&db, &token)
+            sessions::verify(&db, &token, IDLE)
                 .await
                 .unwrap()
                 .0
@@ -612,9 +612,29 @@ async fn roles_sessions_held_passwords_and_the_setup_link() {
                 .is_empty()
         );
 
+        // A session unused for longer than the idle limit ends, and is gone.
+        let idle = sessions::create(&db, ada.id, &sessions::SessionOrigin::default())
+            .await
+            .unwrap();
+        assert!(sessions::verify(&db, &idle, IDLE).await.is_ok());
+        let two_hours_ago = chrono::Utc::now() - chrono::Duration::hours(2);
+        age_sessions(&db, ada.id, two_hours_ago).await;
+        // Used within a longer limit: the use is written down, so it is fresh again.
+        assert!(sessions::verify(&db, &idle, IDLE * 3).await.is_ok());
+        assert!(sessions::verify(&db, &idle, IDLE).await.is_ok());
+        age_sessions(&db, ada.id, two_hours_ago).await;
+        assert!(sessions::verify(&db, &idle, IDLE).await.is_err());
+        assert!(
+            sessions::verify(&db, &idle, IDLE * 3).await.is_err(),
+            "an ended session is gone"
+        );
+        let token = sessions::create(&db, ada.id, &sessions::SessionOrigin::default())
+            .await
+            .unwrap();
+
         // Signing a user out everywhere ends the session.
         sessions::delete_for_user(&db, ada.id).await.unwrap();
-        assert!(sessions::verify(&db, &token).await.is_err());
+        assert!(sessions::verify(&db, &token, IDLE).await.is_err());
 
         // An admin acting as grace is marked in her session.
         let as_grace = sessions::create(
@@ -628,12 +648,43 @@ async fn roles_sessions_held_passwords_and_the_setup_link() {
         .await
         .unwrap();
         assert_eq!(
-            sessions::verify(&db, &as_grace).await.unwrap().1,
+            sessions::verify(&db, &as_grace, IDLE).await.unwrap().1,
             Some(ada.id)
         );
         sessions::delete(&db, &as_grace).await.unwrap();
-        assert!(sessions::verify(&db, &as_grace).await.is_err());
+        assert!(sessions::verify(&db, &as_grace, IDLE).await.is_err());
         db.close().await;
+    }
+}
+
+/// The idle limit the session checks here use.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Makes every session of a user last used at `when`.
+async fn age_sessions(
+    db: &hatchery_host::db::Database,
+    user_id: i64,
+    when: chrono::DateTime<chrono::Utc>,
+) {
+    use hatchery_host::db::Database;
+    let sql = "UPDATE sessions SET last_seen_at = $1 WHERE user_id = $2";
+    match db {
+        Database::Sqlite(pool) => {
+            sqlx::query(sql)
+                .bind(when)
+                .bind(user_id)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        Database::Postgres(pool) => {
+            sqlx::query(sql)
+                .bind(when)
+                .bind(user_id)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
     }
 }
 

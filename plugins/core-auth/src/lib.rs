@@ -60,6 +60,21 @@ impl Plugin for CoreAuth {
         if request.is("GET", "/core-auth/password") {
             return password_status(&request);
         }
+        if request.is("GET", "/core-auth/sessions") {
+            return list_sessions(&request);
+        }
+        if request.is("DELETE", "/core-auth/sessions/{id}") {
+            let caller = signed_in(&request)?;
+            let id = request
+                .param("id")
+                .and_then(|id| id.parse().ok())
+                .ok_or_else(|| Error::not_found("no such session"))?;
+            host::identity::revoke_sessions(caller, Some(id))?;
+            return Ok(Response::json(&json!({ "data": { "signed_out": 1 } })));
+        }
+        if request.is("POST", "/core-auth/sessions/sign-out-others") {
+            return sign_out_others(&request);
+        }
         Ok(Response::not_found())
     }
 
@@ -214,14 +229,11 @@ fn change_password(request: &Request) -> Result<Response, Error> {
         current_password: String,
         password: String,
     }
-    let caller = request
-        .principal
-        .as_ref()
-        .ok_or_else(|| Error::unauthorized("sign in first"))?;
+    let caller = signed_in(request)?;
     let body: Change = request.fields()?;
     let settings = settings()?;
     let now = now();
-    let account = format!("user:{}", caller.user_id);
+    let account = format!("user:{caller}");
     let limit = Limit {
         key: &account,
         allowed: settings.failures_per_account,
@@ -231,7 +243,7 @@ fn change_password(request: &Request) -> Result<Response, Error> {
             "too many wrong current passwords; try again later",
         ));
     }
-    if let Some(stored) = stored_hash(caller.user_id)?
+    if let Some(stored) = stored_hash(caller)?
         && passwords::verify(&stored, &body.current_password) == Verdict::Wrong
     {
         failures::record(&account, settings.failure_window_seconds, now)?;
@@ -242,12 +254,12 @@ fn change_password(request: &Request) -> Result<Response, Error> {
         ));
     }
     check_new_password(&body.password, &settings)?;
-    store_hash(caller.user_id, &passwords::hash(&body.password)?)?;
+    store_hash(caller, &passwords::hash(&body.password)?)?;
     failures::clear(&account)?;
 
-    host::identity::revoke_sessions(caller.user_id, None)?;
+    host::identity::revoke_sessions(caller, None)?;
     let session = host::identity::create_session(
-        caller.user_id,
+        caller,
         &SessionOrigin {
             ip: request.client_ip().map(str::to_string),
             user_agent: request.header("user-agent").map(str::to_string),
@@ -255,20 +267,17 @@ fn change_password(request: &Request) -> Result<Response, Error> {
         },
     )?;
     let mut entry = ActivityEntry::new("password.change");
-    entry.actor_id = Some(caller.user_id);
+    entry.actor_id = Some(caller);
     host::activity::record(&entry)?;
     Ok(Response::json(&json!({ "data": { "changed": true } })).with_session(&session))
 }
 
 /// `GET /api/auth/core-auth/password`: whether the caller has a password, and since when.
 fn password_status(request: &Request) -> Result<Response, Error> {
-    let caller = request
-        .principal
-        .as_ref()
-        .ok_or_else(|| Error::unauthorized("sign in first"))?;
+    let caller = signed_in(request)?;
     let rows = host::query(
         "SELECT changed_at FROM core_auth__passwords WHERE user_id = $1",
-        &[caller.user_id.into()],
+        &[caller.into()],
     )?;
     let changed_at = rows
         .iter()
@@ -278,6 +287,52 @@ fn password_status(request: &Request) -> Result<Response, Error> {
         "has_password": changed_at.is_some(),
         "changed_at": changed_at,
     }})))
+}
+
+fn signed_in(request: &Request) -> Result<i64, Error> {
+    request
+        .principal
+        .as_ref()
+        .map(|caller| caller.user_id)
+        .ok_or_else(|| Error::unauthorized("sign in first"))
+}
+
+/// `GET /api/auth/core-auth/sessions`: the caller's browsers, this one marked.
+fn list_sessions(request: &Request) -> Result<Response, Error> {
+    let caller = signed_in(request)?;
+    let current = request.session_id();
+    let sessions: Vec<serde_json::Value> = host::identity::sessions(caller)?
+        .into_iter()
+        .map(|session| {
+            json!({
+                "id": session.id,
+                "ip": session.ip,
+                "user_agent": session.user_agent,
+                "impersonator_id": session.impersonator_id,
+                "created_at": session.created_at,
+                "last_seen_at": session.last_seen_at,
+                "expires_at": session.expires_at,
+                "current": Some(session.id) == current,
+            })
+        })
+        .collect();
+    Ok(Response::json(&json!({ "data": sessions })))
+}
+
+/// `POST /api/auth/core-auth/sessions/sign-out-others`: every browser but this one.
+fn sign_out_others(request: &Request) -> Result<Response, Error> {
+    let caller = signed_in(request)?;
+    let current = request.session_id();
+    let mut signed_out = 0;
+    for session in host::identity::sessions(caller)? {
+        if Some(session.id) != current {
+            host::identity::revoke_sessions(caller, Some(session.id))?;
+            signed_out += 1;
+        }
+    }
+    Ok(Response::json(
+        &json!({ "data": { "signed_out": signed_out } }),
+    ))
 }
 
 /// The user, when `password` is theirs; an old-style hash is replaced on the way.

@@ -66,6 +66,10 @@ impl Identity for HostServices {
                 impersonator_id: session.impersonator_id,
                 created_at: session.created_at.timestamp(),
                 expires_at: session.expires_at.timestamp(),
+                last_seen_at: session
+                    .last_seen_at
+                    .unwrap_or(session.created_at)
+                    .timestamp(),
             })
             .collect())
     }
