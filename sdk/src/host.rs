@@ -725,6 +725,7 @@ mod imp {
                     admin: user.admin,
                     language: user.language,
                     permissions: user.permissions,
+                    role: user.role,
                 })
             })
             .map_err(convert::host_error)

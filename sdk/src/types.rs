@@ -486,6 +486,8 @@ pub struct UserInfo {
     pub language: String,
     /// The admin permissions their role gives them.
     pub permissions: Vec<String>,
+    /// The name of their role, if they have one.
+    pub role: Option<String>,
 }
 
 /// Where a sign-in came from, for the user's list of sessions.

@@ -338,6 +338,7 @@ pub struct Identity {
     pub user: User,
     /// The role's permissions as stored (a JSON array); `None` without a role.
     pub role_permissions: Option<String>,
+    pub role_name: Option<String>,
     /// When the credential that proved this identity expires.
     #[sqlx(skip)]
     pub valid_until: Option<DateTime<Utc>>,
@@ -366,7 +367,7 @@ impl Identity {
 }
 
 /// Columns for an [`Identity`] from `users u LEFT JOIN roles r`.
-pub(crate) const IDENTITY_COLUMNS: &str = "u.id, u.uuid, u.username, u.email, u.admin, u.language, u.role_id, u.created_at, r.permissions AS role_permissions";
+pub(crate) const IDENTITY_COLUMNS: &str = "u.id, u.uuid, u.username, u.email, u.admin, u.language, u.role_id, u.created_at, r.permissions AS role_permissions, r.name AS role_name";
 
 /// A user with their role's permissions, by id.
 pub async fn identity(db: &Database, user_id: i64) -> Result<Option<Identity>> {

@@ -446,3 +446,212 @@ fn people_see_their_browsers_and_sign_the_others_out() {
     assert_eq!(after, vec![200, 401, 401]);
     assert_eq!(account(&panel, &graces).status, 200);
 }
+
+/// The code an authenticator app shows for `secret` (base32) at 30-second `step`.
+fn app_code(secret: &str, step: i64) -> String {
+    use hmac::{Hmac, Mac};
+    let key = data_encoding::BASE32_NOPAD
+        .decode(secret.as_bytes())
+        .unwrap();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
+    mac.update(&step.to_be_bytes());
+    let digest = mac.finalize().into_bytes();
+    let offset = usize::from(digest[19] & 0x0f);
+    let value = u32::from_be_bytes([
+        digest[offset] & 0x7f,
+        digest[offset + 1],
+        digest[offset + 2],
+        digest[offset + 3],
+    ]);
+    format!("{:06}", value % 1_000_000)
+}
+
+fn step_now() -> i64 {
+    chrono::Utc::now().timestamp() / 30
+}
+
+/// Signs in with a password and answers the second factor with `code`.
+fn second_factor(panel: &Panel, challenge: &str, code: &str) -> Answer {
+    panel.post_json(
+        "/api/auth/core-auth/second-factor",
+        None,
+        json!({ "challenge": challenge, "code": code }),
+    )
+}
+
+fn challenge_of(answer: &Answer) -> String {
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.body["data"]["complete"], false, "{answer:?}");
+    assert!(
+        answer.header("set-cookie").is_none(),
+        "no session before the code"
+    );
+    answer.body["data"]["challenge"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn authenticator_apps_and_recovery_codes_work_once_each() {
+    for dialect in DIALECTS {
+        let panel = panel(dialect).plugin("core-auth").start();
+        panel.user_with_password("ada", "correct horse battery");
+        let cookie = session_cookie(&sign_in(&panel, "ada", "correct horse battery"));
+        let as_ada = |method: &str, path: &str, body: Option<Value>| {
+            panel.json_with(
+                method,
+                path,
+                &[("Cookie", &cookie), ("Origin", &panel.url)],
+                body,
+            )
+        };
+
+        // Set up: a secret to scan, in force once a code from it is confirmed.
+        let begun = as_ada("POST", "/api/auth/core-auth/totp", None);
+        assert_eq!(begun.status, 200, "{begun:?}");
+        let secret = begun.body["data"]["secret"].as_str().unwrap().to_string();
+        assert!(
+            begun.body["data"]["uri"]
+                .as_str()
+                .unwrap()
+                .starts_with("otpauth://totp/Hatchery:ada?secret=")
+        );
+        let wrong = as_ada(
+            "POST",
+            "/api/auth/core-auth/totp/confirm",
+            Some(json!({ "code": "000000" })),
+        );
+        assert_eq!(wrong.status, 400, "{wrong:?}");
+        let step = step_now();
+        let confirmed = as_ada(
+            "POST",
+            "/api/auth/core-auth/totp/confirm",
+            Some(json!({ "code": app_code(&secret, step) })),
+        );
+        assert_eq!(confirmed.status, 200, "{confirmed:?}");
+        let recovery: Vec<String> = confirmed.body["data"]["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|code| code.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(recovery.len(), 10);
+
+        // A password alone no longer signs in; the app's next code does, once.
+        let challenge = challenge_of(&sign_in(&panel, "ada", "correct horse battery"));
+        let replayed = second_factor(&panel, &challenge, &app_code(&secret, step));
+        assert_eq!(
+            replayed.status, 401,
+            "the confirming code is spent: {replayed:?}"
+        );
+        let next = app_code(&secret, step + 1);
+        let done = second_factor(&panel, &challenge, &next);
+        assert_eq!(done.status, 200, "{done:?}");
+        assert_eq!(done.body["data"]["complete"], true);
+        let signed_in = session_cookie(&done);
+        assert_eq!(account(&panel, &signed_in).status, 200);
+        let challenge = challenge_of(&sign_in(&panel, "ada", "correct horse battery"));
+        assert_eq!(
+            second_factor(&panel, &challenge, &next).status,
+            401,
+            "replayed"
+        );
+
+        // A recovery code works once, whatever its case.
+        let upper = recovery[0].to_uppercase();
+        assert_eq!(second_factor(&panel, &challenge, &upper).status, 200);
+        let challenge = challenge_of(&sign_in(&panel, "ada", "correct horse battery"));
+        assert_eq!(second_factor(&panel, &challenge, &recovery[0]).status, 401);
+        let status = as_ada("GET", "/api/auth/core-auth/totp", None);
+        assert_eq!(
+            status.body["data"],
+            json!({ "enabled": true, "recovery_codes_left": 9 })
+        );
+
+        // Five wrong codes spend a challenge: the right one is refused after.
+        for _ in 0..4 {
+            assert_eq!(second_factor(&panel, &challenge, "123456").status, 401);
+        }
+        let spent = second_factor(&panel, &challenge, &recovery[1]);
+        assert_eq!(spent.status, 401, "{spent:?}");
+        assert!(spent.raw_text().contains("sign in again"), "{spent:?}");
+
+        // Removing the app takes a code; then the password alone signs in again.
+        let removed = as_ada(
+            "DELETE",
+            "/api/auth/core-auth/totp",
+            Some(json!({ "code": recovery[2] })),
+        );
+        assert_eq!(removed.status, 200, "{removed:?}");
+        let plain = sign_in(&panel, "ada", "correct horse battery");
+        assert_eq!(plain.body["data"]["complete"], true, "{plain:?}");
+    }
+}
+
+#[test]
+fn a_role_can_require_a_second_factor_set_up_at_sign_in() {
+    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+    let admin = panel.admin_key();
+    let role = panel.json(
+        "POST",
+        "/api/admin/roles",
+        &admin,
+        Some(json!({ "name": "support", "permissions": ["users.read"] })),
+    );
+    assert_eq!(role.status, 201, "{role:?}");
+    let created = panel.json(
+        "POST",
+        "/api/admin/users",
+        &admin,
+        Some(json!({ "username": "sam", "email": "sam@example.com", "password": "sam's long password", "role_id": role.body["data"]["id"] })),
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    panel.user_with_password("ada", "correct horse battery");
+    let saved = panel.json(
+        "PUT",
+        "/api/admin/plugins/core-auth/settings",
+        &admin,
+        Some(json!({ "second_factor_roles": ["support"] })),
+    );
+    assert_eq!(saved.status, 200, "{saved:?}");
+
+    // Not in the role: the password is enough.
+    assert_eq!(
+        sign_in(&panel, "ada", "correct horse battery").body["data"]["complete"],
+        true
+    );
+    // In it: an app is set up inside the sign-in, before any session exists.
+    let answer = sign_in(&panel, "sam", "sam's long password");
+    assert_eq!(answer.body["data"]["second_factor"], "enrol", "{answer:?}");
+    let challenge = challenge_of(&answer);
+    assert_eq!(second_factor(&panel, &challenge, "000000").status, 401);
+    let enrol = panel.post_json(
+        "/api/auth/core-auth/second-factor/enrol",
+        None,
+        json!({ "challenge": challenge }),
+    );
+    assert_eq!(enrol.status, 200, "{enrol:?}");
+    let secret = enrol.body["data"]["secret"].as_str().unwrap();
+    let done = second_factor(&panel, &challenge, &app_code(secret, step_now()));
+    assert_eq!(done.status, 200, "{done:?}");
+    assert_eq!(done.body["data"]["complete"], true);
+    assert_eq!(
+        done.body["data"]["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    assert_eq!(account(&panel, &session_cookie(&done)).status, 200);
+
+    // From now on a code is owed, and the enrolment door is shut.
+    let answer = sign_in(&panel, "sam", "sam's long password");
+    assert_eq!(answer.body["data"]["second_factor"], "totp", "{answer:?}");
+    let again = panel.post_json(
+        "/api/auth/core-auth/second-factor/enrol",
+        None,
+        json!({ "challenge": challenge_of(&answer) }),
+    );
+    assert_eq!(again.status, 409, "{again:?}");
+}

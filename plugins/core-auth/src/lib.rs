@@ -7,10 +7,14 @@
 //!   host turns the new session into its cookie.
 //! - Failed sign-ins are limited per address and per account, and every failure reads
 //!   the same, so no answer tells whether an account exists.
+//! - A second factor: an authenticator app (TOTP) with recovery codes, required for
+//!   the roles the admin names (`second_factor`).
 //! - SFTP passwords come here through the provider's `check-password`.
 
 mod failures;
 mod passwords;
+mod second_factor;
+mod totp;
 
 use hatchery_sdk::{
     ActivityEntry, DbValue, Error, Event, MethodKind, PasswordInput, Plugin, Request, Response,
@@ -36,6 +40,10 @@ struct Settings {
     failures_per_account: i64,
     failures_per_address: i64,
     failure_window_seconds: i64,
+    /// Roles whose members must sign in with a second factor.
+    second_factor_roles: Vec<String>,
+    /// Root administrators must, too.
+    second_factor_for_admins: bool,
 }
 
 fn settings() -> Result<Settings, Error> {
@@ -75,6 +83,27 @@ impl Plugin for CoreAuth {
         if request.is("POST", "/core-auth/sessions/sign-out-others") {
             return sign_out_others(&request);
         }
+        if request.is("POST", "/core-auth/second-factor") {
+            return second_factor::finish(&request);
+        }
+        if request.is("POST", "/core-auth/second-factor/enrol") {
+            return second_factor::enrol_during_sign_in(&request);
+        }
+        if request.is("GET", "/core-auth/totp") {
+            return second_factor::status(&request);
+        }
+        if request.is("POST", "/core-auth/totp") {
+            return second_factor::begin_for_caller(&request);
+        }
+        if request.is("POST", "/core-auth/totp/confirm") {
+            return second_factor::confirm_for_caller(&request);
+        }
+        if request.is("DELETE", "/core-auth/totp") {
+            return second_factor::remove_for_caller(&request);
+        }
+        if request.is("POST", "/core-auth/totp/recovery-codes") {
+            return second_factor::renew_recovery_codes(&request);
+        }
         Ok(Response::not_found())
     }
 
@@ -86,6 +115,7 @@ impl Plugin for CoreAuth {
                     "DELETE FROM core_auth__passwords WHERE user_id = $1",
                     &[user_id.into()],
                 )?;
+                second_factor::forget(user_id)?;
             }
         }
         Ok(())
@@ -201,21 +231,54 @@ fn sign_in(request: &Request) -> Result<Response, Error> {
         return Err(Error::unauthorized(REFUSED));
     };
     failures::clear(&account)?;
+    let origin = SessionOrigin {
+        ip: request.client_ip().map(str::to_string),
+        user_agent: request.header("user-agent").map(str::to_string),
+        impersonator_id: None,
+    };
+    let redirect = safe_redirect(body.redirect.as_deref());
+    match second_factor::owed(&user, &settings)? {
+        second_factor::Owed::Nothing => complete_sign_in(&user, &origin, form, &redirect, None),
+        owed => {
+            let challenge = second_factor::open_challenge(user.id, &origin, &redirect)?;
+            if form {
+                return Ok(Response::redirect(&format!(
+                    "/sign-in/second-factor?challenge={}",
+                    challenge.token
+                )));
+            }
+            Ok(Response::json(&json!({ "data": {
+                "complete": false,
+                "second_factor": owed.as_str(),
+                "challenge": challenge.token,
+                "expires_at": challenge.expires_at,
+            }})))
+        }
+    }
+}
 
-    let session = host::identity::create_session(
-        user.id,
-        &SessionOrigin {
-            ip: request.client_ip().map(str::to_string),
-            user_agent: request.header("user-agent").map(str::to_string),
-            impersonator_id: None,
-        },
-    )?;
+/// Signs `user` in on this browser: the JSON answer, or a form's redirect.
+fn complete_sign_in(
+    user: &UserInfo,
+    origin: &SessionOrigin,
+    form: bool,
+    redirect: &str,
+    recovery_codes: Option<Vec<String>>,
+) -> Result<Response, Error> {
+    let session = host::identity::create_session(user.id, origin)?;
     let answer = match form {
-        true => Response::redirect(&safe_redirect(body.redirect.as_deref())),
-        false => Response::json(&json!({ "data": {
-            "user": public_user(&user),
-            "expires_at": session.expires_at,
-        }})),
+        true => Response::redirect(redirect),
+        false => {
+            let mut data = json!({
+                "complete": true,
+                "user": public_user(user),
+                "expires_at": session.expires_at,
+            });
+            if let Some(codes) = recovery_codes {
+                data["recovery_codes"] = json!(codes);
+            }
+            Response::json(&json!({ "data": data }))
+        }
     };
     Ok(answer.with_session(&session))
 }

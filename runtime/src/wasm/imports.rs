@@ -508,6 +508,7 @@ impl identity::Host for CallState {
                     admin: user.admin,
                     language: user.language,
                     permissions: user.permissions,
+                    role: user.role,
                 })
             })
             .map_err(error)

@@ -28,6 +28,7 @@ impl Identity for HostServices {
             email: identity.user.email,
             admin: identity.user.admin,
             language: identity.user.language,
+            role: identity.role_name,
         }))
     }
 
