@@ -742,6 +742,7 @@ mod imp {
         };
         identity::create_session(user_id, &origin)
             .map(|session| NewSession {
+                id: session.id,
                 token: session.token,
                 expires_at: session.expires_at,
             })

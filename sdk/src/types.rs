@@ -503,6 +503,8 @@ pub struct SessionOrigin {
 /// host sets the browser's cookie.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewSession {
+    /// As [`SessionInfo::id`] names it.
+    pub id: i64,
     pub token: String,
     /// Seconds since the Unix epoch.
     pub expires_at: i64,

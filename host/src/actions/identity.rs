@@ -35,7 +35,7 @@ pub async fn create_session(
     actor: &Actor,
     user_id: i64,
     origin: &SessionOrigin,
-) -> Result<(String, DateTime<Utc>)> {
+) -> Result<sessions::Opened> {
     let user = user(core, user_id).await?;
     if let Some(impersonator_id) = origin.impersonator_id {
         let impersonator = users::identity(&core.db, impersonator_id)
@@ -46,7 +46,7 @@ pub async fn create_session(
             .ok_or_else(|| Error::NotFound(format!("no user {user_id}")))?;
         policy::check_impersonation(&impersonator.principal(), &target.principal())?;
     }
-    let (token, expires_at) = sessions::create_with_expiry(&core.db, user.id, origin).await?;
+    let opened = sessions::open(&core.db, user.id, origin).await?;
     let acting = Actor::user(
         user.id,
         &user.username,
@@ -60,7 +60,7 @@ pub async fn create_session(
     )
     .await;
     publish(core, "user.signed-in", &user, via);
-    Ok((token, expires_at))
+    Ok(opened)
 }
 
 pub async fn list_sessions(core: &Core, user_id: i64) -> Result<Vec<SessionInfo>> {

@@ -23,23 +23,25 @@ pub struct SessionOrigin {
 
 /// A new session's cookie value; shown to the browser once.
 pub async fn create(db: &Database, user_id: i64, origin: &SessionOrigin) -> Result<String> {
-    create_with_expiry(db, user_id, origin)
-        .await
-        .map(|(token, _)| token)
+    open(db, user_id, origin).await.map(|opened| opened.token)
 }
 
-/// [`create`], with when the session ends.
-pub async fn create_with_expiry(
-    db: &Database,
-    user_id: i64,
-    origin: &SessionOrigin,
-) -> Result<(String, DateTime<Utc>)> {
+/// A session just made: its id, its cookie value (shown once) and when it ends.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub id: i64,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// [`create`], with the session's id and when it ends.
+pub async fn open(db: &Database, user_id: i64, origin: &SessionOrigin) -> Result<Opened> {
     let token = random_hex(32);
     let now = Utc::now();
-    on_pool!(db, pool => {
-        sqlx::query(
+    let id: i64 = on_pool!(db, pool => {
+        sqlx::query_scalar(
             "INSERT INTO sessions (user_id, token_sha256, impersonator_id, ip, user_agent, expires_at, created_at, last_seen_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
         )
         .bind(user_id)
         .bind(sha256_hex(&token))
@@ -48,10 +50,14 @@ pub async fn create_with_expiry(
         .bind(origin.user_agent.as_deref().map(|agent| agent.chars().take(255).collect::<String>()))
         .bind(now + SESSION_LIFETIME)
         .bind(now)
-        .execute(pool)
-        .await?;
+        .fetch_one(pool)
+        .await?
     });
-    Ok((token, now + SESSION_LIFETIME))
+    Ok(Opened {
+        id,
+        token,
+        expires_at: now + SESSION_LIFETIME,
+    })
 }
 
 /// A session as its user sees it in their list of signed-in browsers.

@@ -655,3 +655,126 @@ fn a_role_can_require_a_second_factor_set_up_at_sign_in() {
     );
     assert_eq!(again.status, 409, "{again:?}");
 }
+
+#[test]
+fn administrators_act_as_users_and_come_back_never_as_someone_stronger() {
+    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+    let root = panel.admin_key();
+    let created = panel.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--username",
+            "boss",
+            "--email",
+            "boss@example.com",
+            "--admin",
+            "--password",
+            "-",
+        ],
+        "the boss's long password\n",
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let role = panel.json(
+        "POST",
+        "/api/admin/roles",
+        &root,
+        Some(json!({ "name": "support", "permissions": ["users.read", "users.impersonate"] })),
+    );
+    let made = panel.json(
+        "POST",
+        "/api/admin/users",
+        &root,
+        Some(json!({ "username": "helper", "email": "helper@example.com", "password": "helper's long password", "role_id": role.body["data"]["id"] })),
+    );
+    assert_eq!(made.status, 201, "{made:?}");
+    panel.user_with_password("ada", "correct horse battery");
+
+    let boss = session_cookie(&sign_in(&panel, "boss", "the boss's long password"));
+    let post = |cookie: &str, path: &str, body: Option<Value>| {
+        panel.json_with(
+            "POST",
+            path,
+            &[("Cookie", cookie), ("Origin", &panel.url)],
+            body,
+        )
+    };
+    let acting = post(
+        &boss,
+        "/api/auth/core-auth/impersonate",
+        Some(json!({ "user": "ada" })),
+    );
+    assert_eq!(acting.status, 200, "{acting:?}");
+    let as_ada = session_cookie(&acting);
+    assert_eq!(account(&panel, &as_ada).body["data"]["username"], "ada");
+
+    // What is done as ada is recorded with the administrator.
+    let changed = panel.json_with(
+        "PATCH",
+        "/api/client/account",
+        &[("Cookie", &as_ada), ("Origin", &panel.url)],
+        Some(json!({ "language": "de" })),
+    );
+    assert_eq!(changed.status, 200, "{changed:?}");
+    let log = panel.get_as("/api/admin/activity?event=user.account.update", &root);
+    let entry = &log.body["data"][0];
+    assert_eq!(entry["actor"], "ada", "{log:?}");
+    let boss_id = panel.get_as("/api/admin/users/boss", &root).body["data"]["id"].clone();
+    assert_eq!(entry["impersonator_id"], boss_id, "{log:?}");
+
+    // Exit: back to the administrator, on a new session; the acting one ends.
+    let back = post(&as_ada, "/api/auth/core-auth/impersonate/exit", None);
+    assert_eq!(back.status, 200, "{back:?}");
+    let boss_again = session_cookie(&back);
+    assert_eq!(
+        account(&panel, &boss_again).body["data"]["username"],
+        "boss"
+    );
+    assert_eq!(account(&panel, &as_ada).status, 401);
+    assert_eq!(account(&panel, &boss).status, 401);
+    assert_eq!(
+        post(&boss_again, "/api/auth/core-auth/impersonate/exit", None).status,
+        400
+    );
+
+    // Staff with the permission cannot act as a root administrator, and nobody can
+    // without the permission or with an API key.
+    let helper = session_cookie(&sign_in(&panel, "helper", "helper's long password"));
+    let refused = post(
+        &helper,
+        "/api/auth/core-auth/impersonate",
+        Some(json!({ "user": "boss" })),
+    );
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert!(
+        refused.raw_text().contains("root administrator"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        post(
+            &helper,
+            "/api/auth/core-auth/impersonate",
+            Some(json!({ "user": "ada" }))
+        )
+        .status,
+        200
+    );
+    let ada = session_cookie(&sign_in(&panel, "ada", "correct horse battery"));
+    let plain = post(
+        &ada,
+        "/api/auth/core-auth/impersonate",
+        Some(json!({ "user": "helper" })),
+    );
+    assert_eq!(plain.status, 403, "{plain:?}");
+    let by_key = panel.json(
+        "POST",
+        "/api/auth/core-auth/impersonate",
+        &root,
+        Some(json!({ "user": "ada" })),
+    );
+    assert_eq!(by_key.status, 400, "{by_key:?}");
+}

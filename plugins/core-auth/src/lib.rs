@@ -9,9 +9,11 @@
 //!   the same, so no answer tells whether an account exists.
 //! - A second factor: an authenticator app (TOTP) with recovery codes, required for
 //!   the roles the admin names (`second_factor`).
+//! - Impersonation: an administrator acts as a user on this browser and goes back.
 //! - SFTP passwords come here through the provider's `check-password`.
 
 mod failures;
+mod impersonation;
 mod passwords;
 mod second_factor;
 mod totp;
@@ -82,6 +84,12 @@ impl Plugin for CoreAuth {
         }
         if request.is("POST", "/core-auth/sessions/sign-out-others") {
             return sign_out_others(&request);
+        }
+        if request.is("POST", "/core-auth/impersonate") {
+            return impersonation::start(&request);
+        }
+        if request.is("POST", "/core-auth/impersonate/exit") {
+            return impersonation::exit(&request);
         }
         if request.is("POST", "/core-auth/second-factor") {
             return second_factor::finish(&request);

@@ -528,6 +528,7 @@ impl identity::Host for CallState {
             .session_create(user_id, origin)
             .await
             .map(|session| types::NewSession {
+                id: session.id,
                 token: session.token,
                 expires_at: session.expires_at,
             })

@@ -43,13 +43,13 @@ impl Identity for HostServices {
             user_agent: origin.user_agent,
             impersonator_id: origin.impersonator_id,
         };
-        let (token, expires_at) =
-            identity::create_session(&self.core, &self.actor(), user_id, &origin)
-                .await
-                .map_err(host_error)?;
+        let opened = identity::create_session(&self.core, &self.actor(), user_id, &origin)
+            .await
+            .map_err(host_error)?;
         Ok(NewSession {
-            token,
-            expires_at: expires_at.timestamp(),
+            id: opened.id,
+            token: opened.token,
+            expires_at: opened.expires_at.timestamp(),
         })
     }
 
