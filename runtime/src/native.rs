@@ -460,13 +460,16 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
             )
         }
         abi::HOST_IDENTITY_ISSUE_API_KEY => {
-            let (user_id, description, expires_at): (i64, String, Option<i64>) =
-                abi::decode(input)?;
-            abi::encode(&context.runtime.block_on(services.api_key_issue(
-                user_id,
-                &description,
-                expires_at,
-            )))
+            let (user_id, request): (i64, hatchery_sdk::ApiKeyRequest) = abi::decode(input)?;
+            abi::encode(
+                &context
+                    .runtime
+                    .block_on(services.api_key_issue(user_id, request)),
+            )
+        }
+        abi::HOST_IDENTITY_API_KEYS => {
+            let user_id: i64 = abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.api_keys_of(user_id)))
         }
         abi::HOST_IDENTITY_REVOKE_API_KEY => {
             let (user_id, identifier): (i64, String) = abi::decode(input)?;

@@ -7,8 +7,9 @@
 
 use async_trait::async_trait;
 use hatchery_sdk::{
-    ActivityEntry, DbRows, DbValue, Dialect, FileEntry, HostError, LogLevel, NewApiKey, NewSession,
-    OutgoingRequest, Principal, Response, Server, SessionInfo, SessionOrigin, SignedUrl, UserInfo,
+    ActivityEntry, ApiKeyInfo, ApiKeyRequest, DbRows, DbValue, Dialect, FileEntry, HostError,
+    LogLevel, NewApiKey, NewSession, OutgoingRequest, Principal, Response, Server, SessionInfo,
+    SessionOrigin, SignedUrl, UserInfo,
 };
 
 /// The answer of a call the process hosting the plugin does not serve.
@@ -147,10 +148,12 @@ pub trait Identity: Send + Sync {
     async fn api_key_issue(
         &self,
         _user_id: i64,
-        _description: &str,
-        _expires_at: Option<i64>,
+        _request: ApiKeyRequest,
     ) -> Result<NewApiKey, HostError> {
         Err(not_here("identity.issue-api-key"))
+    }
+    async fn api_keys_of(&self, _user_id: i64) -> Result<Vec<ApiKeyInfo>, HostError> {
+        Err(not_here("identity.api-keys"))
     }
     async fn api_key_revoke(&self, _user_id: i64, _identifier: &str) -> Result<(), HostError> {
         Err(not_here("identity.revoke-api-key"))

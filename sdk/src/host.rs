@@ -248,7 +248,10 @@ pub mod settings {
 /// [`crate::Response::with_session`] and the host sets the browser's cookie.
 pub mod identity {
     use super::imp;
-    use crate::{HostError, NewApiKey, NewSession, SessionInfo, SessionOrigin, UserInfo};
+    use crate::{
+        ApiKeyInfo, ApiKeyRequest, HostError, NewApiKey, NewSession, SessionInfo, SessionOrigin,
+        UserInfo,
+    };
 
     /// A user by id, uuid, username or email.
     pub fn find_user(key: &str) -> Result<Option<UserInfo>, HostError> {
@@ -271,13 +274,15 @@ pub mod identity {
         imp::identity_revoke_sessions(user_id, session_id)
     }
 
-    /// A new API key, optionally expiring at `expires_at` (seconds since the epoch).
-    pub fn issue_api_key(
-        user_id: i64,
-        description: &str,
-        expires_at: Option<i64>,
-    ) -> Result<NewApiKey, HostError> {
-        imp::identity_issue_api_key(user_id, description, expires_at)
+    /// A new API key for the user; show `token` once. Administrator powers only when
+    /// the request asks and the user has them.
+    pub fn issue_api_key(user_id: i64, request: &ApiKeyRequest) -> Result<NewApiKey, HostError> {
+        imp::identity_issue_api_key(user_id, request)
+    }
+
+    /// The user's API keys, the newest first.
+    pub fn api_keys(user_id: i64) -> Result<Vec<ApiKeyInfo>, HostError> {
+        imp::identity_api_keys(user_id)
     }
 
     /// Revokes a key; it stops working on the next request.
@@ -293,8 +298,8 @@ mod imp {
 
     use crate::abi::{self, guest::host_call};
     use crate::{
-        ActivityEntry, DbRows, DbValue, Dialect, FileEntry, HostError, LogLevel, NewApiKey,
-        NewSession, Server, SessionInfo, SessionOrigin, SignedUrl, UserInfo,
+        ActivityEntry, ApiKeyInfo, ApiKeyRequest, DbRows, DbValue, Dialect, FileEntry, HostError,
+        LogLevel, NewApiKey, NewSession, Server, SessionInfo, SessionOrigin, SignedUrl, UserInfo,
     };
 
     /// A contract 1.1 call: the host answers with an encoded `Result<T, HostError>`.
@@ -517,11 +522,14 @@ mod imp {
 
     pub fn identity_issue_api_key(
         user_id: i64,
-        description: &str,
-        expires_at: Option<i64>,
+        request: &ApiKeyRequest,
     ) -> Result<NewApiKey, HostError> {
-        let input = abi::encode(&(user_id, description, expires_at));
+        let input = abi::encode(&(user_id, request));
         typed(abi::HOST_IDENTITY_ISSUE_API_KEY, &input)
+    }
+
+    pub fn identity_api_keys(user_id: i64) -> Result<Vec<ApiKeyInfo>, HostError> {
+        typed(abi::HOST_IDENTITY_API_KEYS, &abi::encode(&user_id))
     }
 
     pub fn identity_revoke_api_key(user_id: i64, identifier: &str) -> Result<(), HostError> {
@@ -538,8 +546,8 @@ mod imp {
     };
     use crate::wasm::convert;
     use crate::{
-        ActivityEntry, DbRows, DbValue, Dialect, FileEntry, HostError, LogLevel, NewApiKey,
-        NewSession, Server, SessionInfo, SessionOrigin, SignedUrl, UserInfo,
+        ActivityEntry, ApiKeyInfo, ApiKeyRequest, DbRows, DbValue, Dialect, FileEntry, HostError,
+        LogLevel, NewApiKey, NewSession, Server, SessionInfo, SessionOrigin, SignedUrl, UserInfo,
     };
 
     pub fn log(level: LogLevel, message: &str) {
@@ -777,13 +785,36 @@ mod imp {
 
     pub fn identity_issue_api_key(
         user_id: i64,
-        description: &str,
-        expires_at: Option<i64>,
+        request: &ApiKeyRequest,
     ) -> Result<NewApiKey, HostError> {
-        identity::issue_api_key(user_id, description, expires_at)
+        let request = types::ApiKeyRequest {
+            description: request.description.clone(),
+            expires_at: request.expires_at,
+            admin: request.admin,
+            allowed_ips: request.allowed_ips.clone(),
+        };
+        identity::issue_api_key(user_id, &request)
             .map(|key| NewApiKey {
                 identifier: key.identifier,
                 token: key.token,
+            })
+            .map_err(convert::host_error)
+    }
+
+    pub fn identity_api_keys(user_id: i64) -> Result<Vec<ApiKeyInfo>, HostError> {
+        identity::api_keys(user_id)
+            .map(|keys| {
+                keys.into_iter()
+                    .map(|key| ApiKeyInfo {
+                        identifier: key.identifier,
+                        description: key.description,
+                        admin: key.admin,
+                        allowed_ips: key.allowed_ips,
+                        created_at: key.created_at,
+                        expires_at: key.expires_at,
+                        last_used_at: key.last_used_at,
+                    })
+                    .collect()
             })
             .map_err(convert::host_error)
     }

@@ -523,6 +523,33 @@ pub struct SessionInfo {
     pub last_seen_at: i64,
 }
 
+/// What a new API key may do (`host::identity::issue_api_key`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRequest {
+    pub description: String,
+    /// Seconds since the Unix epoch; none: it never expires.
+    pub expires_at: Option<i64>,
+    /// Whether it may use its owner's administrator powers; without, it acts as them
+    /// on their servers and account only.
+    pub admin: bool,
+    /// Addresses (`203.0.113.7`) and networks (`203.0.113.0/24`) it works from;
+    /// empty: anywhere.
+    pub allowed_ips: Vec<String>,
+}
+
+/// An API key as its owner sees it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyInfo {
+    pub identifier: String,
+    pub description: String,
+    pub admin: bool,
+    pub allowed_ips: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    /// To the minute.
+    pub last_used_at: Option<i64>,
+}
+
 /// A new API key: `token` is shown to the user once; the host keeps only its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewApiKey {

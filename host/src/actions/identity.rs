@@ -3,7 +3,7 @@
 //! and API keys. The host keeps and verifies them; who may do what is decided in
 //! [`crate::policy`], and every change is recorded and published as `user.*`.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::json;
 
 use super::{Activity, Actor, Core};
@@ -103,20 +103,32 @@ pub async fn issue_api_key(
     core: &Core,
     actor: &Actor,
     user_id: i64,
-    description: &str,
-    expires_at: Option<DateTime<Utc>>,
+    options: &users::KeyOptions,
 ) -> Result<IssuedKey> {
     let user = user(core, user_id).await?;
-    if description.chars().count() > 255 {
+    if options.description.chars().count() > 255 {
         return Err(Error::bad_request(
             "a key's description is at most 255 characters",
         ));
     }
-    if expires_at.is_some_and(|expiry| expiry <= Utc::now()) {
+    if options
+        .expires_at
+        .is_some_and(|expiry| expiry <= Utc::now())
+    {
         return Err(Error::bad_request("a key cannot expire in the past"));
     }
-    let key = users::issue_api_key(&core.db, user.id, description, expires_at).await?;
-    let details = json!({ "identifier": key.identifier, "description": description });
+    if options.allowed_ips.len() > 64 {
+        return Err(Error::bad_request(
+            "a key works from at most 64 addresses or networks",
+        ));
+    }
+    let key = users::issue_api_key(&core.db, user.id, options).await?;
+    let details = json!({
+        "identifier": key.identifier,
+        "description": options.description,
+        "admin": options.admin_power,
+        "allowed_ips": options.allowed_ips.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    });
     core.record(
         actor,
         Activity::new("auth.api-key.create")

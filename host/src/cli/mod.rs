@@ -733,7 +733,14 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
                 })?;
             let expires = expires_in_days
                 .map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
-            let key = users::issue_api_key(&db, user.id, &description, expires).await?;
+            // The bootstrap key acts with all its owner's powers.
+            let options = users::KeyOptions {
+                description,
+                expires_at: expires,
+                admin_power: true,
+                allowed_ips: Vec::new(),
+            };
+            let key = users::issue_api_key(&db, user.id, &options).await?;
             println!("{}", key.token);
             eprintln!(
                 "API key {} for {} — shown once; send it as `Authorization: Bearer <key>`",

@@ -42,10 +42,10 @@ pub fn core_migrations(dialect: Dialect) -> Vec<Migration> {
     }
     let files: &[(&str, &str)] = match dialect {
         Dialect::Sqlite => {
-            core_files!("sqlite": "0001_core.sql", "0002_eggs.sql", "0003_nodes.sql", "0004_servers.sql", "0005_identity.sql", "0006_allocation_limit.sql", "0007_event_outbox.sql", "0008_server_intents.sql", "0009_plugin_secrets.sql", "0010_plugin_timers.sql", "0011_plugin_settings.sql", "0012_session_activity.sql")
+            core_files!("sqlite": "0001_core.sql", "0002_eggs.sql", "0003_nodes.sql", "0004_servers.sql", "0005_identity.sql", "0006_allocation_limit.sql", "0007_event_outbox.sql", "0008_server_intents.sql", "0009_plugin_secrets.sql", "0010_plugin_timers.sql", "0011_plugin_settings.sql", "0012_session_activity.sql", "0013_api_key_limits.sql")
         }
         Dialect::Postgres => {
-            core_files!("postgres": "0001_core.sql", "0002_eggs.sql", "0003_nodes.sql", "0004_servers.sql", "0005_identity.sql", "0006_allocation_limit.sql", "0007_plugin_databases.sql", "0008_event_outbox.sql", "0009_server_intents.sql", "0010_plugin_secrets.sql", "0011_plugin_timers.sql", "0012_plugin_settings.sql", "0013_session_activity.sql")
+            core_files!("postgres": "0001_core.sql", "0002_eggs.sql", "0003_nodes.sql", "0004_servers.sql", "0005_identity.sql", "0006_allocation_limit.sql", "0007_plugin_databases.sql", "0008_event_outbox.sql", "0009_server_intents.sql", "0010_plugin_secrets.sql", "0011_plugin_timers.sql", "0012_plugin_settings.sql", "0013_session_activity.sql", "0014_api_key_limits.sql")
         }
     };
     files

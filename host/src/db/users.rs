@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{Database, on_pool};
+use crate::domain::networks::IpNetwork;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
@@ -302,25 +303,43 @@ const KEY_PREFIX: &str = "hk_";
 const IDENTIFIER_LEN: usize = 16;
 const SECRET_LEN: usize = 48;
 
-pub async fn issue_api_key(
-    db: &Database,
-    user_id: i64,
-    description: &str,
-    expires_at: Option<DateTime<Utc>>,
-) -> Result<IssuedKey> {
+/// What a new key may do beyond acting as its owner.
+#[derive(Debug, Clone, Default)]
+pub struct KeyOptions {
+    pub description: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// May it use its owner's administrator powers?
+    pub admin_power: bool,
+    /// Where it works from; empty: anywhere.
+    pub allowed_ips: Vec<IpNetwork>,
+}
+
+pub async fn issue_api_key(db: &Database, user_id: i64, options: &KeyOptions) -> Result<IssuedKey> {
     let identifier = random_hex(IDENTIFIER_LEN / 2);
     let secret = random_hex(SECRET_LEN / 2);
+    let allowed_ips = (!options.allowed_ips.is_empty()).then(|| {
+        serde_json::to_string(
+            &options
+                .allowed_ips
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+        )
+        .expect("strings encode")
+    });
     on_pool!(db, pool => {
         sqlx::query(
-            "INSERT INTO api_keys (user_id, identifier, secret_sha256, description, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_keys (user_id, identifier, secret_sha256, description, expires_at, created_at, admin_power, allowed_ips) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(user_id)
         .bind(&identifier)
         .bind(sha256_hex(&secret))
-        .bind(description)
-        .bind(expires_at)
+        .bind(&options.description)
+        .bind(options.expires_at)
         .bind(Utc::now())
+        .bind(options.admin_power)
+        .bind(&allowed_ips)
         .execute(pool)
         .await
         .map(drop)
@@ -329,6 +348,59 @@ pub async fn issue_api_key(
         token: format!("{KEY_PREFIX}{identifier}{secret}"),
         identifier,
     })
+}
+
+/// A key as its owner sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyInfo {
+    pub identifier: String,
+    pub description: String,
+    pub admin_power: bool,
+    /// A JSON array, or NULL for anywhere.
+    pub allowed_ips: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl KeyInfo {
+    pub fn allowed_ips(&self) -> Vec<String> {
+        self.allowed_ips
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A user's keys, the newest first.
+pub async fn api_keys(db: &Database, user_id: i64) -> Result<Vec<KeyInfo>> {
+    Ok(on_pool!(db, pool => {
+        sqlx::query_as::<_, KeyInfo>(
+            "SELECT identifier, description, admin_power, allowed_ips, created_at, expires_at, last_used_at \
+             FROM api_keys WHERE user_id = $1 ORDER BY id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// The limits of the API key that proved an identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLimits {
+    pub identifier: String,
+    pub admin_power: bool,
+    /// Where it works from; empty: anywhere.
+    pub allowed_ips: Vec<IpNetwork>,
+}
+
+impl KeyLimits {
+    /// Whether the key may be used from `ip` (unknown addresses only when it may be
+    /// used from anywhere).
+    pub fn allows(&self, ip: Option<std::net::IpAddr>) -> bool {
+        self.allowed_ips.is_empty()
+            || ip.is_some_and(|ip| self.allowed_ips.iter().any(|network| network.contains(ip)))
+    }
 }
 
 /// A signed-in user and the admin permissions their role gives them.
@@ -345,16 +417,24 @@ pub struct Identity {
     /// The browser session that proved it; none for an API key.
     #[sqlx(skip)]
     pub session_id: Option<i64>,
+    /// The API key that proved it, and what it may do.
+    #[sqlx(skip)]
+    pub key: Option<KeyLimits>,
 }
 
 impl Identity {
-    /// The identity as policy decisions and plugins see it.
+    /// The identity as policy decisions and plugins see it: an API key without
+    /// administrator powers acts as a plain user, whatever its owner's role.
     pub fn principal(&self) -> hatchery_sdk::Principal {
+        let admin_power = self.key.as_ref().is_none_or(|key| key.admin_power);
         hatchery_sdk::Principal {
             user_id: self.user.id,
             username: self.user.username.clone(),
-            admin: self.user.admin,
-            permissions: self.permissions(),
+            admin: self.user.admin && admin_power,
+            permissions: match admin_power {
+                true => self.permissions(),
+                false => Vec::new(),
+            },
         }
     }
 
@@ -406,14 +486,18 @@ pub async fn verify_api_key(db: &Database, token: &str) -> Result<Identity> {
 
     #[derive(sqlx::FromRow)]
     struct KeyRow {
+        key_id: i64,
         secret_sha256: String,
         expires_at: Option<DateTime<Utc>>,
+        last_used_at: Option<DateTime<Utc>>,
+        admin_power: bool,
+        allowed_ips: Option<String>,
         #[sqlx(flatten)]
         identity: Identity,
     }
     let row = on_pool!(db, pool => {
         sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT k.secret_sha256, k.expires_at, {IDENTITY_COLUMNS} \
+            "SELECT k.id AS key_id, k.secret_sha256, k.expires_at, k.last_used_at, k.admin_power, k.allowed_ips, {IDENTITY_COLUMNS} \
              FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN roles r ON r.id = u.role_id \
              WHERE k.identifier = $1",
         )))
@@ -434,8 +518,35 @@ pub async fn verify_api_key(db: &Database, token: &str) -> Result<Identity> {
             "the API key has expired; issue a new one".into(),
         ));
     }
+    let now = Utc::now();
+    // Use is written down at most once a minute per key.
+    if row
+        .last_used_at
+        .is_none_or(|used| now - used > chrono::Duration::minutes(1))
+    {
+        on_pool!(db, pool => {
+            sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                .bind(row.key_id)
+                .bind(now)
+                .execute(pool)
+                .await?;
+        });
+    }
+    let allowed_ips = row
+        .allowed_ips
+        .as_deref()
+        .and_then(|json| serde_json::from_str::<Vec<String>>(json).ok())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|network| IpNetwork::parse(network).ok())
+        .collect();
     let mut identity = row.identity;
     identity.valid_until = row.expires_at;
+    identity.key = Some(KeyLimits {
+        identifier: identifier.to_string(),
+        admin_power: row.admin_power,
+        allowed_ips,
+    });
     Ok(identity)
 }
 

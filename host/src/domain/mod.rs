@@ -2,6 +2,7 @@
 //! variables (nodes, servers and users arrive with the panel-core work).
 
 pub mod eggs;
+pub mod networks;
 pub mod rules;
 pub mod vocabulary;
 pub mod wings_wire;

@@ -58,7 +58,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<MaybeCaller> {
         let ip = client_ip(state, parts.extensions.get(), &parts.headers);
         let Some((identity, impersonator_id)) =
-            identify(state, &parts.method, &parts.headers).await?
+            identify(state, &parts.method, &parts.headers, ip.as_deref()).await?
         else {
             return Ok(MaybeCaller(None));
         };
@@ -94,8 +94,9 @@ pub async fn principal(
     state: &AppState,
     method: &Method,
     headers: &HeaderMap,
+    ip: Option<&str>,
 ) -> Result<Option<(Principal, Option<i64>)>> {
-    Ok(identify(state, method, headers)
+    Ok(identify(state, method, headers, ip)
         .await?
         .map(|(identity, _)| (identity.principal(), identity.session_id)))
 }
@@ -104,6 +105,7 @@ async fn identify(
     state: &AppState,
     method: &Method,
     headers: &HeaderMap,
+    ip: Option<&str>,
 ) -> Result<Option<(Identity, Option<i64>)>> {
     if let Some(value) = headers.get(AUTHORIZATION) {
         let token = value
@@ -113,13 +115,18 @@ async fn identify(
             .ok_or_else(|| {
                 Error::Unauthenticated("the Authorization header must be `Bearer <API key>`".into())
             })?;
-        let token = token.trim();
-        let key = caches::key("api-key", token);
-        if let Some(cached) = state.caches.identities.get(&key) {
-            return Ok(Some(cached));
+        // Checked on every request, never remembered: a revoked key stops at once in
+        // every panel process.
+        let identity = users::verify_api_key(&state.db, token.trim()).await?;
+        if let Some(key) = &identity.key
+            && !key.allows(ip.and_then(|ip| ip.parse().ok()))
+        {
+            return Err(Error::Forbidden(format!(
+                "API key {} may not be used from {}",
+                key.identifier,
+                ip.unwrap_or("an unknown address")
+            )));
         }
-        let identity = users::verify_api_key(&state.db, token).await?;
-        state.caches.identities.insert(key, &identity, None);
         return Ok(Some((identity, None)));
     }
     let Some(token) = session_cookie(headers) else {

@@ -108,7 +108,8 @@ async fn handle(
         }
     };
 
-    let principal = auth::principal(&state, &method, &headers)
+    let client_ip = auth::client_ip(&state, peer.as_ref().map(|Extension(peer)| peer), &headers);
+    let principal = auth::principal(&state, &method, &headers, client_ip.as_deref())
         .await?
         .map(|(principal, _)| principal);
     policy::authorize(principal.as_ref(), route.auth, route.permission.as_deref())?;
@@ -123,7 +124,7 @@ async fn handle(
         principal,
         server_context: None,
         session_id: None,
-        client_ip: auth::client_ip(&state, peer.as_ref().map(|Extension(peer)| peer), &headers),
+        client_ip,
     };
     let response = call_plugin(&id, &plugin, call).await?;
     into_http(&id, response, None)
@@ -173,10 +174,12 @@ pub async fn fallback(
             )));
         }
     };
-    let (principal, session_id) = match auth::principal(&state, &method, &headers).await? {
-        Some((principal, session_id)) => (Some(principal), session_id),
-        None => (None, None),
-    };
+    let client_ip = auth::client_ip(&state, peer.as_ref().map(|Extension(peer)| peer), &headers);
+    let (principal, session_id) =
+        match auth::principal(&state, &method, &headers, client_ip.as_deref()).await? {
+            Some((principal, session_id)) => (Some(principal), session_id),
+            None => (None, None),
+        };
     let mut server_context = None;
     match (scope, key) {
         (RouteScope::Server, Some(key)) => {
@@ -203,7 +206,7 @@ pub async fn fallback(
         server_context,
         // Sign-in flows tell "this browser" from the caller's other sessions.
         session_id: session_id.filter(|_| scope == RouteScope::Auth),
-        client_ip: auth::client_ip(&state, peer.as_ref().map(|Extension(peer)| peer), &headers),
+        client_ip,
     };
     let id = plugin.manifest.id.clone();
     let mut response = call_plugin(&id, &plugin, call).await?;

@@ -778,3 +778,118 @@ fn administrators_act_as_users_and_come_back_never_as_someone_stronger() {
     );
     assert_eq!(by_key.status, 400, "{by_key:?}");
 }
+
+#[test]
+fn api_keys_carry_only_what_was_asked_and_stop_at_once_everywhere() {
+    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+    let created = panel.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--username",
+            "boss",
+            "--email",
+            "boss@example.com",
+            "--admin",
+            "--password",
+            "-",
+        ],
+        "the boss's long password\n",
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    panel.user_with_password("ada", "correct horse battery");
+    let issue = |cookie: &str, body: Value| {
+        panel.json_with(
+            "POST",
+            "/api/auth/core-auth/api-keys",
+            &[("Cookie", cookie), ("Origin", &panel.url)],
+            Some(body),
+        )
+    };
+    let ada = session_cookie(&sign_in(&panel, "ada", "correct horse battery"));
+    let boss = session_cookie(&sign_in(&panel, "boss", "the boss's long password"));
+
+    // A user's key acts as them; shown once, listed without its secret, use noted.
+    let made = issue(
+        &ada,
+        json!({ "description": "deploys", "expires_in_days": 30 }),
+    );
+    assert_eq!(made.status, 201, "{made:?}");
+    let token = made.body["data"]["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        panel.get_as("/api/client/account", &token).body["data"]["username"],
+        "ada"
+    );
+    let listed = panel.json_with(
+        "GET",
+        "/api/auth/core-auth/api-keys",
+        &[("Cookie", &ada)],
+        None,
+    );
+    assert_eq!(
+        listed.body["data"][0]["description"], "deploys",
+        "{listed:?}"
+    );
+    assert!(
+        listed.body["data"][0]["last_used_at"].is_i64(),
+        "{listed:?}"
+    );
+    assert!(
+        !listed.raw_text().contains(&token[10..]),
+        "no secret in the list"
+    );
+    let refused = issue(&ada, json!({ "description": "power", "admin": true }));
+    assert_eq!(refused.status, 403, "{refused:?}");
+
+    // An administrator's key has their powers only when asked for.
+    let plain = issue(&boss, json!({ "description": "plain" }));
+    let plain = plain.body["data"]["token"].as_str().unwrap().to_string();
+    assert_eq!(panel.get_as("/api/admin/users", &plain).status, 403);
+    let strong = issue(&boss, json!({ "description": "admin", "admin": true }));
+    let strong = strong.body["data"]["token"].as_str().unwrap().to_string();
+    assert_eq!(panel.get_as("/api/admin/users", &strong).status, 200);
+
+    // An allowlist of addresses: the tests call from 127.0.0.1.
+    let elsewhere = issue(&ada, json!({ "allowed_ips": ["192.0.2.0/24"] }));
+    let elsewhere = elsewhere.body["data"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let denied = panel.get_as("/api/client/account", &elsewhere);
+    assert_eq!(denied.status, 403, "{denied:?}");
+    assert!(
+        denied.raw_text().contains("may not be used from 127.0.0.1"),
+        "{denied:?}"
+    );
+    let here = issue(
+        &ada,
+        json!({ "allowed_ips": ["127.0.0.1", "2001:db8::/32"] }),
+    );
+    let here = here.body["data"]["token"].as_str().unwrap().to_string();
+    assert_eq!(panel.get_as("/api/client/account", &here).status, 200);
+    assert_eq!(
+        issue(&ada, json!({ "allowed_ips": ["not-an-ip"] })).status,
+        400
+    );
+
+    // Revoked through one panel process, refused by another on its next request.
+    let other = crate::support::panel(Dialect::Sqlite)
+        .env("HATCHERY_DATABASE_URL", panel.database_url())
+        .env("HATCHERY_DATA_DIR", &panel.data_dir().display().to_string())
+        .start();
+    assert_eq!(other.get_as("/api/client/account", &token).status, 200);
+    let identifier = made.body["data"]["identifier"].as_str().unwrap();
+    let revoked = panel.json_with(
+        "DELETE",
+        &format!("/api/auth/core-auth/api-keys/{identifier}"),
+        &[("Cookie", &ada), ("Origin", &panel.url)],
+        None,
+    );
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+    assert_eq!(other.get_as("/api/client/account", &token).status, 401);
+    assert_eq!(panel.get_as("/api/client/account", &token).status, 401);
+}

@@ -84,17 +84,30 @@ async fn api_keys_verify_in_constant_form_and_expire() {
                 .is_err()
         );
 
-        let key = users::issue_api_key(&db, user.id, "ci", None)
-            .await
-            .unwrap();
-        assert_eq!(
-            users::verify_api_key(&db, &key.token)
-                .await
-                .unwrap()
-                .user
-                .username,
-            "ada"
-        );
+        let key = users::issue_api_key(
+            &db,
+            user.id,
+            &users::KeyOptions {
+                description: "ci".into(),
+                allowed_ips: vec![
+                    hatchery_host::domain::networks::IpNetwork::parse("10.0.0.0/8").unwrap(),
+                ],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let verified = users::verify_api_key(&db, &key.token).await.unwrap();
+        assert_eq!(verified.user.username, "ada");
+        let limits = verified.key.unwrap();
+        assert!(!limits.admin_power);
+        assert!(limits.allows(Some("10.2.3.4".parse().unwrap())));
+        assert!(!limits.allows(Some("192.0.2.1".parse().unwrap())));
+        assert!(!limits.allows(None));
+        // Its use is written down.
+        let listed = users::api_keys(&db, user.id).await.unwrap();
+        assert!(listed[0].last_used_at.is_some());
+        assert_eq!(listed[0].allowed_ips(), vec!["10.0.0.0/8".to_string()]);
 
         let mut wrong = key.token.clone();
         wrong.pop();
@@ -106,8 +119,11 @@ async fn api_keys_verify_in_constant_form_and_expire() {
         let expired = users::issue_api_key(
             &db,
             user.id,
-            "old",
-            Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+            &users::KeyOptions {
+                description: "old".into(),
+                expires_at: Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+                ..Default::default()
+            },
         )
         .await
         .unwrap();

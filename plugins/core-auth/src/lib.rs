@@ -9,9 +9,12 @@
 //!   the same, so no answer tells whether an account exists.
 //! - A second factor: an authenticator app (TOTP) with recovery codes, required for
 //!   the roles the admin names (`second_factor`).
+//! - API keys people make for themselves: expiry, administrator powers or not, the
+//!   addresses they work from (`api_keys`).
 //! - Impersonation: an administrator acts as a user on this browser and goes back.
 //! - SFTP passwords come here through the provider's `check-password`.
 
+mod api_keys;
 mod failures;
 mod impersonation;
 mod passwords;
@@ -84,6 +87,15 @@ impl Plugin for CoreAuth {
         }
         if request.is("POST", "/core-auth/sessions/sign-out-others") {
             return sign_out_others(&request);
+        }
+        if request.is("GET", "/core-auth/api-keys") {
+            return api_keys::list(&request);
+        }
+        if request.is("POST", "/core-auth/api-keys") {
+            return api_keys::issue(&request);
+        }
+        if request.is("DELETE", "/core-auth/api-keys/{identifier}") {
+            return api_keys::revoke(&request);
         }
         if request.is("POST", "/core-auth/impersonate") {
             return impersonation::start(&request);

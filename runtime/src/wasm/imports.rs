@@ -573,15 +573,40 @@ impl identity::Host for CallState {
     async fn issue_api_key(
         &mut self,
         user_id: i64,
-        description: String,
-        expires_at: Option<i64>,
+        request: types::ApiKeyRequest,
     ) -> Result<types::NewApiKey, types::HostError> {
+        let request = hatchery_sdk::ApiKeyRequest {
+            description: request.description,
+            expires_at: request.expires_at,
+            admin: request.admin,
+            allowed_ips: request.allowed_ips,
+        };
         self.services
-            .api_key_issue(user_id, &description, expires_at)
+            .api_key_issue(user_id, request)
             .await
             .map(|key| types::NewApiKey {
                 identifier: key.identifier,
                 token: key.token,
+            })
+            .map_err(error)
+    }
+
+    async fn api_keys(&mut self, user_id: i64) -> Result<Vec<types::ApiKeyInfo>, types::HostError> {
+        self.services
+            .api_keys_of(user_id)
+            .await
+            .map(|keys| {
+                keys.into_iter()
+                    .map(|key| types::ApiKeyInfo {
+                        identifier: key.identifier,
+                        description: key.description,
+                        admin: key.admin,
+                        allowed_ips: key.allowed_ips,
+                        created_at: key.created_at,
+                        expires_at: key.expires_at,
+                        last_used_at: key.last_used_at,
+                    })
+                    .collect()
             })
             .map_err(error)
     }

@@ -4,11 +4,15 @@
 
 use async_trait::async_trait;
 use hatchery_runtime::services::Identity;
-use hatchery_sdk::{HostError, NewApiKey, NewSession, SessionInfo, SessionOrigin, UserInfo};
+use hatchery_sdk::{
+    ApiKeyInfo, ApiKeyRequest, HostError, NewApiKey, NewSession, SessionInfo, SessionOrigin,
+    UserInfo,
+};
 
 use super::{HostServices, host_error};
 use crate::actions::identity;
 use crate::db::{sessions, users};
+use crate::domain::networks::IpNetwork;
 
 #[async_trait]
 impl Identity for HostServices {
@@ -89,24 +93,53 @@ impl Identity for HostServices {
     async fn api_key_issue(
         &self,
         user_id: i64,
-        description: &str,
-        expires_at: Option<i64>,
+        request: ApiKeyRequest,
     ) -> Result<NewApiKey, HostError> {
         self.require(self.grants.identity, "identity")?;
-        let expires_at = expires_at
+        let expires_at = request
+            .expires_at
             .map(|seconds| {
                 chrono::DateTime::from_timestamp(seconds, 0)
                     .ok_or_else(|| HostError::Invalid(format!("{seconds} is not a time")))
             })
             .transpose()?;
-        let key =
-            identity::issue_api_key(&self.core, &self.actor(), user_id, description, expires_at)
-                .await
-                .map_err(host_error)?;
+        let allowed_ips = request
+            .allowed_ips
+            .iter()
+            .map(|network| IpNetwork::parse(network).map_err(HostError::Invalid))
+            .collect::<Result<Vec<_>, _>>()?;
+        let options = users::KeyOptions {
+            description: request.description,
+            expires_at,
+            admin_power: request.admin,
+            allowed_ips,
+        };
+        let key = identity::issue_api_key(&self.core, &self.actor(), user_id, &options)
+            .await
+            .map_err(host_error)?;
         Ok(NewApiKey {
             identifier: key.identifier,
             token: key.token,
         })
+    }
+
+    async fn api_keys_of(&self, user_id: i64) -> Result<Vec<ApiKeyInfo>, HostError> {
+        self.require(self.grants.identity, "identity")?;
+        let keys = users::api_keys(&self.core.db, user_id)
+            .await
+            .map_err(host_error)?;
+        Ok(keys
+            .into_iter()
+            .map(|key| ApiKeyInfo {
+                allowed_ips: key.allowed_ips(),
+                identifier: key.identifier,
+                description: key.description,
+                admin: key.admin_power,
+                created_at: key.created_at.timestamp(),
+                expires_at: key.expires_at.map(|at| at.timestamp()),
+                last_used_at: key.last_used_at.map(|at| at.timestamp()),
+            })
+            .collect())
     }
 
     async fn api_key_revoke(&self, user_id: i64, identifier: &str) -> Result<(), HostError> {
