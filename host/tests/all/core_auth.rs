@@ -298,7 +298,7 @@ fn setup_without_a_password_keeper_keeps_the_link() {
     );
     assert_eq!(setup.status, 409, "{setup:?}");
     assert!(setup.raw_text().contains("enable core-auth"), "{setup:?}");
-    assert_eq!(panel.cli_ok(&["user", "list"]).contains("root"), false);
+    assert!(!panel.cli_ok(&["user", "list"]).contains("root"));
     assert_eq!(
         panel.get("/api/settings").body["data"]["setup_required"],
         true
