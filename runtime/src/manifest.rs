@@ -369,6 +369,9 @@ pub struct RouteDecl {
     pub permission: Option<String>,
     #[serde(default)]
     pub scope: RouteScope,
+    /// One line for the panel's OpenAPI document (contract 1.1).
+    #[serde(default)]
+    pub summary: Option<String>,
 }
 
 /// Where a route is mounted.
@@ -627,6 +630,14 @@ impl Manifest {
                 .map_err(|err| format!("routes: {err}"))?;
             if !seen_routes.insert((route.scope, method.clone(), route.path.clone())) {
                 return Err(format!("routes: {method} {} is declared twice", route.path));
+            }
+            if route.summary.as_deref().is_some_and(|summary| {
+                summary.chars().count() > 200 || summary.chars().any(char::is_control)
+            }) {
+                return Err(format!(
+                    "routes: the summary of {method} {} is one line of at most 200 characters",
+                    route.path
+                ));
             }
             if let Some(core) = host.shadowed_route(route.scope, &route.path) {
                 return Err(format!(

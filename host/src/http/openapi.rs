@@ -1,5 +1,6 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
+use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -54,18 +55,58 @@ impl Modify for Security {
     }
 }
 
-/// `GET /api/openapi.json`, built once.
-pub async fn document() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
-    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let text = DOCUMENT.get_or_init(|| {
+/// `GET /api/openapi.json`: the host's API, generated once from the handlers, and the
+/// routes of every enabled plugin as they are now.
+pub async fn document(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+) -> axum::response::Response {
+    static CORE: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let core = CORE.get_or_init(|| {
         let mut document = ApiDoc::openapi();
         document.info.version = crate::plugins::HOST_VERSION.to_string();
-        serde_json::to_string(&document).expect("the OpenAPI document encodes")
+        serde_json::to_value(&document).expect("the OpenAPI document encodes")
     });
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        text,
-    )
+    let mut document = core.clone();
+    add_plugin_routes(&mut document, &state.plugins.registry());
+    axum::Json(document).into_response()
+}
+
+/// Each enabled plugin's routes at the path clients call, tagged with the plugin, with
+/// the manifest's summary and who may call them.
+fn add_plugin_routes(document: &mut serde_json::Value, registry: &crate::plugins::Registry) {
+    use crate::plugins::manifest::{RouteAuth, RouteScope};
+    use serde_json::json;
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for plugin in registry.loaded_plugins() {
+        let id = &plugin.manifest.id;
+        for route in &plugin.manifest.routes {
+            let (prefix, _) = crate::plugins::routes::mount(route.scope);
+            let path = format!("{}{}", prefix.replace("{id}", id), route.path);
+            let parameters: Vec<serde_json::Value> = path
+                .split('/')
+                .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+                .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+                .collect();
+            let public = route.scope == RouteScope::Auth && route.auth == RouteAuth::Public
+                || route.scope == RouteScope::Plugin && route.auth == RouteAuth::Public;
+            let mut operation = json!({
+                "tags": [format!("plugin: {id}")],
+                "summary": route.summary.clone().unwrap_or_else(|| format!("{} route of plugin {id}", route.method.to_ascii_uppercase())),
+                "parameters": parameters,
+                "responses": { "default": { "description": "the plugin's answer; errors are `{\"error\": {\"code\", \"message\"}}`" } },
+            });
+            if !public {
+                operation["security"] = json!([{ "api_key": [] }, { "session": [] }]);
+            }
+            if let Some(permission) = &route.permission {
+                operation["description"] = json!(format!("Needs the `{permission}` permission."));
+            }
+            paths.entry(path).or_insert_with(|| json!({}))[route.method.to_ascii_lowercase()] =
+                operation;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -76,6 +76,18 @@ fn passwords_sign_in_by_json_and_form_and_every_failure_reads_the_same() {
         let panel = panel(dialect).plugin("core-auth").start();
         panel.user_with_password("ada", "correct horse battery");
 
+        // The API document lists the plugin's routes while it is enabled.
+        let document = panel.get("/api/openapi.json");
+        assert_eq!(
+            document.body["paths"]["/api/auth/core-auth/password"]["post"]["summary"],
+            "Sign in with a username or email and a password (JSON or an HTML form)",
+            "{document:?}"
+        );
+        assert!(
+            document.body["paths"]["/api/auth/core-auth/api-keys/{identifier}"]["delete"]["parameters"]
+                [0]["name"]
+                == "identifier"
+        );
         let methods = panel.get("/api/auth/methods");
         assert_eq!(
             methods.body["data"],
