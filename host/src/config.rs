@@ -32,6 +32,11 @@ pub struct Config {
     /// A browser session unused for this long ends (it also ends 14 days after
     /// sign-in, used or not).
     pub session_idle: std::time::Duration,
+    /// The mail server plugins send through (`smtp://…`, `smtps://user:pass@…`); none:
+    /// no e-mail.
+    pub smtp_url: Option<String>,
+    /// The sender of the panel's e-mail, e.g. `Hatchery <panel@example.com>`.
+    pub mail_from: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -54,6 +59,8 @@ struct FileConfig {
     max_package_mb: Option<u64>,
     trusted_proxies: Option<Vec<String>>,
     session_idle_minutes: Option<u64>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
     #[serde(default)]
     plugins: FilePlugins,
     #[serde(default)]
@@ -87,6 +94,8 @@ const ENV_KEYS: &[(&str, &str)] = &[
     ("HATCHERY_MAX_PACKAGE_MB", "max_package_mb"),
     ("HATCHERY_TRUSTED_PROXIES", "trusted_proxies"),
     ("HATCHERY_SESSION_IDLE_MINUTES", "session_idle_minutes"),
+    ("HATCHERY_SMTP_URL", "smtp_url"),
+    ("HATCHERY_MAIL_FROM", "mail_from"),
     ("HATCHERY_ALLOW_UNSIGNED_PLUGINS", "plugins.allow_unsigned"),
     ("HATCHERY_TRUSTED_KEYS", "plugins.trusted_keys"),
     ("HATCHERY_WASM_MEMORY_MB", "wasm.memory_mb"),
@@ -202,6 +211,27 @@ impl Config {
                 .or(file.session_idle_minutes)
                 .unwrap_or(24 * 60);
         positive("session_idle_minutes", session_idle_minutes)?;
+        let smtp_url = env
+            .get("HATCHERY_SMTP_URL")
+            .cloned()
+            .or(file.smtp_url)
+            .filter(|url| !url.trim().is_empty());
+        // By default the panel's mail comes from its own host name.
+        let mail_from = env
+            .get("HATCHERY_MAIL_FROM")
+            .cloned()
+            .or(file.mail_from)
+            .unwrap_or_else(|| {
+                let host = public_url
+                    .split("://")
+                    .nth(1)
+                    .unwrap_or_default()
+                    .split(['/', ':'])
+                    .next()
+                    .filter(|host| host.parse::<std::net::IpAddr>().is_err() && !host.is_empty())
+                    .unwrap_or("localhost");
+                format!("Hatchery <hatchery@{host}>")
+            });
 
         let allow_unsigned = match env.get("HATCHERY_ALLOW_UNSIGNED_PLUGINS") {
             Some(text) => boolean("plugins.allow_unsigned", text)?,
@@ -272,6 +302,8 @@ impl Config {
             wasm,
             max_package_bytes: max_package_mb * 1024 * 1024,
             session_idle: std::time::Duration::from_secs(session_idle_minutes * 60),
+            smtp_url,
+            mail_from,
             trusted_proxies,
         })
     }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod faults;
 pub mod http;
+pub mod mail;
 pub mod node_tokens;
 pub mod panel;
 pub mod plugins;

@@ -191,6 +191,9 @@ pub struct Capabilities {
     /// Keep secrets sealed by the host (contract 1.1).
     #[serde(default)]
     pub secrets: bool,
+    /// Send e-mail from the panel's address (contract 1.1).
+    #[serde(default)]
+    pub mail: bool,
     /// Work on servers' files through their nodes (contract 1.1); during a request only
     /// with the caller's file permissions.
     #[serde(default)]
@@ -210,7 +213,7 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// Every on/off capability: (name, granted, what the install prompt says).
-    fn flags(&self) -> [(&'static str, bool, &'static str); 9] {
+    fn flags(&self) -> [(&'static str, bool, &'static str); 10] {
         [
             ("database", self.database, "create and use its own tables"),
             ("emit", self.emit, "publish events in its own namespace"),
@@ -227,6 +230,11 @@ impl Capabilities {
             ),
             ("activity", self.activity, "write to the activity log"),
             ("secrets", self.secrets, "keep secrets sealed by the panel"),
+            (
+                "mail",
+                self.mail,
+                "send e-mail to anyone from the panel's address",
+            ),
             (
                 "node_files",
                 self.node_files,
@@ -249,6 +257,7 @@ impl Capabilities {
             "server_control" => &mut self.server_control,
             "activity" => &mut self.activity,
             "secrets" => &mut self.secrets,
+            "mail" => &mut self.mail,
             "node_files" => &mut self.node_files,
             "identity" => &mut self.identity,
             _ => return None,

@@ -418,6 +418,10 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
             };
             abi::encode(&outcome)
         }
+        abi::HOST_MAIL_SEND => {
+            let message: hatchery_sdk::MailMessage = abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.mail_send(message)))
+        }
         abi::HOST_SECRETS_GET => {
             let name: String = abi::decode(input)?;
             abi::encode(&context.runtime.block_on(services.secret_get(&name)))

@@ -8,8 +8,8 @@
 use async_trait::async_trait;
 use hatchery_sdk::{
     ActivityEntry, ApiKeyInfo, ApiKeyRequest, DbRows, DbValue, Dialect, FileEntry, HostError,
-    LogLevel, NewApiKey, NewSession, OutgoingRequest, Principal, Response, Server, SessionInfo,
-    SessionOrigin, SignedUrl, UserInfo,
+    LogLevel, MailMessage, NewApiKey, NewSession, OutgoingRequest, Principal, Response, Server,
+    SessionInfo, SessionOrigin, SignedUrl, UserInfo,
 };
 
 /// The answer of a call the process hosting the plugin does not serve.
@@ -19,7 +19,7 @@ pub fn not_here(call: &str) -> HostError {
 
 /// Everything a loaded plugin can call, with its grants enforced by the implementer.
 pub trait Services:
-    Database + Events + Servers + Activity + Secrets + Http + NodeFiles + Identity + Settings
+    Database + Events + Servers + Activity + Secrets + Http + NodeFiles + Identity + Settings + Mail
 {
     fn plugin_id(&self) -> &str;
 
@@ -103,6 +103,14 @@ pub trait Secrets: Send + Sync {
     }
     async fn secret_delete(&self, _name: &str) -> Result<(), HostError> {
         Err(not_here("secrets.delete"))
+    }
+}
+
+/// Capability `mail`: e-mail through the panel's mail server.
+#[async_trait]
+pub trait Mail: Send + Sync {
+    async fn mail_send(&self, _message: MailMessage) -> Result<(), HostError> {
+        Err(not_here("mail.send"))
     }
 }
 

@@ -48,6 +48,7 @@ pub const HOST_ACTIVITY_RECORD: u32 = 30;
 pub const HOST_SECRETS_GET: u32 = 40;
 pub const HOST_SECRETS_SET: u32 = 41;
 pub const HOST_SECRETS_DELETE: u32 = 42;
+pub const HOST_MAIL_SEND: u32 = 43;
 pub const HOST_HTTP_FETCH: u32 = 50;
 pub const HOST_FILES_LIST: u32 = 60;
 pub const HOST_FILES_STAT: u32 = 61;

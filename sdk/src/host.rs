@@ -99,6 +99,17 @@ pub mod secrets {
     }
 }
 
+/// E-mail from the panel's address through its mail server. Capability `mail`; the
+/// call fails with `Unavailable` when the administrator configured no mail server.
+pub mod mail {
+    use super::imp;
+    use crate::{HostError, MailMessage};
+
+    pub fn send(message: &MailMessage) -> Result<(), HostError> {
+        imp::mail_send(message)
+    }
+}
+
 /// Requests to other services. Capability `http`, listing the hosts the admin allows
 /// (`s3.example.com`, `*.example.com`, `127.0.0.1:9000`). Redirects are not followed;
 /// answers are capped at 16 MiB.
@@ -372,6 +383,10 @@ mod imp {
         typed(abi::HOST_SECRETS_GET, &abi::encode(&name))
     }
 
+    pub fn mail_send(message: &crate::MailMessage) -> Result<(), HostError> {
+        typed(abi::HOST_MAIL_SEND, &abi::encode(message))
+    }
+
     pub fn secret_set(name: &str, value: &str) -> Result<(), HostError> {
         typed(abi::HOST_SECRETS_SET, &abi::encode(&(name, value)))
     }
@@ -541,7 +556,7 @@ mod imp {
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use crate::wasm::bindings::hatchery::plugin::{
-        activity, db, events, http, identity, log as wit_log, node_files, secrets, servers,
+        activity, db, events, http, identity, log as wit_log, mail, node_files, secrets, servers,
         settings, types,
     };
     use crate::wasm::convert;
@@ -606,6 +621,15 @@ mod imp {
 
     pub fn secret_get(name: &str) -> Result<Option<String>, HostError> {
         secrets::get(name).map_err(convert::host_error)
+    }
+
+    pub fn mail_send(message: &crate::MailMessage) -> Result<(), HostError> {
+        let message = mail::Message {
+            to: message.to.clone(),
+            subject: message.subject.clone(),
+            text: message.text.clone(),
+        };
+        mail::send(&message).map_err(convert::host_error)
     }
 
     pub fn secret_set(name: &str, value: &str) -> Result<(), HostError> {

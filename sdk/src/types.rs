@@ -85,6 +85,12 @@ impl Request {
         self.header("x-hatchery-client-ip")
     }
 
+    /// On an auth route (`scope = "auth"`), the panel's public address
+    /// (`https://panel.example.com`), for links in the mail a sign-in flow sends.
+    pub fn panel_url(&self) -> Option<&str> {
+        self.header("x-hatchery-panel-url")
+    }
+
     /// On an auth route (`scope = "auth"`), the id of the browser session the caller
     /// signed in with (none for an API key): "this browser" in a list of sessions.
     pub fn session_id(&self) -> Option<i64> {
@@ -521,6 +527,14 @@ pub struct SessionInfo {
     pub expires_at: i64,
     /// When it was last used (to the minute).
     pub last_seen_at: i64,
+}
+
+/// A plain-text e-mail to one address (`host::mail::send`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailMessage {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
 }
 
 /// What a new API key may do (`host::identity::issue_api_key`).

@@ -374,5 +374,6 @@ impl services::Events for NodeServices {}
 impl services::Servers for NodeServices {}
 impl services::Activity for NodeServices {}
 impl services::Secrets for NodeServices {}
+impl services::Mail for NodeServices {}
 impl services::NodeFiles for NodeServices {}
 impl services::Identity for NodeServices {}

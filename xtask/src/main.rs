@@ -312,6 +312,7 @@ fn merge_yaml(base: &mut serde_yaml_ng::Value, extra: &serde_yaml_ng::Value) {
 
 fn test(layout: &Layout, extra: &[String]) -> Result<()> {
     ensure_postgres()?;
+    ensure_mail_sink()?;
     let docker_host = ensure_podman(layout)?;
     step("running the tests");
     let nextest = Command::new("cargo")
@@ -343,6 +344,27 @@ fn test(layout: &Layout, extra: &[String]) -> Result<()> {
         .status()?;
     if !status.success() {
         bail!("doctests failed");
+    }
+    Ok(())
+}
+
+/// The password-reset tests send real mail to Python's aiosmtpd, which they start.
+fn ensure_mail_sink() -> Result<()> {
+    let installed = || {
+        Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if installed() {
+        return Ok(());
+    }
+    step("installing aiosmtpd (a local SMTP server for the mail tests)");
+    let _ = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "aiosmtpd"])
+        .status();
+    if !installed() {
+        bail!("could not install aiosmtpd; run `python3 -m pip install aiosmtpd`");
     }
     Ok(())
 }

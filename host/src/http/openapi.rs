@@ -89,8 +89,9 @@ fn add_plugin_routes(document: &mut serde_json::Value, registry: &crate::plugins
                 .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
                 .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
                 .collect();
-            let public = route.scope == RouteScope::Auth && route.auth == RouteAuth::Public
-                || route.scope == RouteScope::Plugin && route.auth == RouteAuth::Public;
+            // Server and admin routes always need a caller.
+            let public = route.auth == RouteAuth::Public
+                && matches!(route.scope, RouteScope::Auth | RouteScope::Plugin);
             let mut operation = json!({
                 "tags": [format!("plugin: {id}")],
                 "summary": route.summary.clone().unwrap_or_else(|| format!("{} route of plugin {id}", route.method.to_ascii_uppercase())),

@@ -125,6 +125,7 @@ async fn handle(
         server_context: None,
         session_id: None,
         client_ip,
+        panel_url: &state.config.public_url,
     };
     let response = call_plugin(&id, &plugin, call).await?;
     into_http(&id, response, None)
@@ -207,6 +208,7 @@ pub async fn fallback(
         // Sign-in flows tell "this browser" from the caller's other sessions.
         session_id: session_id.filter(|_| scope == RouteScope::Auth),
         client_ip,
+        panel_url: &state.config.public_url,
     };
     let id = plugin.manifest.id.clone();
     let mut response = call_plugin(&id, &plugin, call).await?;
@@ -266,6 +268,8 @@ struct PluginCall<'a> {
     client_ip: Option<String>,
     /// On auth routes, the browser session the caller signed in with.
     session_id: Option<i64>,
+    /// The panel's public address, for links sign-in flows send (auth routes).
+    panel_url: &'a str,
 }
 
 async fn call_plugin(
@@ -284,6 +288,12 @@ async fn call_plugin(
         .collect();
     if let Some(ip) = call.client_ip {
         headers.push((format!("{HOST_HEADER_PREFIX}client-ip"), ip));
+    }
+    if call.route.scope == RouteScope::Auth {
+        headers.push((
+            format!("{HOST_HEADER_PREFIX}panel-url"),
+            call.panel_url.to_string(),
+        ));
     }
     if let Some(session_id) = call.session_id {
         headers.push((

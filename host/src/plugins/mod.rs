@@ -340,6 +340,8 @@ pub struct PluginHost {
     lifecycle: tokio::sync::Mutex<()>,
     /// Each plugin's own database, opened on first load and kept across reloads.
     stores: tokio::sync::Mutex<HashMap<String, Arc<PluginStore>>>,
+    /// The mail server plugins granted `mail` send through, when configured.
+    mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 impl PluginHost {
@@ -370,6 +372,10 @@ impl PluginHost {
             events: events.clone(),
             observer,
         };
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(Arc::new(crate::mail::Mailer::new(url, &config.mail_from)?)),
+            None => None,
+        };
         let host = Arc::new_cyclic(|me| PluginHost {
             me: me.clone(),
             config,
@@ -382,6 +388,7 @@ impl PluginHost {
             subscriptions: Mutex::default(),
             lifecycle: tokio::sync::Mutex::new(()),
             stores: tokio::sync::Mutex::default(),
+            mailer,
         });
         host.adopt_directories().await?;
         host.reconcile().await?;
@@ -637,7 +644,8 @@ impl PluginHost {
         };
         let services = Arc::new(
             HostServices::new(&manifest.id, grants.clone(), store, self.core.clone())
-                .with_settings(settings.clone()),
+                .with_settings(settings.clone())
+                .with_mailer(self.mailer.clone()),
         );
         let entry_bytes = files.get(&manifest.entry).ok_or_else(|| {
             Error::PluginLoad(format!("its entry `{}` is missing", manifest.entry))

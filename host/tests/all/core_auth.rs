@@ -905,3 +905,195 @@ fn api_keys_carry_only_what_was_asked_and_stop_at_once_everywhere() {
     assert_eq!(other.get_as("/api/client/account", &token).status, 401);
     assert_eq!(panel.get_as("/api/client/account", &token).status, 401);
 }
+
+/// The text of a quoted-printable message as a mail client shows it.
+fn quoted_printable(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let hex = bytes
+            .get(index + 1..index + 3)
+            .and_then(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok());
+        match (bytes[index], hex) {
+            (b'=', Some(byte)) => {
+                out.push(byte);
+                index += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A real SMTP server, Python's aiosmtpd, keeping what it receives in a maildir.
+struct MailSink {
+    child: std::process::Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl MailSink {
+    fn start() -> MailSink {
+        let maildir = tempfile::tempdir().unwrap();
+        for part in ["tmp", "new", "cur"] {
+            std::fs::create_dir(maildir.path().join(part)).unwrap();
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut sink = MailSink {
+            child,
+            port,
+            maildir,
+        };
+        crate::support::eventually(Duration::from_secs(20), "aiosmtpd to listen", || {
+            if let Ok(Some(status)) = sink.child.try_wait() {
+                let mut stderr = String::new();
+                use std::io::Read;
+                sink.child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut stderr)
+                    .ok();
+                panic!(
+                    "aiosmtpd exited with {status} (`pip install aiosmtpd`; `cargo xtask test` installs it):\n{stderr}"
+                );
+            }
+            std::net::TcpStream::connect(("127.0.0.1", sink.port))
+                .ok()
+                .map(drop)
+        });
+        sink
+    }
+
+    /// Every message received so far, as text.
+    fn messages(&self) -> Vec<String> {
+        let new = self.maildir.path().join("new");
+        std::fs::read_dir(new)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|entry| std::fs::read_to_string(entry.path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for MailSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn forgotten_passwords_are_reset_through_a_link_sent_by_mail() {
+    let sink = MailSink::start();
+    let panel = panel(Dialect::Sqlite)
+        .plugin("core-auth")
+        .env(
+            "HATCHERY_SMTP_URL",
+            &format!("smtp://127.0.0.1:{}", sink.port),
+        )
+        .env("HATCHERY_MAIL_FROM", "Panel <panel@example.com>")
+        .start();
+    panel.user_with_password("ada", "correct horse battery");
+    let elsewhere = session_cookie(&sign_in(&panel, "ada", "correct horse battery"));
+    let ask = |email: &str| {
+        panel.post_json(
+            "/api/auth/core-auth/password/reset",
+            None,
+            json!({ "email": email }),
+        )
+    };
+
+    // Known and unknown addresses get the same answer; only the known one gets mail.
+    let known = ask("Ada@Example.com");
+    let unknown = ask("nobody@example.com");
+    assert_eq!(known.status, 202, "{known:?}");
+    assert_eq!((known.status, &known.raw), (unknown.status, &unknown.raw));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let message = loop {
+        if let Some(message) = sink.messages().into_iter().next() {
+            break message;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reset mail arrived:\n{}",
+            panel.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        sink.messages().len(),
+        1,
+        "nothing went to the unknown address"
+    );
+    let message = quoted_printable(&message);
+    assert!(message.contains("To: ada@example.com"), "{message}");
+    assert!(
+        message.contains("From: Panel <panel@example.com>"),
+        "{message}"
+    );
+    let link_start = message
+        .find(&format!("{}/reset-password?token=", panel.url))
+        .expect("a link to the panel");
+    let token: String = message[link_start..]
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    assert_eq!(token.len(), 64, "{message}");
+
+    let confirm = |token: &str, password: &str| {
+        panel.post_json(
+            "/api/auth/core-auth/password/reset/confirm",
+            None,
+            json!({ "token": token, "password": password }),
+        )
+    };
+    assert_eq!(confirm(&"0".repeat(64), "a brand new password").status, 400);
+    assert_eq!(
+        confirm(&token, "short").status,
+        400,
+        "a weak password keeps the link"
+    );
+    let done = confirm(&token, "a brand new password");
+    assert_eq!(done.status, 200, "{done:?}");
+    assert_eq!(
+        confirm(&token, "another new password").status,
+        400,
+        "a link works once"
+    );
+    assert_eq!(
+        account(&panel, &elsewhere).status,
+        401,
+        "every session ended"
+    );
+    assert_eq!(sign_in(&panel, "ada", "correct horse battery").status, 401);
+    assert_eq!(sign_in(&panel, "ada", "a brand new password").status, 200);
+
+    // Asking is limited per account.
+    for _ in 0..2 {
+        assert_eq!(ask("ada@example.com").status, 202);
+    }
+    assert_eq!(ask("ada@example.com").status, 429);
+}

@@ -5,6 +5,7 @@
 //!   (`$2y$`) are verified unchanged and replaced with argon2id on the next sign-in.
 //! - Sign-in at `POST /api/auth/core-auth/password`, as JSON or as an HTML form; the
 //!   host turns the new session into its cookie.
+//! - Forgotten passwords: a link by e-mail, good for an hour and once (`resets`).
 //! - Failed sign-ins are limited per address and per account, and every failure reads
 //!   the same, so no answer tells whether an account exists.
 //! - A second factor: an authenticator app (TOTP) with recovery codes, required for
@@ -18,6 +19,7 @@ mod api_keys;
 mod failures;
 mod impersonation;
 mod passwords;
+mod resets;
 mod second_factor;
 mod totp;
 
@@ -69,6 +71,12 @@ impl Plugin for CoreAuth {
         }
         if request.is("PUT", "/core-auth/password") {
             return change_password(&request);
+        }
+        if request.is("POST", "/core-auth/password/reset") {
+            return resets::ask(&request);
+        }
+        if request.is("POST", "/core-auth/password/reset/confirm") {
+            return resets::confirm(&request);
         }
         if request.is("GET", "/core-auth/password") {
             return password_status(&request);

@@ -6,7 +6,8 @@ use hatchery_sdk::{ActivityEntry, DbRows, DbValue, Dialect, HostError, LogLevel}
 
 use super::CallState;
 use super::bindings::hatchery::plugin::{
-    activity, db, events, host, http, identity, log, node_files, secrets, servers, settings, types,
+    activity, db, events, host, http, identity, log, mail, node_files, secrets, servers, settings,
+    types,
 };
 use crate::services::{ArchiveReader, ArchiveWriter, FileWriter};
 use wasmtime::component::Resource;
@@ -234,6 +235,17 @@ impl activity::Host for CallState {
             })
             .await
             .map_err(error)
+    }
+}
+
+impl mail::Host for CallState {
+    async fn send(&mut self, message: mail::Message) -> Result<(), types::HostError> {
+        let message = hatchery_sdk::MailMessage {
+            to: message.to,
+            subject: message.subject,
+            text: message.text,
+        };
+        self.services.mail_send(message).await.map_err(error)
     }
 }
 

@@ -10,6 +10,7 @@ mod events;
 mod files;
 mod http;
 mod identity;
+mod mail;
 mod secrets;
 mod servers;
 mod settings;
@@ -39,6 +40,8 @@ pub struct HostServices {
     core: Core,
     /// The plugin's settings schema, when its package has one.
     settings: Option<Arc<SettingsSchema>>,
+    /// The panel's mail server, when one is configured.
+    mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 impl HostServices {
@@ -55,7 +58,14 @@ impl HostServices {
             store,
             core,
             settings: None,
+            mailer: None,
         }
+    }
+
+    /// Services whose `mail` calls go through `mailer`.
+    pub fn with_mailer(mut self, mailer: Option<Arc<crate::mail::Mailer>>) -> Self {
+        self.mailer = mailer;
+        self
     }
 
     /// Services whose `settings` calls answer with `schema`'s defaults filled in.
