@@ -91,7 +91,10 @@ fn passwords_sign_in_by_json_and_form_and_every_failure_reads_the_same() {
         let methods = panel.get("/api/auth/methods");
         assert_eq!(
             methods.body["data"],
-            json!([{ "plugin": "core-auth", "id": "password", "label": "Password", "kind": "form", "start": SIGN_IN }])
+            json!([
+                { "plugin": "core-auth", "id": "password", "label": "Password", "kind": "form", "start": SIGN_IN },
+                { "plugin": "core-auth", "id": "passkey", "label": "Passkey", "kind": "passkey", "start": "/api/auth/core-auth/passkey" },
+            ])
         );
 
         // By username or email (in any case), as JSON: the session cookie is set.
@@ -392,7 +395,7 @@ fn people_see_their_browsers_and_sign_the_others_out() {
         panel.json_with(
             method,
             path,
-            &[("Cookie", cookie), ("Origin", &panel.url)],
+            &[("Cookie", cookie), ("Origin", &panel.public_url)],
             None,
         )
     };
@@ -659,7 +662,7 @@ fn a_role_can_require_a_second_factor_set_up_at_sign_in() {
 
     // From now on a code is owed, and the enrolment door is shut.
     let answer = sign_in(&panel, "sam", "sam's long password");
-    assert_eq!(answer.body["data"]["second_factor"], "totp", "{answer:?}");
+    assert_eq!(answer.body["data"]["second_factor"], "code", "{answer:?}");
     let again = panel.post_json(
         "/api/auth/core-auth/second-factor/enrol",
         None,
@@ -711,7 +714,7 @@ fn administrators_act_as_users_and_come_back_never_as_someone_stronger() {
         panel.json_with(
             "POST",
             path,
-            &[("Cookie", cookie), ("Origin", &panel.url)],
+            &[("Cookie", cookie), ("Origin", &panel.public_url)],
             body,
         )
     };
@@ -818,7 +821,7 @@ fn api_keys_carry_only_what_was_asked_and_stop_at_once_everywhere() {
         panel.json_with(
             "POST",
             "/api/auth/core-auth/api-keys",
-            &[("Cookie", cookie), ("Origin", &panel.url)],
+            &[("Cookie", cookie), ("Origin", &panel.public_url)],
             Some(body),
         )
     };
@@ -1096,4 +1099,170 @@ fn forgotten_passwords_are_reset_through_a_link_sent_by_mail() {
         assert_eq!(ask("ada@example.com").status, 202);
     }
     assert_eq!(ask("ada@example.com").status, 429);
+}
+
+/// A passkey on a software authenticator answering for the browser at `origin`.
+fn register_passkey(
+    panel: &Panel,
+    cookie: &str,
+    authenticator: &mut webauthn_authenticator_rs::softpasskey::SoftPasskey,
+    origin: &str,
+    name: &str,
+) -> Answer {
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    let begun = panel.json_with(
+        "POST",
+        "/api/auth/core-auth/passkeys",
+        &[("Cookie", cookie), ("Origin", &panel.public_url)],
+        None,
+    );
+    assert_eq!(begun.status, 200, "{begun:?}");
+    let options: webauthn_rs_proto::CreationChallengeResponse =
+        serde_json::from_value(begun.body["data"]["options"].clone()).unwrap();
+    let credential = authenticator
+        .do_registration(url::Url::parse(origin).unwrap(), options)
+        .unwrap();
+    panel.json_with(
+        "POST",
+        "/api/auth/core-auth/passkeys/finish",
+        &[("Cookie", cookie), ("Origin", &panel.public_url)],
+        Some(json!({
+            "ceremony": begun.body["data"]["ceremony"],
+            "name": name,
+            "credential": credential,
+        })),
+    )
+}
+
+/// Answers a `navigator.credentials.get` challenge (`data.options`) at `origin`.
+fn assert_with(
+    authenticator: &mut webauthn_authenticator_rs::softpasskey::SoftPasskey,
+    origin: &str,
+    begun: &Answer,
+) -> Value {
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    assert_eq!(begun.status, 200, "{begun:?}");
+    let options: webauthn_rs_proto::RequestChallengeResponse =
+        serde_json::from_value(begun.body["data"]["options"].clone()).unwrap();
+    let credential = authenticator
+        .do_authentication(url::Url::parse(origin).unwrap(), options)
+        .unwrap();
+    serde_json::to_value(credential).unwrap()
+}
+
+#[test]
+fn passkeys_sign_in_without_a_password_and_serve_as_a_second_factor() {
+    for dialect in DIALECTS {
+        let panel = panel(dialect)
+            .plugin("core-auth")
+            .public_host("localhost")
+            .start();
+        panel.user_with_password("ada", "correct horse battery");
+        let cookie = session_cookie(&sign_in(&panel, "ada", "correct horse battery"));
+        let mut laptop = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
+
+        // Registered from the panel's own origin only: a page elsewhere on the same
+        // host (which the browser lets use the same RP id) is refused by the panel.
+        let mut stranger = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
+        let evil = "http://localhost:1".to_string();
+        let forged = register_passkey(&panel, &cookie, &mut stranger, &evil, "evil");
+        assert_eq!(forged.status, 400, "{forged:?}");
+        let added = register_passkey(&panel, &cookie, &mut laptop, &panel.public_url, "laptop");
+        assert_eq!(added.status, 201, "{added:?}");
+        let listed = panel.json_with(
+            "GET",
+            "/api/auth/core-auth/passkeys",
+            &[("Cookie", &cookie)],
+            None,
+        );
+        assert_eq!(
+            listed.body["data"].as_array().unwrap().len(),
+            1,
+            "{listed:?}"
+        );
+        let id = listed.body["data"][0]["id"].as_i64().unwrap();
+        let renamed = panel.json_with(
+            "PATCH",
+            &format!("/api/auth/core-auth/passkeys/{id}"),
+            &[("Cookie", &cookie), ("Origin", &panel.public_url)],
+            Some(json!({ "name": "work laptop" })),
+        );
+        assert_eq!(renamed.body["data"]["name"], "work laptop", "{renamed:?}");
+
+        // Passwordless: name the account, answer with the passkey, get a session.
+        let begin = || {
+            panel.post_json(
+                "/api/auth/core-auth/passkey",
+                None,
+                json!({ "user": "ada" }),
+            )
+        };
+        let begun = begin();
+        let credential = assert_with(&mut laptop, &panel.public_url, &begun);
+        let finish = |ceremony: &Value, credential: &Value| {
+            panel.post_json(
+                "/api/auth/core-auth/passkey/finish",
+                None,
+                json!({ "ceremony": ceremony, "credential": credential }),
+            )
+        };
+        let done = finish(&begun.body["data"]["ceremony"], &credential);
+        assert_eq!(done.status, 200, "{done:?}");
+        assert_eq!(
+            account(&panel, &session_cookie(&done)).body["data"]["username"],
+            "ada"
+        );
+        let replayed = finish(&begun.body["data"]["ceremony"], &credential);
+        assert_eq!(
+            replayed.status, 401,
+            "a ceremony is used once: {replayed:?}"
+        );
+        // The right key answering for another origin is refused.
+        let begun = begin();
+        let elsewhere = assert_with(&mut laptop, &evil, &begun);
+        assert_eq!(
+            finish(&begun.body["data"]["ceremony"], &elsewhere).status,
+            401
+        );
+        // An unknown account gets options too, naming no key.
+        let unknown = panel.post_json(
+            "/api/auth/core-auth/passkey",
+            None,
+            json!({ "user": "nobody" }),
+        );
+        assert_eq!(unknown.status, 200);
+        assert!(
+            unknown.body["data"]["options"]["publicKey"]["allowCredentials"]
+                .as_array()
+                .is_none_or(Vec::is_empty)
+        );
+
+        // With a key, a password alone no longer signs in: the key is the second factor.
+        let answer = sign_in(&panel, "ada", "correct horse battery");
+        let challenge = challenge_of(&answer);
+        let options = panel.post_json(
+            "/api/auth/core-auth/second-factor/webauthn",
+            None,
+            json!({ "challenge": challenge }),
+        );
+        let credential = assert_with(&mut laptop, &panel.public_url, &options);
+        let done = panel.post_json(
+            "/api/auth/core-auth/second-factor",
+            None,
+            json!({ "challenge": challenge, "ceremony": options.body["data"]["ceremony"], "credential": credential }),
+        );
+        assert_eq!(done.status, 200, "{done:?}");
+        assert_eq!(done.body["data"]["complete"], true);
+
+        // Removed, it neither signs in nor is asked for.
+        let removed = panel.json_with(
+            "DELETE",
+            &format!("/api/auth/core-auth/passkeys/{id}"),
+            &[("Cookie", &cookie), ("Origin", &panel.public_url)],
+            None,
+        );
+        assert_eq!(removed.status, 200, "{removed:?}");
+        let plain = sign_in(&panel, "ada", "correct horse battery");
+        assert_eq!(plain.body["data"]["complete"], true, "{plain:?}");
+    }
 }

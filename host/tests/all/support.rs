@@ -168,6 +168,8 @@ pub struct PanelBuilder {
     plugins: Vec<PathBuf>,
     env: Vec<(String, String)>,
     files: Vec<(String, Vec<u8>)>,
+    /// The host name browsers use (`public_url`); the panel still listens on 127.0.0.1.
+    public_host: String,
 }
 
 impl PanelBuilder {
@@ -181,6 +183,13 @@ impl PanelBuilder {
     /// Like [`PanelBuilder::plugin`], from any directory (named as the plugin's id).
     pub fn plugin_from(mut self, dir: &Path) -> Self {
         self.plugins.push(dir.to_path_buf());
+        self
+    }
+
+    /// Browsers reach the panel as `http://<host>:<port>` (WebAuthn needs a name, not
+    /// an address): its `public_url`, and the origin of [`Panel::public_url`].
+    pub fn public_host(mut self, host: &str) -> Self {
+        self.public_host = host.to_string();
         self
     }
 
@@ -221,12 +230,13 @@ impl PanelBuilder {
             ),
             (
                 "HATCHERY_PUBLIC_URL".to_string(),
-                format!("http://127.0.0.1:{port}"),
+                format!("http://{}:{port}", self.public_host),
             ),
         ];
         env.extend(self.env);
         let mut panel = Panel {
             url: format!("http://127.0.0.1:{port}"),
+            public_url: format!("http://{}:{port}", self.public_host),
             plugins_dir,
             env,
             child: None,
@@ -245,7 +255,10 @@ impl PanelBuilder {
 }
 
 pub struct Panel {
+    /// Where the tests connect.
     pub url: String,
+    /// The panel's `public_url`: what browsers send as `Origin`.
+    pub public_url: String,
     pub plugins_dir: PathBuf,
     env: Vec<(String, String)>,
     child: Option<Child>,
@@ -262,6 +275,7 @@ pub fn panel(dialect: Dialect) -> PanelBuilder {
         plugins: Vec::new(),
         env: Vec::new(),
         files: Vec::new(),
+        public_host: "127.0.0.1".into(),
     }
 }
 

@@ -12,12 +12,15 @@
 //!   the roles the admin names (`second_factor`).
 //! - API keys people make for themselves: expiry, administrator powers or not, the
 //!   addresses they work from (`api_keys`).
+//! - WebAuthn (`passkeys`): passkeys for passwordless sign-in, security keys as a
+//!   second factor.
 //! - Impersonation: an administrator acts as a user on this browser and goes back.
 //! - SFTP passwords come here through the provider's `check-password`.
 
 mod api_keys;
 mod failures;
 mod impersonation;
+mod passkeys;
 mod passwords;
 mod resets;
 mod second_factor;
@@ -105,6 +108,30 @@ impl Plugin for CoreAuth {
         if request.is("DELETE", "/core-auth/api-keys/{identifier}") {
             return api_keys::revoke(&request);
         }
+        if request.is("GET", "/core-auth/passkeys") {
+            return passkeys::list(&request);
+        }
+        if request.is("POST", "/core-auth/passkeys") {
+            return passkeys::register_start(&request);
+        }
+        if request.is("POST", "/core-auth/passkeys/finish") {
+            return passkeys::register_finish(&request);
+        }
+        if request.is("PATCH", "/core-auth/passkeys/{id}") {
+            return passkeys::rename(&request);
+        }
+        if request.is("DELETE", "/core-auth/passkeys/{id}") {
+            return passkeys::remove(&request);
+        }
+        if request.is("POST", "/core-auth/passkey") {
+            return passkeys::sign_in_start(&request);
+        }
+        if request.is("POST", "/core-auth/passkey/finish") {
+            return passkeys::sign_in_finish(&request);
+        }
+        if request.is("POST", "/core-auth/second-factor/webauthn") {
+            return second_factor::webauthn_options(&request);
+        }
         if request.is("POST", "/core-auth/impersonate") {
             return impersonation::start(&request);
         }
@@ -144,18 +171,27 @@ impl Plugin for CoreAuth {
                     &[user_id.into()],
                 )?;
                 second_factor::forget(user_id)?;
+                passkeys::forget(user_id)?;
             }
         }
         Ok(())
     }
 
     fn auth_methods(&self) -> Vec<SignInMethod> {
-        vec![SignInMethod {
-            id: "password".into(),
-            label: "Password".into(),
-            kind: MethodKind::Form,
-            start: "core-auth/password".into(),
-        }]
+        vec![
+            SignInMethod {
+                id: "password".into(),
+                label: "Password".into(),
+                kind: MethodKind::Form,
+                start: "core-auth/password".into(),
+            },
+            SignInMethod {
+                id: "passkey".into(),
+                label: "Passkey".into(),
+                kind: MethodKind::Passkey,
+                start: "core-auth/passkey".into(),
+            },
+        ]
     }
 
     fn check_password(&self, username: &str, password: &str) -> Result<Option<i64>, Error> {

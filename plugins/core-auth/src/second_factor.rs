@@ -23,7 +23,7 @@ const ISSUER: &str = "Hatchery";
 /// What a signing-in user still owes after their password.
 pub enum Owed {
     Nothing,
-    /// A code from their authenticator app (or a recovery code).
+    /// A code from their authenticator app, a security key, or a recovery code.
     Code,
     /// Their role requires a second factor they have not set up yet.
     Enrolment,
@@ -33,14 +33,14 @@ impl Owed {
     pub fn as_str(&self) -> &'static str {
         match self {
             Owed::Nothing => "none",
-            Owed::Code => "totp",
+            Owed::Code => "code",
             Owed::Enrolment => "enrol",
         }
     }
 }
 
 pub fn owed(user: &UserInfo, settings: &Settings) -> Result<Owed, Error> {
-    if confirmed(user.id)? {
+    if confirmed(user.id)? || crate::passkeys::has_any(user.id)? {
         return Ok(Owed::Code);
     }
     let required = (user.admin && settings.second_factor_for_admins)
@@ -146,13 +146,19 @@ fn close(challenge: &OpenChallenge) -> Result<(), Error> {
 }
 
 /// `POST /api/auth/core-auth/second-factor` (public): `{challenge, code}` finishes a
-/// sign-in with an app's code or a recovery code; for an enrolment, the first code
-/// confirms the app and the answer carries the recovery codes, shown once.
+/// sign-in with an app's code or a recovery code, or `{challenge, ceremony,
+/// credential}` with a security key; for an enrolment, the first code confirms the app
+/// and the answer carries the recovery codes, shown once.
 pub fn finish(request: &Request) -> Result<Response, Error> {
     #[derive(Deserialize)]
     struct Finish {
         challenge: String,
+        #[serde(default)]
         code: String,
+        #[serde(default)]
+        ceremony: Option<String>,
+        #[serde(default)]
+        credential: Option<webauthn_rs::prelude::PublicKeyCredential>,
     }
     let form = request.is_form();
     let body: Finish = request.fields()?;
@@ -164,10 +170,15 @@ pub fn finish(request: &Request) -> Result<Response, Error> {
     let user = host::identity::find_user(&challenge.user_id.to_string())?
         .filter(|user| user.id == challenge.user_id)
         .ok_or_else(|| Error::unauthorized("the sign-in has expired; sign in again"))?;
-    let was_confirmed = confirmed(user.id)?;
-    let accepted = match was_confirmed {
-        true => accept_code(user.id, &body.code)? || use_recovery_code(user.id, &body.code)?,
-        false => has_secret(user.id)? && accept_code(user.id, &body.code)?,
+    let was_confirmed = confirmed(user.id)? || crate::passkeys::has_any(user.id)?;
+    let accepted = match (was_confirmed, body.ceremony.as_deref(), body.credential) {
+        (true, Some(ceremony), Some(credential)) => {
+            crate::passkeys::second_factor_check(request, user.id, ceremony, credential)?
+        }
+        (true, _, _) => {
+            accept_code(user.id, &body.code)? || use_recovery_code(user.id, &body.code)?
+        }
+        (false, _, _) => has_secret(user.id)? && accept_code(user.id, &body.code)?,
     };
     if !accepted {
         if form {
@@ -193,6 +204,18 @@ pub fn finish(request: &Request) -> Result<Response, Error> {
         &challenge.redirect,
         recovery_codes,
     )
+}
+
+/// `POST /api/auth/core-auth/second-factor/webauthn` (public): `{challenge}`; options
+/// for one of the account's security keys. Counts as a try of the challenge.
+pub fn webauthn_options(request: &Request) -> Result<Response, Error> {
+    #[derive(Deserialize)]
+    struct Options {
+        challenge: String,
+    }
+    let body: Options = request.json()?;
+    let challenge = take_a_try(&body.challenge)?;
+    crate::passkeys::second_factor_options(request, challenge.user_id)
 }
 
 /// `POST /api/auth/core-auth/second-factor/enrol` (public): `{challenge}` of a sign-in
