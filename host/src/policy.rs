@@ -319,6 +319,11 @@ pub fn check_admin_permissions(permissions: &[String]) -> Result<()> {
 
 /// Checks what a caller wants to give a subuser: known permissions, and only ones
 /// the caller holds on this server themselves.
+/// Every name is a server permission (the host's or a plugin's).
+pub fn check_server_permissions(permissions: &[String]) -> Result<()> {
+    check_permissions(permissions, SERVER_PERMISSIONS, "server")
+}
+
 pub fn check_subuser_grant(access: &ServerAccess, permissions: &[String]) -> Result<()> {
     check_permissions(permissions, SERVER_PERMISSIONS, "server")?;
     for permission in permissions {
@@ -385,9 +390,41 @@ pub fn needs_subuser_permissions(principal: &Principal, owner_id: i64) -> bool {
     !principal.admin && principal.user_id != owner_id
 }
 
-/// How `principal` may use a server owned by `owner_id`, given the subuser
-/// permissions they hold there (if any). Anyone else is told the server does not exist.
+/// How `principal` may use server `server_uuid` owned by `owner_id`, given the
+/// subuser permissions they hold there (if any), within what their API key was limited
+/// to. Anyone else is told the server does not exist.
 pub fn server_access(
+    principal: &Principal,
+    server_uuid: &str,
+    owner_id: i64,
+    subuser_permissions: Option<Vec<String>>,
+) -> Result<ServerAccess> {
+    let access = account_access(principal, owner_id, subuser_permissions)?;
+    let Some(scope) = &principal.key_scope else {
+        return Ok(access);
+    };
+    if scope
+        .servers
+        .as_ref()
+        .is_some_and(|servers| !servers.iter().any(|uuid| uuid == server_uuid))
+    {
+        return Err(Error::NotFound("no such server".into()));
+    }
+    Ok(match &scope.permissions {
+        // A limited key acts like a subuser holding what both allow.
+        Some(permissions) => ServerAccess::Subuser(
+            permissions
+                .iter()
+                .filter(|permission| access.can(permission))
+                .cloned()
+                .collect(),
+        ),
+        None => access,
+    })
+}
+
+/// How the account itself (not a key's limits) may use a server.
+fn account_access(
     principal: &Principal,
     owner_id: i64,
     subuser_permissions: Option<Vec<String>>,
@@ -413,6 +450,7 @@ mod tests {
             username: "ada".into(),
             admin,
             permissions: permissions.iter().map(|p| p.to_string()).collect(),
+            key_scope: None,
         }
     }
 

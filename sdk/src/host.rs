@@ -813,6 +813,8 @@ mod imp {
     ) -> Result<NewApiKey, HostError> {
         let request = types::ApiKeyRequest {
             description: request.description.clone(),
+            servers: request.servers.clone(),
+            permissions: request.permissions.clone(),
             expires_at: request.expires_at,
             admin: request.admin,
             allowed_ips: request.allowed_ips.clone(),
@@ -832,6 +834,8 @@ mod imp {
                     .map(|key| ApiKeyInfo {
                         identifier: key.identifier,
                         description: key.description,
+                        servers: key.servers,
+                        permissions: key.permissions,
                         admin: key.admin,
                         allowed_ips: key.allowed_ips,
                         created_at: key.created_at,

@@ -10,6 +10,19 @@ pub struct Principal {
     pub username: String,
     pub admin: bool,
     pub permissions: Vec<String>,
+    /// When the caller used an API key limited to some servers or permissions, those
+    /// limits; the host applies them to every server the caller reaches.
+    #[serde(default)]
+    pub key_scope: Option<KeyScope>,
+}
+
+/// What an API key was limited to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyScope {
+    /// Only these servers (uuids); none: every server of its owner.
+    pub servers: Option<Vec<String>>,
+    /// Only these server permissions on them; none: all its owner holds.
+    pub permissions: Option<Vec<String>>,
 }
 
 impl Principal {
@@ -541,6 +554,10 @@ pub struct MailMessage {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKeyRequest {
     pub description: String,
+    /// Only these servers (ids, uuids or short ids, of servers the owner may use).
+    pub servers: Option<Vec<String>>,
+    /// Only these server permissions on them (`control.console`, `file.read`, …).
+    pub permissions: Option<Vec<String>>,
     /// Seconds since the Unix epoch; none: it never expires.
     pub expires_at: Option<i64>,
     /// Whether it may use its owner's administrator powers; without, it acts as them
@@ -556,6 +573,9 @@ pub struct ApiKeyRequest {
 pub struct ApiKeyInfo {
     pub identifier: String,
     pub description: String,
+    /// Server uuids it is limited to.
+    pub servers: Option<Vec<String>>,
+    pub permissions: Option<Vec<String>>,
     pub admin: bool,
     pub allowed_ips: Vec<String>,
     pub created_at: i64,

@@ -249,6 +249,7 @@ pub(crate) mod convert {
             headers: request.headers,
             body: request.body,
             principal: request.principal.map(|p| Principal {
+                key_scope: None,
                 user_id: p.user_id,
                 username: p.username,
                 admin: p.admin,

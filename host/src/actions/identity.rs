@@ -9,6 +9,7 @@ use serde_json::json;
 use super::{Activity, Actor, Core};
 use crate::db::sessions::{self, SessionInfo, SessionOrigin};
 use crate::db::users::{self, IssuedKey, User};
+use crate::db::{servers, subusers};
 use crate::error::{Error, Result};
 use crate::events::host_event;
 use crate::policy;
@@ -122,12 +123,16 @@ pub async fn issue_api_key(
             "a key works from at most 64 addresses or networks",
         ));
     }
-    let key = users::issue_api_key(&core.db, user.id, options).await?;
+    let mut options = options.clone();
+    options.scope = key_scope(core, user.id, &options.scope).await?;
+    let key = users::issue_api_key(&core.db, user.id, &options).await?;
     let details = json!({
         "identifier": key.identifier,
         "description": options.description,
         "admin": options.admin_power,
         "allowed_ips": options.allowed_ips.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "servers": options.scope.servers,
+        "permissions": options.scope.permissions,
     });
     core.record(
         actor,
@@ -138,6 +143,46 @@ pub async fn issue_api_key(
     .await;
     publish(core, "user.api-key-created", &user, details);
     Ok(key)
+}
+
+/// A key's limits as stored: the servers named (by id, uuid or short id) as uuids,
+/// each one the user may use; the permissions, each a server permission.
+async fn key_scope(
+    core: &Core,
+    user_id: i64,
+    asked: &hatchery_sdk::KeyScope,
+) -> Result<hatchery_sdk::KeyScope> {
+    let owner = users::identity(&core.db, user_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no user {user_id}")))?
+        .principal();
+    let servers = match &asked.servers {
+        None => None,
+        Some(keys) => {
+            let mut uuids = Vec::with_capacity(keys.len());
+            for key in keys.iter().take(256) {
+                let unknown = || Error::bad_field("servers", format!("no server `{key}`"));
+                let server = servers::find(&core.db, key).await?.ok_or_else(unknown)?;
+                let subuser = match policy::needs_subuser_permissions(&owner, server.owner_id) {
+                    true => subusers::permissions(&core.db, server.id, user_id).await?,
+                    false => None,
+                };
+                policy::server_access(&owner, &server.uuid, server.owner_id, subuser)
+                    .map_err(|_| unknown())?;
+                if !uuids.contains(&server.uuid) {
+                    uuids.push(server.uuid);
+                }
+            }
+            Some(uuids)
+        }
+    };
+    if let Some(permissions) = &asked.permissions {
+        policy::check_server_permissions(permissions)?;
+    }
+    Ok(hatchery_sdk::KeyScope {
+        servers,
+        permissions: asked.permissions.clone(),
+    })
 }
 
 /// Revokes a key of `user_id`; it stops working on the next request.

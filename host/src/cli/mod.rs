@@ -739,6 +739,7 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
                 expires_at: expires,
                 admin_power: true,
                 allowed_ips: Vec::new(),
+                scope: Default::default(),
             };
             let key = users::issue_api_key(&db, user.id, &options).await?;
             println!("{}", key.token);

@@ -551,14 +551,23 @@ pub async fn page(
     visibility: Visibility,
     search: Option<&str>,
     page: &super::Page,
+    only: Option<&[String]>,
 ) -> Result<(Vec<ServerSummary>, i64)> {
     let user_id = match visibility {
         Visibility::All => None,
         Visibility::AccessibleTo(user_id) => Some(user_id),
     };
     let pattern = format!("%{}%", search.unwrap_or("").to_lowercase());
-    let condition = "($1 IS NULL OR s.owner_id = $1 OR s.id IN (SELECT server_id FROM subusers WHERE user_id = $1)) \
-                     AND ($2 = '%%' OR LOWER(s.name) LIKE $2)";
+    // An API key limited to some servers: their uuids (fixed-form, nothing LIKE reads
+    // as a wildcard), joined; NULL for no limit.
+    let only = only.map(|uuids| format!(",{},", uuids.join(",")));
+    let condition = |only: &str| {
+        format!(
+            "($1 IS NULL OR s.owner_id = $1 OR s.id IN (SELECT server_id FROM subusers WHERE user_id = $1)) \
+             AND ($2 = '%%' OR LOWER(s.name) LIKE $2) \
+             AND ({only} IS NULL OR {only} LIKE '%,' || s.uuid || ',%')"
+        )
+    };
     // `s.`-qualified once, not per request.
     static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         SERVER_COLUMNS
@@ -580,22 +589,26 @@ pub async fn page(
             "SELECT {columns}, n.name AS node_name, e.name AS egg_name, a.ip, a.alias AS ip_alias, a.port, \
              COUNT(*) OVER () AS total \
              FROM servers s JOIN nodes n ON n.id = s.node_id JOIN eggs e ON e.id = s.egg_id \
-             JOIN allocations a ON a.id = s.allocation_id WHERE {condition} ORDER BY s.id LIMIT $3 OFFSET $4"
+             JOIN allocations a ON a.id = s.allocation_id WHERE {} ORDER BY s.id LIMIT $3 OFFSET $4",
+            condition("$5")
         )))
         .bind(user_id)
         .bind(&pattern)
         .bind(page.limit())
         .bind(page.offset())
+        .bind(&only)
         .fetch_all(pool)
         .await?;
         let total = match rows.first() {
             Some(row) => row.total,
             // Past the last page (or nothing at all): count on its own.
             None => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM servers s WHERE {condition}"
+                "SELECT COUNT(*) FROM servers s WHERE {}",
+                condition("$3")
             )))
             .bind(user_id)
             .bind(&pattern)
+            .bind(&only)
             .fetch_one(pool)
             .await?,
         };

@@ -312,6 +312,8 @@ pub struct KeyOptions {
     pub admin_power: bool,
     /// Where it works from; empty: anywhere.
     pub allowed_ips: Vec<IpNetwork>,
+    /// Only these servers (uuids) and server permissions; none: no limit.
+    pub scope: hatchery_sdk::KeyScope,
 }
 
 pub async fn issue_api_key(db: &Database, user_id: i64, options: &KeyOptions) -> Result<IssuedKey> {
@@ -329,8 +331,8 @@ pub async fn issue_api_key(db: &Database, user_id: i64, options: &KeyOptions) ->
     });
     on_pool!(db, pool => {
         sqlx::query(
-            "INSERT INTO api_keys (user_id, identifier, secret_sha256, description, expires_at, created_at, admin_power, allowed_ips) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO api_keys (user_id, identifier, secret_sha256, description, expires_at, created_at, admin_power, allowed_ips, servers, permissions) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(user_id)
         .bind(&identifier)
@@ -340,6 +342,8 @@ pub async fn issue_api_key(db: &Database, user_id: i64, options: &KeyOptions) ->
         .bind(Utc::now())
         .bind(options.admin_power)
         .bind(&allowed_ips)
+        .bind(json_list(options.scope.servers.as_deref()))
+        .bind(json_list(options.scope.permissions.as_deref()))
         .execute(pool)
         .await
         .map(drop)
@@ -350,6 +354,14 @@ pub async fn issue_api_key(db: &Database, user_id: i64, options: &KeyOptions) ->
     })
 }
 
+fn json_list(items: Option<&[String]>) -> Option<String> {
+    items.map(|items| serde_json::to_string(items).expect("strings encode"))
+}
+
+fn parse_list(json: Option<&str>) -> Option<Vec<String>> {
+    json.and_then(|json| serde_json::from_str(json).ok())
+}
+
 /// A key as its owner sees it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct KeyInfo {
@@ -358,6 +370,9 @@ pub struct KeyInfo {
     pub admin_power: bool,
     /// A JSON array, or NULL for anywhere.
     pub allowed_ips: Option<String>,
+    /// JSON arrays, or NULL for no limit.
+    pub servers: Option<String>,
+    pub permissions: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -365,10 +380,14 @@ pub struct KeyInfo {
 
 impl KeyInfo {
     pub fn allowed_ips(&self) -> Vec<String> {
-        self.allowed_ips
-            .as_deref()
-            .and_then(|json| serde_json::from_str(json).ok())
-            .unwrap_or_default()
+        parse_list(self.allowed_ips.as_deref()).unwrap_or_default()
+    }
+
+    pub fn scope(&self) -> hatchery_sdk::KeyScope {
+        hatchery_sdk::KeyScope {
+            servers: parse_list(self.servers.as_deref()),
+            permissions: parse_list(self.permissions.as_deref()),
+        }
     }
 }
 
@@ -376,7 +395,7 @@ impl KeyInfo {
 pub async fn api_keys(db: &Database, user_id: i64) -> Result<Vec<KeyInfo>> {
     Ok(on_pool!(db, pool => {
         sqlx::query_as::<_, KeyInfo>(
-            "SELECT identifier, description, admin_power, allowed_ips, created_at, expires_at, last_used_at \
+            "SELECT identifier, description, admin_power, allowed_ips, servers, permissions, created_at, expires_at, last_used_at \
              FROM api_keys WHERE user_id = $1 ORDER BY id DESC",
         )
         .bind(user_id)
@@ -392,6 +411,8 @@ pub struct KeyLimits {
     pub admin_power: bool,
     /// Where it works from; empty: anywhere.
     pub allowed_ips: Vec<IpNetwork>,
+    /// The servers and server permissions it is limited to.
+    pub scope: hatchery_sdk::KeyScope,
 }
 
 impl KeyLimits {
@@ -435,6 +456,11 @@ impl Identity {
                 true => self.permissions(),
                 false => Vec::new(),
             },
+            key_scope: self
+                .key
+                .as_ref()
+                .map(|key| key.scope.clone())
+                .filter(|scope| scope.servers.is_some() || scope.permissions.is_some()),
         }
     }
 
@@ -492,12 +518,14 @@ pub async fn verify_api_key(db: &Database, token: &str) -> Result<Identity> {
         last_used_at: Option<DateTime<Utc>>,
         admin_power: bool,
         allowed_ips: Option<String>,
+        servers: Option<String>,
+        permissions: Option<String>,
         #[sqlx(flatten)]
         identity: Identity,
     }
     let row = on_pool!(db, pool => {
         sqlx::query_as::<_, KeyRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT k.id AS key_id, k.secret_sha256, k.expires_at, k.last_used_at, k.admin_power, k.allowed_ips, {IDENTITY_COLUMNS} \
+            "SELECT k.id AS key_id, k.secret_sha256, k.expires_at, k.last_used_at, k.admin_power, k.allowed_ips, k.servers, k.permissions, {IDENTITY_COLUMNS} \
              FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN roles r ON r.id = u.role_id \
              WHERE k.identifier = $1",
         )))
@@ -546,6 +574,10 @@ pub async fn verify_api_key(db: &Database, token: &str) -> Result<Identity> {
         identifier: identifier.to_string(),
         admin_power: row.admin_power,
         allowed_ips,
+        scope: hatchery_sdk::KeyScope {
+            servers: parse_list(row.servers.as_deref()),
+            permissions: parse_list(row.permissions.as_deref()),
+        },
     });
     Ok(identity)
 }

@@ -28,7 +28,7 @@ pub async fn list(
     Query(query): Query<PageQuery>,
 ) -> Result<axum::response::Response> {
     caller.require_admin_permission("servers.read")?;
-    super::api::cached_server_page(&state, Visibility::All, &query).await
+    super::api::cached_server_page(&state, Visibility::All, &query, &caller.principal).await
 }
 
 #[utoipa::path(get, path = "/api/admin/servers/{server}", tag = "admin",

@@ -94,14 +94,21 @@ pub async fn cached_server_page(
     state: &super::AppState,
     visibility: crate::db::servers::Visibility,
     query: &PageQuery,
+    principal: &hatchery_sdk::Principal,
 ) -> Result<axum::response::Response> {
     use axum::response::IntoResponse;
     let page = query.page();
+    // An API key limited to some servers lists only those.
+    let only = principal
+        .key_scope
+        .as_ref()
+        .and_then(|scope| scope.servers.as_deref());
     let key = format!(
-        "servers|{visibility:?}|{:?}|{}|{}",
+        "servers|{visibility:?}|{:?}|{}|{}|{:?}",
         query.search(),
         page.number,
-        page.per_page
+        page.per_page,
+        only
     );
     let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
     if let Some(body) = state.caches.lists.get(&key) {
@@ -109,7 +116,7 @@ pub async fn cached_server_page(
     }
     let generation = state.caches.lists.generation();
     let (rows, total) =
-        crate::db::servers::page(&state.db, visibility, query.search(), &page).await?;
+        crate::db::servers::page(&state.db, visibility, query.search(), &page, only).await?;
     let body = axum::body::Bytes::from(
         serde_json::to_vec(&paginated(rows, total, page).0).expect("JSON encodes"),
     );

@@ -44,7 +44,7 @@ pub(super) async fn server_access_for(
         true => subusers::permissions(&state.db, server.id, principal.user_id).await?,
         false => None,
     };
-    let access = policy::server_access(principal, server.owner_id, subuser)
+    let access = policy::server_access(principal, &server.uuid, server.owner_id, subuser)
         .map_err(|_| Error::NotFound(format!("no server `{key}`")))?;
     Ok((server, access))
 }
@@ -89,7 +89,7 @@ pub async fn list(
         per_page: query.per_page,
         search: query.search,
     };
-    super::api::cached_server_page(&state, visibility, &query).await
+    super::api::cached_server_page(&state, visibility, &query, &caller.principal).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

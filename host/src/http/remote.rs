@@ -232,10 +232,11 @@ pub async fn sftp_auth(
         username: user.username.clone(),
         admin: user.admin,
         permissions: Vec::new(),
+        key_scope: None,
     };
     let subuser = subusers::permissions(&state.db, server.id, user.id).await?;
-    let access =
-        policy::server_access(&identity, server.owner_id, subuser).map_err(|_| refused())?;
+    let access = policy::server_access(&identity, &server.uuid, server.owner_id, subuser)
+        .map_err(|_| refused())?;
     if !access.can("file.sftp") {
         state.login_limiter.failed(&limiter_key);
         return Err(refused());

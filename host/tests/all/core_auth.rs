@@ -1266,3 +1266,96 @@ fn passkeys_sign_in_without_a_password_and_serve_as_a_second_factor() {
         assert_eq!(plain.body["data"]["complete"], true, "{plain:?}");
     }
 }
+
+/// A key limited to one server and one permission reaches nothing else, even for an
+/// owner who holds everything; the limits are checked where every server route checks
+/// access, and the server list shows only what the key may see.
+#[test]
+fn api_keys_limited_to_servers_and_permissions_reach_nothing_else() {
+    use crate::local_node::{
+        LocalNode, add_ports, create_server, import_fixture_egg, server_request,
+    };
+    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+    let admin = panel.admin_key();
+    panel.user_with_password("owner", "the owner's long password");
+    panel.user_with_password("other", "another long password");
+    let mut node = LocalNode::register(&panel, "local", None);
+    node.start_wings();
+    import_fixture_egg(&panel, "Fixture Game", str::to_string);
+    let ports = add_ports(&panel, &admin, "local", 3);
+    let first = create_server(
+        &panel,
+        &admin,
+        server_request("first", "Fixture Game", ports[0].into()),
+    );
+    let second = create_server(
+        &panel,
+        &admin,
+        server_request("second", "Fixture Game", ports[1].into()),
+    );
+    let mut theirs = server_request("theirs", "Fixture Game", ports[2].into());
+    theirs["owner"] = json!("other");
+    let theirs = create_server(&panel, &admin, theirs);
+
+    let owner = session_cookie(&sign_in(&panel, "owner", "the owner's long password"));
+    let issue = |body: Value| {
+        panel.json_with(
+            "POST",
+            "/api/auth/core-auth/api-keys",
+            &[("Cookie", &owner), ("Origin", &panel.url)],
+            Some(body),
+        )
+    };
+    let made = issue(
+        json!({ "description": "console bot", "servers": [first], "permissions": ["websocket.connect"] }),
+    );
+    assert_eq!(made.status, 201, "{made:?}");
+    let key = made.body["data"]["token"].as_str().unwrap().to_string();
+
+    let listed = panel.get_as("/api/client/servers", &key);
+    assert_eq!(listed.body["meta"]["total"], 1, "{listed:?}");
+    assert_eq!(listed.body["data"][0]["uuid"], first.as_str());
+    assert_eq!(
+        panel
+            .get_as(&format!("/api/client/servers/{first}"), &key)
+            .status,
+        200
+    );
+    assert_eq!(
+        panel
+            .get_as(&format!("/api/client/servers/{second}"), &key)
+            .status,
+        404
+    );
+    let console = panel.get_as(&format!("/api/client/servers/{first}/websocket"), &key);
+    assert_eq!(console.status, 200, "{console:?}");
+    let start = panel.json(
+        "POST",
+        &format!("/api/client/servers/{first}/power"),
+        &key,
+        Some(json!({ "signal": "start" })),
+    );
+    assert_eq!(start.status, 403, "{start:?}");
+    assert!(start.raw_text().contains("control.start"), "{start:?}");
+    // The owner's session is not limited.
+    assert_eq!(
+        panel
+            .json_with("GET", "/api/client/servers", &[("Cookie", &owner)], None)
+            .body["meta"]["total"],
+        2
+    );
+
+    // A key cannot name a server its owner has no part in, or a permission that is not one.
+    let foreign = issue(json!({ "servers": [theirs] }));
+    assert_eq!(foreign.status, 400, "{foreign:?}");
+    let made_up = issue(json!({ "permissions": ["control.fly"] }));
+    assert_eq!(made_up.status, 400, "{made_up:?}");
+    let keys = panel.json_with(
+        "GET",
+        "/api/auth/core-auth/api-keys",
+        &[("Cookie", &owner)],
+        None,
+    );
+    assert_eq!(keys.body["data"][0]["servers"], json!([first]), "{keys:?}");
+    node.kill_wings();
+}

@@ -1,6 +1,7 @@
 //! People's own API keys: made here, kept (hashed) and checked by the host on every
 //! request. A key acts as its owner, with administrator powers only when asked for
-//! and only if the owner has them, from anywhere or only the addresses given.
+//! and only if the owner has them, from anywhere or only the addresses given, on all
+//! their servers or only some, with all their permissions there or only some.
 
 use hatchery_sdk::{ApiKeyRequest, Error, Request, Response, host, json};
 use serde::Deserialize;
@@ -19,6 +20,8 @@ pub fn list(request: &Request) -> Result<Response, Error> {
         "identifier": key.identifier,
         "description": key.description,
         "admin": key.admin,
+        "servers": key.servers,
+        "permissions": key.permissions,
         "allowed_ips": key.allowed_ips,
         "created_at": key.created_at,
         "expires_at": key.expires_at,
@@ -40,6 +43,12 @@ pub fn issue(request: &Request) -> Result<Response, Error> {
         admin: bool,
         #[serde(default)]
         allowed_ips: Vec<String>,
+        /// Only these servers (ids, uuids or short ids).
+        #[serde(default)]
+        servers: Option<Vec<String>>,
+        /// Only these server permissions on them.
+        #[serde(default)]
+        permissions: Option<Vec<String>>,
     }
     let caller = request
         .principal
@@ -67,6 +76,8 @@ pub fn issue(request: &Request) -> Result<Response, Error> {
             expires_at,
             admin: body.admin,
             allowed_ips: body.allowed_ips,
+            servers: body.servers,
+            permissions: body.permissions,
         },
     )?;
     Ok(Response::json(&json!({ "data": {

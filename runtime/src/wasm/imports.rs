@@ -589,6 +589,8 @@ impl identity::Host for CallState {
     ) -> Result<types::NewApiKey, types::HostError> {
         let request = hatchery_sdk::ApiKeyRequest {
             description: request.description,
+            servers: request.servers,
+            permissions: request.permissions,
             expires_at: request.expires_at,
             admin: request.admin,
             allowed_ips: request.allowed_ips,
@@ -612,6 +614,8 @@ impl identity::Host for CallState {
                     .map(|key| types::ApiKeyInfo {
                         identifier: key.identifier,
                         description: key.description,
+                        servers: key.servers,
+                        permissions: key.permissions,
                         admin: key.admin,
                         allowed_ips: key.allowed_ips,
                         created_at: key.created_at,

@@ -159,11 +159,13 @@ where
     });
     let mut sent = 0u64;
     let mut failed = None;
+    let mut refused = false;
     while let Some(chunk) = chunks.next().await {
         match chunk {
             Ok(chunk) => {
                 sent += chunk.len() as u64;
                 if sender.send(chunk.to_vec()).await.is_err() || sent > limit {
+                    refused = true;
                     break; // a stopped writer's error says why
                 }
             }
@@ -172,6 +174,9 @@ where
                 break;
             }
         }
+    }
+    if refused {
+        drain(&mut chunks, limit).await;
     }
     if failed.is_some() || sent > limit {
         // An empty chunk makes the writer discard the file.
@@ -195,6 +200,24 @@ where
         )));
     }
     Ok(written?)
+}
+
+/// Reads and drops what is left of a refused body (up to `limit` bytes, for at most ten
+/// seconds), so the client, still sending, gets to read why instead of a broken pipe.
+async fn drain<S, E>(chunks: &mut S, limit: u64)
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let mut left = limit;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(Ok(chunk)) = chunks.next().await {
+            left = left.saturating_sub(chunk.len() as u64);
+            if left == 0 {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// A blocking reader over chunks sent from the async side. An empty chunk means the

@@ -70,7 +70,7 @@ impl HostServices {
                 .map_err(host_error)?,
             false => None,
         };
-        let access = policy::server_access(principal, server.owner_id, subuser)
+        let access = policy::server_access(principal, &server.uuid, server.owner_id, subuser)
             .map_err(|_| HostError::NotFound(format!("no server `{key}`")))?;
         Ok(Target {
             server,

@@ -113,6 +113,10 @@ impl Identity for HostServices {
             expires_at,
             admin_power: request.admin,
             allowed_ips,
+            scope: hatchery_sdk::KeyScope {
+                servers: request.servers,
+                permissions: request.permissions,
+            },
         };
         let key = identity::issue_api_key(&self.core, &self.actor(), user_id, &options)
             .await
@@ -132,6 +136,8 @@ impl Identity for HostServices {
             .into_iter()
             .map(|key| ApiKeyInfo {
                 allowed_ips: key.allowed_ips(),
+                servers: key.scope().servers,
+                permissions: key.scope().permissions,
                 identifier: key.identifier,
                 description: key.description,
                 admin: key.admin_power,

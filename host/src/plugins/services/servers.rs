@@ -89,13 +89,15 @@ impl Servers for HostServices {
             username: user.username.clone(),
             admin: user.admin,
             permissions: Vec::new(),
+            key_scope: None,
         };
         let subuser = subusers::permissions(&self.core.db, server.id, user.id)
             .await
             .map_err(host_error)?;
-        let access = policy::server_access(&principal, server.owner_id, subuser).map_err(|_| {
-            HostError::NotFound(format!("user {user_id} has no part in server `{key}`"))
-        })?;
+        let access = policy::server_access(&principal, &server.uuid, server.owner_id, subuser)
+            .map_err(|_| {
+                HostError::NotFound(format!("user {user_id} has no part in server `{key}`"))
+            })?;
         Ok(access.permissions())
     }
 
