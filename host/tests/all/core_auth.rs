@@ -1350,6 +1350,19 @@ fn api_keys_limited_to_servers_and_permissions_reach_nothing_else() {
     assert_eq!(foreign.status, 400, "{foreign:?}");
     let made_up = issue(json!({ "permissions": ["control.fly"] }));
     assert_eq!(made_up.status, 400, "{made_up:?}");
+    // A limited key never makes a stronger credential: no keys, passkeys or apps.
+    for path in [
+        "/api/auth/core-auth/api-keys",
+        "/api/auth/core-auth/passkeys",
+        "/api/auth/core-auth/totp",
+    ] {
+        let widened = panel.json("POST", path, &key, Some(json!({})));
+        assert_eq!(widened.status, 403, "{path}: {widened:?}");
+        assert!(
+            widened.raw_text().contains("signed-in browser"),
+            "{widened:?}"
+        );
+    }
     let keys = panel.json_with(
         "GET",
         "/api/auth/core-auth/api-keys",

@@ -6,7 +6,7 @@
 use hatchery_sdk::{ApiKeyRequest, Error, Request, Response, host, json};
 use serde::Deserialize;
 
-use crate::{now, signed_in};
+use crate::{in_browser, now, signed_in};
 
 /// Longest a key may live, when it expires at all.
 const MAX_DAYS: i64 = 3650;
@@ -70,7 +70,7 @@ pub fn issue(request: &Request) -> Result<Response, Error> {
         None => None,
     };
     let key = host::identity::issue_api_key(
-        signed_in(request)?,
+        in_browser(request)?,
         &ApiKeyRequest {
             description: body.description,
             expires_at,

@@ -424,6 +424,19 @@ fn signed_in(request: &Request) -> Result<i64, Error> {
         .ok_or_else(|| Error::unauthorized("sign in first"))
 }
 
+/// The caller, signed in on a browser. What could outlast or widen a credential —
+/// new API keys, passkeys, authenticator apps — is made only there: an API key (which
+/// may be limited to some servers, permissions or addresses) never makes a stronger one.
+fn in_browser(request: &Request) -> Result<i64, Error> {
+    let caller = signed_in(request)?;
+    match request.session_id() {
+        Some(_) => Ok(caller),
+        None => Err(Error::forbidden(
+            "do this from a signed-in browser; an API key cannot",
+        )),
+    }
+}
+
 /// `GET /api/auth/core-auth/sessions`: the caller's browsers, this one marked.
 fn list_sessions(request: &Request) -> Result<Response, Error> {
     let caller = signed_in(request)?;
@@ -448,7 +461,7 @@ fn list_sessions(request: &Request) -> Result<Response, Error> {
 
 /// `POST /api/auth/core-auth/sessions/sign-out-others`: every browser but this one.
 fn sign_out_others(request: &Request) -> Result<Response, Error> {
-    let caller = signed_in(request)?;
+    let caller = in_browser(request)?;
     let current = request.session_id();
     let mut signed_out = 0;
     for session in host::identity::sessions(caller)? {

@@ -15,7 +15,7 @@ use webauthn_rs::prelude::{
     PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
 };
 
-use crate::{complete_sign_in, now, safe_redirect, signed_in, totp};
+use crate::{complete_sign_in, in_browser, now, safe_redirect, signed_in, totp};
 
 /// How long a ceremony waits for the authenticator.
 const CEREMONY_SECONDS: i64 = 300;
@@ -57,7 +57,7 @@ fn webauthn_error(err: impl std::fmt::Display) -> Error {
 /// the caller's account; the answer holds the browser's `navigator.credentials.create`
 /// options.
 pub fn register_start(request: &Request) -> Result<Response, Error> {
-    let caller = signed_in(request)?;
+    let caller = in_browser(request)?;
     let user = find(caller)?;
     let existing = stored(caller)?;
     if existing.len() >= MAX_PASSKEYS {
@@ -91,7 +91,7 @@ pub fn register_finish(request: &Request) -> Result<Response, Error> {
         name: String,
         credential: RegisterPublicKeyCredential,
     }
-    let caller = signed_in(request)?;
+    let caller = in_browser(request)?;
     let body: Finish = request.json()?;
     let state: PasskeyRegistration = take_ceremony(&body.ceremony, Some(caller), "register")?;
     let passkey = relying_party(request)?

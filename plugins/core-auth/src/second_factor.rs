@@ -11,7 +11,7 @@ use hatchery_sdk::{
 };
 use serde::Deserialize;
 
-use crate::{Settings, complete_sign_in, now, signed_in, totp};
+use crate::{Settings, complete_sign_in, in_browser, now, signed_in, totp};
 
 /// How long a half-done sign-in waits for its code.
 const CHALLENGE_SECONDS: i64 = 300;
@@ -258,7 +258,7 @@ pub fn status(request: &Request) -> Result<Response, Error> {
 /// `POST /api/auth/core-auth/totp`: a new secret for the caller's app (not in force
 /// until a code from it is confirmed).
 pub fn begin_for_caller(request: &Request) -> Result<Response, Error> {
-    let caller = signed_in(request)?;
+    let caller = in_browser(request)?;
     if confirmed(caller)? {
         return Err(Error::conflict(
             "an authenticator app is already set up; remove it first",
@@ -291,7 +291,7 @@ pub fn confirm_for_caller(request: &Request) -> Result<Response, Error> {
     struct Confirm {
         code: String,
     }
-    let caller = signed_in(request)?;
+    let caller = in_browser(request)?;
     let body: Confirm = request.fields()?;
     if confirmed(caller)? {
         return Err(Error::conflict("the authenticator app is already set up"));
@@ -320,7 +320,7 @@ pub fn remove_for_caller(request: &Request) -> Result<Response, Error> {
     struct Remove {
         code: String,
     }
-    let caller = signed_in(request)?;
+    let caller = in_browser(request)?;
     let body: Remove = request.fields()?;
     if confirmed(caller)?
         && !accept_code(caller, &body.code)?
@@ -340,7 +340,7 @@ pub fn renew_recovery_codes(request: &Request) -> Result<Response, Error> {
     struct Renew {
         code: String,
     }
-    let caller = signed_in(request)?;
+    let caller = in_browser(request)?;
     let body: Renew = request.fields()?;
     if !confirmed(caller)? || !accept_code(caller, &body.code)? {
         return Err(Error::new(400, "code", "the code is not right"));
