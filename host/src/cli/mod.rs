@@ -320,14 +320,19 @@ async fn run(matches: ArgMatches, manifests: &[Manifest]) -> Result<ExitCode> {
 async fn start_host(config: &Config) -> Result<(Database, Arc<PluginHost>)> {
     init_logging(&config.log, true);
     let db = open_database(config).await?;
-    let plugins = PluginHost::start(
+    let plugins = plugin_host_on(config, &db).await?;
+    Ok((db, plugins))
+}
+
+/// [`start_host`] on a database this process has open already.
+async fn plugin_host_on(config: &Config, db: &Database) -> Result<Arc<PluginHost>> {
+    PluginHost::start(
         config.clone(),
         db.clone(),
         Arc::new(EventBus::relay()),
         None,
     )
-    .await?;
-    Ok((db, plugins))
+    .await
 }
 
 /// Hands the events a CLI run raised to the running panel, then closes the database.
@@ -652,13 +657,7 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
             let user = match password {
                 // The sign-in plugin keeps passwords: it runs in this process for it.
                 Some(password) => {
-                    let plugins = PluginHost::start(
-                        config.clone(),
-                        db.clone(),
-                        Arc::new(EventBus::relay()),
-                        None,
-                    )
-                    .await?;
+                    let plugins = plugin_host_on(&config, &db).await?;
                     plugins.create_user(&new, Some(password)).await?
                 }
                 None => users::create(&db, &new).await?,
@@ -697,22 +696,10 @@ async fn user_command(config: Config, command: UserCommand) -> Result<ExitCode> 
                 .await?
                 .ok_or_else(|| Error::NotFound(format!("no user `{username}`")))?;
             let password = read_secret(&password)?;
-            let plugins = PluginHost::start(
-                config.clone(),
-                db.clone(),
-                Arc::new(EventBus::relay()),
-                None,
-            )
-            .await?;
+            let plugins = plugin_host_on(&config, &db).await?;
             plugins.change_password(&user, password).await?;
             // Their consoles and SFTP sessions on the nodes end too.
-            let core = crate::actions::Core {
-                db: db.clone(),
-                secrets: Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?),
-                events: Arc::new(EventBus::relay()),
-                observer: None,
-            };
-            core.end_sessions(&user.uuid, None).await;
+            plugins.core().end_sessions(&user.uuid, None).await;
             println!(
                 "changed the password of {}; their sessions were signed out",
                 user.username

@@ -399,6 +399,11 @@ impl PluginHost {
         self.registry.load()
     }
 
+    /// What plugins' host calls act through (the panel's database, key and bus).
+    pub fn core(&self) -> &crate::actions::Core {
+        &self.core
+    }
+
     pub fn events(&self) -> &Arc<EventBus> {
         &self.events
     }

@@ -675,25 +675,7 @@ fn a_role_can_require_a_second_factor_set_up_at_sign_in() {
 fn administrators_act_as_users_and_come_back_never_as_someone_stronger() {
     let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
     let root = panel.admin_key();
-    let created = panel.cli_with_stdin(
-        &[
-            "user",
-            "create",
-            "--username",
-            "boss",
-            "--email",
-            "boss@example.com",
-            "--admin",
-            "--password",
-            "-",
-        ],
-        "the boss's long password\n",
-    );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    panel.admin_with_password("boss", "the boss's long password");
     let role = panel.json(
         "POST",
         "/api/admin/roles",
@@ -797,25 +779,7 @@ fn administrators_act_as_users_and_come_back_never_as_someone_stronger() {
 #[test]
 fn api_keys_carry_only_what_was_asked_and_stop_at_once_everywhere() {
     let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
-    let created = panel.cli_with_stdin(
-        &[
-            "user",
-            "create",
-            "--username",
-            "boss",
-            "--email",
-            "boss@example.com",
-            "--admin",
-            "--password",
-            "-",
-        ],
-        "the boss's long password\n",
-    );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    panel.admin_with_password("boss", "the boss's long password");
     panel.user_with_password("ada", "correct horse battery");
     let issue = |cookie: &str, body: Value| {
         panel.json_with(

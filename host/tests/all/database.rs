@@ -682,50 +682,42 @@ async fn age_sessions(
     user_id: i64,
     when: chrono::DateTime<chrono::Utc>,
 ) {
-    use hatchery_host::db::Database;
     let sql = "UPDATE sessions SET last_seen_at = $1 WHERE user_id = $2";
-    match db {
-        Database::Sqlite(pool) => {
-            sqlx::query(sql)
-                .bind(when)
-                .bind(user_id)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-        Database::Postgres(pool) => {
-            sqlx::query(sql)
-                .bind(when)
-                .bind(user_id)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-    }
+    update(db, sql, when, user_id).await;
 }
 
 /// Puts a hash where an import leaves it.
 async fn hold_password_hash(db: &hatchery_host::db::Database, user_id: i64, hash: &str) {
-    use hatchery_host::db::Database;
     let sql = "UPDATE users SET password_hash = $1 WHERE id = $2";
-    match db {
-        Database::Sqlite(pool) => {
-            sqlx::query(sql)
-                .bind(hash)
-                .bind(user_id)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-        Database::Postgres(pool) => {
-            sqlx::query(sql)
-                .bind(hash)
-                .bind(user_id)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-    }
+    update(db, sql, hash.to_string(), user_id).await;
+}
+
+/// Runs `sql` with `$1 = value, $2 = id` straight on the database, as a tool would.
+async fn update<T>(db: &hatchery_host::db::Database, sql: &'static str, value: T, id: i64)
+where
+    T: for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + Send
+        + 'static,
+{
+    use hatchery_host::db::Database;
+    let done = match db {
+        Database::Sqlite(pool) => sqlx::query(sql)
+            .bind(value)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(drop),
+        Database::Postgres(pool) => sqlx::query(sql)
+            .bind(value)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(drop),
+    };
+    done.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

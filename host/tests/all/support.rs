@@ -455,16 +455,36 @@ impl Panel {
 
     /// A new non-admin user with a password, and their API key.
     pub fn user_with_password(&self, username: &str, password: &str) -> String {
-        self.cli_ok(&[
+        self.create_with_password(username, password, false)
+    }
+
+    /// A new root administrator with a password, and their API key.
+    pub fn admin_with_password(&self, username: &str, password: &str) -> String {
+        self.create_with_password(username, password, true)
+    }
+
+    /// The password goes in on standard input, as people are told to give it.
+    fn create_with_password(&self, username: &str, password: &str, admin: bool) -> String {
+        let email = format!("{username}@example.com");
+        let mut args = vec![
             "user",
             "create",
             "--username",
             username,
             "--email",
-            &format!("{username}@example.com"),
+            &email,
             "--password",
-            password,
-        ]);
+            "-",
+        ];
+        if admin {
+            args.push("--admin");
+        }
+        let created = self.cli_with_stdin(&args, &format!("{password}\n"));
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
         self.cli_ok(&["user", "api-key", username])
             .trim()
             .to_string()

@@ -134,16 +134,19 @@ impl Identity for HostServices {
             .map_err(host_error)?;
         Ok(keys
             .into_iter()
-            .map(|key| ApiKeyInfo {
-                allowed_ips: key.allowed_ips(),
-                servers: key.scope().servers,
-                permissions: key.scope().permissions,
-                identifier: key.identifier,
-                description: key.description,
-                admin: key.admin_power,
-                created_at: key.created_at.timestamp(),
-                expires_at: key.expires_at.map(|at| at.timestamp()),
-                last_used_at: key.last_used_at.map(|at| at.timestamp()),
+            .map(|key| {
+                let scope = key.scope();
+                ApiKeyInfo {
+                    allowed_ips: key.allowed_ips(),
+                    servers: scope.servers,
+                    permissions: scope.permissions,
+                    identifier: key.identifier,
+                    description: key.description,
+                    admin: key.admin_power,
+                    created_at: key.created_at.timestamp(),
+                    expires_at: key.expires_at.map(|at| at.timestamp()),
+                    last_used_at: key.last_used_at.map(|at| at.timestamp()),
+                }
             })
             .collect())
     }
