@@ -206,7 +206,9 @@ pub struct Capabilities {
     #[serde(default)]
     pub subscribe: Vec<String>,
     /// Hosts it may send requests to (contract 1.1): `s3.example.com`,
-    /// `*.example.com` (any subdomain), `127.0.0.1:9000` (that port only).
+    /// `*.example.com` (any subdomain), `127.0.0.1:9000` (that port only). Requested,
+    /// `*` asks that an administrator may grant hosts of their choosing (an identity
+    /// provider or object store they configure); granted, `*` itself reaches nothing.
     #[serde(default)]
     pub http: Vec<String>,
 }
@@ -278,8 +280,9 @@ impl Capabilities {
                 excess.push(format!("subscribe:{pattern}"));
             }
         }
+        let any_host = requested.http.iter().any(|host| host == ANY_HOST);
         for host in &self.http {
-            if !requested.http.contains(host) {
+            if !any_host && !requested.http.contains(host) {
                 excess.push(format!("http:{host}"));
             }
         }
@@ -305,9 +308,50 @@ impl Capabilities {
             lines.push(format!("subscribe: receive `{pattern}` events"));
         }
         for host in &self.http {
-            lines.push(format!("http: send requests to {host}"));
+            match host.as_str() {
+                ANY_HOST => lines.push(
+                    "http: send requests to hosts an administrator adds later (`hatchery plugin grant`)"
+                        .to_string(),
+                ),
+                host => lines.push(format!("http: send requests to {host}")),
+            }
         }
         lines
+    }
+
+    /// These grants and `more`'s, together.
+    pub fn with(&self, more: &Capabilities) -> Capabilities {
+        let mut joined = self.clone();
+        for (name, granted, _) in more.flags() {
+            if granted && let Some(flag) = joined.flag_mut(name) {
+                *flag = true;
+            }
+        }
+        for pattern in &more.subscribe {
+            if !joined.subscribe.contains(pattern) {
+                joined.subscribe.push(pattern.clone());
+            }
+        }
+        for host in &more.http {
+            if !joined.http.contains(host) {
+                joined.http.push(host.clone());
+            }
+        }
+        joined
+    }
+
+    /// These grants without `fewer`'s.
+    pub fn without(&self, fewer: &Capabilities) -> Capabilities {
+        let mut left = self.clone();
+        for (name, revoked, _) in fewer.flags() {
+            if revoked && let Some(flag) = left.flag_mut(name) {
+                *flag = false;
+            }
+        }
+        left.subscribe
+            .retain(|pattern| !fewer.subscribe.contains(pattern));
+        left.http.retain(|host| !fewer.http.contains(host));
+        left
     }
 
     /// Parses `database,emit,servers,…,subscribe:<pattern>` as given on the command line.
@@ -502,8 +546,14 @@ impl TimerDecl {
     }
 }
 
-/// `host`, `*.domain` or `host:port`: lowercase letters, digits, '.', '-'.
+/// In a manifest's `http`: hosts an administrator chooses may be granted.
+pub const ANY_HOST: &str = "*";
+
+/// `host`, `*.domain` or `host:port`: lowercase letters, digits, '.', '-'; or `*`.
 fn check_http_host(entry: &str) -> Result<(), String> {
+    if entry == ANY_HOST {
+        return Ok(());
+    }
     let (host, port) = match entry.rsplit_once(':') {
         Some((host, port)) => (host, Some(port)),
         None => (entry, None),
@@ -1065,5 +1115,28 @@ title = "Hello"
             .unwrap_err();
         assert!(err.contains("storage"));
         assert!(Capabilities::parse_list("network").is_err());
+    }
+
+    #[test]
+    fn hosts_an_administrator_adds_need_a_request_for_any_host() {
+        let fixed = Capabilities::parse_list("http:github.com").unwrap();
+        let open = Capabilities::parse_list("http:github.com,http:*").unwrap();
+        let chosen = Capabilities::parse_list("http:sso.example.com").unwrap();
+        assert!(
+            chosen
+                .is_within(&fixed)
+                .unwrap_err()
+                .contains("sso.example.com")
+        );
+        assert!(chosen.is_within(&open).is_ok());
+
+        let granted = fixed.with(&chosen);
+        assert_eq!(granted.http, ["github.com", "sso.example.com"]);
+        assert_eq!(granted.without(&fixed).http, ["sso.example.com"]);
+        assert!(
+            open.describe()
+                .iter()
+                .any(|line| line.contains("an administrator adds"))
+        );
     }
 }

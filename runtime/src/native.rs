@@ -443,6 +443,10 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
             let key: String = abi::decode(input)?;
             abi::encode(&context.runtime.block_on(services.user_find(&key)))
         }
+        abi::HOST_IDENTITY_CREATE_USER => {
+            let user: hatchery_sdk::NewUser = abi::decode(input)?;
+            abi::encode(&context.runtime.block_on(services.user_create(user)))
+        }
         abi::HOST_IDENTITY_CREATE_SESSION => {
             let (user_id, origin): (i64, hatchery_sdk::SessionOrigin) = abi::decode(input)?;
             abi::encode(

@@ -59,8 +59,7 @@ pub async fn fetch(
     let port = uri.port_u16().unwrap_or(default_port);
     if !allowed.iter().any(|allowed| allows(allowed, &host, port)) {
         return Err(HostError::Denied(format!(
-            "{host}:{port} is not among the hosts plugin {} may call ({})",
-            plugin_id,
+            "{host}:{port} is not among the hosts plugin {plugin_id} may call ({}); an administrator can add it with `hatchery plugin grant {plugin_id} http:{host}:{port}` when the plugin asks for hosts of their choosing",
             allowed.join(", ")
         )));
     }
@@ -131,5 +130,7 @@ mod tests {
         assert!(!allows("*.example.com", "badexample.com", 443));
         assert!(allows("127.0.0.1:9000", "127.0.0.1", 9000));
         assert!(!allows("127.0.0.1:9000", "127.0.0.1", 9001));
+        // A manifest's `*` lets an administrator add hosts; it reaches none itself.
+        assert!(!allows("*", "example.com", 443));
     }
 }

@@ -8,8 +8,8 @@
 use async_trait::async_trait;
 use hatchery_sdk::{
     ActivityEntry, ApiKeyInfo, ApiKeyRequest, DbRows, DbValue, Dialect, FileEntry, HostError,
-    LogLevel, MailMessage, NewApiKey, NewSession, OutgoingRequest, Principal, Response, Server,
-    SessionInfo, SessionOrigin, SignedUrl, UserInfo,
+    LogLevel, MailMessage, NewApiKey, NewSession, NewUser, OutgoingRequest, Principal, Response,
+    Server, SessionInfo, SessionOrigin, SignedUrl, UserInfo,
 };
 
 /// The answer of a call the process hosting the plugin does not serve.
@@ -135,6 +135,9 @@ pub trait Settings: Send + Sync {
 pub trait Identity: Send + Sync {
     async fn user_find(&self, _key: &str) -> Result<Option<UserInfo>, HostError> {
         Err(not_here("identity.find-user"))
+    }
+    async fn user_create(&self, _user: NewUser) -> Result<UserInfo, HostError> {
+        Err(not_here("identity.create-user"))
     }
     async fn session_create(
         &self,

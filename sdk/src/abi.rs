@@ -76,6 +76,7 @@ pub const HOST_IDENTITY_REVOKE_SESSIONS: u32 = 83;
 pub const HOST_IDENTITY_ISSUE_API_KEY: u32 = 84;
 pub const HOST_IDENTITY_REVOKE_API_KEY: u32 = 85;
 pub const HOST_IDENTITY_API_KEYS: u32 = 86;
+pub const HOST_IDENTITY_CREATE_USER: u32 = 87;
 pub const HOST_SETTINGS_GET: u32 = 90;
 
 /// Result codes of both directions. With `STATUS_OK` the buffer holds the encoded

@@ -260,13 +260,19 @@ pub mod settings {
 pub mod identity {
     use super::imp;
     use crate::{
-        ApiKeyInfo, ApiKeyRequest, HostError, NewApiKey, NewSession, SessionInfo, SessionOrigin,
-        UserInfo,
+        ApiKeyInfo, ApiKeyRequest, HostError, NewApiKey, NewSession, NewUser, SessionInfo,
+        SessionOrigin, UserInfo,
     };
 
     /// A user by id, uuid, username or email.
     pub fn find_user(key: &str) -> Result<Option<UserInfo>, HostError> {
         imp::identity_find_user(key)
+    }
+
+    /// Opens an account (auto-provisioning by an identity provider). `Invalid` when the
+    /// username or email is taken or malformed, or the role does not exist.
+    pub fn create_user(user: &NewUser) -> Result<UserInfo, HostError> {
+        imp::identity_create_user(user)
     }
 
     /// Signs a user in. With an impersonator, that administrator must hold
@@ -310,7 +316,8 @@ mod imp {
     use crate::abi::{self, guest::host_call};
     use crate::{
         ActivityEntry, ApiKeyInfo, ApiKeyRequest, DbRows, DbValue, Dialect, FileEntry, HostError,
-        LogLevel, NewApiKey, NewSession, Server, SessionInfo, SessionOrigin, SignedUrl, UserInfo,
+        LogLevel, NewApiKey, NewSession, NewUser, Server, SessionInfo, SessionOrigin, SignedUrl,
+        UserInfo,
     };
 
     /// A contract 1.1 call: the host answers with an encoded `Result<T, HostError>`.
@@ -511,6 +518,10 @@ mod imp {
         typed(abi::HOST_IDENTITY_FIND_USER, &abi::encode(&key))
     }
 
+    pub fn identity_create_user(user: &NewUser) -> Result<UserInfo, HostError> {
+        typed(abi::HOST_IDENTITY_CREATE_USER, &abi::encode(user))
+    }
+
     pub fn settings_get() -> Result<String, HostError> {
         typed(abi::HOST_SETTINGS_GET, &[])
     }
@@ -562,7 +573,8 @@ mod imp {
     use crate::wasm::convert;
     use crate::{
         ActivityEntry, ApiKeyInfo, ApiKeyRequest, DbRows, DbValue, Dialect, FileEntry, HostError,
-        LogLevel, NewApiKey, NewSession, Server, SessionInfo, SessionOrigin, SignedUrl, UserInfo,
+        LogLevel, NewApiKey, NewSession, NewUser, Server, SessionInfo, SessionOrigin, SignedUrl,
+        UserInfo,
     };
 
     pub fn log(level: LogLevel, message: &str) {
@@ -759,6 +771,26 @@ mod imp {
                     permissions: user.permissions,
                     role: user.role,
                 })
+            })
+            .map_err(convert::host_error)
+    }
+
+    pub fn identity_create_user(user: &NewUser) -> Result<UserInfo, HostError> {
+        let user = types::NewUser {
+            username: user.username.clone(),
+            email: user.email.clone(),
+            role: user.role.clone(),
+        };
+        identity::create_user(&user)
+            .map(|user| UserInfo {
+                id: user.id,
+                uuid: user.uuid,
+                username: user.username,
+                email: user.email,
+                admin: user.admin,
+                language: user.language,
+                permissions: user.permissions,
+                role: user.role,
             })
             .map_err(convert::host_error)
     }

@@ -98,8 +98,8 @@ impl Request {
         self.header("x-hatchery-client-ip")
     }
 
-    /// On an auth route (`scope = "auth"`), the panel's public address
-    /// (`https://panel.example.com`), for links in the mail a sign-in flow sends.
+    /// The panel's public address (`https://panel.example.com`), for links a plugin
+    /// sends or shows.
     pub fn panel_url(&self) -> Option<&str> {
         self.header("x-hatchery-panel-url")
     }
@@ -108,6 +108,16 @@ impl Request {
     /// signed in with (none for an API key): "this browser" in a list of sessions.
     pub fn session_id(&self) -> Option<i64> {
         self.header("x-hatchery-session-id")?.parse().ok()
+    }
+
+    /// On an auth route (`scope = "auth"`), one of this plugin's own cookies (set with
+    /// [`Response::with_cookie`]); the panel's and other plugins' cookies never arrive.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.header("cookie")?
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
     }
 
     /// `true` when the route pattern and method are the ones given.
@@ -186,11 +196,25 @@ impl Response {
 
     /// The same response, signing the browser in with `session`: on a route with
     /// `scope = "auth"` of a plugin granted `identity`, the host sets its session
-    /// cookie (HttpOnly, SameSite, Secure under TLS). Plugins never set cookies
-    /// themselves.
+    /// cookie (HttpOnly, SameSite, Secure under TLS); plugins never see it.
     pub fn with_session(mut self, session: &NewSession) -> Self {
         self.headers
             .push((SESSION_HEADER.into(), session.token.clone()));
+        self
+    }
+
+    /// The same response, keeping `name=value` in the browser for `max_age_seconds`
+    /// (at most a day): on an auth route (`scope = "auth"`) only, for state a sign-in
+    /// flow binds to the browser that started it. The host names it after the plugin,
+    /// makes it HttpOnly and SameSite=Lax, and sends it back only to the plugin's
+    /// sign-in routes (see [`Request::cookie`]). `name` is letters, digits, `-` and `_`;
+    /// `value` is printable ASCII without `;`, `,`, `"` or `\`. `max_age_seconds` 0
+    /// removes it.
+    pub fn with_cookie(mut self, name: &str, value: &str, max_age_seconds: u64) -> Self {
+        self.headers.push((
+            "set-cookie".into(),
+            format!("{name}={value}; Max-Age={max_age_seconds}"),
+        ));
         self
     }
 
@@ -506,6 +530,16 @@ pub struct UserInfo {
     /// The admin permissions their role gives them.
     pub permissions: Vec<String>,
     /// The name of their role, if they have one.
+    pub role: Option<String>,
+}
+
+/// An account a sign-in method opens for someone new, with
+/// [`crate::host::identity::create_user`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    /// A role by name; never a root administrator.
     pub role: Option<String>,
 }
 

@@ -313,6 +313,7 @@ fn merge_yaml(base: &mut serde_yaml_ng::Value, extra: &serde_yaml_ng::Value) {
 fn test(layout: &Layout, extra: &[String]) -> Result<()> {
     ensure_postgres()?;
     ensure_mail_sink()?;
+    ensure_oidc_provider(layout)?;
     let docker_host = ensure_podman(layout)?;
     step("running the tests");
     let nextest = Command::new("cargo")
@@ -344,6 +345,24 @@ fn test(layout: &Layout, extra: &[String]) -> Result<()> {
         .status()?;
     if !status.success() {
         bail!("doctests failed");
+    }
+    Ok(())
+}
+
+/// The identity-provider sign-in tests start a real OpenID Connect provider
+/// (panva/oidc-provider in Node); its packages come from the lock file.
+fn ensure_oidc_provider(layout: &Layout) -> Result<()> {
+    let dir = layout.root.join("host/tests/peers/oidc");
+    if dir.join("node_modules/oidc-provider").is_dir() {
+        return Ok(());
+    }
+    step("installing the OpenID Connect test provider (npm ci)");
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir)
+        .status()?;
+    if !status.success() {
+        bail!("npm ci failed in {}", dir.display());
     }
     Ok(())
 }

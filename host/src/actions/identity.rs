@@ -29,6 +29,43 @@ fn publish(core: &Core, event: &str, user: &User, details: serde_json::Value) {
     core.events.publish(host_event(event, payload));
 }
 
+/// Opens an account for someone a sign-in method vouches for (an identity provider's
+/// user): never a root administrator, with a role only if it exists.
+pub async fn provision_user(
+    core: &Core,
+    actor: &Actor,
+    username: &str,
+    email: &str,
+    role: Option<&str>,
+) -> Result<User> {
+    let role_id = match role {
+        Some(name) => Some(
+            crate::db::roles::find(&core.db, name)
+                .await?
+                .filter(|found| found.name == name)
+                .ok_or_else(|| Error::bad_field("role", format!("there is no role `{name}`")))?
+                .id,
+        ),
+        None => None,
+    };
+    let new = users::NewUser {
+        username: username.to_string(),
+        email: email.to_string(),
+        admin: false,
+        language: None,
+        role_id,
+    };
+    let user = users::create(&core.db, &new).await?;
+    core.record(
+        actor,
+        Activity::new("auth.user.provision")
+            .subject("user", &user.uuid)
+            .with(json!({ "user_id": user.id, "username": user.username, "role": role })),
+    )
+    .await;
+    Ok(user)
+}
+
 /// Signs `user_id` in: a new session, whose token goes to the browser as a cookie.
 /// With an impersonator, that administrator must be allowed to act as this user.
 pub async fn create_session(

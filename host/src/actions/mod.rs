@@ -154,6 +154,7 @@ impl Core {
 /// sign-ins and keys publish their own `user.*` events in [`identity`].
 const USER_EVENTS: &[(&str, &str)] = &[
     ("admin.user.create", "user.created"),
+    ("auth.user.provision", "user.created"),
     ("admin.user.update", "user.updated"),
     ("user.account.update", "user.updated"),
     ("admin.user.delete", "user.deleted"),

@@ -122,6 +122,19 @@ enum PluginCommand {
         #[arg(long, value_name = "CAPABILITIES")]
         grant: Option<String>,
     },
+    /// Grant a plugin more of what its manifest asks for, such as a host for an identity
+    /// provider you configured (`http:sso.example.com`); takes effect at once
+    Grant {
+        id: String,
+        /// Comma-separated, as for --grant: database,…,subscribe:<event>,http:<host>
+        capabilities: String,
+    },
+    /// Take grants away from a plugin; takes effect at once
+    Revoke {
+        id: String,
+        /// Comma-separated, as for --grant
+        capabilities: String,
+    },
     /// Disable a plugin (its data stays)
     Disable { id: String },
     /// Show a plugin's settings, or change them (checked against its settings schema)
@@ -467,6 +480,20 @@ async fn plugin_command(config: Config, command: PluginCommand) -> Result<ExitCo
                 .map_err(Error::bad_request)?;
             let details = plugins.enable(&id, grants, &Actor::cli()).await?;
             report(&details, "enabled")
+        }
+        PluginCommand::Grant { id, capabilities } => {
+            let grant = Capabilities::parse_list(&capabilities).map_err(Error::bad_request)?;
+            let details = plugins
+                .change_grants(&id, &grant, &Capabilities::default(), &Actor::cli())
+                .await?;
+            report(&details, "given more grants")
+        }
+        PluginCommand::Revoke { id, capabilities } => {
+            let revoke = Capabilities::parse_list(&capabilities).map_err(Error::bad_request)?;
+            let details = plugins
+                .change_grants(&id, &Capabilities::default(), &revoke, &Actor::cli())
+                .await?;
+            report(&details, "had grants taken away")
         }
         PluginCommand::Disable { id } => {
             let details = plugins.disable(&id, &Actor::cli()).await?;

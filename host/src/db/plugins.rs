@@ -95,6 +95,21 @@ pub async fn set_enabled(
     Ok(changed)
 }
 
+pub async fn set_grants(db: &Database, id: &str, grants: &str) -> Result<()> {
+    on_pool!(db, pool => {
+        let mut tx = pool.begin_with(db.begin_write()).await?;
+        sqlx::query("UPDATE plugins SET grants = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(grants)
+            .bind(Utc::now())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(BUMP_REVISION).execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
 pub async fn delete(db: &Database, id: &str) -> Result<bool> {
     let deleted = on_pool!(db, pool => {
         let mut tx = pool.begin_with(db.begin_write()).await?;

@@ -113,6 +113,37 @@ pub async fn enable(
     Ok(Json(state.plugins.enable(&id, grants, &actor).await?))
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsBody {
+    /// Added: `http:sso.example.com,subscribe:user.*`.
+    #[serde(default)]
+    grant: String,
+    /// Taken away, in the same form.
+    #[serde(default)]
+    revoke: String,
+}
+
+/// `POST /api/admin/plugins/{id}/grants` with `{"grant": "…", "revoke": "…"}`.
+pub async fn change_grants(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    MaybeCaller(caller): MaybeCaller,
+    Json(body): Json<GrantsBody>,
+) -> Result<Json<PluginDetails>> {
+    let actor = admin(&caller)?;
+    let grant = Capabilities::parse_list(&body.grant)
+        .map_err(|err| crate::error::Error::bad_field("grant", err))?;
+    let revoke = Capabilities::parse_list(&body.revoke)
+        .map_err(|err| crate::error::Error::bad_field("revoke", err))?;
+    Ok(Json(
+        state
+            .plugins
+            .change_grants(&id, &grant, &revoke, &actor)
+            .await?,
+    ))
+}
+
 pub async fn disable(
     State(state): State<AppState>,
     Path(id): Path<String>,

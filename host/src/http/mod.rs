@@ -15,6 +15,7 @@ mod errors;
 mod health;
 pub mod limiter;
 pub mod openapi;
+mod plugin_cookies;
 mod plugin_routes;
 mod public;
 mod remote;
@@ -110,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/admin/plugins/{id}/enable", post(admin::enable))
         .route("/api/admin/plugins/{id}/disable", post(admin::disable))
+        .route("/api/admin/plugins/{id}/grants", post(admin::change_grants))
         .route(
             "/api/admin/plugins/{id}/settings",
             get(admin::settings).put(admin::update_settings),

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use hatchery_sdk::Request;
 
-use super::{AppState, auth};
+use super::{AppState, auth, plugin_cookies};
 use crate::db::sessions;
 use crate::error::{Error, Result};
 use crate::plugins::manifest::RouteScope;
@@ -128,7 +128,7 @@ async fn handle(
         panel_url: &state.config.public_url,
     };
     let response = call_plugin(&id, &plugin, call).await?;
-    into_http(&id, response, None)
+    into_http(&id, response, Vec::new())
 }
 
 /// Everything the router does not serve: plugins' routes at the shared mount points
@@ -212,6 +212,16 @@ pub async fn fallback(
     };
     let id = plugin.manifest.id.clone();
     let mut response = call_plugin(&id, &plugin, call).await?;
+    let mut cookies = Vec::new();
+    if scope == RouteScope::Auth {
+        let secure = state.config.public_url.starts_with("https://");
+        while let Some(wanted) = take_header(&mut response.headers, "set-cookie") {
+            match plugin_cookies::set_cookie(&id, &wanted, secure) {
+                Some(cookie) => cookies.push(cookie),
+                None => tracing::warn!(plugin = %id, "dropped a malformed cookie"),
+            }
+        }
+    }
     let session = take_header(&mut response.headers, hatchery_sdk::SESSION_HEADER);
     let cookie = match session {
         Some(token) if scope == RouteScope::Auth && plugin.grants.identity => {
@@ -232,20 +242,16 @@ pub async fn fallback(
         }
         None => None,
     };
-    into_http(&id, response, cookie)
+    cookies.extend(cookie);
+    into_http(&id, response, cookies)
 }
 
-/// Removes every `name` header (any case) and returns the last value.
+/// Removes the first `name` header (any case) and returns its value.
 fn take_header(headers: &mut Vec<(String, String)>, name: &str) -> Option<String> {
-    let mut found = None;
-    headers.retain(|(header, value)| {
-        let matches = header.eq_ignore_ascii_case(name);
-        if matches {
-            found = Some(value.clone());
-        }
-        !matches
-    });
-    found
+    let at = headers
+        .iter()
+        .position(|(header, _)| header.eq_ignore_ascii_case(name))?;
+    Some(headers.remove(at).1)
 }
 
 fn no_such_endpoint() -> Error {
@@ -268,7 +274,7 @@ struct PluginCall<'a> {
     client_ip: Option<String>,
     /// On auth routes, the browser session the caller signed in with.
     session_id: Option<i64>,
-    /// The panel's public address, for links sign-in flows send (auth routes).
+    /// The panel's public address, for links plugins send and show.
     panel_url: &'a str,
 }
 
@@ -289,11 +295,15 @@ async fn call_plugin(
     if let Some(ip) = call.client_ip {
         headers.push((format!("{HOST_HEADER_PREFIX}client-ip"), ip));
     }
-    if call.route.scope == RouteScope::Auth {
-        headers.push((
-            format!("{HOST_HEADER_PREFIX}panel-url"),
-            call.panel_url.to_string(),
-        ));
+    headers.push((
+        format!("{HOST_HEADER_PREFIX}panel-url"),
+        call.panel_url.to_string(),
+    ));
+    // Sign-in routes get the plugin's own cookies back, and no others.
+    if call.route.scope == RouteScope::Auth
+        && let Some(own) = plugin_cookies::own_cookies(id, call.headers)
+    {
+        headers.push(("cookie".into(), own));
     }
     if let Some(session_id) = call.session_id {
         headers.push((
@@ -326,12 +336,8 @@ async fn call_plugin(
 /// server routes.
 const HOST_HEADER_PREFIX: &str = "x-hatchery-";
 
-/// The plugin's answer as HTTP, with the session cookie the host decided to set.
-fn into_http(
-    id: &str,
-    response: hatchery_sdk::Response,
-    session_cookie: Option<String>,
-) -> Result<Response> {
+/// The plugin's answer as HTTP, with the cookies the host decided to set.
+fn into_http(id: &str, response: hatchery_sdk::Response, cookies: Vec<String>) -> Result<Response> {
     let status = StatusCode::from_u16(response.status)
         .ok()
         .filter(|status| !status.is_informational())
@@ -360,7 +366,7 @@ fn into_http(
             _ => tracing::warn!(plugin = id, "dropped a malformed response header"),
         }
     }
-    if let Some(cookie) = session_cookie {
+    for cookie in cookies {
         builder = builder.header(axum::http::header::SET_COOKIE, cookie);
     }
     builder

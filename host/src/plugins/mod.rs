@@ -1001,6 +1001,35 @@ impl PluginHost {
         Ok(details)
     }
 
+    /// Adds `grant` to a plugin's grants and takes `revoke` away, within what its
+    /// manifest asks for; it takes effect on every panel process and node at once.
+    pub async fn change_grants(
+        &self,
+        id: &str,
+        grant: &Capabilities,
+        revoke: &Capabilities,
+        actor: &Actor,
+    ) -> Result<PluginDetails> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        let record = self.record(id).await?;
+        let manifest = read_manifest(&self.plugin_dir(&record.id))?;
+        let current: Capabilities = serde_json::from_str(&record.grants).unwrap_or_default();
+        let grants = current.with(grant).without(revoke);
+        grants
+            .is_within(&manifest.capabilities)
+            .map_err(Error::bad_request)?;
+        let grants_json = serde_json::to_string(&grants).expect("plain data");
+        db::plugins::set_grants(&self.db, id, &grants_json).await?;
+        self.reconcile().await?;
+        let details = self.details(id)?;
+        let properties = serde_json::json!({
+            "granted": grant.describe(),
+            "revoked": revoke.describe(),
+        });
+        self.record_lifecycle(actor, "grants", id, properties).await;
+        Ok(details)
+    }
+
     /// A plugin's settings schema and what the administrator set; sealed values are
     /// named, never shown.
     pub async fn settings(&self, id: &str) -> Result<PluginSettings> {

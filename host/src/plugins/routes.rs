@@ -32,6 +32,7 @@ pub const CORE_ADMIN_ROUTES: &[&str] = &[
     "/plugins/{id}",
     "/plugins/{id}/enable",
     "/plugins/{id}/disable",
+    "/plugins/{id}/grants",
     "/plugins/{id}/settings",
     "/users",
     "/users/{user}",

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod contract;
 mod core_auth;
+mod core_auth_oauth;
 mod crashes;
 mod database;
 mod e2e;

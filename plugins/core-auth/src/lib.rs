@@ -14,12 +14,16 @@
 //!   addresses they work from (`api_keys`).
 //! - WebAuthn (`passkeys`): passkeys for passwordless sign-in, security keys as a
 //!   second factor.
+//! - Identity providers (`oauth`, `oauth_providers`): GitHub, Google, Discord and any
+//!   OpenID Connect provider, linked to accounts or opening them.
 //! - Impersonation: an administrator acts as a user on this browser and goes back.
 //! - SFTP passwords come here through the provider's `check-password`.
 
 mod api_keys;
 mod failures;
 mod impersonation;
+mod oauth;
+mod oauth_providers;
 mod passkeys;
 mod passwords;
 mod resets;
@@ -58,6 +62,13 @@ struct Settings {
 
 fn settings() -> Result<Settings, Error> {
     Ok(host::settings::get()?)
+}
+
+/// 256 random bits as hex: tokens for links, challenges and ceremonies.
+fn random_token() -> Result<String, Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|err| Error::internal(format!("no randomness: {err}")))?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 fn now() -> i64 {
@@ -132,6 +143,36 @@ impl Plugin for CoreAuth {
         if request.is("POST", "/core-auth/second-factor/webauthn") {
             return second_factor::webauthn_options(&request);
         }
+        if request.is("GET", "/core-auth/oauth/providers") {
+            return oauth_providers::list_public(&request);
+        }
+        if request.is("GET", "/core-auth/oauth-providers") {
+            return oauth_providers::list_for_admin(&request);
+        }
+        if request.is("GET", "/core-auth/oauth/{provider}/start") {
+            return oauth::start_sign_in(&request);
+        }
+        if request.is("GET", "/core-auth/oauth/{provider}/callback") {
+            return oauth::callback(&request);
+        }
+        if request.is("POST", "/core-auth/oauth/{provider}/link") {
+            return oauth::start_link(&request);
+        }
+        if request.is("GET", "/core-auth/oauth/links") {
+            return oauth::list_links(&request);
+        }
+        if request.is("DELETE", "/core-auth/oauth/links/{provider}") {
+            return oauth::unlink(&request);
+        }
+        if request.is("POST", "/core-auth/oauth-providers") {
+            return oauth_providers::create(&request);
+        }
+        if request.is("PUT", "/core-auth/oauth-providers/{provider}") {
+            return oauth_providers::update(&request);
+        }
+        if request.is("DELETE", "/core-auth/oauth-providers/{provider}") {
+            return oauth_providers::delete(&request);
+        }
         if request.is("POST", "/core-auth/impersonate") {
             return impersonation::start(&request);
         }
@@ -172,6 +213,7 @@ impl Plugin for CoreAuth {
                 )?;
                 second_factor::forget(user_id)?;
                 passkeys::forget(user_id)?;
+                oauth::forget(user_id)?;
             }
         }
         Ok(())

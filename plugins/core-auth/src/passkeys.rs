@@ -447,9 +447,7 @@ fn open_ceremony(
     kind: &str,
     state: &impl serde::Serialize,
 ) -> Result<String, Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|err| Error::internal(format!("no randomness: {err}")))?;
-    let token: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    let token = crate::random_token()?;
     host::execute(
         "DELETE FROM core_auth__ceremonies WHERE expires_at < $1",
         &[now().into()],

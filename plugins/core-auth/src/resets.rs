@@ -64,9 +64,7 @@ pub fn ask(request: &Request) -> Result<Response, Error> {
 }
 
 fn send_link(request: &Request, user: &hatchery_sdk::UserInfo) -> Result<(), Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|err| Error::internal(format!("no randomness: {err}")))?;
-    let token: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    let token = crate::random_token()?;
     host::execute(
         "DELETE FROM core_auth__resets WHERE expires_at < $1",
         &[now().into()],

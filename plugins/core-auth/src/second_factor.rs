@@ -65,9 +65,7 @@ pub fn open_challenge(
     origin: &SessionOrigin,
     redirect: &str,
 ) -> Result<Challenge, Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|err| Error::internal(format!("no randomness: {err}")))?;
-    let token: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    let token = crate::random_token()?;
     let expires_at = now() + CHALLENGE_SECONDS;
     host::execute(
         "DELETE FROM core_auth__challenges WHERE expires_at < $1",

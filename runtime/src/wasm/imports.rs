@@ -526,6 +526,31 @@ impl identity::Host for CallState {
             .map_err(error)
     }
 
+    async fn create_user(
+        &mut self,
+        user: types::NewUser,
+    ) -> Result<types::UserInfo, types::HostError> {
+        let user = hatchery_sdk::NewUser {
+            username: user.username,
+            email: user.email,
+            role: user.role,
+        };
+        self.services
+            .user_create(user)
+            .await
+            .map(|user| types::UserInfo {
+                id: user.id,
+                uuid: user.uuid,
+                username: user.username,
+                email: user.email,
+                admin: user.admin,
+                language: user.language,
+                permissions: user.permissions,
+                role: user.role,
+            })
+            .map_err(error)
+    }
+
     async fn create_session(
         &mut self,
         user_id: i64,

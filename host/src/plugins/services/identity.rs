@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use hatchery_runtime::services::Identity;
 use hatchery_sdk::{
-    ApiKeyInfo, ApiKeyRequest, HostError, NewApiKey, NewSession, SessionInfo, SessionOrigin,
-    UserInfo,
+    ApiKeyInfo, ApiKeyRequest, HostError, NewApiKey, NewSession, NewUser, SessionInfo,
+    SessionOrigin, UserInfo,
 };
 
 use super::{HostServices, host_error};
@@ -34,6 +34,22 @@ impl Identity for HostServices {
             language: identity.user.language,
             role: identity.role_name,
         }))
+    }
+
+    async fn user_create(&self, new: NewUser) -> Result<UserInfo, HostError> {
+        self.require(self.grants.identity, "identity")?;
+        let user = identity::provision_user(
+            &self.core,
+            &self.actor(),
+            &new.username,
+            &new.email,
+            new.role.as_deref(),
+        )
+        .await
+        .map_err(host_error)?;
+        self.user_find(&user.id.to_string())
+            .await?
+            .ok_or_else(|| HostError::Internal("the new account vanished".into()))
     }
 
     async fn session_create(
