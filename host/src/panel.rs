@@ -70,6 +70,9 @@ pub async fn serve(config: Config) -> Result<()> {
     if let Err(err) = plugins.hand_over_password_hashes().await {
         tracing::warn!("stored passwords were not handed to the sign-in plugin: {err}");
     }
+    if let Err(err) = plugins.hand_over_ssh_keys().await {
+        tracing::warn!("stored SSH keys were not handed to the sign-in plugin: {err}");
+    }
     let _watcher = plugins.spawn_watcher();
     let secrets = Arc::new(crate::secrets::SecretBox::load_or_create(&config.data_dir)?);
     if users::count(&db).await? == 0 {

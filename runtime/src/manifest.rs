@@ -443,6 +443,9 @@ pub enum RouteScope {
     /// `/api/auth/…` (contract 1.1): sign-in flows, public or for signed-in users; a
     /// plugin with the `identity` grant signs a browser in through the host.
     Auth,
+    /// `/api/client/account/…` (contract 1.1): the signed-in caller's own account
+    /// (SSH keys, linked accounts), next to the host's `/api/client/account`.
+    Account,
 }
 
 /// Who may call a route; the host enforces it before the plugin runs.
@@ -723,6 +726,14 @@ impl Manifest {
                         ));
                     }
                     check_admin_permission(&route.permission)?;
+                }
+                RouteScope::Account => {
+                    if route.auth != RouteAuth::User || route.permission.is_some() {
+                        return Err(format!(
+                            "routes: {method} {} is an account route: for the signed-in caller, with no `auth` or permission",
+                            route.path
+                        ));
+                    }
                 }
                 RouteScope::Auth => {
                     if route.auth == RouteAuth::Admin || route.permission.is_some() {

@@ -10,7 +10,6 @@ use super::AppState;
 use super::api::{Data, data, found};
 use super::auth::Caller;
 use crate::actions::Activity;
-use crate::db::ssh_keys;
 use crate::db::users::{self, User, UserChanges};
 use crate::error::{Error, Result};
 
@@ -103,81 +102,4 @@ pub async fn update(
         )
         .await;
     Ok(data(updated))
-}
-
-/// The caller's SSH keys (for SFTP and the SSH console).
-#[utoipa::path(get, path = "/api/client/account/ssh-keys", tag = "account",
-    responses((status = 200, body = Data<Vec<ssh_keys::SshKey>>)),
-    security(("api_key" = []), ("session" = [])))]
-pub async fn ssh_key_list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Data<Vec<ssh_keys::SshKey>>>> {
-    Ok(data(ssh_keys::list(&state.db, caller.user_id()).await?))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct NewSshKey {
-    pub name: String,
-    /// An OpenSSH public key line, e.g. `ssh-ed25519 AAAA… me@laptop`.
-    pub public_key: String,
-}
-
-#[utoipa::path(post, path = "/api/client/account/ssh-keys", tag = "account", request_body = NewSshKey,
-    responses((status = 201, body = Data<ssh_keys::SshKey>), (status = 400, body = super::api::ErrorBody)),
-    security(("api_key" = []), ("session" = [])))]
-pub async fn ssh_key_add(
-    State(state): State<AppState>,
-    caller: Caller,
-    Json(request): Json<NewSshKey>,
-) -> Result<(axum::http::StatusCode, Json<Data<ssh_keys::SshKey>>)> {
-    let key = ssh_keys::add(
-        &state.db,
-        caller.user_id(),
-        &request.name,
-        &request.public_key,
-    )
-    .await?;
-    state
-        .core()
-        .record(
-            &caller.actor(),
-            Activity::new("user.ssh-key.create")
-                .subject("user", &caller.uuid)
-                .with(json!({ "fingerprint": key.fingerprint })),
-        )
-        .await;
-    Ok((axum::http::StatusCode::CREATED, data(key)))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct SshKeyRemoval {
-    pub fingerprint: String,
-}
-
-/// Removes a key by fingerprint (`SHA256:…`).
-#[utoipa::path(post, path = "/api/client/account/ssh-keys/remove", tag = "account", request_body = SshKeyRemoval,
-    responses((status = 204, description = "removed")),
-    security(("api_key" = []), ("session" = [])))]
-pub async fn ssh_key_remove(
-    State(state): State<AppState>,
-    caller: Caller,
-    Json(request): Json<SshKeyRemoval>,
-) -> Result<axum::http::StatusCode> {
-    if !ssh_keys::delete(&state.db, caller.user_id(), &request.fingerprint).await? {
-        return Err(Error::NotFound(format!(
-            "no key {} on your account",
-            request.fingerprint
-        )));
-    }
-    state
-        .core()
-        .record(
-            &caller.actor(),
-            Activity::new("user.ssh-key.delete")
-                .subject("user", &caller.uuid)
-                .with(json!({ "fingerprint": request.fingerprint })),
-        )
-        .await;
-    Ok(axum::http::StatusCode::NO_CONTENT)
 }

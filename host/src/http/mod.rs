@@ -131,14 +131,6 @@ pub fn router(state: AppState) -> Router {
             "/api/client/account",
             get(account::show).patch(account::update),
         )
-        .route(
-            "/api/client/account/ssh-keys",
-            get(account::ssh_key_list).post(account::ssh_key_add),
-        )
-        .route(
-            "/api/client/account/ssh-keys/remove",
-            post(account::ssh_key_remove),
-        )
         .route("/api/client/servers", get(client::list))
         .route("/api/client/servers/{id}", get(client::show))
         .route("/api/client/servers/{id}/websocket", get(client::websocket))

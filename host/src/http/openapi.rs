@@ -11,7 +11,7 @@ use super::{account, admin_eggs, admin_nodes, admin_servers, admin_users, client
     info(title = "Hatchery panel API", description = "Users, nodes, eggs and servers of a Hatchery panel. Errors are always `{\"error\": {\"code\", \"message\", \"field\"?}}`; lists are paged with `?page=&per_page=` (at most 100) and answer `{\"data\": [...], \"meta\": {...}}`. Plugins add routes under `/api/plugins/{id}/...`."),
     paths(
         public::settings, public::setup, public::logout, public::permissions, public::sign_in_methods,
-        account::show, account::update, account::ssh_key_list, account::ssh_key_add, account::ssh_key_remove,
+        account::show, account::update,
         client::list, client::show, client::websocket, client::power, client::command, client::rename,
         client::reinstall, client::startup, client::update_variable, client::docker_image,
         client::subuser_list, client::subuser_create, client::subuser_update, client::subuser_delete,
@@ -130,7 +130,12 @@ mod tests {
     #[test]
     fn the_core_route_lists_name_every_documented_route() {
         let document = super::ApiDoc::openapi();
-        for scope in [RouteScope::Server, RouteScope::Admin, RouteScope::Auth] {
+        for scope in [
+            RouteScope::Server,
+            RouteScope::Admin,
+            RouteScope::Auth,
+            RouteScope::Account,
+        ] {
             let (prefix, core) = mount(scope);
             let listed: Vec<String> = core.iter().map(|path| shape(path)).collect();
             for path in document.paths.paths.keys() {

@@ -139,6 +139,7 @@ async fn handle(
 ///   permissions on it in `x-hatchery-server-permissions`.
 /// - `/api/admin/…`: root administrators, or staff holding the route's permission.
 /// - `/api/auth/…`: sign-in flows; public or for signed-in users, as declared.
+/// - `/api/client/account/…`: the signed-in caller's own account.
 pub async fn fallback(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -155,6 +156,8 @@ pub async fn fallback(
         (RouteScope::Admin, None, format!("/{rest}"))
     } else if let Some(rest) = request_path.strip_prefix("/api/auth/") {
         (RouteScope::Auth, None, format!("/{rest}"))
+    } else if let Some(rest) = request_path.strip_prefix("/api/client/account/") {
+        (RouteScope::Account, None, format!("/{rest}"))
     } else {
         return Err(no_such_endpoint());
     };
@@ -192,6 +195,9 @@ pub async fn fallback(
         }
         (RouteScope::Admin, _) => {
             policy::authorize_admin_route(principal.as_ref(), route.permission.as_deref())?;
+        }
+        (RouteScope::Account, _) => {
+            policy::require_user(principal.as_ref())?;
         }
         _ => policy::authorize(principal.as_ref(), route.auth, None)?,
     }

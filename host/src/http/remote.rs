@@ -17,7 +17,7 @@ use hatchery_protocol::remote::{
 
 use crate::db::nodes::{self, Node};
 use crate::db::servers::{self, Server};
-use crate::db::{activity, ssh_keys, subusers, users};
+use crate::db::{activity, subusers, users};
 use crate::domain::vocabulary::ServerStatus;
 use crate::error::{Error, Result};
 use crate::events::host_event;
@@ -255,19 +255,13 @@ pub async fn sftp_auth(
     }))
 }
 
-/// Whose credentials these are: passwords are the sign-in plugins' to judge; SSH keys
-/// are checked against the panel's list, then the plugins'.
+/// Whose credentials these are: passwords and SSH keys are the sign-in plugins' to
+/// judge.
 async fn sftp_login(
     state: &AppState,
     username: &str,
     request: &SftpAuthRequest,
 ) -> Result<(Option<users::User>, bool)> {
-    if request.kind == "public_key"
-        && let Some(user) = users::find_by_username(&state.db, username).await?
-        && ssh_keys::matches(&state.db, user.id, &request.password).await?
-    {
-        return Ok((Some(user), true));
-    }
     let providers = state.plugins.registry().providers(Provider::AuthMethod);
     provider_login(state, &providers, username, request).await
 }

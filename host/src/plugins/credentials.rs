@@ -1,14 +1,15 @@
 //! Passwords belong to the sign-in plugins (providers of `auth-method`, core-auth by
 //! default): the host never hashes or checks one. It hands them over — a password
 //! typed at first start or into `hatchery user create`, a hash an import brought in —
-//! and asks them whether a password is right.
+//! and asks them whether a password is right. SSH keys are theirs too: the ones the
+//! panel still holds go to the plugin serving `/api/client/account/ssh-keys`.
 
 use hatchery_runtime::Login;
 use hatchery_sdk::PasswordInput;
 
-use super::PluginHost;
-use super::manifest::Provider;
-use crate::db::users;
+use super::manifest::{Provider, RouteScope};
+use super::{MountedRoute, PluginHost};
+use crate::db::{ssh_keys, users};
 use crate::error::{Error, Result};
 
 impl PluginHost {
@@ -100,6 +101,66 @@ impl PluginHost {
             tracing::info!(
                 users = handed,
                 "handed stored passwords to the sign-in plugin"
+            );
+        }
+        Ok(handed)
+    }
+
+    /// Hands the SSH keys the panel still holds (from before keys were a plugin's, or
+    /// brought in by an import) to the plugin serving `POST /api/client/account/ssh-keys`,
+    /// added as their owners would add them, and forgets each one it took. Safe to run
+    /// at every start.
+    pub async fn hand_over_ssh_keys(&self) -> Result<usize> {
+        let held = ssh_keys::all(&self.db).await?;
+        if held.is_empty() {
+            return Ok(0);
+        }
+        let MountedRoute::Found { plugin, route, .. } =
+            self.registry()
+                .mounted_route(RouteScope::Account, "POST", "/ssh-keys")
+        else {
+            return Ok(0);
+        };
+        let mut handed = 0;
+        for key in held {
+            let Some(owner) = users::identity(&self.db, key.user_id).await? else {
+                continue;
+            };
+            let body = serde_json::json!({ "name": key.name, "public_key": key.public_key });
+            let request = hatchery_sdk::Request {
+                method: "POST".into(),
+                route: route.path.clone(),
+                path: "/ssh-keys".into(),
+                query: String::new(),
+                params: Vec::new(),
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: body.to_string().into_bytes(),
+                principal: Some(owner.principal()),
+            };
+            match plugin.code.handle_request(request).await {
+                // Added, or the plugin had it already.
+                Ok(answer) if answer.status == 201 || answer.status == 409 => {
+                    ssh_keys::delete(&self.db, key.user_id, &key.fingerprint).await?;
+                    handed += 1;
+                }
+                Ok(answer) => tracing::warn!(
+                    user = key.user_id,
+                    status = answer.status,
+                    "a stored SSH key was not taken by plugin {}: {}",
+                    plugin.manifest.id,
+                    String::from_utf8_lossy(&answer.body)
+                ),
+                Err(err) => tracing::warn!(
+                    user = key.user_id,
+                    "a stored SSH key could not be handed to plugin {}: {err}",
+                    plugin.manifest.id
+                ),
+            }
+        }
+        if handed > 0 {
+            tracing::info!(
+                keys = handed,
+                "handed stored SSH keys to the sign-in plugin"
             );
         }
         Ok(handed)

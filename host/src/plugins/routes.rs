@@ -58,6 +58,9 @@ pub const CORE_ADMIN_ROUTES: &[&str] = &[
 /// The host's own paths below `/api/auth`.
 pub const CORE_AUTH_ROUTES: &[&str] = &["/logout", "/methods"];
 
+/// The host's own paths below `/api/client/account`.
+pub const CORE_ACCOUNT_ROUTES: &[&str] = &["/"];
+
 /// Where a scope's routes are mounted, and the host's own routes there.
 pub fn mount(scope: RouteScope) -> (&'static str, &'static [&'static str]) {
     match scope {
@@ -65,6 +68,7 @@ pub fn mount(scope: RouteScope) -> (&'static str, &'static [&'static str]) {
         RouteScope::Server => ("/api/client/servers/{server}", CORE_SERVER_ROUTES),
         RouteScope::Admin => ("/api/admin", CORE_ADMIN_ROUTES),
         RouteScope::Auth => ("/api/auth", CORE_AUTH_ROUTES),
+        RouteScope::Account => ("/api/client/account", CORE_ACCOUNT_ROUTES),
     }
 }
 

@@ -1336,3 +1336,130 @@ fn api_keys_limited_to_servers_and_permissions_reach_nothing_else() {
     assert_eq!(keys.body["data"][0]["servers"], json!([first]), "{keys:?}");
     node.kill_wings();
 }
+
+/// SSH keys live in core-auth at Pterodactyl's paths, and open SFTP to a real OpenSSH
+/// client; a key the panel still held from before is handed over at start.
+#[test]
+fn ssh_keys_added_to_an_account_open_sftp_for_openssh() {
+    use crate::local_node::{
+        LocalNode, Sftp, add_ports, create_server, import_fixture_egg, server_request,
+        wait_installed,
+    };
+    let mut panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+    let admin = panel.admin_key();
+    panel.user_with_password("ada", "correct horse battery");
+    let keys = tempfile::tempdir().unwrap();
+    let keygen = |name: &str| {
+        let path = keys.path().join(name);
+        let made = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "ada@laptop", "-f"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+        (path, public.trim().to_string())
+    };
+    let (laptop, laptop_public) = keygen("laptop");
+    let (stranger, _) = keygen("stranger");
+    let (old, old_public) = keygen("old");
+
+    let ada = session_cookie(&sign_in(&panel, "ada", "correct horse battery"));
+    let origin = panel.url.clone();
+    let with_ada = [("Cookie", ada.as_str()), ("Origin", origin.as_str())];
+    let added = panel.json_with(
+        "POST",
+        "/api/client/account/ssh-keys",
+        &with_ada,
+        Some(json!({ "name": "laptop", "public_key": laptop_public })),
+    );
+    assert_eq!(added.status, 201, "{added:?}");
+    let fingerprint = added.body["data"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let printed = std::process::Command::new("ssh-keygen")
+        .args(["-l", "-f"])
+        .arg(laptop.with_extension("pub"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&printed.stdout).contains(&fingerprint),
+        "the fingerprint is the one ssh-keygen prints"
+    );
+    let again = panel.json_with(
+        "POST",
+        "/api/client/account/ssh-keys",
+        &with_ada,
+        Some(json!({ "name": "twice", "public_key": laptop_public })),
+    );
+    assert_eq!(again.status, 409, "{again:?}");
+    let mangled = panel.json_with(
+        "POST",
+        "/api/client/account/ssh-keys",
+        &with_ada,
+        Some(json!({ "name": "bad", "public_key": "ssh-ed25519 AAAA-not-a-key" })),
+    );
+    assert_eq!(mangled.status, 400, "{mangled:?}");
+    // Nobody signed in has no keys to see; the API document lists the paths.
+    assert_eq!(panel.get("/api/client/account/ssh-keys").status, 401);
+    let document = panel.get("/api/openapi.json");
+    assert!(document.body["paths"]["/api/client/account/ssh-keys/remove"]["post"].is_object());
+
+    // A key the panel held itself before keys were core-auth's.
+    let ada_id = account(&panel, &ada).body["data"]["id"].as_i64().unwrap();
+    panel.stop();
+    crate::support::execute_sql(
+        &panel,
+        &format!(
+            "INSERT INTO user_ssh_keys (user_id, name, fingerprint, public_key, created_at) \
+             VALUES ({ada_id}, 'old', 'SHA256:held', '{old_public}', CURRENT_TIMESTAMP)"
+        ),
+    );
+    panel.restart();
+
+    let mut node = LocalNode::register(&panel, "local", None);
+    node.start_wings();
+    import_fixture_egg(&panel, "Fixture Game", str::to_string);
+    let port = add_ports(&panel, &admin, "local", 1)[0];
+    let mut request = server_request("keys", "Fixture Game", port.into());
+    request["owner"] = json!("ada");
+    let uuid = create_server(&panel, &admin, request);
+    wait_installed(&panel, &uuid);
+    let short_id = panel
+        .get_as(&format!("/api/client/servers/{uuid}"), &admin)
+        .body["data"]["short_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let work = tempfile::tempdir().unwrap();
+    let sftp = Sftp {
+        port: node.sftp_port,
+        dir: work.path().to_path_buf(),
+    };
+    let login = format!("ada.{short_id}");
+    let (ok, output) = sftp.run_with_key(&login, &laptop, "pwd\n");
+    assert!(ok, "{output}\n{}\n{}", node.log(), panel.log());
+    let (ok, output) = sftp.run_with_key(&login, &old, "pwd\n");
+    assert!(ok, "the handed-over key works: {output}\n{}", panel.log());
+    let (ok, _) = sftp.run_with_key(&login, &stranger, "pwd\n");
+    assert!(!ok, "a key nobody added is refused");
+
+    // Removed, the key stops working.
+    let listed = panel.json_with("GET", "/api/client/account/ssh-keys", &with_ada, None);
+    assert_eq!(
+        listed.body["data"].as_array().unwrap().len(),
+        2,
+        "{listed:?}"
+    );
+    let removed = panel.json_with(
+        "POST",
+        "/api/client/account/ssh-keys/remove",
+        &with_ada,
+        Some(json!({ "fingerprint": fingerprint })),
+    );
+    assert_eq!(removed.status, 204, "{removed:?}");
+    let (ok, _) = sftp.run_with_key(&login, &laptop, "pwd\n");
+    assert!(!ok, "a removed key is refused");
+    node.kill_wings();
+}

@@ -277,6 +277,17 @@ fn openid_connect_signs_in_links_and_provisions_without_taking_over_accounts() {
     let listed = panel.get("/api/auth/core-auth/oauth/providers");
     assert_eq!(listed.body["data"][0]["id"], "corp");
     assert_eq!(listed.body["data"][0]["name"], "Corp SSO");
+    // The sign-in page offers it with the other methods.
+    let methods = panel.get("/api/auth/methods");
+    let offered = methods.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|method| method["id"] == "oauth-corp")
+        .unwrap_or_else(|| panic!("{methods:?}"))
+        .clone();
+    assert_eq!(offered["kind"], "redirect");
+    assert_eq!(offered["start"], "/api/auth/core-auth/oauth/corp/start");
 
     // Someone new with a verified address gets an account, their role from the claim.
     let mut browser = Browser::default();

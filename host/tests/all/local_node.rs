@@ -336,6 +336,55 @@ impl Sftp {
         (output.status.success(), text)
     }
 
+    /// Runs `commands` signing in with the private key at `key` (no password).
+    pub fn run_with_key(
+        &self,
+        user: &str,
+        key: &std::path::Path,
+        commands: &str,
+    ) -> (bool, String) {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sftp")
+            .args(["-F", "/dev/null", "-b", "-"])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args(["-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"])
+            .args([
+                "-o",
+                "PreferredAuthentications=publickey",
+                "-o",
+                "IdentitiesOnly=yes",
+            ])
+            .arg("-i")
+            .arg(key)
+            .args(["-P", &self.port.to_string()])
+            .arg(format!("{user}@127.0.0.1"))
+            .env_remove("SSH_AUTH_SOCK")
+            .current_dir(&self.dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("OpenSSH's sftp client is installed");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(commands.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.success(), text)
+    }
+
     /// Whether the connection of a live `sftp` session (its `ssh` child) is still up.
     pub fn connected(session: &std::process::Child) -> bool {
         let pid = session.id();

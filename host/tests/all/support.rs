@@ -706,3 +706,24 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn package_bytes(id: &str) -> Vec<u8> {
     std::fs::read(artifacts().packages.join(format!("{id}.hpkg"))).unwrap()
 }
+
+/// Runs `sql` straight on a stopped SQLite panel's database, as a tool (an importer)
+/// would.
+pub fn execute_sql(panel: &Panel, sql: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let db = hatchery_host::db::Database::connect(panel.database_url())
+            .await
+            .unwrap();
+        let hatchery_host::db::Database::Sqlite(pool) = db else {
+            unreachable!("a SQLite panel")
+        };
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&pool)
+            .await
+            .unwrap();
+    });
+}

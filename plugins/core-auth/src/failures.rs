@@ -28,6 +28,9 @@ pub fn wait_for(limit: &Limit<'_>, window: i64, now: i64) -> Result<Option<i64>,
     Ok((ends > now && failures >= limit.allowed).then_some(ends - now))
 }
 
+/// The longest window anything is counted over.
+const LONGEST_WINDOW_SECONDS: i64 = 24 * 60 * 60;
+
 /// Counts one failure under `key`; a window that has ended starts again.
 pub fn record(key: &str, window: i64, now: i64) -> Result<(), Error> {
     host::execute(
@@ -39,12 +42,33 @@ pub fn record(key: &str, window: i64, now: i64) -> Result<(), Error> {
                       ELSE core_auth__failures.window_started_at END",
         &[key.into(), now.into(), (now - window).into()],
     )?;
-    // Windows that ended long ago are forgotten, so the table stays small.
+    // Windows that ended long ago are forgotten, so the table stays small. Keys count
+    // over different windows; none is longer than a day (the settings' limit).
     host::execute(
         "DELETE FROM core_auth__failures WHERE window_started_at < $1",
-        &[(now - 2 * window).into()],
+        &[(now - LONGEST_WINDOW_SECONDS).into()],
     )?;
     Ok(())
+}
+
+/// Sign-ins anyone may begin from one address in a window (passkey ceremonies, trips to
+/// an identity provider): each leaves state behind for minutes, so a flood must not.
+const STARTS_PER_ADDRESS: i64 = 60;
+const STARTS_WINDOW_SECONDS: i64 = 300;
+
+/// Counts a sign-in begun from the caller's address; too many is a 429.
+pub fn count_start(address: Option<&str>, now: i64) -> Result<(), Error> {
+    let key = format!("starts:{}", address.unwrap_or("unknown"));
+    let limit = Limit {
+        key: &key,
+        allowed: STARTS_PER_ADDRESS,
+    };
+    if wait_for(&limit, STARTS_WINDOW_SECONDS, now)?.is_some() {
+        return Err(Error::too_many_requests(
+            "too many sign-ins begun from this address; try again in a few minutes",
+        ));
+    }
+    record(&key, STARTS_WINDOW_SECONDS, now)
 }
 
 /// Forgets the failures under `key` (after its owner signed in).

@@ -17,7 +17,9 @@
 //! - Identity providers (`oauth`, `oauth_providers`): GitHub, Google, Discord and any
 //!   OpenID Connect provider, linked to accounts or opening them.
 //! - Impersonation: an administrator acts as a user on this browser and goes back.
-//! - SFTP passwords come here through the provider's `check-password`.
+//! - SSH keys for SFTP (`ssh_keys`), at Pterodactyl's `/api/client/account/ssh-keys`.
+//! - SFTP passwords and keys come here through the provider's `check-password` and
+//!   `check-ssh-key`.
 
 mod api_keys;
 mod failures;
@@ -28,6 +30,7 @@ mod passkeys;
 mod passwords;
 mod resets;
 mod second_factor;
+mod ssh_keys;
 mod totp;
 
 use hatchery_sdk::{
@@ -143,6 +146,15 @@ impl Plugin for CoreAuth {
         if request.is("POST", "/core-auth/second-factor/webauthn") {
             return second_factor::webauthn_options(&request);
         }
+        if request.is("GET", "/ssh-keys") {
+            return ssh_keys::list(&request);
+        }
+        if request.is("POST", "/ssh-keys") {
+            return ssh_keys::add(&request);
+        }
+        if request.is("POST", "/ssh-keys/remove") {
+            return ssh_keys::remove(&request);
+        }
         if request.is("GET", "/core-auth/oauth/providers") {
             return oauth_providers::list_public(&request);
         }
@@ -214,6 +226,7 @@ impl Plugin for CoreAuth {
                 second_factor::forget(user_id)?;
                 passkeys::forget(user_id)?;
                 oauth::forget(user_id)?;
+                ssh_keys::forget(user_id)?;
             }
         }
         Ok(())
@@ -234,6 +247,20 @@ impl Plugin for CoreAuth {
                 start: "core-auth/passkey".into(),
             },
         ]
+        .into_iter()
+        .chain(
+            oauth_providers::all()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|provider| provider.enabled)
+                .map(|provider| SignInMethod {
+                    id: format!("oauth-{}", provider.id),
+                    label: provider.name.clone(),
+                    kind: MethodKind::Redirect,
+                    start: format!("core-auth/oauth/{}/start", provider.id),
+                }),
+        )
+        .collect()
     }
 
     fn check_password(&self, username: &str, password: &str) -> Result<Option<i64>, Error> {
@@ -257,6 +284,10 @@ impl Plugin for CoreAuth {
                 Ok(None)
             }
         }
+    }
+
+    fn check_ssh_key(&self, username: &str, public_key: &str) -> Result<Option<i64>, Error> {
+        ssh_keys::check(username, public_key)
     }
 
     fn set_password(&self, user_id: i64, password: PasswordInput) -> Result<bool, Error> {

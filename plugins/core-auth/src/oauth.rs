@@ -115,6 +115,7 @@ fn send(request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HostError>
 /// provider to sign in.
 pub fn start_sign_in(request: &Request) -> Result<Response, Error> {
     let provider = oauth_providers::enabled(request)?;
+    crate::failures::count_start(request.client_ip(), now())?;
     let wanted = query_value(request, "redirect");
     let redirect = safe_redirect(wanted.as_deref());
     let (url, state) = open_flow(request, &provider, None, &redirect)?;

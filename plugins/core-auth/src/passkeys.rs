@@ -196,6 +196,7 @@ pub fn sign_in_start(request: &Request) -> Result<Response, Error> {
     } else {
         request.json()?
     };
+    crate::failures::count_start(request.client_ip(), now())?;
     let webauthn = relying_party(request)?;
     let named = match body.user.as_deref().map(str::trim) {
         Some(login) if !login.is_empty() => host::identity::find_user(login)?.filter(|user| {
