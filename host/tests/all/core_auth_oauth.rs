@@ -450,4 +450,62 @@ fn openid_connect_signs_in_links_and_provisions_without_taking_over_accounts() {
         None,
     );
     assert_eq!(kept.status, 409, "{kept:?}");
+
+    // Someone the provider turns away comes back to the sign-in page, signed in nowhere.
+    let mut browser = Browser::default();
+    assert_eq!(
+        browser.sign_in_with(&panel, "corp", "nobody-at-corp"),
+        "/sign-in?error=oauth-denied"
+    );
+    assert!(browser.session().is_none());
+
+    // Administrators change a provider without sending its secret again, and staff
+    // without the plugin's permission see nothing of it.
+    let changed = panel.json(
+        "PUT",
+        "/api/admin/core-auth/oauth-providers/corp",
+        &admin,
+        Some(json!({ "name": "Corporate SSO" })),
+    );
+    assert_eq!(changed.status, 200, "{changed:?}");
+    assert_eq!(changed.body["data"]["name"], "Corporate SSO");
+    assert_eq!(changed.body["data"]["client_secret_set"], true);
+    let staff = panel.json(
+        "POST",
+        "/api/admin/users",
+        &admin,
+        Some(json!({ "username": "staff", "email": "staff@example.com", "role_id": role.body["data"]["id"] })),
+    );
+    assert_eq!(staff.status, 201, "{staff:?}");
+    let staff_key = panel
+        .cli_ok(&["user", "api-key", "staff"])
+        .trim()
+        .to_string();
+    let hidden = panel.json(
+        "GET",
+        "/api/admin/core-auth/oauth-providers",
+        &staff_key,
+        None,
+    );
+    assert_eq!(hidden.status, 403, "{hidden:?}");
+
+    // Removed, the provider signs nobody in and its links are gone.
+    let removed = panel.json(
+        "DELETE",
+        "/api/admin/core-auth/oauth-providers/corp",
+        &admin,
+        None,
+    );
+    assert_eq!(removed.status, 200, "{removed:?}");
+    assert_eq!(
+        panel.get("/api/auth/core-auth/oauth/corp/start").status,
+        404
+    );
+    let links = panel.json_with(
+        "GET",
+        "/api/auth/core-auth/oauth/links",
+        &[("Cookie", &ada_session)],
+        None,
+    );
+    assert_eq!(links.body["data"], json!([]));
 }
