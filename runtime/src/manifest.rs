@@ -367,6 +367,7 @@ impl Capabilities {
                 continue;
             }
             if let Some(host) = item.strip_prefix("http:") {
+                check_http_host(host)?;
                 grants.http.push(host.to_string());
                 continue;
             }
@@ -1141,6 +1142,7 @@ title = "Hello"
         );
         assert!(chosen.is_within(&open).is_ok());
 
+        assert!(Capabilities::parse_list("http:https://sso.example.com/").is_err());
         let granted = fixed.with(&chosen);
         assert_eq!(granted.http, ["github.com", "sso.example.com"]);
         assert_eq!(granted.without(&fixed).http, ["sso.example.com"]);

@@ -1,5 +1,6 @@
-//! Short-lived memory of what the busiest requests cost to compute: verified
-//! credentials (a client making many requests costs one lookup every few seconds) and
+//! Short-lived memory of what the busiest requests cost to compute: verified session
+//! cookies (a browser making many requests costs one lookup every few seconds; API
+//! keys are verified on every request, so a revocation holds at once everywhere) and
 //! server list pages (read far more often than servers change).
 //!
 //! A change made through this panel invalidates at once (any activity empties the
