@@ -112,6 +112,7 @@ fn build() -> Result<Layout> {
     let sources = plugin_sources(&layout.root)?;
     ensure_wasm_target()?;
 
+    build_web(&layout)?;
     step("building the host, wings and native plugins");
     cargo(&layout.root, &["build", "--workspace"])?;
 
@@ -310,7 +311,40 @@ fn merge_yaml(base: &mut serde_yaml_ng::Value, extra: &serde_yaml_ng::Value) {
     }
 }
 
+/// The browser tests drive Chromium (playwright-core cannot download one here).
+fn ensure_chromium() -> Result<()> {
+    if Path::new("/usr/bin/chromium").exists() || std::env::var_os("CHROMIUM").is_some() {
+        return Ok(());
+    }
+    step("installing Chromium (for the web panel's browser tests)");
+    if !apt_install(&["chromium"]) {
+        bail!("could not install Chromium; run `apt-get install chromium` or set CHROMIUM");
+    }
+    Ok(())
+}
+
+/// `apt-get install`, once more after `apt-get update` when the lists are stale.
+fn apt_install(packages: &[&str]) -> bool {
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if install() {
+        return true;
+    }
+    let _ = Command::new("apt-get").arg("update").status();
+    install()
+}
+
 fn test(layout: &Layout, extra: &[String]) -> Result<()> {
+    ensure_chromium()?;
+    ensure_web_packages(layout)?;
+    step("testing the web panel (vitest)");
+    npm(layout, &["test"])?;
     ensure_postgres()?;
     ensure_mail_sink()?;
     ensure_oidc_provider(layout)?;
@@ -485,19 +519,10 @@ fn ensure_podman(layout: &Layout) -> Result<String> {
     };
     if !have("podman") || !Path::new("/bin/busybox").exists() {
         step("installing podman, runc and busybox-static");
-        let install = || {
-            Command::new("apt-get")
-                .args(["install", "-y", "podman", "runc", "busybox-static"])
-                .status()
-                .is_ok_and(|status| status.success())
-        };
-        if !install() {
-            let _ = Command::new("apt-get").arg("update").status();
-            if !install() {
-                bail!(
-                    "could not install podman; install podman, runc and busybox-static, or set DOCKER_HOST to a Docker engine"
-                );
-            }
+        if !apt_install(&["podman", "runc", "busybox-static"]) {
+            bail!(
+                "could not install podman; install podman, runc and busybox-static, or set DOCKER_HOST to a Docker engine"
+            );
         }
     }
     let reconfigured = configure_podman()?;
@@ -596,23 +621,13 @@ fn bench(layout: &Layout) -> Result<()> {
     let docker_host = ensure_podman(layout)?;
     if !Path::new("/usr/lib/openssh/sftp-server").exists() {
         step("installing openssh-server for the SFTP comparison");
-        let installed = Command::new("apt-get")
-            .args(["install", "-y", "openssh-server"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|status| status.success());
-        if !installed {
+        if !apt_install(&["openssh-server"]) {
             eprintln!("warning: openssh-server is not installed; the SFTP comparison is skipped");
         }
     }
     if Command::new("wrk").arg("--version").output().is_err() {
         step("installing wrk for the API load benchmark");
-        let installed = Command::new("apt-get")
-            .args(["install", "-y", "wrk"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|status| status.success());
-        if !installed {
+        if !apt_install(&["wrk"]) {
             eprintln!("warning: wrk is not installed; the API load benchmark is skipped");
         }
     }
@@ -648,7 +663,45 @@ fn bench(layout: &Layout) -> Result<()> {
     Ok(())
 }
 
+/// `npm` in `web/`, its output shown only when it fails.
+fn npm(layout: &Layout, args: &[&str]) -> Result<()> {
+    let dir = layout.root.join("web");
+    run_quiet(Command::new("npm").args(args).current_dir(&dir))
+        .with_context(|| format!("npm {} in {}", args.join(" "), dir.display()))
+}
+
+/// The web panel's packages, from its lock file, when they are missing or older.
+fn ensure_web_packages(layout: &Layout) -> Result<()> {
+    let web = layout.root.join("web");
+    let installed = web.join("node_modules/.package-lock.json");
+    let stale = match (
+        installed.metadata(),
+        web.join("package-lock.json").metadata(),
+    ) {
+        (Ok(installed), Ok(lock)) => installed.modified()? < lock.modified()?,
+        _ => true,
+    };
+    if stale {
+        step("installing the web panel's packages (npm ci)");
+        npm(
+            layout,
+            &["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        )?;
+    }
+    Ok(())
+}
+
+/// Builds the web panel into `web/dist`, which the panel embeds.
+fn build_web(layout: &Layout) -> Result<()> {
+    ensure_web_packages(layout)?;
+    step("building the web panel (vite build)");
+    npm(layout, &["run", "build"])
+}
+
 fn lint(layout: &Layout) -> Result<()> {
+    ensure_web_packages(layout)?;
+    step("checking the web panel (tsc --noEmit, eslint)");
+    npm(layout, &["run", "check"])?;
     step("checking formatting");
     cargo(&layout.root, &["fmt", "--all", "--", "--check"])?;
     step("running clippy");

@@ -20,6 +20,7 @@ mod plugin_routes;
 mod public;
 mod remote;
 mod ui;
+mod web;
 
 use std::sync::Arc;
 

@@ -131,8 +131,8 @@ async fn handle(
     into_http(&id, response, Vec::new())
 }
 
-/// Everything the router does not serve: plugins' routes at the shared mount points
-/// (contract 1.1), else a JSON 404.
+/// Everything the router does not serve: the web panel (any GET outside `/api/`),
+/// plugins' routes at the shared mount points (contract 1.1), else a JSON 404.
 /// - `/api/client/servers/{server}/…`: the host resolves the server and checks the
 ///   caller's access and the route's server permission before the plugin runs; the
 ///   plugin gets the server's uuid as the `server` parameter and the caller's
@@ -149,6 +149,9 @@ pub async fn fallback(
     body: Bytes,
 ) -> Result<Response> {
     let request_path = uri.path().to_string();
+    if !request_path.starts_with("/api/") && matches!(method, Method::GET | Method::HEAD) {
+        return Ok(super::web::serve(&request_path));
+    }
     let (scope, key, path) = if let Some(rest) = request_path.strip_prefix("/api/client/servers/") {
         let (key, rest) = rest.split_once('/').ok_or_else(no_such_endpoint)?;
         (RouteScope::Server, Some(key), format!("/{rest}"))

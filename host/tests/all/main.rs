@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per topic (wasmtime's layout).
 
 mod api;
+mod browser;
 mod cli;
 mod config;
 mod contract;
@@ -18,3 +19,4 @@ mod panels;
 mod plugin_routes;
 mod properties;
 mod support;
+mod web;

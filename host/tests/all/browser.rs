@@ -1,0 +1,67 @@
+//! The web panel in real Chromium, driven by the scripts in `web/e2e` (playwright-core).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::support::{Dialect, panel, session_cookie};
+
+/// Runs `web/e2e/<script>` with `args`; its output when it fails.
+fn run_in_chromium(script: &str, args: &[&str]) {
+    let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web");
+    assert!(
+        web.join("node_modules/playwright-core").is_dir(),
+        "the web panel's packages are not installed: `cargo xtask test` installs them (npm ci in web/)"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "Chromium is not installed at {chromium}: `cargo xtask test` installs it (apt-get install chromium)"
+    );
+    let output = Command::new("node")
+        .arg(format!("e2e/{script}"))
+        .args(args)
+        .current_dir(&web)
+        .output()
+        .expect("node runs");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_person_signs_in_and_adds_an_ssh_key_in_chromium() {
+    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+    panel.user_with_password("ada", "correct horse battery");
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("laptop");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+
+    run_in_chromium(
+        "sign-in.mjs",
+        &[&panel.url, "ada", "correct horse battery", public.trim()],
+    );
+
+    // What the browser did is what the account holds.
+    let signed_in = panel.post_json(
+        "/api/auth/core-auth/password",
+        None,
+        serde_json::json!({ "user": "ada", "password": "correct horse battery" }),
+    );
+    let cookie = session_cookie(&signed_in);
+    let listed = panel.json_with(
+        "GET",
+        "/api/client/account/ssh-keys",
+        &[("Cookie", &cookie)],
+        None,
+    );
+    assert_eq!(listed.body["data"][0]["name"], "laptop", "{listed:?}");
+}

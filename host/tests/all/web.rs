@@ -1,0 +1,64 @@
+//! The web panel as the panel serves it: the app's page for every route it has, with a
+//! strict Content-Security-Policy and never cached; its hashed assets cached for good.
+
+use crate::support::{Dialect, panel};
+
+#[test]
+fn the_web_panel_is_served_with_a_strict_policy_and_cached_assets() {
+    let panel = panel(Dialect::Sqlite).start();
+    let page = panel.get("/");
+    assert_eq!(page.status, 200);
+    let html = page.raw_text();
+    assert!(
+        html.contains("<div id=\"root\">"),
+        "the web panel is not built into this panel; run `cargo xtask build` (it runs vite build): {html}"
+    );
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(page.header("cache-control"), Some("no-cache"));
+    let policy = page.header("content-security-policy").unwrap();
+    for directive in [
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    ] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert!(!policy.contains("unsafe-eval"), "{policy}");
+
+    // Routes the app handles in the browser get the same page.
+    for route in ["/sign-in", "/account/security", "/servers/abc"] {
+        let other = panel.get(route);
+        assert_eq!(other.status, 200, "{route}");
+        assert_eq!(other.raw, page.raw, "{route}");
+    }
+
+    // The script the page loads is cached for good; a missing asset is a 404, not the page.
+    let script = html
+        .split("src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page loads a script");
+    assert!(script.starts_with("/assets/"), "{script}");
+    let asset = panel.get(script);
+    assert_eq!(asset.status, 200);
+    assert!(
+        asset
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert_eq!(
+        asset.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(panel.get("/assets/gone-1234.js").status, 404);
+
+    // The API keeps answering JSON, a 404 included.
+    let missing = panel.get("/api/nothing-here");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body["error"]["code"], "not_found");
+}

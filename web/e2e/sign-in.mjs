@@ -1,0 +1,69 @@
+// The web panel in real Chromium (playwright-core driving /usr/bin/chromium): a person
+// opens a page while signed out, signs in with a password, lands where they were
+// going, and adds an SSH key on the account security page. A wrong password reads the
+// one message every refused sign-in gets. Any console error (a script failing, a
+// Content-Security-Policy violation) fails the run.
+//
+// node e2e/sign-in.mjs <panel url> <username> <password> <ssh public key>
+
+import { chromium } from 'playwright-core';
+
+const [panel, username, password, publicKey] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+const problems = [];
+const watch = (page) => {
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+};
+
+try {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  watch(page);
+
+  await page.goto(`${panel}/account/security`);
+  await page.waitForURL(/\/sign-in\?redirect=/);
+  await page.getByLabel('Username or e-mail').fill(username);
+  await page.getByLabel(/^Password/).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL(`${panel}/account/security`);
+  await page.getByRole('heading', { name: 'Account security' }).waitFor();
+
+  await page.getByLabel(/^Name/).fill('laptop');
+  await page.getByLabel('Public key').fill(publicKey);
+  await page.getByRole('button', { name: 'Add key' }).click();
+  await page.getByText('laptop', { exact: true }).waitFor();
+  await page.getByText('This browser').waitFor();
+
+  const stranger = await (await browser.newContext()).newPage();
+  watch(stranger);
+  await stranger.goto(`${panel}/sign-in`);
+  await stranger.getByLabel('Username or e-mail').fill(username);
+  await stranger.getByLabel(/^Password/).fill(`${password}-wrong`);
+  await stranger.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await stranger.getByRole('alert').getByText('the username or password is not right').waitFor();
+} finally {
+  await browser.close();
+}
+
+// A wrong password is answered 401, which Chromium reports on the console: expected.
+const unexpected = problems.filter((problem) => !problem.includes('401'));
+if (unexpected.length > 0) {
+  console.error(unexpected.join('\n'));
+  process.exit(1);
+}
+console.log('ok');

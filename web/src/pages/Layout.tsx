@@ -1,0 +1,87 @@
+import { AppShell, Burger, Button, Center, Group, Loader, NavLink, Text, Title } from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { useQueryClient } from '@tanstack/react-query';
+import { Link, Navigate, Outlet, useLocation, useNavigate } from 'react-router';
+
+import { ApiError, api } from '../lib/api';
+import { useAccount } from '../lib/account';
+import { ErrorNotice } from './parts';
+
+const NAVIGATION = [
+  { to: '/', label: 'Servers' },
+  { to: '/account/security', label: 'Account security' },
+];
+
+/** Pages for signed-in people: the shell, or off to the sign-in page. */
+export function Layout() {
+  const account = useAccount();
+  const location = useLocation();
+  const navigate = useNavigate();
+  const queries = useQueryClient();
+  const [opened, { toggle, close }] = useDisclosure();
+
+  if (account.isPending) {
+    return (
+      <Center h="100vh">
+        <Loader aria-label="Loading" />
+      </Center>
+    );
+  }
+  if (account.error instanceof ApiError && account.error.status === 401) {
+    const back = encodeURIComponent(location.pathname + location.search);
+    return <Navigate to={`/sign-in?redirect=${back}`} replace />;
+  }
+  if (account.isError) {
+    return (
+      <Center h="100vh" p="md">
+        <ErrorNotice error={account.error} />
+      </Center>
+    );
+  }
+
+  const signOut = async () => {
+    await api('POST', '/api/auth/logout').catch(() => undefined);
+    queries.clear();
+    await navigate('/sign-in');
+  };
+
+  return (
+    <AppShell
+      header={{ height: 56 }}
+      navbar={{ width: 240, breakpoint: 'sm', collapsed: { mobile: !opened } }}
+      padding="md"
+    >
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between">
+          <Group>
+            <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Menu" />
+            <Title order={4}>Hatchery</Title>
+          </Group>
+          <Group gap="sm">
+            <Text size="sm" c="dimmed" visibleFrom="xs">
+              {account.data.username}
+            </Text>
+            <Button variant="subtle" size="xs" onClick={() => void signOut()}>
+              Sign out
+            </Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs">
+        {NAVIGATION.map((item) => (
+          <NavLink
+            key={item.to}
+            component={Link}
+            to={item.to}
+            label={item.label}
+            active={location.pathname === item.to}
+            onClick={close}
+          />
+        ))}
+      </AppShell.Navbar>
+      <AppShell.Main>
+        <Outlet />
+      </AppShell.Main>
+    </AppShell>
+  );
+}

@@ -1,0 +1,478 @@
+import {
+  Alert,
+  Badge,
+  Button,
+  Code,
+  Group,
+  Loader,
+  Paper,
+  PasswordInput,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+  Textarea,
+  Title,
+} from '@mantine/core';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, type ReactNode, useState } from 'react';
+import { useSearchParams } from 'react-router';
+
+import { type Data, api } from '../lib/api';
+import { signInError } from '../lib/signInErrors';
+import { Empty, ErrorNotice, When } from './parts';
+
+/** Account → Security: password, browsers, API keys, SSH keys, linked identities. */
+export function Security() {
+  const [params] = useSearchParams();
+  const linked = params.get('linked');
+  const refused = signInError(params.get('error'));
+  return (
+    <Stack maw={960}>
+      <Title order={2}>Account security</Title>
+      {linked !== null && <Alert color="green">Linked: you can now sign in with {linked}.</Alert>}
+      {refused !== null && (
+        <Alert color="red" role="alert">
+          {refused}
+        </Alert>
+      )}
+      <Password />
+      <Sessions />
+      <ApiKeys />
+      <SshKeys />
+      <LinkedAccounts />
+    </Stack>
+  );
+}
+
+function Section({ title, children }: { title: string; children: ReactNode }) {
+  return (
+    <Paper withBorder p="md">
+      <Stack>
+        <Title order={3}>{title}</Title>
+        {children}
+      </Stack>
+    </Paper>
+  );
+}
+
+/** A request that changes something, then refreshes what it changed. */
+function useChange<T>(key: string, run: (input: T) => Promise<unknown>) {
+  const queries = useQueryClient();
+  return useMutation({
+    mutationFn: run,
+    onSuccess: () => queries.invalidateQueries({ queryKey: [key] }),
+  });
+}
+
+function Password() {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const change = useChange('sessions', () =>
+    api('PUT', '/api/auth/core-auth/password', { current_password: current, password: next }),
+  );
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    change.mutate(undefined, {
+      onSuccess: () => {
+        setCurrent('');
+        setNext('');
+      },
+    });
+  };
+  return (
+    <Section title="Password">
+      <form onSubmit={submit}>
+        <Stack maw={420}>
+          <PasswordInput
+            label="Current password"
+            autoComplete="current-password"
+            value={current}
+            onChange={(event) => setCurrent(event.currentTarget.value)}
+          />
+          <PasswordInput
+            label="New password"
+            autoComplete="new-password"
+            required
+            value={next}
+            onChange={(event) => setNext(event.currentTarget.value)}
+          />
+          {change.isError && <ErrorNotice error={change.error} />}
+          {change.isSuccess && (
+            <Alert color="green">Changed. Every other browser was signed out.</Alert>
+          )}
+          <Group>
+            <Button type="submit" loading={change.isPending}>
+              Change password
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Section>
+  );
+}
+
+interface Session {
+  id: number;
+  ip: string | null;
+  user_agent: string | null;
+  last_seen_at: number;
+  created_at: number;
+  current: boolean;
+  impersonator_id: number | null;
+}
+
+function Sessions() {
+  const sessions = useQuery({
+    queryKey: ['sessions'],
+    queryFn: () =>
+      api<Data<Session[]>>('GET', '/api/auth/core-auth/sessions').then((answer) => answer.data),
+  });
+  const signOut = useChange('sessions', (id: number) =>
+    api('DELETE', `/api/auth/core-auth/sessions/${id}`),
+  );
+  const others = useChange('sessions', () =>
+    api('POST', '/api/auth/core-auth/sessions/sign-out-others'),
+  );
+  return (
+    <Section title="Signed-in browsers">
+      {sessions.isPending && <Loader size="sm" aria-label="Loading sessions" />}
+      {sessions.isError && <ErrorNotice error={sessions.error} />}
+      {signOut.isError && <ErrorNotice error={signOut.error} />}
+      {sessions.data !== undefined && (
+        <Table.ScrollContainer minWidth={560}>
+          <Table>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Browser</Table.Th>
+                <Table.Th>Address</Table.Th>
+                <Table.Th>Last used</Table.Th>
+                <Table.Th />
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {sessions.data.map((session) => (
+                <Table.Tr key={session.id}>
+                  <Table.Td>
+                    <Text size="sm" lineClamp={1}>
+                      {session.user_agent ?? 'unknown'}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td>{session.ip ?? 'unknown'}</Table.Td>
+                  <Table.Td>
+                    <When at={session.last_seen_at} />
+                  </Table.Td>
+                  <Table.Td>
+                    {session.current ? (
+                      <Badge>This browser</Badge>
+                    ) : (
+                      <Button
+                        size="xs"
+                        variant="light"
+                        color="red"
+                        loading={signOut.isPending && signOut.variables === session.id}
+                        onClick={() => signOut.mutate(session.id)}
+                      >
+                        Sign out
+                      </Button>
+                    )}
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+      <Group>
+        <Button variant="default" loading={others.isPending} onClick={() => others.mutate(undefined)}>
+          Sign out everywhere else
+        </Button>
+      </Group>
+    </Section>
+  );
+}
+
+interface ApiKey {
+  identifier: string;
+  description: string;
+  admin: boolean;
+  allowed_ips: string[];
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+}
+
+function ApiKeys() {
+  const keys = useQuery({
+    queryKey: ['api-keys'],
+    queryFn: () =>
+      api<Data<ApiKey[]>>('GET', '/api/auth/core-auth/api-keys').then((answer) => answer.data),
+  });
+  const [description, setDescription] = useState('');
+  const [days, setDays] = useState('');
+  const [token, setToken] = useState<string | null>(null);
+  const create = useChange('api-keys', () => {
+    const body: Record<string, unknown> = { description };
+    if (days.trim() !== '') {
+      body.expires_in_days = Number(days);
+    }
+    return api<Data<{ token: string }>>('POST', '/api/auth/core-auth/api-keys', body).then(
+      (answer) => setToken(answer.data.token),
+    );
+  });
+  const revoke = useChange('api-keys', (identifier: string) =>
+    api('DELETE', `/api/auth/core-auth/api-keys/${encodeURIComponent(identifier)}`),
+  );
+  return (
+    <Section title="API keys">
+      {token !== null && (
+        <Alert color="green" title="Your new key — copy it now, it is not shown again">
+          <Code block>{token}</Code>
+        </Alert>
+      )}
+      {keys.isPending && <Loader size="sm" aria-label="Loading API keys" />}
+      {keys.isError && <ErrorNotice error={keys.error} />}
+      {keys.data?.length === 0 && <Empty title="No API keys">Scripts sign in with a key.</Empty>}
+      {keys.data !== undefined && keys.data.length > 0 && (
+        <Table.ScrollContainer minWidth={560}>
+          <Table>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Key</Table.Th>
+                <Table.Th>Last used</Table.Th>
+                <Table.Th>Expires</Table.Th>
+                <Table.Th />
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {keys.data.map((key) => (
+                <Table.Tr key={key.identifier}>
+                  <Table.Td>
+                    <Text size="sm">{key.description || key.identifier}</Text>
+                    <Text size="xs" c="dimmed">
+                      {key.identifier}
+                      {key.admin && ' · administrator'}
+                      {key.allowed_ips.length > 0 && ` · from ${key.allowed_ips.join(', ')}`}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <When at={key.last_used_at} />
+                  </Table.Td>
+                  <Table.Td>{key.expires_at === null ? 'never' : <When at={key.expires_at} />}</Table.Td>
+                  <Table.Td>
+                    <Button
+                      size="xs"
+                      variant="light"
+                      color="red"
+                      loading={revoke.isPending && revoke.variables === key.identifier}
+                      onClick={() => revoke.mutate(key.identifier)}
+                    >
+                      Revoke
+                    </Button>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+      {revoke.isError && <ErrorNotice error={revoke.error} />}
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          setToken(null);
+          create.mutate(undefined, { onSuccess: () => setDescription('') });
+        }}
+      >
+        <Group align="flex-end">
+          <TextInput
+            label="What it is for"
+            required
+            value={description}
+            onChange={(event) => setDescription(event.currentTarget.value)}
+          />
+          <TextInput
+            label="Expires in days"
+            placeholder="never"
+            inputMode="numeric"
+            w={140}
+            value={days}
+            onChange={(event) => setDays(event.currentTarget.value)}
+          />
+          <Button type="submit" loading={create.isPending}>
+            Make a key
+          </Button>
+        </Group>
+      </form>
+      {create.isError && <ErrorNotice error={create.error} />}
+    </Section>
+  );
+}
+
+interface SshKey {
+  id: number;
+  name: string;
+  fingerprint: string;
+  created_at: number;
+}
+
+function SshKeys() {
+  const keys = useQuery({
+    queryKey: ['ssh-keys'],
+    queryFn: () =>
+      api<Data<SshKey[]>>('GET', '/api/client/account/ssh-keys').then((answer) => answer.data),
+  });
+  const [name, setName] = useState('');
+  const [publicKey, setPublicKey] = useState('');
+  const add = useChange('ssh-keys', () =>
+    api('POST', '/api/client/account/ssh-keys', { name, public_key: publicKey }),
+  );
+  const remove = useChange('ssh-keys', (fingerprint: string) =>
+    api('POST', '/api/client/account/ssh-keys/remove', { fingerprint }),
+  );
+  return (
+    <Section title="SSH keys for SFTP">
+      {keys.isPending && <Loader size="sm" aria-label="Loading SSH keys" />}
+      {keys.isError && <ErrorNotice error={keys.error} />}
+      {keys.data?.length === 0 && (
+        <Empty title="No SSH keys">Add one to use SFTP without your password.</Empty>
+      )}
+      {keys.data?.map((key) => (
+        <Group key={key.fingerprint} justify="space-between" wrap="nowrap">
+          <div>
+            <Text size="sm">{key.name}</Text>
+            <Text size="xs" c="dimmed" style={{ wordBreak: 'break-all' }}>
+              {key.fingerprint} · added <When at={key.created_at} />
+            </Text>
+          </div>
+          <Button
+            size="xs"
+            variant="light"
+            color="red"
+            loading={remove.isPending && remove.variables === key.fingerprint}
+            onClick={() => remove.mutate(key.fingerprint)}
+          >
+            Remove
+          </Button>
+        </Group>
+      ))}
+      {remove.isError && <ErrorNotice error={remove.error} />}
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          add.mutate(undefined, {
+            onSuccess: () => {
+              setName('');
+              setPublicKey('');
+            },
+          });
+        }}
+      >
+        <Stack maw={560}>
+          <TextInput
+            label="Name"
+            required
+            value={name}
+            onChange={(event) => setName(event.currentTarget.value)}
+          />
+          <Textarea
+            label="Public key"
+            description="The contents of ~/.ssh/id_ed25519.pub, for example"
+            required
+            autosize
+            minRows={2}
+            value={publicKey}
+            onChange={(event) => setPublicKey(event.currentTarget.value)}
+          />
+          {add.isError && <ErrorNotice error={add.error} />}
+          <Group>
+            <Button type="submit" loading={add.isPending}>
+              Add key
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Section>
+  );
+}
+
+interface Provider {
+  id: string;
+  name: string;
+}
+
+interface Link {
+  provider: string;
+  name: string | null;
+  email: string | null;
+  linked_at: number;
+  last_used_at: number | null;
+}
+
+function LinkedAccounts() {
+  const providers = useQuery({
+    queryKey: ['oauth-providers'],
+    queryFn: () =>
+      api<Data<Provider[]>>('GET', '/api/auth/core-auth/oauth/providers').then(
+        (answer) => answer.data,
+      ),
+  });
+  const links = useQuery({
+    queryKey: ['oauth-links'],
+    queryFn: () =>
+      api<Data<Link[]>>('GET', '/api/auth/core-auth/oauth/links').then((answer) => answer.data),
+  });
+  const link = useMutation({
+    mutationFn: (provider: string) =>
+      api<Data<{ url: string }>>('POST', `/api/auth/core-auth/oauth/${provider}/link`),
+    onSuccess: (answer) => window.location.assign(answer.data.url),
+  });
+  const unlink = useChange('oauth-links', (provider: string) =>
+    api('DELETE', `/api/auth/core-auth/oauth/links/${provider}`),
+  );
+  if (providers.data?.length === 0) {
+    return null;
+  }
+  const linkedIds = new Set(links.data?.map((each) => each.provider));
+  return (
+    <Section title="Linked sign-in providers">
+      {(providers.isPending || links.isPending) && <Loader size="sm" aria-label="Loading" />}
+      {providers.isError && <ErrorNotice error={providers.error} />}
+      {links.data?.map((each) => (
+        <Group key={each.provider} justify="space-between">
+          <div>
+            <Text size="sm">{each.name ?? each.provider}</Text>
+            <Text size="xs" c="dimmed">
+              {each.email ?? 'no e-mail'} · last used <When at={each.last_used_at} />
+            </Text>
+          </div>
+          <Button
+            size="xs"
+            variant="light"
+            color="red"
+            loading={unlink.isPending && unlink.variables === each.provider}
+            onClick={() => unlink.mutate(each.provider)}
+          >
+            Unlink
+          </Button>
+        </Group>
+      ))}
+      {unlink.isError && <ErrorNotice error={unlink.error} />}
+      <Group>
+        {providers.data
+          ?.filter((provider) => !linkedIds.has(provider.id))
+          .map((provider) => (
+            <Button
+              key={provider.id}
+              variant="default"
+              loading={link.isPending && link.variables === provider.id}
+              onClick={() => link.mutate(provider.id)}
+            >
+              Link {provider.name}
+            </Button>
+          ))}
+      </Group>
+      {link.isError && <ErrorNotice error={link.error} />}
+    </Section>
+  );
+}

@@ -1,0 +1,26 @@
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vitest/config';
+
+// `npm run dev` serves the app with hot reload and sends API calls to a running panel
+// (HATCHERY_URL, default http://127.0.0.1:8000).
+const panel = process.env.HATCHERY_URL ?? 'http://127.0.0.1:8000';
+
+export default defineConfig({
+  plugins: [react()],
+  build: {
+    // Hashed file names: the panel serves them as immutable.
+    assetsDir: 'assets',
+    sourcemap: false,
+  },
+  server: {
+    proxy: {
+      '/api': { target: panel, ws: true },
+      '/plugin-assets': panel,
+      '/setup': panel,
+    },
+  },
+  test: {
+    environment: 'node',
+    include: ['src/**/*.test.ts'],
+  },
+});
