@@ -65,3 +65,28 @@ fn a_person_signs_in_and_adds_an_ssh_key_in_chromium() {
     );
     assert_eq!(listed.body["data"][0]["name"], "laptop", "{listed:?}");
 }
+
+/// Passkeys with Chromium's virtual authenticator: added, renamed, and then the only
+/// thing needed to sign in.
+#[test]
+fn a_passkey_added_in_chromium_signs_in_alone() {
+    let panel = panel(Dialect::Sqlite)
+        .plugin("core-auth")
+        .public_host("localhost")
+        .start();
+    panel.user_with_password("ada", "correct horse battery");
+    run_in_chromium(
+        "passkey.mjs",
+        &[&panel.public_url, "ada", "correct horse battery"],
+    );
+    let key = panel.cli_ok(&["user", "api-key", "ada"]);
+    let passkeys = panel.get_as("/api/auth/core-auth/passkeys", key.trim());
+    assert_eq!(
+        passkeys.body["data"][0]["name"], "work laptop",
+        "{passkeys:?}"
+    );
+    assert!(
+        passkeys.body["data"][0]["last_used_at"].is_i64(),
+        "{passkeys:?}"
+    );
+}

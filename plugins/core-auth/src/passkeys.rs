@@ -76,6 +76,11 @@ pub fn register_start(request: &Request) -> Result<Response, Error> {
         .start_passkey_registration(user_handle, &user.username, &user.username, Some(exclude))
         .map_err(|err| Error::internal(format!("cannot begin: {err}")))?;
     let ceremony = open_ceremony(Some(caller), "register", &state)?;
+    // Ask authenticators to keep the passkey themselves when they can, so it signs in
+    // without a username ("discoverable"); ones that cannot still make a security key.
+    let mut options = serde_json::to_value(&options)
+        .map_err(|err| Error::internal(format!("the options: {err}")))?;
+    options["publicKey"]["authenticatorSelection"]["residentKey"] = json!("preferred");
     Ok(Response::json(
         &json!({ "data": { "ceremony": ceremony, "options": options } }),
     ))

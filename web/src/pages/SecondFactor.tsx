@@ -5,6 +5,7 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 
 import { ApiError, type Data, api } from '../lib/api';
 import { safeRedirect } from '../lib/signInErrors';
+import { assertionJson, passkeysSupported, requestOptions } from '../lib/webauthn';
 
 interface Enrolment {
   secret: string;
@@ -51,20 +52,38 @@ export function SecondFactor() {
       setEnrolment(answer.data);
     });
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    void run(async () => {
-      const answer = await api<Data<Finished>>('POST', '/api/auth/core-auth/second-factor', {
-        challenge,
-        code: code.replace(/\s/g, ''),
-      });
-      await queries.invalidateQueries({ queryKey: ['account'] });
-      if (answer.data.recovery_codes !== undefined) {
-        setRecoveryCodes(answer.data.recovery_codes);
-      } else {
-        await navigate(redirect, { replace: true });
+  const finish = async (body: Record<string, unknown>) => {
+    const answer = await api<Data<Finished>>('POST', '/api/auth/core-auth/second-factor', {
+      challenge,
+      ...body,
+    });
+    await queries.invalidateQueries({ queryKey: ['account'] });
+    if (answer.data.recovery_codes !== undefined) {
+      setRecoveryCodes(answer.data.recovery_codes);
+    } else {
+      await navigate(redirect, { replace: true });
+    }
+  };
+
+  const securityKey = () =>
+    run(async () => {
+      const started = await api<Data<{ ceremony: string; options: Record<string, unknown> }>>(
+        'POST',
+        '/api/auth/core-auth/second-factor/webauthn',
+        { challenge },
+      );
+      const credential = await navigator.credentials.get(requestOptions(started.data.options));
+      if (credential !== null) {
+        await finish({
+          ceremony: started.data.ceremony,
+          credential: assertionJson(credential as PublicKeyCredential),
+        });
       }
     });
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void run(() => finish({ code: code.replace(/\s/g, '') }));
   };
 
   if (challenge === '') {
@@ -131,6 +150,11 @@ export function SecondFactor() {
                   <Button type="submit" loading={busy}>
                     Continue
                   </Button>
+                  {!mustEnrol && passkeysSupported() && (
+                    <Button variant="default" loading={busy} onClick={() => void securityKey()}>
+                      Use a security key or passkey
+                    </Button>
+                  )}
                 </>
               )}
               {error !== null && (

@@ -20,6 +20,7 @@ import { useSearchParams } from 'react-router';
 
 import { type Data, api } from '../lib/api';
 import { signInError } from '../lib/signInErrors';
+import { creationOptions, passkeysSupported, registrationJson } from '../lib/webauthn';
 import { Empty, ErrorNotice, When } from './parts';
 
 /** Account → Security: password, browsers, API keys, SSH keys, linked identities. */
@@ -38,6 +39,7 @@ export function Security() {
       )}
       <Password />
       <Sessions />
+      <Passkeys />
       <ApiKeys />
       <SshKeys />
       <LinkedAccounts />
@@ -189,6 +191,132 @@ function Sessions() {
         </Button>
       </Group>
     </Section>
+  );
+}
+
+interface Passkey {
+  id: number;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+function Passkeys() {
+  const passkeys = useQuery({
+    queryKey: ['passkeys'],
+    queryFn: () =>
+      api<Data<Passkey[]>>('GET', '/api/auth/core-auth/passkeys').then((answer) => answer.data),
+  });
+  const [name, setName] = useState('');
+  const add = useChange('passkeys', async () => {
+    const started = await api<Data<{ ceremony: string; options: Record<string, unknown> }>>(
+      'POST',
+      '/api/auth/core-auth/passkeys',
+    );
+    const credential = await navigator.credentials.create(creationOptions(started.data.options));
+    if (credential === null) {
+      throw new Error('No passkey was made.');
+    }
+    await api('POST', '/api/auth/core-auth/passkeys/finish', {
+      ceremony: started.data.ceremony,
+      name,
+      credential: registrationJson(credential as PublicKeyCredential),
+    });
+  });
+  const rename = useChange('passkeys', (change: { id: number; name: string }) =>
+    api('PATCH', `/api/auth/core-auth/passkeys/${change.id}`, { name: change.name }),
+  );
+  const remove = useChange('passkeys', (id: number) =>
+    api('DELETE', `/api/auth/core-auth/passkeys/${id}`),
+  );
+  return (
+    <Section title="Passkeys and security keys">
+      {passkeys.isPending && <Loader size="sm" aria-label="Loading passkeys" />}
+      {passkeys.isError && <ErrorNotice error={passkeys.error} />}
+      {passkeys.data?.length === 0 && (
+        <Empty title="No passkeys">
+          A passkey signs you in without a password; a security key can be your second step.
+        </Empty>
+      )}
+      {passkeys.data?.map((passkey) => (
+        <PasskeyRow
+          key={passkey.id}
+          passkey={passkey}
+          onRename={(next) => rename.mutate({ id: passkey.id, name: next })}
+          onRemove={() => remove.mutate(passkey.id)}
+          busy={
+            (rename.isPending && rename.variables.id === passkey.id) ||
+            (remove.isPending && remove.variables === passkey.id)
+          }
+        />
+      ))}
+      {rename.isError && <ErrorNotice error={rename.error} />}
+      {remove.isError && <ErrorNotice error={remove.error} />}
+      {passkeysSupported() ? (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            add.mutate(undefined, { onSuccess: () => setName('') });
+          }}
+        >
+          <Group align="flex-end">
+            <TextInput
+              label="Passkey name"
+              placeholder="Laptop"
+              required
+              value={name}
+              onChange={(event) => setName(event.currentTarget.value)}
+            />
+            <Button type="submit" loading={add.isPending}>
+              Add a passkey
+            </Button>
+          </Group>
+        </form>
+      ) : (
+        <Text size="sm" c="dimmed">
+          This browser cannot use passkeys.
+        </Text>
+      )}
+      {add.isError && <ErrorNotice error={add.error} />}
+    </Section>
+  );
+}
+
+function PasskeyRow({
+  passkey,
+  onRename,
+  onRemove,
+  busy,
+}: {
+  passkey: Passkey;
+  onRename: (name: string) => void;
+  onRemove: () => void;
+  busy: boolean;
+}) {
+  const [name, setName] = useState(passkey.name);
+  return (
+    <Group justify="space-between" wrap="nowrap" align="flex-end">
+      <TextInput
+        aria-label={`Name of passkey ${passkey.name}`}
+        value={name}
+        onChange={(event) => setName(event.currentTarget.value)}
+        description={
+          <>
+            added <When at={passkey.created_at} /> · last used <When at={passkey.last_used_at} />
+          </>
+        }
+      />
+      <Group gap="xs" wrap="nowrap">
+        {name !== passkey.name && name.trim() !== '' && (
+          <Button size="xs" variant="light" loading={busy} onClick={() => onRename(name.trim())}>
+            Rename
+          </Button>
+        )}
+        <Button size="xs" variant="light" color="red" loading={busy} onClick={onRemove}>
+          Remove
+        </Button>
+      </Group>
+    </Group>
   );
 }
 

@@ -17,6 +17,7 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 
 import { ApiError, type Data, api } from '../lib/api';
 import { safeRedirect, signInError } from '../lib/signInErrors';
+import { assertionJson, passkeysSupported, requestOptions } from '../lib/webauthn';
 import { ErrorNotice } from './parts';
 
 /** A way to sign in, as `GET /api/auth/methods` lists them. */
@@ -44,6 +45,9 @@ export function SignIn() {
   });
   const passwordForm = methods.data?.find((method) => method.kind === 'form');
   const providers = methods.data?.filter((method) => method.kind === 'redirect') ?? [];
+  const passkey = passkeysSupported()
+    ? methods.data?.find((method) => method.kind === 'passkey')
+    : undefined;
   const refused = signInError(params.get('error'));
 
   return (
@@ -59,7 +63,10 @@ export function SignIn() {
           {methods.isPending && <Loader aria-label="Loading sign-in methods" />}
           {methods.isError && <ErrorNotice error={methods.error} />}
           {passwordForm !== undefined && <PasswordForm method={passwordForm} redirect={redirect} />}
-          {providers.length > 0 && passwordForm !== undefined && <Divider label="or" />}
+          {(providers.length > 0 || passkey !== undefined) && passwordForm !== undefined && (
+            <Divider label="or" />
+          )}
+          {passkey !== undefined && <PasskeyButton method={passkey} redirect={redirect} />}
           {providers.map((provider) => (
             <Button
               key={`${provider.plugin}/${provider.id}`}
@@ -79,6 +86,58 @@ export function SignIn() {
         </Stack>
       </Paper>
     </Center>
+  );
+}
+
+/** Passwordless: any passkey this browser or a security key holds for the panel. */
+function PasskeyButton({ method, redirect }: { method: Method; redirect: string }) {
+  const navigate = useNavigate();
+  const queries = useQueryClient();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const signIn = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const started = await api<Data<{ ceremony: string; options: Record<string, unknown> }>>(
+        'POST',
+        method.start,
+        {},
+      );
+      const credential = await navigator.credentials.get(requestOptions(started.data.options));
+      if (credential === null) {
+        return;
+      }
+      await api('POST', `${method.start}/finish`, {
+        ceremony: started.data.ceremony,
+        credential: assertionJson(credential as PublicKeyCredential),
+        redirect,
+      });
+      await queries.invalidateQueries({ queryKey: ['account'] });
+      await navigate(redirect, { replace: true });
+    } catch (failure) {
+      if (failure instanceof DOMException && failure.name === 'NotAllowedError') {
+        setError('The passkey sign-in was cancelled or timed out.');
+      } else {
+        setError(failure instanceof Error ? failure.message : 'The passkey was not accepted.');
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Stack gap="xs">
+      <Button variant="default" loading={busy} onClick={() => void signIn()}>
+        Sign in with a passkey
+      </Button>
+      {error !== null && (
+        <Alert color="red" role="alert">
+          {error}
+        </Alert>
+      )}
+    </Stack>
   );
 }
 
