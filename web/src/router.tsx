@@ -7,6 +7,7 @@ import { SecondFactor } from './pages/SecondFactor';
 import { Security } from './pages/Security';
 import { Servers } from './pages/Servers';
 import { SignIn } from './pages/SignIn';
+import { SignInProviders } from './pages/SignInProviders';
 
 export const router = createBrowserRouter([
   { path: '/sign-in', element: <SignIn /> },
@@ -18,6 +19,7 @@ export const router = createBrowserRouter([
       { index: true, element: <Servers /> },
       { path: '/servers', element: <Servers /> },
       { path: '/account/security', element: <Security /> },
+      { path: '/admin/sign-in-providers', element: <SignInProviders /> },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -90,3 +90,21 @@ fn a_passkey_added_in_chromium_signs_in_alone() {
         "{passkeys:?}"
     );
 }
+
+/// An administrator adds a sign-in provider and sets up an authenticator app, in
+/// Chromium; the panel holds what the pages made.
+#[test]
+fn an_administrator_adds_a_provider_and_an_authenticator_app_in_chromium() {
+    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+    let chief = panel.admin_with_password("chief", "correct horse battery");
+    run_in_chromium(
+        "account-and-admin.mjs",
+        &[&panel.url, "chief", "correct horse battery"],
+    );
+    let providers = panel.json("GET", "/api/admin/core-auth/oauth-providers", &chief, None);
+    assert_eq!(providers.body["data"][0]["id"], "gh", "{providers:?}");
+    assert_eq!(providers.body["data"][0]["client_secret_set"], true);
+    let app = panel.get_as("/api/auth/core-auth/totp", &chief);
+    assert_eq!(app.body["data"]["enabled"], true, "{app:?}");
+    assert_eq!(app.body["data"]["recovery_codes_left"], 10, "{app:?}");
+}

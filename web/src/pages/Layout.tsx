@@ -8,8 +8,9 @@ import { useAccount } from '../lib/account';
 import { ErrorNotice } from './parts';
 
 const NAVIGATION = [
-  { to: '/', label: 'Servers' },
-  { to: '/account/security', label: 'Account security' },
+  { to: '/', label: 'Servers', admin: false },
+  { to: '/account/security', label: 'Account security', admin: false },
+  { to: '/admin/sign-in-providers', label: 'Sign-in providers', admin: true },
 ];
 
 /** Pages for signed-in people: the shell, or off to the sign-in page. */
@@ -68,7 +69,7 @@ export function Layout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs">
-        {NAVIGATION.map((item) => (
+        {NAVIGATION.filter((item) => !item.admin || account.data.admin).map((item) => (
           <NavLink
             key={item.to}
             component={Link}

@@ -39,6 +39,7 @@ export function Security() {
       )}
       <Password />
       <Sessions />
+      <AuthenticatorApp />
       <Passkeys />
       <ApiKeys />
       <SshKeys />
@@ -190,6 +191,118 @@ function Sessions() {
           Sign out everywhere else
         </Button>
       </Group>
+    </Section>
+  );
+}
+
+interface AppStatus {
+  enabled: boolean;
+  recovery_codes_left: number;
+}
+
+function RecoveryCodes({ codes }: { codes: string[] }) {
+  return (
+    <Alert color="green" title="Your recovery codes — store them now, they are not shown again">
+      <Text size="sm">Each signs you in once if you lose the app.</Text>
+      <Code block>{codes.join('\n')}</Code>
+    </Alert>
+  );
+}
+
+/** An authenticator app (TOTP) as the second step of signing in, with recovery codes. */
+function AuthenticatorApp() {
+  const status = useQuery({
+    queryKey: ['totp'],
+    queryFn: () =>
+      api<Data<AppStatus>>('GET', '/api/auth/core-auth/totp').then((answer) => answer.data),
+  });
+  const [setup, setSetup] = useState<{ secret: string; uri: string } | null>(null);
+  const [codes, setCodes] = useState<string[] | null>(null);
+  const [code, setCode] = useState('');
+  const begin = useMutation({
+    mutationFn: () =>
+      api<Data<{ secret: string; uri: string }>>('POST', '/api/auth/core-auth/totp'),
+    onSuccess: (answer) => {
+      setCodes(null);
+      setSetup(answer.data);
+    },
+  });
+  const confirm = useChange('totp', () =>
+    api<Data<{ recovery_codes: string[] }>>('POST', '/api/auth/core-auth/totp/confirm', {
+      code,
+    }).then((answer) => {
+      setSetup(null);
+      setCode('');
+      setCodes(answer.data.recovery_codes);
+    }),
+  );
+  const renew = useChange('totp', () =>
+    api<Data<{ recovery_codes: string[] }>>('POST', '/api/auth/core-auth/totp/recovery-codes', {
+      code,
+    }).then((answer) => {
+      setCode('');
+      setCodes(answer.data.recovery_codes);
+    }),
+  );
+  const remove = useChange('totp', () =>
+    api('DELETE', '/api/auth/core-auth/totp', { code }).then(() => setCode('')),
+  );
+  const failure = begin.error ?? confirm.error ?? renew.error ?? remove.error;
+  const codeField = (label: string) => (
+    <TextInput
+      label={label}
+      autoComplete="one-time-code"
+      w={220}
+      value={code}
+      onChange={(event) => setCode(event.currentTarget.value.replace(/\s/g, ''))}
+    />
+  );
+  return (
+    <Section title="Authenticator app">
+      {status.isPending && <Loader size="sm" aria-label="Loading" />}
+      {status.isError && <ErrorNotice error={status.error} />}
+      {codes !== null && <RecoveryCodes codes={codes} />}
+      {status.data?.enabled === false && setup === null && (
+        <Group>
+          <Text size="sm">Not set up: signing in needs only your password or a passkey.</Text>
+          <Button loading={begin.isPending} onClick={() => begin.mutate()}>
+            Set up an authenticator app
+          </Button>
+        </Group>
+      )}
+      {setup !== null && (
+        <Stack>
+          <Text size="sm">
+            Add this key to your app (or open <a href={setup.uri}>the setup link</a> on this
+            device), then type the code it shows:
+          </Text>
+          <Code block>{setup.secret}</Code>
+          <Group align="flex-end">
+            {codeField('Code from the app')}
+            <Button loading={confirm.isPending} onClick={() => confirm.mutate(undefined)}>
+              Turn on
+            </Button>
+          </Group>
+        </Stack>
+      )}
+      {status.data?.enabled === true && (
+        <Stack>
+          <Group>
+            <Badge color="green">On</Badge>
+            <Text size="sm">{status.data.recovery_codes_left} recovery codes left.</Text>
+          </Group>
+          <Group align="flex-end">
+            {codeField('Current code')}
+            <Button variant="default" loading={renew.isPending} onClick={() => renew.mutate(undefined)}>
+              New recovery codes
+            </Button>
+            <Button color="red" variant="light" loading={remove.isPending} onClick={() => remove.mutate(undefined)}>
+              Remove the app
+            </Button>
+          </Group>
+        </Stack>
+      )}
+      {failure !== null && <ErrorNotice error={failure} />}
     </Section>
   );
 }
