@@ -6,7 +6,7 @@
 // node e2e/account-and-admin.mjs <panel url> <admin username> <password>
 
 import { createHmac } from 'node:crypto';
-import { chromium } from 'playwright-core';
+import { launch, watch } from './chromium.mjs';
 
 const [panel, username, password] = process.argv.slice(2);
 
@@ -26,18 +26,11 @@ function totp(base32) {
   return value.toString().padStart(6, '0');
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const problems = [];
 try {
   const page = await (await browser.newContext()).newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  watch(page, problems);
 
   await page.goto(`${panel}/sign-in`);
   await page.getByLabel('Username or e-mail').fill(username);

@@ -6,34 +6,16 @@
 //
 // node e2e/sign-in.mjs <panel url> <username> <password> <ssh public key>
 
-import { chromium } from 'playwright-core';
+import { launch, watch } from './chromium.mjs';
 
 const [panel, username, password, publicKey] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launch();
 const problems = [];
-const watch = (page) => {
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-};
 
 try {
   const context = await browser.newContext();
   const page = await context.newPage();
-  watch(page);
+  watch(page, problems);
 
   await page.goto(`${panel}/account/security`);
   await page.waitForURL(/\/sign-in\?redirect=/);
@@ -50,7 +32,7 @@ try {
   await page.getByText('This browser').waitFor();
 
   const stranger = await (await browser.newContext()).newPage();
-  watch(stranger);
+  watch(stranger, problems);
   await stranger.goto(`${panel}/sign-in`);
   await stranger.getByLabel('Username or e-mail').fill(username);
   await stranger.getByLabel(/^Password/).fill(`${password}-wrong`);

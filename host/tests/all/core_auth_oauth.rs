@@ -182,6 +182,26 @@ impl Browser {
         back.location.unwrap()
     }
 
+    /// Begins linking `provider` to the account signed in with `session` (a `Cookie`
+    /// header value); the provider's authorization URL, the flow's cookie kept.
+    fn start_link(&mut self, panel: &Panel, provider: &str, session: &str) -> String {
+        let started = panel.json_with(
+            "POST",
+            &format!("/api/auth/core-auth/oauth/{provider}/link"),
+            &[("Cookie", session), ("Origin", &panel.url)],
+            None,
+        );
+        assert_eq!(started.status, 200, "{started:?}");
+        let set_cookies: Vec<String> = started
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, value)| value.clone())
+            .collect();
+        Self::keep(&mut self.panel, &set_cookies);
+        started.body["data"]["url"].as_str().unwrap().to_string()
+    }
+
     fn start_and_authorize(&mut self, panel: &Panel, provider: &str, login: &str) -> String {
         let start = self.panel_get(
             panel,
@@ -376,21 +396,7 @@ fn openid_connect_signs_in_links_and_provisions_without_taking_over_accounts() {
     let mut graces = Browser::default();
     let (name, value) = grace_session.split_once('=').unwrap();
     graces.panel.insert(name.into(), value.into());
-    let started = panel.json_with(
-        "POST",
-        "/api/auth/core-auth/oauth/corp/link",
-        &[("Cookie", &grace_session), ("Origin", &panel.url)],
-        None,
-    );
-    assert_eq!(started.status, 200, "{started:?}");
-    let flow_cookie: Vec<String> = started
-        .headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, value)| value.clone())
-        .collect();
-    Browser::keep(&mut graces.panel, &flow_cookie);
-    let url = started.body["data"]["url"].as_str().unwrap().to_string();
+    let url = graces.start_link(&panel, "corp", &grace_session);
     let back = graces.authorize(&panel, &url, "grace-at-corp");
     let linked = graces.panel_get(&panel, &back);
     assert_eq!(
@@ -413,20 +419,7 @@ fn openid_connect_signs_in_links_and_provisions_without_taking_over_accounts() {
     assert_eq!(links.body["data"][0]["email"], "grace@corp.example");
 
     // Ada's provider account is hers: linking it to Grace's is refused.
-    let started = panel.json_with(
-        "POST",
-        "/api/auth/core-auth/oauth/corp/link",
-        &[("Cookie", &grace_session), ("Origin", &panel.url)],
-        None,
-    );
-    let flow_cookie: Vec<String> = started
-        .headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, value)| value.clone())
-        .collect();
-    Browser::keep(&mut graces.panel, &flow_cookie);
-    let url = started.body["data"]["url"].as_str().unwrap().to_string();
+    let url = graces.start_link(&panel, "corp", &grace_session);
     graces.provider.clear(); // signed out at the provider, to sign in there as Ada
     let back = graces.authorize(&panel, &url, "ada-at-corp");
     assert_eq!(
