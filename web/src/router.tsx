@@ -1,13 +1,19 @@
 import { createBrowserRouter } from 'react-router';
 
 import { Layout } from './pages/Layout';
-import { NotFound } from './pages/NotFound';
+import { NotFound, RouteError } from './pages/NotFound';
 import { ResetPassword } from './pages/ResetPassword';
 import { SecondFactor } from './pages/SecondFactor';
 import { Security } from './pages/Security';
 import { Servers } from './pages/Servers';
 import { SignIn } from './pages/SignIn';
 import { SignInProviders } from './pages/SignInProviders';
+import { ActivityPage } from './pages/server/Activity';
+import { NetworkPage } from './pages/server/Network';
+import { ServerLayout } from './pages/server/ServerLayout';
+import { SettingsPage } from './pages/server/Settings';
+import { StartupPage } from './pages/server/Startup';
+import { UsersPage } from './pages/server/Users';
 
 export const router = createBrowserRouter([
   { path: '/sign-in', element: <SignIn /> },
@@ -15,9 +21,23 @@ export const router = createBrowserRouter([
   { path: '/reset-password', element: <ResetPassword /> },
   {
     element: <Layout />,
+    errorElement: <RouteError />,
     children: [
       { index: true, element: <Servers /> },
       { path: '/servers', element: <Servers /> },
+      {
+        path: '/servers/:id',
+        element: <ServerLayout />,
+        children: [
+          // The console carries xterm.js; it loads when first opened.
+          { index: true, lazy: () => import('./pages/server/Console').then((module) => ({ Component: module.default })) },
+          { path: 'startup', element: <StartupPage /> },
+          { path: 'network', element: <NetworkPage /> },
+          { path: 'users', element: <UsersPage /> },
+          { path: 'settings', element: <SettingsPage /> },
+          { path: 'activity', element: <ActivityPage /> },
+        ],
+      },
       { path: '/account/security', element: <Security /> },
       { path: '/admin/sign-in-providers', element: <SignInProviders /> },
       { path: '*', element: <NotFound /> },

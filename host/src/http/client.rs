@@ -100,6 +100,14 @@ pub struct ServerDetails {
     /// What the caller may do here (`*` is everything).
     pub permissions: Vec<String>,
     pub is_owner: bool,
+    /// Where SFTP clients connect (the user name is `username.short_id`).
+    pub sftp: SftpDetails,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SftpDetails {
+    pub host: String,
+    pub port: i32,
 }
 
 /// One server with its addresses and the caller's permissions on it.
@@ -114,7 +122,16 @@ pub async fn show(
 ) -> Result<Json<Data<ServerDetails>>> {
     let (server, access) = server_for(&state, &caller, &key).await?;
     let allocations = servers::allocations(&state.db, &server).await?;
+    let node = found(
+        nodes::find(&state.db, &server.node_id.to_string()).await?,
+        "node",
+        &server.node_id.to_string(),
+    )?;
     Ok(data(ServerDetails {
+        sftp: SftpDetails {
+            host: node.fqdn,
+            port: node.sftp_port,
+        },
         is_owner: server.owner_id == caller.user_id(),
         permissions: access.permissions(),
         allocations,
@@ -165,6 +182,64 @@ pub async fn websocket(
         node.fqdn, node.daemon_port, server.uuid
     );
     Ok(data(ConsoleAccess { token, socket }))
+}
+
+/// The live state and resource use of a server, as its wings reports them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Resources {
+    /// `offline`, `starting`, `running` or `stopping`.
+    pub current_state: String,
+    pub is_suspended: bool,
+    pub resources: ResourceUse,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ResourceUse {
+    pub memory_bytes: u64,
+    /// The container's memory limit (0 when unlimited).
+    pub memory_limit_bytes: u64,
+    /// Percent of one core (so up to 100 × cores).
+    pub cpu_absolute: f64,
+    pub disk_bytes: u64,
+    pub network_rx_bytes: u64,
+    pub network_tx_bytes: u64,
+    /// Milliseconds since the server started (0 when it is not running).
+    pub uptime: u64,
+}
+
+/// What the server is doing and what it uses right now, asked of its node.
+#[utoipa::path(get, path = "/api/client/servers/{server}/resources", tag = "servers",
+    params(("server" = String, Path, description = "id, uuid or short id")),
+    responses((status = 200, body = Data<Resources>),
+        (status = 502, description = "the node did not answer", body = super::api::ErrorBody)),
+    security(("api_key" = []), ("session" = [])))]
+pub async fn resources(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Result<Json<Data<Resources>>> {
+    let (server, _access) = server_for(&state, &caller, &key).await?;
+    let reported = state
+        .core()
+        .wings(server.node_id)
+        .await?
+        .server(&server.uuid)
+        .await?;
+    let used = &reported["utilization"];
+    let number = |value: &serde_json::Value| value.as_u64().unwrap_or(0);
+    Ok(data(Resources {
+        current_state: reported["state"].as_str().unwrap_or("offline").to_string(),
+        is_suspended: reported["is_suspended"].as_bool().unwrap_or(false),
+        resources: ResourceUse {
+            memory_bytes: number(&used["memory_bytes"]),
+            memory_limit_bytes: number(&used["memory_limit_bytes"]),
+            cpu_absolute: used["cpu_absolute"].as_f64().unwrap_or(0.0),
+            disk_bytes: number(&used["disk_bytes"]),
+            network_rx_bytes: number(&used["network"]["rx_bytes"]),
+            network_tx_bytes: number(&used["network"]["tx_bytes"]),
+            uptime: number(&used["uptime"]),
+        },
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

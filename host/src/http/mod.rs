@@ -135,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/client/servers", get(client::list))
         .route("/api/client/servers/{id}", get(client::show))
         .route("/api/client/servers/{id}/websocket", get(client::websocket))
+        .route("/api/client/servers/{id}/resources", get(client::resources))
         .route("/api/client/servers/{id}/power", post(client::power))
         .route("/api/client/servers/{id}/command", post(client::command))
         .route(

@@ -12,7 +12,7 @@ use super::{account, admin_eggs, admin_nodes, admin_servers, admin_users, client
     paths(
         public::settings, public::setup, public::logout, public::permissions, public::sign_in_methods,
         account::show, account::update,
-        client::list, client::show, client::websocket, client::power, client::command, client::rename,
+        client::list, client::show, client::websocket, client::resources, client::power, client::command, client::rename,
         client::reinstall, client::startup, client::update_variable, client::docker_image,
         client::subuser_list, client::subuser_create, client::subuser_update, client::subuser_delete,
         client::activity, client::file_contents, client::file_write,

@@ -150,7 +150,17 @@ pub async fn fallback(
 ) -> Result<Response> {
     let request_path = uri.path().to_string();
     if !request_path.starts_with("/api/") && matches!(method, Method::GET | Method::HEAD) {
-        return Ok(super::web::serve(&request_path));
+        if let Some(asset) = super::web::asset(&request_path) {
+            return Ok(asset);
+        }
+        let origins = crate::db::nodes::list(&state.db)
+            .await?
+            .iter()
+            .filter_map(|node| {
+                super::web::console_origin(node.scheme.websocket(), &node.fqdn, node.daemon_port)
+            })
+            .collect::<Vec<_>>();
+        return Ok(super::web::page(&origins));
     }
     let (scope, key, path) = if let Some(rest) = request_path.strip_prefix("/api/client/servers/") {
         let (key, rest) = rest.split_once('/').ok_or_else(no_such_endpoint)?;

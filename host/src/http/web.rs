@@ -11,11 +11,30 @@ mod embedded {
 }
 
 /// What the app may load: only the panel's own scripts; styles inline too (the
-/// component library sets CSS variables at run time); nothing may frame it.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
-     connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; \
-     object-src 'none'";
+/// component library sets CSS variables at run time); nothing may frame it. Consoles
+/// connect to the nodes' wings, so their websocket origins join `connect-src`.
+pub fn content_security_policy(console_origins: &[String]) -> String {
+    let mut connect = String::from("'self'");
+    for origin in console_origins {
+        connect.push(' ');
+        connect.push_str(origin);
+    }
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; font-src 'self' data:; connect-src {connect}; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    )
+}
+
+/// `ws://host:port` for a node, or nothing when its name could smuggle another
+/// directive into the policy (the API validates names; this holds regardless).
+pub fn console_origin(scheme: &str, fqdn: &str, port: i32) -> Option<String> {
+    let safe = !fqdn.is_empty()
+        && fqdn
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    safe.then(|| format!("{scheme}://{fqdn}:{port}"))
+}
 
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Hatchery</title>\
 <p>The web panel was not built into this binary. Run <code>cargo xtask build</code> \
@@ -43,31 +62,39 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-/// A GET for anything outside `/api/`: an asset, or the app's page.
-pub fn serve(path: &str) -> Response {
+/// A file of the built app, when `path` names one (or lies under `/assets/`).
+pub fn asset(path: &str) -> Option<Response> {
     if let Some(bytes) = file(path).filter(|_| path != "/index.html") {
         // Vite names everything under /assets/ after its contents.
         let cache = match path.starts_with("/assets/") {
             true => "public, max-age=31536000, immutable",
             false => "no-cache",
         };
-        return respond(StatusCode::OK, content_type(path), cache, bytes.to_vec());
+        return Some(respond(
+            StatusCode::OK,
+            content_type(path),
+            cache,
+            bytes.to_vec(),
+        ));
     }
-    if path.starts_with("/assets/") {
-        return respond(
+    path.starts_with("/assets/").then(|| {
+        respond(
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
             "no-cache",
             b"no such asset; reload the page to get the current panel".to_vec(),
-        );
-    }
+        )
+    })
+}
+
+/// The app's page, for every path it routes in the browser.
+pub fn page(console_origins: &[String]) -> Response {
     let page = file("/index.html").map_or_else(|| NOT_BUILT.as_bytes().to_vec(), <[u8]>::to_vec);
     let mut response = respond(StatusCode::OK, "text/html; charset=utf-8", "no-cache", page);
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(console_origins)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,

@@ -2,8 +2,12 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
-use crate::support::{Dialect, panel, session_cookie};
+use serde_json::json;
+
+use crate::local_node::{LocalNode, add_ports, create_server, import_fixture_egg, server_request};
+use crate::support::{Dialect, eventually, panel, session_cookie};
 
 /// Runs `web/e2e/<script>` with `args`; its output when it fails.
 fn run_in_chromium(script: &str, args: &[&str]) {
@@ -107,4 +111,79 @@ fn an_administrator_adds_a_provider_and_an_authenticator_app_in_chromium() {
     let app = panel.get_as("/api/auth/core-auth/totp", &chief);
     assert_eq!(app.body["data"]["enabled"], true, "{app:?}");
     assert_eq!(app.body["data"]["recovery_codes_left"], 10, "{app:?}");
+}
+
+/// A server's pages against real wings and podman: install output, start, a command
+/// and its answer, a rule error at a variable's field, a subuser. What the pages did is
+/// what the panel holds.
+#[test]
+fn a_server_is_watched_installed_started_and_run_from_its_pages_in_chromium() {
+    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+    let chief = panel.admin_with_password("chief", "correct horse battery");
+    panel.user_key("helper");
+    let mut node = LocalNode::register(&panel, "local", None);
+    node.start_wings();
+    // The install prints for a while, so the browser sees it happen.
+    import_fixture_egg(&panel, "Fixture Game", |script| {
+        script.replacen(
+            "cd /mnt/server",
+            "cd /mnt/server\nfor step in 1 2 3 4 5 6 7 8 9 10 11 12; do echo \"install step $step\"; sleep 1; done",
+            1,
+        )
+    });
+    let port = add_ports(&panel, &chief, "local", 1)[0];
+    let mut request = server_request("Browser game", "Fixture Game", u64::from(port));
+    request["owner"] = json!("chief");
+    let uuid = create_server(&panel, &chief, request);
+    let short_id = &uuid[..8];
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/server");
+
+    run_in_chromium(
+        "server.mjs",
+        &[
+            &panel.url,
+            "chief",
+            "correct horse battery",
+            short_id,
+            "helper@example.com",
+            shots.to_str().unwrap(),
+        ],
+    );
+
+    assert_eq!(
+        node.power_state(&uuid).as_deref(),
+        Some("running"),
+        "{}",
+        node.log()
+    );
+    let startup = panel.get_as(&format!("/api/client/servers/{short_id}/startup"), &chief);
+    let greeting = startup.body["data"]["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|variable| variable["env_variable"] == "GREETING")
+        .cloned()
+        .unwrap();
+    assert_eq!(greeting["value"], "howdy", "{startup:?}");
+    let users = panel.get_as(&format!("/api/client/servers/{short_id}/users"), &chief);
+    assert_eq!(users.body["data"][0]["username"], "helper", "{users:?}");
+    let mut granted: Vec<String> =
+        serde_json::from_value(users.body["data"][0]["permissions"].clone()).unwrap();
+    granted.sort();
+    assert_eq!(granted, ["control.console", "websocket.connect"]);
+    // wings reports console commands to the panel's activity log in batches.
+    eventually(
+        Duration::from_secs(30),
+        "the command in the activity log",
+        || {
+            let activity = panel.get_as(
+                &format!("/api/client/servers/{short_id}/activity?per_page=100"),
+                &chief,
+            );
+            activity
+                .raw_text()
+                .contains("ping from chromium")
+                .then_some(())
+        },
+    );
 }

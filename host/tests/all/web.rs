@@ -57,6 +57,23 @@ fn the_web_panel_is_served_with_a_strict_policy_and_cached_assets() {
     );
     assert_eq!(panel.get("/assets/gone-1234.js").status, 404);
 
+    // Consoles connect to the nodes' wings: each node's websocket origin, and only
+    // those, join connect-src.
+    assert!(!policy.contains("ws://"), "{policy}");
+    let node = panel.json(
+        "POST",
+        "/api/admin/nodes",
+        &panel.admin_key(),
+        Some(serde_json::json!({ "name": "west", "fqdn": "west.example.net", "daemon_port": 8443, "memory_mb": 1024, "disk_mb": 1024 })),
+    );
+    assert_eq!(node.status, 201, "{node:?}");
+    let with_node = panel.get("/servers/abc");
+    let policy = with_node.header("content-security-policy").unwrap();
+    assert!(
+        policy.contains("connect-src 'self' ws://west.example.net:8443;"),
+        "{policy}"
+    );
+
     // The API keeps answering JSON, a 404 included.
     let missing = panel.get("/api/nothing-here");
     assert_eq!(missing.status, 404);

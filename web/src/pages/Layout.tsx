@@ -1,4 +1,17 @@
-import { AppShell, Burger, Button, Center, Group, Loader, NavLink, Text, Title } from '@mantine/core';
+import {
+  ActionIcon,
+  AppShell,
+  Burger,
+  Button,
+  Center,
+  Group,
+  Loader,
+  NavLink,
+  Text,
+  Title,
+  useComputedColorScheme,
+  useMantineColorScheme,
+} from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useQueryClient } from '@tanstack/react-query';
 import { Link, Navigate, Outlet, useLocation, useNavigate } from 'react-router';
@@ -20,6 +33,8 @@ export function Layout() {
   const navigate = useNavigate();
   const queries = useQueryClient();
   const [opened, { toggle, close }] = useDisclosure();
+  const { setColorScheme } = useMantineColorScheme();
+  const scheme = useComputedColorScheme('light');
 
   if (account.isPending) {
     return (
@@ -59,6 +74,14 @@ export function Layout() {
             <Title order={4}>Hatchery</Title>
           </Group>
           <Group gap="sm">
+            <ActionIcon
+              variant="subtle"
+              aria-label={scheme === 'dark' ? 'Use the light theme' : 'Use the dark theme'}
+              title={scheme === 'dark' ? 'Light theme' : 'Dark theme'}
+              onClick={() => setColorScheme(scheme === 'dark' ? 'light' : 'dark')}
+            >
+              {scheme === 'dark' ? '☀' : '☾'}
+            </ActionIcon>
             <Text size="sm" c="dimmed" visibleFrom="xs">
               {account.data.username}
             </Text>
@@ -75,7 +98,11 @@ export function Layout() {
             component={Link}
             to={item.to}
             label={item.label}
-            active={location.pathname === item.to}
+            active={
+              item.to === '/'
+                ? location.pathname === '/' || location.pathname.startsWith('/servers')
+                : location.pathname.startsWith(item.to)
+            }
             onClick={close}
           />
         ))}

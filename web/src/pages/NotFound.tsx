@@ -1,5 +1,5 @@
-import { Button, Stack, Text, Title } from '@mantine/core';
-import { Link } from 'react-router';
+import { Button, Code, Group, Stack, Text, Title } from '@mantine/core';
+import { Link, useRouteError } from 'react-router';
 
 export function NotFound() {
   return (
@@ -9,6 +9,28 @@ export function NotFound() {
       <Button component={Link} to="/">
         Back to your servers
       </Button>
+    </Stack>
+  );
+}
+
+/** A page that failed to render: said plainly, with a way out, never a blank screen. */
+export function RouteError() {
+  const error = useRouteError();
+  const message = error instanceof Error ? error.message : String(error);
+  return (
+    <Stack align="flex-start" p="md">
+      <Title order={2}>This page broke</Title>
+      <Text c="dimmed">
+        Something on this page failed. Reloading often helps; if it keeps happening, tell your
+        administrator what it said:
+      </Text>
+      <Code block>{message}</Code>
+      <Group>
+        <Button onClick={() => window.location.reload()}>Reload</Button>
+        <Button component={Link} to="/" variant="default">
+          Back to your servers
+        </Button>
+      </Group>
     </Stack>
   );
 }

@@ -1,78 +1,139 @@
-import { Badge, Card, Group, Loader, SimpleGrid, Stack, Text, Title } from '@mantine/core';
-import { useQuery } from '@tanstack/react-query';
+import { Badge, Card, Group, Loader, Progress, SimpleGrid, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
+import { useDebouncedValue } from '@mantine/hooks';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { Link } from 'react-router';
 
+import { useAccount } from '../lib/account';
 import { type Data, api } from '../lib/api';
+import { LIFECYCLE, POWER, type ServerSummary, bytes, limit, serverPath, useResources } from '../lib/servers';
 import { Empty, ErrorNotice } from './parts';
 
-interface Server {
-  uuid: string;
-  short_id: string;
-  name: string;
-  description: string;
-  memory_mb: number;
-  disk_mb: number;
-  cpu_percent: number;
-  status: string | null;
-}
-
-const STATUS: Record<string, { label: string; color: string }> = {
-  installing: { label: 'Installing', color: 'blue' },
-  install_failed: { label: 'Install failed', color: 'red' },
-  reinstall_failed: { label: 'Reinstall failed', color: 'red' },
-  suspended: { label: 'Suspended', color: 'orange' },
-  deleting: { label: 'Being deleted', color: 'gray' },
-};
-
-function limit(megabytes: number): string {
-  if (megabytes === 0) {
-    return 'unlimited';
-  }
-  return megabytes >= 1024 ? `${(megabytes / 1024).toFixed(1)} GiB` : `${megabytes} MiB`;
-}
-
-/** The servers the signed-in person owns or helps run. */
+/** The servers the signed-in person owns or helps run (or, for administrators, all). */
 export function Servers() {
+  const account = useAccount();
+  const [everyone, setEveryone] = useState(false);
+  const [search, setSearch] = useState('');
+  const [debounced] = useDebouncedValue(search, 250);
   const servers = useQuery({
-    queryKey: ['servers'],
+    queryKey: ['servers', everyone, debounced],
     queryFn: () =>
-      api<Data<Server[]>>('GET', '/api/client/servers?per_page=100').then((answer) => answer.data),
+      api<Data<ServerSummary[]>>(
+        'GET',
+        `/api/client/servers?per_page=100${everyone ? '&type=admin' : ''}${debounced === '' ? '' : `&search=${encodeURIComponent(debounced)}`}`,
+      ).then((answer) => answer.data),
+    placeholderData: keepPreviousData,
   });
   return (
     <Stack>
-      <Title order={2}>Your servers</Title>
+      <Group justify="space-between" wrap="wrap">
+        <Title order={2}>{everyone ? 'All servers' : 'Your servers'}</Title>
+        <Group gap="sm">
+          <TextInput
+            placeholder="Search by name"
+            aria-label="Search servers"
+            size="xs"
+            value={search}
+            onChange={(event) => setSearch(event.currentTarget.value)}
+          />
+          {account.data?.admin === true && (
+            <Switch
+              label="Show every server"
+              checked={everyone}
+              onChange={(event) => setEveryone(event.currentTarget.checked)}
+            />
+          )}
+        </Group>
+      </Group>
       {servers.isPending && <Loader aria-label="Loading servers" />}
       {servers.isError && <ErrorNotice error={servers.error} />}
       {servers.data?.length === 0 && (
-        <Empty title="No servers yet">
-          Servers you own, or that someone shares with you, appear here.
+        <Empty title={debounced === '' ? 'No servers yet' : 'No server matches'}>
+          {debounced === ''
+            ? 'Servers you own, or that someone shares with you, appear here.'
+            : 'Try another name.'}
         </Empty>
       )}
       <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }}>
-        {servers.data?.map((server) => {
-          const status = server.status === null ? null : STATUS[server.status];
-          return (
-            <Card key={server.uuid} withBorder>
-              <Group justify="space-between" wrap="nowrap">
-                <Text fw={600} truncate>
-                  {server.name}
-                </Text>
-                {status !== null && status !== undefined && (
-                  <Badge color={status.color}>{status.label}</Badge>
-                )}
-              </Group>
-              {server.description !== '' && (
-                <Text size="sm" c="dimmed" lineClamp={2}>
-                  {server.description}
-                </Text>
-              )}
-              <Text size="xs" c="dimmed" mt="sm">
-                {server.short_id} · memory {limit(server.memory_mb)} · disk {limit(server.disk_mb)} · CPU{' '}
-                {server.cpu_percent === 0 ? 'unlimited' : `${server.cpu_percent}%`}
-              </Text>
-            </Card>
-          );
-        })}
+        {servers.data?.map((server) => <ServerCard key={server.uuid} server={server} />)}
       </SimpleGrid>
     </Stack>
+  );
+}
+
+/** One server with its live state; its height never changes as numbers arrive. */
+function ServerCard({ server }: { server: ServerSummary }) {
+  const lifecycle = server.status === null ? undefined : LIFECYCLE[server.status];
+  const resources = useResources(server.short_id, server.status === null);
+  const live = resources.data;
+  const power = live === undefined ? undefined : POWER[live.current_state];
+  const memoryLimit = server.memory_mb * 1024 * 1024;
+  const running = live !== undefined && live.current_state !== 'offline';
+  return (
+    <Card
+      withBorder
+      component={Link}
+      to={serverPath(server)}
+      data-testid="server-card"
+      style={{ textDecoration: 'none' }}
+    >
+      <Group justify="space-between" wrap="nowrap">
+        <Text fw={600} truncate>
+          {server.name}
+        </Text>
+        {lifecycle !== undefined && <Badge color={lifecycle.color}>{lifecycle.label}</Badge>}
+        {power !== undefined && (
+          <Badge color={power.color} variant="dot">
+            {power.label}
+          </Badge>
+        )}
+        {resources.isError && (
+          <Badge color="red" variant="outline">
+            Node unreachable
+          </Badge>
+        )}
+      </Group>
+      <Text size="sm" c="dimmed" lineClamp={1} mih={20}>
+        {server.description}
+      </Text>
+      <Stack gap={4} mt="sm">
+        <Group justify="space-between" gap={4}>
+          <Text size="xs" c="dimmed">
+            CPU
+          </Text>
+          <Text size="xs">
+            {running ? `${live.resources.cpu_absolute.toFixed(1)}%` : '—'} of{' '}
+            {server.cpu_percent === 0 ? 'unlimited' : `${server.cpu_percent}%`}
+          </Text>
+        </Group>
+        <Progress
+          size="sm"
+          value={running && server.cpu_percent > 0 ? Math.min(100, (live.resources.cpu_absolute / server.cpu_percent) * 100) : 0}
+          aria-label="CPU use"
+        />
+        <Group justify="space-between" gap={4}>
+          <Text size="xs" c="dimmed">
+            Memory
+          </Text>
+          <Text size="xs">
+            {running ? bytes(live.resources.memory_bytes) : '—'} of {limit(server.memory_mb)}
+          </Text>
+        </Group>
+        <Progress
+          size="sm"
+          color="grape"
+          value={running && memoryLimit > 0 ? Math.min(100, (live.resources.memory_bytes / memoryLimit) * 100) : 0}
+          aria-label="Memory use"
+        />
+        <Group justify="space-between" gap={4}>
+          <Text size="xs" c="dimmed">
+            Disk
+          </Text>
+          <Text size="xs">
+            {live === undefined ? '—' : bytes(live.resources.disk_bytes)} of {limit(server.disk_mb)}
+          </Text>
+        </Group>
+      </Stack>
+    </Card>
   );
 }
