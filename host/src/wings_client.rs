@@ -79,6 +79,11 @@ impl WingsClient {
         }
     }
 
+    /// What the node runs (wings version, kernel, container engine); also a liveness probe.
+    pub async fn system(&self) -> Result<Value> {
+        self.call("GET", "/api/system", None).await
+    }
+
     pub async fn server(&self, uuid: &str) -> Result<Value> {
         self.call("GET", &format!("/api/servers/{uuid}"), None)
             .await

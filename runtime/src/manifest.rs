@@ -298,25 +298,41 @@ impl Capabilities {
 
     /// Human-readable lines, as the install prompt shows them.
     pub fn describe(&self) -> Vec<String> {
-        let mut lines: Vec<String> = self
+        self.consent()
+            .into_iter()
+            .map(|(grant, what)| {
+                let kind = grant.split(':').next().unwrap_or_default();
+                format!("{kind}: {what}")
+            })
+            .collect()
+    }
+
+    /// Each capability held, as `hatchery plugin grant` spells it (`database`,
+    /// `subscribe:user.*`, `http:s3.example.com`), with what it allows.
+    pub fn consent(&self) -> Vec<(String, String)> {
+        let mut items: Vec<(String, String)> = self
             .flags()
             .iter()
             .filter(|(_, granted, _)| *granted)
-            .map(|(name, _, what)| format!("{name}: {what}"))
+            .map(|(name, _, what)| (name.to_string(), what.to_string()))
             .collect();
         for pattern in &self.subscribe {
-            lines.push(format!("subscribe: receive `{pattern}` events"));
+            items.push((
+                format!("subscribe:{pattern}"),
+                format!("receive `{pattern}` events"),
+            ));
         }
         for host in &self.http {
-            match host.as_str() {
-                ANY_HOST => lines.push(
-                    "http: send requests to hosts an administrator adds later (`hatchery plugin grant`)"
-                        .to_string(),
-                ),
-                host => lines.push(format!("http: send requests to {host}")),
-            }
+            let what = match host.as_str() {
+                ANY_HOST => {
+                    "send requests to hosts an administrator adds later (`hatchery plugin grant`)"
+                        .to_string()
+                }
+                host => format!("send requests to {host}"),
+            };
+            items.push((format!("http:{host}"), what));
         }
-        lines
+        items
     }
 
     /// These grants and `more`'s, together.

@@ -1,18 +1,21 @@
-// A server's pages in real Chromium against a real panel, wings and podman: the
-// dashboard shows the server; its console shows the install output as it runs, then
-// the server starts from the Start button, its startup line appears, a typed command
-// gets its answer (and comes back with the up arrow); a variable that breaks the egg's
-// rules shows the rule at the field, a good one is saved; a subuser is added with
-// permissions ticked in the picker. Screenshots of the pages, light and dark and at
-// phone width, go to <screenshot dir>.
+// The panel in real Chromium against a real panel, wings and podman, as an
+// administrator meets it: the overview; the node's health and wings configuration; an
+// allocation added; the fixture egg imported by pasting it; a server created from it
+// with the form (a variable breaking the egg's rules is shown at its field), whose
+// console then shows the install output as it runs; the server started from the Start
+// button, its startup line, a typed command's answer (and the up arrow bringing it
+// back); a startup variable refused at its field, then saved; a subuser added with the
+// grouped permission picker; a role and a user with it; a plugin package installed
+// through its consent screen with one capability unticked. Screenshots of the pages,
+// light and dark and at phone width, go to <screenshot dir>.
 //
-// node e2e/server.mjs <panel url> <username> <password> <server short id> <subuser email> <screenshot dir>
+// node e2e/server.mjs <panel url> <username> <password> <egg file> <port> <plugin package> <subuser email> <screenshot dir>
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 
 import { launch, watch } from './chromium.mjs';
 
-const [panel, username, password, server, subuserEmail, shots] = process.argv.slice(2);
+const [panel, username, password, eggFile, port, pluginPackage, subuserEmail, shots] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const browser = await launch();
 const problems = [];
@@ -36,11 +39,64 @@ try {
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { name: 'Your servers' }).waitFor();
 
-  // The dashboard lists the server; its card leads to the console.
-  const card = page.getByTestId('server-card').filter({ hasText: 'Browser game' });
-  await card.waitFor();
-  await card.click();
-  await page.waitForURL(`${panel}/servers/${server}`);
+  const nav = page.getByRole('navigation');
+
+  // The overview counts what there is.
+  await nav.getByRole('link', { name: 'Overview' }).click();
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await screenshots(page, 'admin-overview');
+
+  // The node answers; its wings configuration is there to copy; an allocation is added.
+  await nav.getByRole('link', { name: 'Nodes' }).click();
+  await page.getByText(/Online · \d+ ms/).waitFor({ timeout: 30_000 });
+  await screenshots(page, 'admin-nodes');
+  await page.getByRole('link', { name: 'local' }).click();
+  await page.getByRole('button', { name: 'Show the configuration' }).click();
+  await page.getByTestId('wings-configuration').getByText(/token:/).waitFor();
+  await page.getByLabel('IP address').fill('127.0.0.1');
+  await page.getByLabel('Ports').fill(port);
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.getByRole('cell', { name: `127.0.0.1:${port}` }).waitFor();
+  await screenshots(page, 'admin-node');
+
+  // The egg is imported by pasting it, and its variables are there to see.
+  await nav.getByRole('link', { name: 'Eggs' }).click();
+  await page.getByRole('button', { name: 'Import an egg' }).click();
+  let dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Nest').fill('Tests');
+  await dialog.getByLabel('Egg', { exact: true }).fill(readFileSync(eggFile, 'utf8'));
+  await dialog.getByRole('button', { name: 'Import', exact: true }).click();
+  await dialog.getByText('Fixture Game was created in Tests.').waitFor();
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: 'Variables' }).click();
+  await page.getByRole('dialog').getByText('required|string|max:20').waitFor();
+  await screenshots(page, 'admin-egg-variables');
+  await page.keyboard.press('Escape');
+
+  // A server from the form: the egg's variables are fields, checked by its rules.
+  await nav.getByRole('link', { name: 'Servers' }).nth(1).click();
+  await page.getByRole('link', { name: 'Create a server' }).click();
+  await page.getByLabel(/^Name/).fill('Browser game');
+  await page.getByLabel('Owner').fill(username);
+  await page.getByRole('combobox', { name: /^Node/ }).click();
+  await page.getByRole('option', { name: 'local' }).click();
+  await page.getByRole('combobox', { name: /^Address/ }).click();
+  await page.getByRole('option', { name: `127.0.0.1:${port}` }).click();
+  await page.getByRole('combobox', { name: /^Egg/ }).click();
+  await page.getByRole('option', { name: 'Fixture Game' }).click();
+  await page.getByLabel('Memory (MiB, 0 for no limit)').fill('64');
+  await page.getByLabel('Disk (MiB, 0 for no limit)').fill('100');
+  await page.getByLabel('Start it once installed').uncheck();
+  const greetingAtCreate = page.getByLabel('Greeting (GREETING)');
+  await greetingAtCreate.fill('x'.repeat(30));
+  await page.getByRole('button', { name: 'Create and install' }).click();
+  await page.getByText('GREETING may not be greater than 20 characters').waitFor();
+  await screenshots(page, 'admin-create-server');
+  await greetingAtCreate.fill('hi');
+  await page.getByRole('button', { name: 'Create and install' }).click();
+  await page.waitForURL(/\/servers\/[0-9a-f]{8}$/);
+  const server = new URL(page.url()).pathname.split('/')[2];
+
   const consoleText = page.getByTestId('console');
 
   // The install runs for a while and prints as it goes; the console shows it live.
@@ -86,7 +142,7 @@ try {
   await page.getByRole('tab', { name: 'Users' }).click();
   await page.getByText('No subusers').waitFor();
   await page.getByRole('button', { name: 'Add a user' }).click();
-  const dialog = page.getByRole('dialog');
+  dialog = page.getByRole('dialog');
   await dialog.getByLabel('Email address').fill(subuserEmail);
   await dialog.getByRole('button', { name: 'Console' }).click();
   await dialog.getByLabel('open the console').check();
@@ -108,6 +164,45 @@ try {
     await screenshots(page, name);
   }
   await page.getByText('startup edit', { exact: true }).first().waitFor();
+
+  // A role for support staff, and a user holding it.
+  await nav.getByRole('link', { name: 'Roles' }).click();
+  await page.getByRole('button', { name: 'Add a role' }).click();
+  dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Name').fill('Support');
+  await dialog.getByLabel('see every server').check();
+  await dialog.getByLabel('see users').check();
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Support', { exact: true }).waitFor();
+  await screenshots(page, 'admin-roles');
+  await nav.getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('button', { name: 'Add a user' }).click();
+  dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Username').fill('staffer');
+  await dialog.getByLabel('E-mail').fill('staffer@example.com');
+  await dialog.getByRole('combobox', { name: /^Role/ }).click();
+  await page.getByRole('option', { name: 'Support' }).click();
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('cell', { name: /staffer/ }).waitFor();
+  await screenshots(page, 'admin-users');
+
+  // A plugin package: installed, then enabled on its consent screen without `identity`.
+  await nav.getByRole('link', { name: 'Plugins' }).click();
+  const chooser = page.waitForEvent('filechooser');
+  await page.getByRole('button', { name: 'Install a package' }).click();
+  await (await chooser).setFiles(pluginPackage);
+  dialog = page.getByRole('dialog');
+  await dialog.getByTestId('consent').getByText('create and use its own tables').waitFor();
+  await dialog.getByLabel('sign anyone in, and issue and revoke anyone\'s API keys').uncheck();
+  await screenshots(page, 'admin-plugin-consent');
+  await dialog.getByRole('button', { name: 'Enable', exact: true }).click();
+  await page.getByTestId('plugin').filter({ hasText: 'hello-wasm' }).getByText('enabled', { exact: true }).waitFor();
+  await page.getByTestId('plugin').filter({ hasText: 'hello-wasm' }).getByRole('button', { name: 'Settings' }).click();
+  dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Greeting', { exact: true }).fill('Ahoy');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await screenshots(page, 'admin-plugins');
 
   await page.goto(`${panel}/`);
   await page.getByTestId('server-card').getByText('Running').waitFor({ timeout: 30_000 });

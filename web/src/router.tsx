@@ -15,6 +15,13 @@ import { SettingsPage } from './pages/server/Settings';
 import { StartupPage } from './pages/server/Startup';
 import { UsersPage } from './pages/server/Users';
 
+type AdminPages = typeof import('./pages/admin');
+
+/** An admin page from the admin chunk, loaded when first opened. */
+function admin(page: keyof AdminPages) {
+  return () => import('./pages/admin').then((pages) => ({ Component: pages[page] }));
+}
+
 export const router = createBrowserRouter([
   { path: '/sign-in', element: <SignIn /> },
   { path: '/sign-in/second-factor', element: <SecondFactor /> },
@@ -40,6 +47,16 @@ export const router = createBrowserRouter([
       },
       { path: '/account/security', element: <Security /> },
       { path: '/admin/sign-in-providers', element: <SignInProviders /> },
+      { path: '/admin', lazy: admin('OverviewPage') },
+      { path: '/admin/servers', lazy: admin('AdminServersPage') },
+      { path: '/admin/servers/new', lazy: admin('CreateServerPage') },
+      { path: '/admin/nodes', lazy: admin('NodesPage') },
+      { path: '/admin/nodes/:node', lazy: admin('NodePage') },
+      { path: '/admin/eggs', lazy: admin('EggsPage') },
+      { path: '/admin/users', lazy: admin('UsersPage') },
+      { path: '/admin/roles', lazy: admin('RolesPage') },
+      { path: '/admin/activity', lazy: admin('AdminActivityPage') },
+      { path: '/admin/plugins', lazy: admin('PluginsPage') },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -205,6 +205,58 @@ pub async fn configuration(
     ))
 }
 
+/// Whether the node's wings answers, how fast, and what it runs.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct NodeHealth {
+    pub reachable: bool,
+    /// Round trip of the probe, in milliseconds.
+    pub latency_ms: Option<u64>,
+    /// wings' `/api/system` answer: version, kernel, CPUs, container engine.
+    #[schema(value_type = Object)]
+    pub system: Option<serde_json::Value>,
+    /// Why the node did not answer.
+    pub error: Option<String>,
+}
+
+/// Asks the node's wings how it is, within five seconds.
+#[utoipa::path(get, path = "/api/admin/nodes/{node}/health", tag = "admin", params(("node" = String, Path)),
+    responses((status = 200, body = Data<NodeHealth>)), security(("api_key" = []), ("session" = [])))]
+pub async fn health(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Result<Json<Data<NodeHealth>>> {
+    caller.require_admin_permission("nodes.read")?;
+    let node = node(&state, &key).await?;
+    let wings = state.core().wings(node.id).await?;
+    let started = std::time::Instant::now();
+    let probe = tokio::time::timeout(std::time::Duration::from_secs(5), wings.system()).await;
+    let latency_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    Ok(data(match probe {
+        Ok(Ok(system)) => NodeHealth {
+            reachable: true,
+            latency_ms,
+            system: Some(system),
+            error: None,
+        },
+        Ok(Err(err)) => NodeHealth {
+            reachable: false,
+            latency_ms: None,
+            system: None,
+            error: Some(err.to_string()),
+        },
+        Err(_) => NodeHealth {
+            reachable: false,
+            latency_ms: None,
+            system: None,
+            error: Some(format!(
+                "wings at {} did not answer within 5 seconds",
+                node.public_url()
+            )),
+        },
+    }))
+}
+
 /// A new token for the node; its wings must be given the new configuration.
 #[utoipa::path(post, path = "/api/admin/nodes/{node}/reset-token", tag = "admin", params(("node" = String, Path)),
     responses((status = 200, body = Data<Node>)), security(("api_key" = []), ("session" = [])))]

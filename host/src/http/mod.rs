@@ -213,6 +213,7 @@ pub fn router(state: AppState) -> Router {
                 .put(admin_nodes::update)
                 .delete(admin_nodes::delete),
         )
+        .route("/api/admin/nodes/{node}/health", get(admin_nodes::health))
         .route(
             "/api/admin/nodes/{node}/configuration",
             get(admin_nodes::configuration),

@@ -22,7 +22,7 @@ use super::{account, admin_eggs, admin_nodes, admin_servers, admin_users, client
         admin_users::user_delete, admin_users::role_list, admin_users::role_create, admin_users::role_update,
         admin_users::role_delete, admin_users::activity_list,
         admin_nodes::list, admin_nodes::show, admin_nodes::create, admin_nodes::update, admin_nodes::delete,
-        admin_nodes::configuration, admin_nodes::reset_token, admin_nodes::allocations, admin_nodes::allocate,
+        admin_nodes::configuration, admin_nodes::health, admin_nodes::reset_token, admin_nodes::allocations, admin_nodes::allocate,
         admin_nodes::deallocate,
         admin_eggs::list, admin_eggs::nests, admin_eggs::show, admin_eggs::import, admin_eggs::export, admin_eggs::delete,
         admin_servers::list, admin_servers::show, admin_servers::create, admin_servers::update,

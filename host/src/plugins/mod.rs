@@ -276,6 +276,16 @@ impl Registry {
             name: entry.manifest.as_ref().map(|m| m.name.clone()),
             description: entry.manifest.as_ref().map(|m| m.description.clone()),
             source: entry.record.source,
+            consent: requested
+                .as_ref()
+                .map(|asked| {
+                    asked
+                        .consent()
+                        .into_iter()
+                        .map(|(grant, allows)| Consent { grant, allows })
+                        .collect()
+                })
+                .unwrap_or_default(),
             requested,
             granted: serde_json::from_str(&entry.record.grants).unwrap_or_default(),
             trusted_code: entry.status.runtime == "native",
@@ -293,6 +303,14 @@ impl Registry {
     }
 }
 
+/// One capability a plugin asks for: how `hatchery plugin grant` spells it, and what
+/// it allows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Consent {
+    pub grant: String,
+    pub allows: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PluginDetails {
     #[serde(flatten)]
@@ -302,6 +320,8 @@ pub struct PluginDetails {
     pub source: PluginSource,
     /// Capabilities the manifest asks for.
     pub requested: Option<Capabilities>,
+    /// The same, one line each, as a consent screen lists them.
+    pub consent: Vec<Consent>,
     /// Capabilities the admin granted.
     pub granted: Capabilities,
     /// Native plugins run unsandboxed inside the panel process.

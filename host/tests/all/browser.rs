@@ -4,10 +4,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use serde_json::json;
-
-use crate::local_node::{LocalNode, add_ports, create_server, import_fixture_egg, server_request};
-use crate::support::{Dialect, eventually, panel, session_cookie};
+use crate::local_node::{LocalNode, fixture_egg, free_port};
+use crate::support::{Dialect, dev_public_key, eventually, package_bytes, panel, session_cookie};
 
 /// Runs `web/e2e/<script>` with `args`; its output when it fails.
 fn run_in_chromium(script: &str, args: &[&str]) {
@@ -113,30 +111,36 @@ fn an_administrator_adds_a_provider_and_an_authenticator_app_in_chromium() {
     assert_eq!(app.body["data"]["recovery_codes_left"], 10, "{app:?}");
 }
 
-/// A server's pages against real wings and podman: install output, start, a command
-/// and its answer, a rule error at a variable's field, a subuser. What the pages did is
-/// what the panel holds.
+/// The panel as an administrator meets it, against real wings and podman: node
+/// health and configuration, an allocation, the fixture egg pasted in, a server made
+/// with the form and watched while it installs, started, run from its console, its
+/// variable refused then saved, a subuser, a role and a user, a plugin enabled through
+/// its consent screen. What the pages did is what the panel holds.
 #[test]
-fn a_server_is_watched_installed_started_and_run_from_its_pages_in_chromium() {
-    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+fn an_administrator_sets_up_and_runs_a_server_from_the_pages_in_chromium() {
+    let panel = panel(Dialect::Sqlite)
+        .plugin("core-auth")
+        .env("HATCHERY_TRUSTED_KEYS", &dev_public_key())
+        .start();
     let chief = panel.admin_with_password("chief", "correct horse battery");
     panel.user_key("helper");
     let mut node = LocalNode::register(&panel, "local", None);
     node.start_wings();
+    let work = tempfile::tempdir().unwrap();
     // The install prints for a while, so the browser sees it happen.
-    import_fixture_egg(&panel, "Fixture Game", |script| {
+    let egg = fixture_egg("Fixture Game", |script| {
         script.replacen(
             "cd /mnt/server",
             "cd /mnt/server\nfor step in 1 2 3 4 5 6 7 8 9 10 11 12; do echo \"install step $step\"; sleep 1; done",
             1,
         )
     });
-    let port = add_ports(&panel, &chief, "local", 1)[0];
-    let mut request = server_request("Browser game", "Fixture Game", u64::from(port));
-    request["owner"] = json!("chief");
-    let uuid = create_server(&panel, &chief, request);
-    let short_id = &uuid[..8];
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/server");
+    let egg_file = work.path().join("egg-fixture-game.json");
+    std::fs::write(&egg_file, serde_json::to_string_pretty(&egg).unwrap()).unwrap();
+    let package = work.path().join("hello-wasm.hpkg");
+    std::fs::write(&package, package_bytes("hello-wasm")).unwrap();
+    let port = free_port().to_string();
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/panel");
 
     run_in_chromium(
         "server.mjs",
@@ -144,12 +148,21 @@ fn a_server_is_watched_installed_started_and_run_from_its_pages_in_chromium() {
             &panel.url,
             "chief",
             "correct horse battery",
-            short_id,
+            egg_file.to_str().unwrap(),
+            &port,
+            package.to_str().unwrap(),
             "helper@example.com",
             shots.to_str().unwrap(),
         ],
     );
 
+    let servers = panel.get_as("/api/admin/servers", &chief);
+    let uuid = servers.body["data"][0]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(servers.body["data"][0]["port"].as_u64(), port.parse().ok());
+    let short_id = &uuid[..8];
     assert_eq!(
         node.power_state(&uuid).as_deref(),
         Some("running"),
@@ -171,6 +184,20 @@ fn a_server_is_watched_installed_started_and_run_from_its_pages_in_chromium() {
         serde_json::from_value(users.body["data"][0]["permissions"].clone()).unwrap();
     granted.sort();
     assert_eq!(granted, ["control.console", "websocket.connect"]);
+
+    let roles = panel.get_as("/api/admin/roles", &chief);
+    assert_eq!(roles.body["data"][0]["name"], "Support", "{roles:?}");
+    let staffer = panel.get_as("/api/admin/users/staffer", &chief);
+    assert_eq!(staffer.body["data"]["role_id"], roles.body["data"][0]["id"]);
+
+    // Enabled with what stayed ticked: everything asked for but `identity`.
+    let plugin = panel.get_as("/api/admin/plugins/hello-wasm", &chief);
+    assert_eq!(plugin.body["state"], "enabled", "{plugin:?}");
+    assert_eq!(plugin.body["granted"]["database"], true, "{plugin:?}");
+    assert_eq!(plugin.body["granted"]["identity"], false, "{plugin:?}");
+    let settings = panel.get_as("/api/admin/plugins/hello-wasm/settings", &chief);
+    assert_eq!(settings.body["values"]["greeting"], "Ahoy", "{settings:?}");
+
     // wings reports console commands to the panel's activity log in batches.
     eventually(
         Duration::from_secs(30),

@@ -214,15 +214,8 @@ impl Drop for LocalNode {
 /// Imports the fixture egg (as `Fixture Game` in nest `Tests`), with its install
 /// script changed by `edit_script` (a slower one, say).
 pub fn import_fixture_egg(panel: &Panel, name: &str, edit_script: impl Fn(&str) -> String) {
-    let mut egg: Value = serde_json::from_str(FIXTURE_EGG).unwrap();
-    egg["name"] = json!(name);
-    let script = egg["scripts"]["installation"]["script"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    egg["scripts"]["installation"]["script"] = json!(edit_script(&script));
     let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), egg.to_string()).unwrap();
+    std::fs::write(file.path(), fixture_egg(name, edit_script).to_string()).unwrap();
     panel.cli_ok(&[
         "egg",
         "import",
@@ -230,6 +223,18 @@ pub fn import_fixture_egg(panel: &Panel, name: &str, edit_script: impl Fn(&str) 
         "Tests",
         file.path().to_str().unwrap(),
     ]);
+}
+
+/// The fixture egg named `name`, its install script passed through `edit_script`.
+pub fn fixture_egg(name: &str, edit_script: impl Fn(&str) -> String) -> Value {
+    let mut egg: Value = serde_json::from_str(FIXTURE_EGG).unwrap();
+    egg["name"] = json!(name);
+    let script = egg["scripts"]["installation"]["script"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    egg["scripts"]["installation"]["script"] = json!(edit_script(&script));
+    egg
 }
 
 /// Adds `count` free ports on 127.0.0.1 to the node; returns them.

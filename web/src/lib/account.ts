@@ -9,6 +9,16 @@ export interface Account {
   email: string;
   admin: boolean;
   language: string;
+  /** Admin permissions the account's role gives (root administrators hold all). */
+  permissions: string[];
+}
+
+/** Whether the account may use an admin permission. */
+export function mayAdminister(account: Account | undefined, permission: string): boolean {
+  return (
+    account !== undefined &&
+    (account.admin || account.permissions.includes('*') || account.permissions.includes(permission))
+  );
 }
 
 /** The signed-in account; an `ApiError` with status 401 when nobody is. */

@@ -17,13 +17,25 @@ import { useQueryClient } from '@tanstack/react-query';
 import { Link, Navigate, Outlet, useLocation, useNavigate } from 'react-router';
 
 import { ApiError, api } from '../lib/api';
-import { useAccount } from '../lib/account';
+import { mayAdminister, useAccount } from '../lib/account';
 import { ErrorNotice } from './parts';
 
-const NAVIGATION = [
-  { to: '/', label: 'Servers', admin: false },
-  { to: '/account/security', label: 'Account security', admin: false },
-  { to: '/admin/sign-in-providers', label: 'Sign-in providers', admin: true },
+/** Where people go; admin pages show to those holding the permission named. */
+const NAVIGATION: { to: string; label: string; permission: string | null }[] = [
+  { to: '/', label: 'Servers', permission: null },
+  { to: '/account/security', label: 'Account security', permission: null },
+];
+
+const ADMINISTRATION: { to: string; label: string; permission: string }[] = [
+  { to: '/admin', label: 'Overview', permission: 'servers.read' },
+  { to: '/admin/servers', label: 'Servers', permission: 'servers.read' },
+  { to: '/admin/nodes', label: 'Nodes', permission: 'nodes.read' },
+  { to: '/admin/eggs', label: 'Eggs', permission: 'eggs.read' },
+  { to: '/admin/users', label: 'Users', permission: 'users.read' },
+  { to: '/admin/roles', label: 'Roles', permission: 'roles.read' },
+  { to: '/admin/activity', label: 'Activity', permission: 'activity.read' },
+  { to: '/admin/plugins', label: 'Plugins', permission: 'plugins.manage' },
+  { to: '/admin/sign-in-providers', label: 'Sign-in providers', permission: 'core-auth.oauth-providers' },
 ];
 
 /** Pages for signed-in people: the shell, or off to the sign-in page. */
@@ -54,6 +66,8 @@ export function Layout() {
       </Center>
     );
   }
+
+  const administration = ADMINISTRATION.filter((item) => mayAdminister(account.data, item.permission));
 
   const signOut = async () => {
     await api('POST', '/api/auth/logout').catch(() => undefined);
@@ -92,7 +106,7 @@ export function Layout() {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs">
-        {NAVIGATION.filter((item) => !item.admin || account.data.admin).map((item) => (
+        {NAVIGATION.map((item) => (
           <NavLink
             key={item.to}
             component={Link}
@@ -103,6 +117,21 @@ export function Layout() {
                 ? location.pathname === '/' || location.pathname.startsWith('/servers')
                 : location.pathname.startsWith(item.to)
             }
+            onClick={close}
+          />
+        ))}
+        {administration.length > 0 && (
+          <Text size="xs" fw={600} c="dimmed" tt="uppercase" px="sm" pt="md" pb={4}>
+            Administration
+          </Text>
+        )}
+        {administration.map((item) => (
+          <NavLink
+            key={item.to}
+            component={Link}
+            to={item.to}
+            label={item.label}
+            active={item.to === '/admin' ? location.pathname === '/admin' : location.pathname.startsWith(item.to)}
             onClick={close}
           />
         ))}

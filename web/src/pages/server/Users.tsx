@@ -15,6 +15,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 
 import { type Data, api } from '../../lib/api';
+import { type PermissionInfo, usePermissionCatalogue } from '../../lib/permissions';
 import { can } from '../../lib/servers';
 import { Empty, ErrorNotice, When } from '../parts';
 import { useCurrentServer } from './ServerLayout';
@@ -25,11 +26,6 @@ interface Subuser {
   email: string;
   permissions: string[];
   created_at: string;
-}
-
-interface PermissionInfo {
-  name: string;
-  description: string;
 }
 
 /** Words for the groups permissions fall in (the part before the dot). */
@@ -56,17 +52,6 @@ export function groupPermissions(permissions: PermissionInfo[]): [string, Permis
     groups.set(group, [...(groups.get(group) ?? []), permission]);
   }
   return [...groups.entries()];
-}
-
-function useServerPermissions() {
-  return useQuery({
-    queryKey: ['permissions'],
-    queryFn: () =>
-      api<Data<{ server: PermissionInfo[] }>>('GET', '/api/permissions').then(
-        (answer) => answer.data.server,
-      ),
-    staleTime: 300_000,
-  });
 }
 
 /** The people who help run the server, and what each may do. */
@@ -165,7 +150,7 @@ function SubuserForm(props: {
   onClose: () => void;
   onSaved: () => void;
 }) {
-  const catalogue = useServerPermissions();
+  const catalogue = usePermissionCatalogue();
   const [email, setEmail] = useState('');
   const [chosen, setChosen] = useState<Set<string>>(new Set(props.subuser?.permissions ?? []));
   const save = useMutation({
@@ -218,7 +203,7 @@ function SubuserForm(props: {
           {catalogue.isError && <ErrorNotice error={catalogue.error} />}
           {catalogue.data !== undefined && (
             <Accordion multiple variant="contained" defaultValue={[]}>
-              {groupPermissions(catalogue.data).map(([group, permissions]) => {
+              {groupPermissions(catalogue.data.server).map(([group, permissions]) => {
                 const grantable = permissions.filter((permission) => can(props.mine, permission.name));
                 const ticked = permissions.filter((permission) => chosen.has(permission.name)).length;
                 return (
