@@ -11,11 +11,27 @@ export default defineConfig({
     // Hashed file names: the panel serves them as immutable.
     assetsDir: 'assets',
     sourcemap: false,
+    rolldownOptions: {
+      input: {
+        main: 'index.html',
+        // The page a sandboxed plugin UI runs in.
+        frame: 'frame.html',
+        // Modules plugins import through the import map; their names stay fixed.
+        'shared/react': 'src/shared/react.ts',
+        'shared/jsx-runtime': 'src/shared/jsx-runtime.ts',
+        'shared/hatchery-ui': 'src/shared/hatchery-ui.ts',
+      },
+      preserveEntrySignatures: 'strict',
+      output: {
+        entryFileNames: (chunk) => (chunk.name.startsWith('shared/') ? '[name].js' : 'assets/[name]-[hash].js'),
+      },
+    },
   },
   server: {
     proxy: {
       '/api': { target: panel, ws: true },
       '/plugin-assets': panel,
+      '/plugin-frame': panel,
       '/setup': panel,
     },
   },

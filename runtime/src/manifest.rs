@@ -202,6 +202,11 @@ pub struct Capabilities {
     /// for sign-in methods.
     #[serde(default)]
     pub identity: bool,
+    /// Run its browser modules in the panel's own page, with the signed-in person's
+    /// full power; without it they run in a sandboxed frame that reaches only the
+    /// plugin's own routes.
+    #[serde(default)]
+    pub ui_trusted: bool,
     /// Events to receive: exact names or `prefix.*`.
     #[serde(default)]
     pub subscribe: Vec<String>,
@@ -215,7 +220,7 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// Every on/off capability: (name, granted, what the install prompt says).
-    fn flags(&self) -> [(&'static str, bool, &'static str); 10] {
+    fn flags(&self) -> [(&'static str, bool, &'static str); 11] {
         [
             ("database", self.database, "create and use its own tables"),
             ("emit", self.emit, "publish events in its own namespace"),
@@ -247,6 +252,11 @@ impl Capabilities {
                 self.identity,
                 "sign anyone in, and issue and revoke anyone's API keys",
             ),
+            (
+                "ui_trusted",
+                self.ui_trusted,
+                "run its pages inside the panel with the full power of whoever views them",
+            ),
         ]
     }
 
@@ -258,6 +268,7 @@ impl Capabilities {
             "servers" => &mut self.servers,
             "server_control" => &mut self.server_control,
             "activity" => &mut self.activity,
+            "ui_trusted" => &mut self.ui_trusted,
             "secrets" => &mut self.secrets,
             "mail" => &mut self.mail,
             "node_files" => &mut self.node_files,
@@ -501,6 +512,9 @@ pub struct UiContribution {
     pub export: String,
     pub title: String,
     pub permission: Option<String>,
+    /// The page's address segment, for slots that are pages (`server.tabs/v1`,
+    /// `admin.pages/v1`): lowercase letters, digits and dashes.
+    pub path: Option<String>,
 }
 
 fn default_export() -> String {
@@ -821,7 +835,23 @@ impl Manifest {
                     contribution.module
                 ));
             }
-            check_permission("ui", &contribution.permission)?;
+            // Server slots show per server, to those holding a server permission there;
+            // the others to those holding a panel permission.
+            match contribution.slot.starts_with("server.") {
+                true => check_server_permission(&contribution.permission)?,
+                false => check_admin_permission(&contribution.permission)?,
+            }
+            if let Some(path) = &contribution.path
+                && (path.is_empty()
+                    || path.len() > 40
+                    || !path
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+            {
+                return Err(format!(
+                    "ui: path `{path}` may hold only lowercase letters, digits and dashes"
+                ));
+            }
         }
 
         for pattern in &self.capabilities.subscribe {

@@ -204,6 +204,31 @@ try {
   await dialog.waitFor({ state: 'detached' });
   await screenshots(page, 'admin-plugins');
 
+  // What the plugin adds appears without a frontend build, each in a sandboxed frame:
+  // a dashboard widget, a server tab, an admin page.
+  await nav.getByRole('link', { name: 'Servers' }).first().click();
+  await page.frameLocator('iframe[title="Greetings"]').getByTestId('hello-widget').getByText(/^Ahoy!/).waitFor();
+  await screenshots(page, 'dashboard-with-widget');
+  await page.goto(`${panel}/servers/${server}`);
+  await page.getByRole('tab', { name: 'Wave' }).click();
+  const waveTab = page.frameLocator('iframe[title="Wave"]');
+  await waveTab.getByText('Wave at the players of Browser game.').waitFor();
+  await waveTab.getByRole('button', { name: 'Wave' }).click();
+  await waveTab.getByTestId('waved').getByText('Waved at Browser game.').waitFor();
+  await screenshots(page, 'server-plugin-tab');
+  await nav.getByRole('link', { name: 'Greetings kept' }).click();
+  await page.frameLocator('iframe[title="Greetings kept"]').getByTestId('greetings-total').waitFor();
+
+  // Disabled, and its widget goes.
+  await nav.getByRole('link', { name: 'Plugins' }).click();
+  await page.getByTestId('plugin').filter({ hasText: 'hello-wasm' }).getByRole('button', { name: 'Disable' }).click();
+  await page.getByTestId('plugin').filter({ hasText: 'hello-wasm' }).getByText('disabled', { exact: true }).waitFor();
+  await nav.getByRole('link', { name: 'Servers' }).first().click();
+  await page.getByRole('heading', { name: 'Your servers' }).waitFor();
+  await page.getByTestId('server-card').first().waitFor();
+  if ((await page.locator('iframe[title="Greetings"]').count()) !== 0) throw new Error('the disabled plugin\'s widget is still there');
+  if ((await nav.getByRole('link', { name: 'Greetings kept' }).count()) !== 0) throw new Error('the disabled plugin\'s admin page is still listed');
+
   await page.goto(`${panel}/`);
   await page.getByTestId('server-card').getByText('Running').waitFor({ timeout: 30_000 });
   await screenshots(page, 'dashboard');

@@ -2,6 +2,7 @@ import { createBrowserRouter } from 'react-router';
 
 import { Layout } from './pages/Layout';
 import { NotFound, RouteError } from './pages/NotFound';
+import { PluginAdminPage, PluginServerTab } from './pages/PluginPage';
 import { ResetPassword } from './pages/ResetPassword';
 import { SecondFactor } from './pages/SecondFactor';
 import { Security } from './pages/Security';
@@ -43,6 +44,7 @@ export const router = createBrowserRouter([
           { path: 'users', element: <UsersPage /> },
           { path: 'settings', element: <SettingsPage /> },
           { path: 'activity', element: <ActivityPage /> },
+          { path: 'p/:plugin/:page', element: <PluginServerTab /> },
         ],
       },
       { path: '/account/security', element: <Security /> },
@@ -57,6 +59,7 @@ export const router = createBrowserRouter([
       { path: '/admin/roles', lazy: admin('RolesPage') },
       { path: '/admin/activity', lazy: admin('AdminActivityPage') },
       { path: '/admin/plugins', lazy: admin('PluginsPage') },
+      { path: '/admin/p/:plugin/:page', element: <PluginAdminPage /> },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -282,6 +282,10 @@ pub fn router(state: AppState) -> Router {
             any(plugin_routes::dispatch).layer(DefaultBodyLimit::max(PLUGIN_BODY_LIMIT)),
         )
         .fallback(plugin_routes::fallback)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            plugin_routes::only_own_routes,
+        ))
         .layer(middleware::from_fn(request_span))
         .with_state(state)
 }

@@ -140,6 +140,82 @@ async fn handle(
 /// - `/api/admin/…`: root administrators, or staff holding the route's permission.
 /// - `/api/auth/…`: sign-in flows; public or for signed-in users, as declared.
 /// - `/api/client/account/…`: the signed-in caller's own account.
+/// The header the panel page sets on calls it makes for a sandboxed plugin frame.
+pub const PLUGIN_CALL_HEADER: &str = "x-hatchery-plugin";
+
+/// A call the panel page makes for a plugin's frame reaches only that plugin's own
+/// routes; anything else (a core route, another plugin's) is refused here, whatever
+/// the page's own checks let through.
+pub async fn only_own_routes(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<Response> {
+    let Some(plugin) = request.headers().get(PLUGIN_CALL_HEADER) else {
+        return Ok(next.run(request).await);
+    };
+    let plugin = plugin.to_str().unwrap_or_default().to_string();
+    let path = request.uri().path();
+    let own = match path.strip_prefix("/api/plugins/") {
+        Some(rest) => rest.split('/').next() == Some(plugin.as_str()),
+        None => {
+            let scoped = [
+                ("/api/client/servers/", RouteScope::Server),
+                ("/api/admin/", RouteScope::Admin),
+                ("/api/client/account/", RouteScope::Account),
+            ]
+            .into_iter()
+            .find_map(|(prefix, scope)| path.strip_prefix(prefix).map(|rest| (scope, rest)));
+            match scoped {
+                Some((scope, rest)) => {
+                    let rest = match scope {
+                        RouteScope::Server => rest.split_once('/').map_or("", |(_, rest)| rest),
+                        _ => rest,
+                    };
+                    match state.plugins.registry().mounted_route(
+                        scope,
+                        request.method().as_str(),
+                        &format!("/{rest}"),
+                    ) {
+                        MountedRoute::Found { plugin: found, .. } => found.manifest.id == plugin,
+                        _ => false,
+                    }
+                }
+                None => false,
+            }
+        }
+    };
+    if !own {
+        return Err(Error::Forbidden(format!(
+            "plugin {plugin}'s page may call only its own routes"
+        )));
+    }
+    Ok(next.run(request).await)
+}
+
+/// The panel's origin as this browser reached it (the Host it sent, the scheme of the
+/// public URL); the public URL's own when the Host is missing or malformed.
+fn panel_origin(state: &AppState, headers: &HeaderMap) -> String {
+    let public = state.config.public_url.trim_end_matches('/');
+    let scheme = public
+        .split_once("://")
+        .map_or("http", |(scheme, _)| scheme);
+    match headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+    {
+        Some(host)
+            if !host.is_empty()
+                && host.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
+                }) =>
+        {
+            format!("{scheme}://{host}")
+        }
+        _ => public.to_string(),
+    }
+}
+
 pub async fn fallback(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -160,7 +236,10 @@ pub async fn fallback(
                 super::web::console_origin(node.scheme.websocket(), &node.fqdn, node.daemon_port)
             })
             .collect::<Vec<_>>();
-        return Ok(super::web::page(&origins));
+        if request_path == "/plugin-frame" {
+            return Ok(super::web::frame_page(&panel_origin(&state, &headers)));
+        }
+        return Ok(super::web::page(&origins, &state.plugins.ui_modules()));
     }
     let (scope, key, path) = if let Some(rest) = request_path.strip_prefix("/api/client/servers/") {
         let (key, rest) = rest.split_once('/').ok_or_else(no_such_endpoint)?;

@@ -38,6 +38,8 @@ pub async fn asset(
         (header::ETAG, etag.clone()),
         (header::CACHE_CONTROL, "no-cache".to_string()),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        // Sandboxed plugin frames have an opaque origin; modules are public code.
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_string()),
     ];
     if headers
         .get(header::IF_NONE_MATCH)

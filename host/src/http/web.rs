@@ -1,6 +1,14 @@
 //! The web panel (`web/`, a React app built by Vite and embedded at compile time): its
 //! hashed assets are cached for good, `index.html` never, and every page the app
 //! routes in the browser gets `index.html` under a strict Content-Security-Policy.
+//!
+//! Pages carry an import map: plugin modules import `react` and `@hatchery/ui` from the
+//! panel's own build, and modules of plugins enabled when the page loads are pinned by
+//! their integrity. Plugins without `ui_trusted` render in `/plugin-frame`, a sandboxed
+//! page with an opaque origin and no way to reach the network itself.
+
+use base64::Engine as _;
+use sha2::Digest as _;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -10,19 +18,51 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 }
 
-/// What the app may load: only the panel's own scripts; styles inline too (the
-/// component library sets CSS variables at run time); nothing may frame it. Consoles
-/// connect to the nodes' wings, so their websocket origins join `connect-src`.
-pub fn content_security_policy(console_origins: &[String]) -> String {
+/// Modules plugins import by name, mapped to the panel's own build.
+const SHARED_MODULES: &[(&str, &str)] = &[
+    ("react", "/shared/react.js"),
+    ("react/jsx-runtime", "/shared/jsx-runtime.js"),
+    ("@hatchery/ui", "/shared/hatchery-ui.js"),
+];
+
+/// The import map a page carries: shared modules, and plugin modules with integrity.
+pub fn import_map(plugin_modules: &[(String, String)]) -> String {
+    let imports: serde_json::Map<String, serde_json::Value> = SHARED_MODULES
+        .iter()
+        .map(|(name, path)| ((*name).to_string(), serde_json::json!(path)))
+        .collect();
+    let integrity: serde_json::Map<String, serde_json::Value> = plugin_modules
+        .iter()
+        .map(|(url, integrity)| (url.clone(), serde_json::json!(integrity)))
+        .collect();
+    serde_json::json!({ "imports": imports, "integrity": integrity }).to_string()
+}
+
+/// `'sha256-…'` of an inline script, for `script-src`.
+fn script_hash(script: &str) -> String {
+    let digest = sha2::Sha256::digest(script.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+/// What the app may load: only the panel's own scripts (and its import map, by hash);
+/// styles inline too (the component library sets CSS variables at run time); frames
+/// only from itself (sandboxed plugin pages); nothing may frame it. Consoles connect
+/// to the nodes' wings, so their websocket origins join `connect-src`.
+pub fn content_security_policy(console_origins: &[String], import_map: &str) -> String {
     let mut connect = String::from("'self'");
     for origin in console_origins {
         connect.push(' ');
         connect.push_str(origin);
     }
+    let map = script_hash(import_map);
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+        "default-src 'self'; script-src 'self' {map}; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data:; font-src 'self' data:; connect-src {connect}; \
-         frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+         frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; \
+         object-src 'none'"
     )
 }
 
@@ -62,20 +102,22 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-/// A file of the built app, when `path` names one (or lies under `/assets/`).
+/// A file of the built app, when `path` names one (or lies under `/assets/`). Module
+/// files may be loaded by sandboxed plugin frames, whose origin is opaque: they carry
+/// `Access-Control-Allow-Origin: *` (they are public code, sent without credentials).
 pub fn asset(path: &str) -> Option<Response> {
-    if let Some(bytes) = file(path).filter(|_| path != "/index.html") {
+    if let Some(bytes) = file(path).filter(|_| !matches!(path, "/index.html" | "/frame.html")) {
         // Vite names everything under /assets/ after its contents.
         let cache = match path.starts_with("/assets/") {
             true => "public, max-age=31536000, immutable",
             false => "no-cache",
         };
-        return Some(respond(
-            StatusCode::OK,
-            content_type(path),
-            cache,
-            bytes.to_vec(),
-        ));
+        let mut response = respond(StatusCode::OK, content_type(path), cache, bytes.to_vec());
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        return Some(response);
     }
     path.starts_with("/assets/").then(|| {
         respond(
@@ -87,12 +129,23 @@ pub fn asset(path: &str) -> Option<Response> {
     })
 }
 
+/// `html` with the import map as the first thing in its head.
+fn with_import_map(html: &[u8], map: &str) -> Vec<u8> {
+    let html = String::from_utf8_lossy(html);
+    let script = format!("<head>\n    <script type=\"importmap\">{map}</script>");
+    html.replacen("<head>", &script, 1).into_bytes()
+}
+
 /// The app's page, for every path it routes in the browser.
-pub fn page(console_origins: &[String]) -> Response {
-    let page = file("/index.html").map_or_else(|| NOT_BUILT.as_bytes().to_vec(), <[u8]>::to_vec);
+pub fn page(console_origins: &[String], plugin_modules: &[(String, String)]) -> Response {
+    let map = import_map(plugin_modules);
+    let page = file("/index.html").map_or_else(
+        || NOT_BUILT.as_bytes().to_vec(),
+        |html| with_import_map(html, &map),
+    );
     let mut response = respond(StatusCode::OK, "text/html; charset=utf-8", "no-cache", page);
     let headers = response.headers_mut();
-    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(console_origins)) {
+    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(console_origins, &map)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -100,6 +153,40 @@ pub fn page(console_origins: &[String]) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
+    response
+}
+
+/// The page a sandboxed plugin UI runs in. `sandbox allow-scripts` gives it an opaque
+/// origin: it holds no cookies or storage of the panel, and `connect-src 'none'` keeps
+/// it off the network; it asks the panel page (over postMessage) for everything.
+/// `origin` is the panel's, as the browser reached it: scripts come only from there.
+pub fn frame_page(origin: &str) -> Response {
+    let map = import_map(&[]);
+    let Some(html) = file("/frame.html") else {
+        return respond(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "no-cache",
+            b"the web panel was not built into this binary".to_vec(),
+        );
+    };
+    let mut response = respond(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        "no-cache",
+        with_import_map(html, &map),
+    );
+    let policy = format!(
+        "sandbox allow-scripts; default-src 'none'; script-src {origin} {}; \
+         style-src {origin} 'unsafe-inline'; img-src {origin} data:; font-src {origin} data:; \
+         connect-src 'none'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'",
+        script_hash(&map)
+    );
+    if let Ok(policy) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     response
 }
 

@@ -1266,19 +1266,35 @@ impl PluginHost {
     }
 
     /// The principal-visible UI contributions of every enabled plugin.
+    /// Every enabled plugin's UI modules: (URL, integrity), for the page's import map.
+    pub fn ui_modules(&self) -> Vec<(String, String)> {
+        self.ui_contributions_for(|_| true)
+            .into_iter()
+            .map(|view| (view.module, view.integrity))
+            .collect()
+    }
+
     pub fn ui_contributions(&self, principal: Option<&Principal>) -> Vec<UiContributionView> {
+        self.ui_contributions_for(|contribution| match &contribution.permission {
+            None => true,
+            // A server permission depends on the server: the page checks it there.
+            Some(_) if contribution.slot.starts_with("server.") => principal.is_some(),
+            Some(permission) => principal.is_some_and(|p| p.can(permission)),
+        })
+    }
+
+    fn ui_contributions_for(
+        &self,
+        visible: impl Fn(&hatchery_runtime::manifest::UiContribution) -> bool,
+    ) -> Vec<UiContributionView> {
         let registry = self.registry();
         let mut views = Vec::new();
         for plugin in registry.loaded_plugins() {
             for contribution in &plugin.manifest.ui {
-                let visible = match &contribution.permission {
-                    None => true,
-                    Some(permission) => principal.is_some_and(|p| p.can(permission)),
-                };
                 let Some(asset) = plugin.ui_asset(&contribution.module) else {
                     continue;
                 };
-                if visible {
+                if visible(contribution) {
                     views.push(UiContributionView {
                         plugin: plugin.manifest.id.clone(),
                         slot: contribution.slot.clone(),
@@ -1291,6 +1307,9 @@ impl PluginHost {
                             &asset.integrity[7..15].replace(['/', '+'], "_")
                         ),
                         integrity: asset.integrity.clone(),
+                        path: contribution.path.clone(),
+                        permission: contribution.permission.clone(),
+                        trusted: plugin.grants.ui_trusted,
                     });
                 }
             }
@@ -1310,6 +1329,12 @@ pub struct UiContributionView {
     pub module: String,
     /// Subresource integrity for the module.
     pub integrity: String,
+    /// The page's address segment (page slots).
+    pub path: Option<String>,
+    /// On server slots, the server permission the person needs on that server.
+    pub permission: Option<String>,
+    /// Rendered in the panel's page (granted `ui_trusted`) rather than a sandboxed frame.
+    pub trusted: bool,
 }
 
 pub fn host_version() -> semver::Version {

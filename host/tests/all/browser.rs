@@ -190,11 +190,12 @@ fn an_administrator_sets_up_and_runs_a_server_from_the_pages_in_chromium() {
     let staffer = panel.get_as("/api/admin/users/staffer", &chief);
     assert_eq!(staffer.body["data"]["role_id"], roles.body["data"][0]["id"]);
 
-    // Enabled with what stayed ticked: everything asked for but `identity`.
+    // Enabled with what stayed ticked (everything asked for but `identity`), then
+    // disabled at the end of the run.
     let plugin = panel.get_as("/api/admin/plugins/hello-wasm", &chief);
-    assert_eq!(plugin.body["state"], "enabled", "{plugin:?}");
-    assert_eq!(plugin.body["granted"]["database"], true, "{plugin:?}");
-    assert_eq!(plugin.body["granted"]["identity"], false, "{plugin:?}");
+    assert_eq!(plugin.body["state"], "disabled", "{}", plugin.body);
+    assert_eq!(plugin.body["granted"]["database"], true, "{}", plugin.body);
+    assert_eq!(plugin.body["granted"]["identity"], false, "{}", plugin.body);
     let settings = panel.get_as("/api/admin/plugins/hello-wasm/settings", &chief);
     assert_eq!(settings.body["values"]["greeting"], "Ahoy", "{settings:?}");
 
@@ -212,5 +213,54 @@ fn an_administrator_sets_up_and_runs_a_server_from_the_pages_in_chromium() {
                 .contains("ping from chromium")
                 .then_some(())
         },
+    );
+}
+
+/// A trusted plugin's card renders in the page itself; a plugin whose browser module
+/// throws shows an error card where its widget would be, and the page keeps working.
+#[test]
+fn a_broken_plugin_module_shows_an_error_card_and_the_page_works_in_chromium() {
+    let copy = tempfile::tempdir().unwrap();
+    let broken = copy.path().join("broken-ui");
+    crate::support::copy_dir(
+        &crate::support::artifacts().plugins.join("bench-wasm"),
+        &broken,
+    );
+    let manifest = std::fs::read_to_string(broken.join("plugin.toml"))
+        .unwrap()
+        .replace("id = \"bench-wasm\"", "id = \"broken-ui\"")
+        .replace("[capabilities]\n", "[capabilities]\nui_trusted = true\n");
+    std::fs::write(
+        broken.join("plugin.toml"),
+        format!(
+            "{manifest}\n[[ui]]\nslot = \"dashboard.widgets/v1\"\nmodule = \"ui/broken.js\"\nexport = \"Widget\"\ntitle = \"Broken\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir(broken.join("ui")).unwrap();
+    std::fs::write(
+        broken.join("ui/broken.js"),
+        "throw new Error('broken on purpose');\nexport function Widget() { return null; }\n",
+    )
+    .unwrap();
+    let panel = panel(Dialect::Sqlite)
+        .plugin("core-auth")
+        .plugin("hello-native")
+        .plugin_from(&broken)
+        .start();
+    panel.admin_with_password("chief", "correct horse battery");
+    assert_eq!(
+        panel.plugin_health("broken-ui").unwrap()["state"],
+        "enabled"
+    );
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/slots");
+    run_in_chromium(
+        "slots.mjs",
+        &[
+            &panel.url,
+            "chief",
+            "correct horse battery",
+            shots.to_str().unwrap(),
+        ],
     );
 }

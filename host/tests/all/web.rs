@@ -79,3 +79,79 @@ fn the_web_panel_is_served_with_a_strict_policy_and_cached_assets() {
     assert_eq!(missing.status, 404);
     assert_eq!(missing.body["error"]["code"], "not_found");
 }
+
+/// The panel page marks calls it makes for a sandboxed plugin frame; such a call
+/// reaches that plugin's own routes and nothing else, whoever's cookie it carries.
+#[test]
+fn a_call_made_for_a_plugin_frame_reaches_only_that_plugins_routes() {
+    let panel = panel(Dialect::Sqlite)
+        .plugin("hello-wasm")
+        .plugin("hello-native")
+        .start();
+    let root = panel.admin_key();
+    let as_frame = |plugin: &str, method: &str, path: &str| {
+        panel
+            .try_request_with(
+                method,
+                path,
+                &[
+                    ("Authorization", &format!("Bearer {root}")),
+                    ("x-hatchery-plugin", plugin),
+                ],
+                None,
+            )
+            .unwrap()
+            .status
+    };
+    assert_eq!(
+        as_frame("hello-wasm", "GET", "/api/plugins/hello-wasm/hello"),
+        200
+    );
+    assert_eq!(
+        as_frame("hello-wasm", "GET", "/api/admin/hello-wasm/greetings"),
+        200
+    );
+    // Another plugin's route, a core route, an admin route: refused.
+    assert_eq!(
+        as_frame("hello-wasm", "GET", "/api/plugins/hello-native/hello"),
+        403
+    );
+    assert_eq!(as_frame("hello-wasm", "GET", "/api/admin/users"), 403);
+    assert_eq!(as_frame("hello-wasm", "GET", "/api/client/account"), 403);
+    assert_eq!(
+        as_frame(
+            "hello-wasm",
+            "POST",
+            "/api/admin/plugins/hello-wasm/disable"
+        ),
+        403
+    );
+    // The same calls without the mark are the caller's own.
+    assert_eq!(panel.get_as("/api/admin/users", &root).status, 200);
+
+    // The frame page: sandboxed, off the network, scripts only from the panel.
+    let frame = panel.get("/plugin-frame");
+    assert_eq!(frame.status, 200);
+    let policy = frame.header("content-security-policy").unwrap();
+    for directive in [
+        "sandbox allow-scripts",
+        "connect-src 'none'",
+        "default-src 'none'",
+    ] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert!(!policy.contains("allow-same-origin"), "{policy}");
+    // The page's import map shares React and pins the plugins' modules.
+    let page = panel.get("/").raw_text();
+    assert!(page.contains("\"react\":\"/shared/react.js\""), "{page}");
+    assert!(
+        page.contains("/plugin-assets/hello-wasm/ui/hello-card.js"),
+        "{page}"
+    );
+    assert_eq!(
+        panel
+            .get("/shared/react.js")
+            .header("access-control-allow-origin"),
+        Some("*")
+    );
+}

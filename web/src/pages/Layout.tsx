@@ -18,6 +18,7 @@ import { Link, Navigate, Outlet, useLocation, useNavigate } from 'react-router';
 
 import { ApiError, api } from '../lib/api';
 import { mayAdminister, useAccount } from '../lib/account';
+import { pagePath, useContributions } from '../lib/slots';
 import { ErrorNotice } from './parts';
 
 /** Where people go; admin pages show to those holding the permission named. */
@@ -45,6 +46,7 @@ export function Layout() {
   const navigate = useNavigate();
   const queries = useQueryClient();
   const [opened, { toggle, close }] = useDisclosure();
+  const pluginPages = useContributions('admin.pages/v1');
   const { setColorScheme } = useMantineColorScheme();
   const scheme = useComputedColorScheme('light');
 
@@ -67,7 +69,15 @@ export function Layout() {
     );
   }
 
-  const administration = ADMINISTRATION.filter((item) => mayAdminister(account.data, item.permission));
+  const administration = [
+    ...ADMINISTRATION.filter((item) => mayAdminister(account.data, item.permission)),
+    // The host lists only the pages whose permission the person holds.
+    ...(pluginPages.data ?? []).map((page) => ({
+      to: `/admin/p/${page.plugin}/${pagePath(page)}`,
+      label: page.title,
+      permission: '',
+    })),
+  ];
 
   const signOut = async () => {
     await api('POST', '/api/auth/logout').catch(() => undefined);

@@ -7,6 +7,7 @@ import { Link } from 'react-router';
 import { useAccount } from '../lib/account';
 import { type Data, api } from '../lib/api';
 import { LIFECYCLE, POWER, type ServerSummary, bytes, limit, serverPath, useResources } from '../lib/servers';
+import { Slot, WidgetCard } from '../lib/slots';
 import { Empty, ErrorNotice } from './parts';
 
 /** The servers the signed-in person owns or helps run (or, for administrators, all). */
@@ -45,6 +46,9 @@ export function Servers() {
           )}
         </Group>
       </Group>
+      <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }}>
+        <Slot id="dashboard.widgets/v1" wrap={WidgetCard} />
+      </SimpleGrid>
       {servers.isPending && <Loader aria-label="Loading servers" />}
       {servers.isError && <ErrorNotice error={servers.error} />}
       {servers.data?.length === 0 && (

@@ -1,29 +1,32 @@
-// A dashboard widget. React comes from the panel's import map, so this module stays tiny.
+// A dashboard widget. React and the panel's components come through the page's import
+// map, so this module stays tiny and needs no build. This plugin is not granted
+// `ui_trusted`, so the widget runs in a sandboxed frame: `api` is its only way to the
+// panel, and it reaches only this plugin's routes.
 import { createElement as h, useEffect, useState } from "react";
+import { Loader, Text } from "@hatchery/ui";
 
-export function HelloCard() {
+export function HelloCard({ api }) {
   const [state, setState] = useState({ loading: true });
 
   useEffect(() => {
     let live = true;
-    fetch("/api/plugins/hello-wasm/hello")
-      .then((response) => (response.ok ? response.json() : Promise.reject(response.statusText)))
-      .then((data) => live && setState({ data }))
-      .catch((error) => live && setState({ error: String(error) }));
+    api.request("GET", "/hello").then((answer) => {
+      if (!live) return;
+      setState(answer.ok ? { data: answer.body } : { error: `the plugin answered ${answer.status}` });
+    });
     return () => {
       live = false;
     };
-  }, []);
+  }, [api]);
 
-  if (state.loading) return h("p", { "aria-busy": "true" }, "Loading greetings…");
-  if (state.error) return h("p", { role: "alert" }, `Could not load greetings: ${state.error}`);
-  const { greetings } = state.data;
+  if (state.loading) return h(Loader, { size: "sm", "aria-label": "Loading greetings" });
+  if (state.error) return h(Text, { c: "red", role: "alert" }, `Could not load greetings: ${state.error}`);
+  const { greeting, greetings } = state.data;
   return h(
-    "section",
-    null,
-    h("h3", null, "Greetings"),
+    Text,
+    { "data-testid": "hello-widget" },
     greetings === 0
-      ? h("p", null, "Nobody has been greeted yet.")
-      : h("p", null, `${greetings} greeting${greetings === 1 ? "" : "s"} so far.`),
+      ? `${greeting}! Nobody has been greeted yet.`
+      : `${greeting}! ${greetings} greeting${greetings === 1 ? "" : "s"} so far.`,
   );
 }

@@ -5,6 +5,7 @@ import { Link } from 'react-router';
 import { mayAdminister, useAccount } from '../../lib/account';
 import type { Node, Paged } from '../../lib/admin';
 import { type Data, api } from '../../lib/api';
+import { Slot, WidgetCard } from '../../lib/slots';
 import { ActivityList } from '../ActivityList';
 
 function Count(props: { title: string; to: string; value: number | undefined; detail?: string }) {
@@ -57,6 +58,9 @@ export function OverviewPage() {
           />
         )}
         {may('users.read') && <Count title="Users" to="/admin/users" value={users.data?.meta.total} />}
+      </SimpleGrid>
+      <SimpleGrid cols={{ base: 1, sm: 2 }}>
+        <Slot id="admin.overview.cards/v1" wrap={WidgetCard} />
       </SimpleGrid>
       {may('activity.read') && (
         <>

@@ -38,7 +38,12 @@ export function PluginsPage() {
   });
   const [consenting, setConsenting] = useState<Plugin | null>(null);
   const [configuring, setConfiguring] = useState<Plugin | null>(null);
-  const refresh = () => queries.invalidateQueries({ queryKey: ['admin', 'plugins'] });
+  // What plugins add to pages changes with them.
+  const refresh = () =>
+    Promise.all([
+      queries.invalidateQueries({ queryKey: ['admin', 'plugins'] }),
+      queries.invalidateQueries({ queryKey: ['ui', 'contributions'] }),
+    ]);
   const upload = useMutation({
     mutationFn: async (file: File) => {
       // Installed but not enabled: nothing runs before the administrator consents.

@@ -11,6 +11,7 @@ import {
   useResources,
   useServer,
 } from '../../lib/servers';
+import { pagePath, useContributions } from '../../lib/slots';
 import { ErrorNotice } from '../parts';
 
 /** The server pages and the permission each needs to be shown. */
@@ -34,6 +35,7 @@ export function ServerLayout() {
   const resources = useResources(id, server.data?.status === null);
   const location = useLocation();
   const navigate = useNavigate();
+  const pluginTabs = useContributions('server.tabs/v1');
 
   if (server.isPending) {
     return <Loader aria-label="Loading the server" />;
@@ -43,8 +45,15 @@ export function ServerLayout() {
   }
   const details = server.data;
   const pages = PAGES.filter((page) => page.permission === null || can(details.permissions, page.permission));
-  const segment = location.pathname.replace(serverPath(details), '').replace(/^\//, '').split('/')[0] ?? '';
+  const rest = location.pathname.replace(serverPath(details), '').replace(/^\//, '');
+  const segment = rest.startsWith('p/') ? rest : (rest.split('/')[0] ?? '');
   const current = segment === '' ? 'console' : segment;
+  const tabs = [
+    ...pages.map((page) => ({ value: page.page, label: page.label })),
+    ...(pluginTabs.data ?? [])
+      .filter((tab) => tab.permission === null || can(details.permissions, tab.permission))
+      .map((tab) => ({ value: `p/${tab.plugin}/${pagePath(tab)}`, label: tab.title })),
+  ];
   const primary = details.allocations.find((allocation) => allocation.id === details.allocation_id);
   const lifecycle = details.status === null ? undefined : LIFECYCLE[details.status];
   const power = resources.data === undefined ? undefined : POWER[resources.data.current_state];
@@ -80,9 +89,9 @@ export function ServerLayout() {
           keepMounted={false}
         >
           <Tabs.List style={{ flexWrap: 'nowrap' }}>
-            {pages.map((page) => (
-              <Tabs.Tab key={page.page} value={page.page}>
-                {page.label}
+            {tabs.map((tab) => (
+              <Tabs.Tab key={tab.value} value={tab.value}>
+                {tab.label}
               </Tabs.Tab>
             ))}
           </Tabs.List>

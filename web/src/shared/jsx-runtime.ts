@@ -1,0 +1,2 @@
+// `react/jsx-runtime` for plugin modules built with the automatic JSX transform.
+export { Fragment, jsx, jsxs } from 'react/jsx-runtime';
