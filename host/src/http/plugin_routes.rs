@@ -131,15 +131,6 @@ async fn handle(
     into_http(&id, response, Vec::new())
 }
 
-/// Everything the router does not serve: the web panel (any GET outside `/api/`),
-/// plugins' routes at the shared mount points (contract 1.1), else a JSON 404.
-/// - `/api/client/servers/{server}/…`: the host resolves the server and checks the
-///   caller's access and the route's server permission before the plugin runs; the
-///   plugin gets the server's uuid as the `server` parameter and the caller's
-///   permissions on it in `x-hatchery-server-permissions`.
-/// - `/api/admin/…`: root administrators, or staff holding the route's permission.
-/// - `/api/auth/…`: sign-in flows; public or for signed-in users, as declared.
-/// - `/api/client/account/…`: the signed-in caller's own account.
 /// The header the panel page sets on calls it makes for a sandboxed plugin frame.
 pub const PLUGIN_CALL_HEADER: &str = "x-hatchery-plugin";
 
@@ -216,6 +207,15 @@ fn panel_origin(state: &AppState, headers: &HeaderMap) -> String {
     }
 }
 
+/// Everything the router does not serve: the web panel (any GET outside `/api/`),
+/// plugins' routes at the shared mount points (contract 1.1), else a JSON 404.
+/// - `/api/client/servers/{server}/…`: the host resolves the server and checks the
+///   caller's access and the route's server permission before the plugin runs; the
+///   plugin gets the server's uuid as the `server` parameter and the caller's
+///   permissions on it in `x-hatchery-server-permissions`.
+/// - `/api/admin/…`: root administrators, or staff holding the route's permission.
+/// - `/api/auth/…`: sign-in flows; public or for signed-in users, as declared.
+/// - `/api/client/account/…`: the signed-in caller's own account.
 pub async fn fallback(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
