@@ -32,7 +32,6 @@ export default defineConfig({
       '/api': { target: panel, ws: true },
       '/plugin-assets': panel,
       '/plugin-frame': panel,
-      '/setup': panel,
     },
   },
   test: {

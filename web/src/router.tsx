@@ -5,6 +5,7 @@ import { NotFound, RouteError } from './pages/NotFound';
 import { PluginAdminPage, PluginServerTab } from './pages/PluginPage';
 import { ResetPassword } from './pages/ResetPassword';
 import { SecondFactor } from './pages/SecondFactor';
+import { Setup } from './pages/Setup';
 import { Security } from './pages/Security';
 import { Servers } from './pages/Servers';
 import { SignIn } from './pages/SignIn';
@@ -27,6 +28,7 @@ export const router = createBrowserRouter([
   { path: '/sign-in', element: <SignIn /> },
   { path: '/sign-in/second-factor', element: <SecondFactor /> },
   { path: '/reset-password', element: <ResetPassword /> },
+  { path: '/setup', element: <Setup /> },
   {
     element: <Layout />,
     errorElement: <RouteError />,

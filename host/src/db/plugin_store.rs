@@ -291,7 +291,27 @@ fn quote(identifier: &str) -> String {
 
 // ---------------------------------------------------------------- SQLite
 
+/// Opens (creating) a plugin's file. Panels starting together may race to create it:
+/// switching a new file to WAL can answer "database is locked" at once, without waiting
+/// for the busy timeout, so that is tried again a few times.
 async fn open_sqlite(
+    panel: &SqlitePool,
+    plugin_id: &str,
+    settings: &StoreSettings,
+) -> Result<SqlitePool> {
+    let mut attempt = 0;
+    loop {
+        match open_sqlite_once(panel, plugin_id, settings).await {
+            Err(err) if attempt < 8 && err.to_string().contains("database is locked") => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn open_sqlite_once(
     panel: &SqlitePool,
     plugin_id: &str,
     settings: &StoreSettings,

@@ -124,7 +124,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/settings", get(public::settings))
         .route("/api/setup", post(public::setup))
-        .route("/setup", get(public::setup_page))
         .route("/api/auth/logout", post(public::logout))
         .route("/api/auth/methods", get(public::sign_in_methods))
         .route("/api/permissions", get(public::permissions))

@@ -202,11 +202,6 @@ pub async fn permissions(State(state): State<AppState>) -> Json<Data<PermissionC
     data(catalogue)
 }
 
-/// `GET /setup`: the form behind the first-start link (it posts to `/api/setup`).
-pub async fn setup_page() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("../../assets/setup.html"))
-}
-
 /// A way to sign in, from a plugin that provides `auth-method`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignInOption {

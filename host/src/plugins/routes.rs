@@ -9,6 +9,7 @@ pub use hatchery_runtime::routes::RoutePattern;
 pub const CORE_SERVER_ROUTES: &[&str] = &[
     "/",
     "/websocket",
+    "/resources",
     "/power",
     "/command",
     "/settings/rename",
@@ -42,6 +43,7 @@ pub const CORE_ADMIN_ROUTES: &[&str] = &[
     "/nodes",
     "/nodes/{node}",
     "/nodes/{node}/configuration",
+    "/nodes/{node}/health",
     "/nodes/{node}/reset-token",
     "/nodes/{node}/allocations",
     "/eggs",

@@ -264,3 +264,36 @@ fn a_broken_plugin_module_shows_an_error_card_and_the_page_works_in_chromium() {
         ],
     );
 }
+
+/// First start: the setup link from the log creates the first administrator in the
+/// web panel, who can then sign in with that password.
+#[test]
+fn the_first_administrator_is_created_from_the_setup_link_in_chromium() {
+    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+    let log = panel.log();
+    let start = log
+        .find("/setup?token=")
+        .expect("the log holds the setup link");
+    let token: String = log[start + "/setup?token=".len()..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/setup");
+    run_in_chromium(
+        "setup.mjs",
+        &[
+            &format!("{}/setup?token={token}", panel.url),
+            shots.to_str().unwrap(),
+        ],
+    );
+    let signed_in = panel.post_json(
+        "/api/auth/core-auth/password",
+        None,
+        serde_json::json!({ "user": "root", "password": "correct horse battery" }),
+    );
+    assert_eq!(signed_in.status, 200, "{signed_in:?}");
+    assert_eq!(
+        panel.get("/api/settings").body["data"]["setup_required"],
+        false
+    );
+}

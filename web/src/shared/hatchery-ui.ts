@@ -42,7 +42,7 @@ export interface SlotProps {
   slot: string;
   /** The person looking. */
   user: { username: string; admin: boolean };
-  /** Set on server slots (`server.tabs/v1`, `server.console.sidebar/v1`). */
+  /** Set on server slots (`server.tabs/v1`). */
   server?: { uuid: string; short_id: string; name: string };
   api: PluginApi;
 }

@@ -1,0 +1,57 @@
+// Measures the web panel's first load in headless Chromium on loopback (a benchmark,
+// not a test): the JavaScript and CSS the dashboard loads, gzipped, and the time from
+// navigation until the dashboard shows the signed-in person's servers, over several
+// cold loads.
+//
+// node e2e/bench.mjs <panel url> <username> <password> [runs]
+
+import { gzipSync } from 'node:zlib';
+
+import { launch } from './chromium.mjs';
+
+const [panel, username, password, runs = '7'] = process.argv.slice(2);
+const browser = await launch();
+try {
+  const signIn = await (await browser.newContext()).newPage();
+  await signIn.goto(`${panel}/sign-in`);
+  await signIn.getByLabel('Username or e-mail').fill(username);
+  await signIn.getByLabel(/^Password/).fill(password);
+  await signIn.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await signIn.getByRole('heading', { name: 'Your servers' }).waitFor();
+  const state = await signIn.context().storageState();
+
+  const times = [];
+  let shipped = null;
+  for (let run = 0; run < Number(runs); run += 1) {
+    // A fresh context each time: nothing cached.
+    const context = await browser.newContext({ storageState: state });
+    const page = await context.newPage();
+    const bodies = [];
+    page.on('response', (response) => {
+      const type = response.headers()['content-type'] ?? '';
+      if (type.startsWith('text/javascript') || type.startsWith('text/css')) {
+        bodies.push(response.body().then((body) => ({ url: response.url(), type, body })));
+      }
+    });
+    await page.goto(`${panel}/`);
+    await page.getByTestId('server-card').first().waitFor();
+    times.push(await page.evaluate(() => performance.now()));
+    if (shipped === null) {
+      const files = await Promise.all(bodies);
+      const size = (kind) =>
+        files.filter((file) => file.type.includes(kind)).reduce((sum, file) => sum + gzipSync(file.body).length, 0);
+      shipped = { javascript: size('javascript'), css: size('css'), files: files.length };
+    }
+    await context.close();
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  console.log(
+    `first load: ${(shipped.javascript / 1024).toFixed(1)} KiB JavaScript + ${(shipped.css / 1024).toFixed(1)} KiB CSS gzipped in ${shipped.files} files`,
+  );
+  console.log(
+    `dashboard interactive (servers shown) after ${median.toFixed(0)} ms median of ${times.length} cold loads (min ${times[0].toFixed(0)}, max ${times.at(-1).toFixed(0)})`,
+  );
+} finally {
+  await browser.close();
+}
