@@ -214,6 +214,18 @@ fn an_administrator_sets_up_and_runs_a_server_from_the_pages_in_chromium() {
                 .then_some(())
         },
     );
+
+    // Deleted, so its container does not outlive the test.
+    let deleted = panel.request(
+        "DELETE",
+        &format!("/api/admin/servers/{uuid}"),
+        Some(&chief),
+        None,
+    );
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    eventually(Duration::from_secs(60), "wings to drop the server", || {
+        (!node.servers_on_wings().contains(&uuid)).then_some(())
+    });
 }
 
 /// A trusted plugin's card renders in the page itself; a plugin whose browser module

@@ -70,5 +70,6 @@ describe('LineBatcher', () => {
     lines.push(['6']);
     nextFrame();
     expect(writes[1]).toBe('6\r\n');
+    expect([lines.written, lines.skipped]).toEqual([4, 2]);
   });
 });

@@ -238,6 +238,9 @@ export class LineBatcher {
   private pending: string[] = [];
   private dropped = 0;
   private scheduled = false;
+  /** Lines handed to the screen, and lines skipped, since the start. */
+  written = 0;
+  skipped = 0;
 
   constructor(
     private readonly flush: (text: string) => void,
@@ -253,6 +256,7 @@ export class LineBatcher {
       const excess = this.pending.length - this.cap;
       this.pending.splice(0, excess);
       this.dropped += excess;
+      this.skipped += excess;
     }
     if (!this.scheduled) {
       this.scheduled = true;
@@ -276,6 +280,7 @@ export class LineBatcher {
     text += this.pending
       .map((line) => line.replace(/\r?\n$/, '').replace(/\r?\n/g, '\r\n') + '\r\n')
       .join('');
+    this.written += this.pending.length;
     this.pending = [];
     this.flush(text);
   }

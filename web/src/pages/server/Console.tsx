@@ -81,8 +81,11 @@ export default function Console() {
       fit.fit();
     });
     resize.observe(element);
-    const lines = new LineBatcher((text) => {
+    const lines: LineBatcher = new LineBatcher((text) => {
       terminal.write(text);
+      // Read by the console benchmark (e2e/console-bench.mjs).
+      element.dataset.linesWritten = String(lines.written);
+      element.dataset.linesSkipped = String(lines.skipped);
     }, SCROLLBACK);
     // Wings reports bytes sent and received since the start; the graph shows rates.
     let previous: { at: number; rx: number; tx: number } | null = null;
