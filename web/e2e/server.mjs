@@ -217,7 +217,7 @@ try {
   await waveTab.getByTestId('waved').getByText('Waved at Browser game.').waitFor();
   await screenshots(page, 'server-plugin-tab');
   await nav.getByRole('link', { name: 'Greetings kept' }).click();
-  await page.frameLocator('iframe[title="Greetings kept"]').getByTestId('greetings-total').waitFor();
+  await page.frameLocator('iframe[title="Greetings kept"]').getByTestId('greetings-total').getByText(/^\d+ greetings? kept\.$/).waitFor();
 
   // Disabled, and its widget goes.
   await nav.getByRole('link', { name: 'Plugins' }).click();

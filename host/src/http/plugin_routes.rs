@@ -239,7 +239,17 @@ pub async fn fallback(
         if request_path == "/plugin-frame" {
             return Ok(super::web::frame_page(&panel_origin(&state, &headers)));
         }
-        return Ok(super::web::page(&origins, &state.plugins.ui_modules()));
+        let modules: Vec<super::web::PluginModule> = state
+            .plugins
+            .all_ui_contributions()
+            .into_iter()
+            .map(|view| super::web::PluginModule {
+                plugin: view.plugin,
+                url: view.module,
+                integrity: view.integrity,
+            })
+            .collect();
+        return Ok(super::web::page(&origins, &modules));
     }
     let (scope, key, path) = if let Some(rest) = request_path.strip_prefix("/api/client/servers/") {
         let (key, rest) = rest.split_once('/').ok_or_else(no_such_endpoint)?;

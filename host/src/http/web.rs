@@ -25,15 +25,32 @@ const SHARED_MODULES: &[(&str, &str)] = &[
     ("@hatchery/ui", "/shared/hatchery-ui.js"),
 ];
 
-/// The import map a page carries: shared modules, and plugin modules with integrity.
-pub fn import_map(plugin_modules: &[(String, String)]) -> String {
-    let imports: serde_json::Map<String, serde_json::Value> = SHARED_MODULES
+/// One enabled plugin's UI module, for the import map.
+pub struct PluginModule {
+    pub plugin: String,
+    /// Where it is served (`/plugin-assets/<plugin>/…?v=…`).
+    pub url: String,
+    /// `sha256-…`.
+    pub integrity: String,
+}
+
+/// The import map a page carries: the shared modules; one entry per enabled plugin
+/// with UI (`@plugins/<id>/` → its assets, so its modules may import one another by
+/// name); and each of their modules pinned by integrity.
+pub fn import_map(plugin_modules: &[PluginModule]) -> String {
+    let mut imports: serde_json::Map<String, serde_json::Value> = SHARED_MODULES
         .iter()
         .map(|(name, path)| ((*name).to_string(), serde_json::json!(path)))
         .collect();
+    for module in plugin_modules {
+        imports.insert(
+            format!("@plugins/{}/", module.plugin),
+            serde_json::json!(format!("/plugin-assets/{}/", module.plugin)),
+        );
+    }
     let integrity: serde_json::Map<String, serde_json::Value> = plugin_modules
         .iter()
-        .map(|(url, integrity)| (url.clone(), serde_json::json!(integrity)))
+        .map(|module| (module.url.clone(), serde_json::json!(module.integrity)))
         .collect();
     serde_json::json!({ "imports": imports, "integrity": integrity }).to_string()
 }
@@ -137,7 +154,7 @@ fn with_import_map(html: &[u8], map: &str) -> Vec<u8> {
 }
 
 /// The app's page, for every path it routes in the browser.
-pub fn page(console_origins: &[String], plugin_modules: &[(String, String)]) -> Response {
+pub fn page(console_origins: &[String], plugin_modules: &[PluginModule]) -> Response {
     let map = import_map(plugin_modules);
     let page = file("/index.html").map_or_else(
         || NOT_BUILT.as_bytes().to_vec(),

@@ -710,23 +710,25 @@ impl PluginHost {
                 Ok((route.clone(), pattern))
             })
             .collect::<Result<Vec<_>>>()?;
-        let ui_assets = manifest
-            .ui
+        // Every module under ui/, not only the contributed ones: a contribution may
+        // import the plugin's other modules.
+        let ui_assets = files
             .iter()
-            .filter_map(|contribution| {
-                files.get(&contribution.module).map(|bytes| {
-                    let integrity = format!(
-                        "sha256-{}",
-                        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
-                    );
-                    (
-                        contribution.module.clone(),
-                        UiAsset {
-                            bytes: Arc::from(bytes.as_slice()),
-                            integrity,
-                        },
-                    )
-                })
+            .filter(|(path, _)| {
+                path.starts_with("ui/") && (path.ends_with(".js") || path.ends_with(".mjs"))
+            })
+            .map(|(path, bytes)| {
+                let integrity = format!(
+                    "sha256-{}",
+                    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+                );
+                (
+                    path.clone(),
+                    UiAsset {
+                        bytes: Arc::from(bytes.as_slice()),
+                        integrity,
+                    },
+                )
             })
             .collect();
         Ok(LoadedPlugin {
@@ -1266,12 +1268,10 @@ impl PluginHost {
     }
 
     /// The principal-visible UI contributions of every enabled plugin.
-    /// Every enabled plugin's UI modules: (URL, integrity), for the page's import map.
-    pub fn ui_modules(&self) -> Vec<(String, String)> {
+    /// Every enabled plugin's UI contributions, whoever may see them: for the page's
+    /// import map (the modules are public code).
+    pub fn all_ui_contributions(&self) -> Vec<UiContributionView> {
         self.ui_contributions_for(|_| true)
-            .into_iter()
-            .map(|view| (view.module, view.integrity))
-            .collect()
     }
 
     pub fn ui_contributions(&self, principal: Option<&Principal>) -> Vec<UiContributionView> {

@@ -2,6 +2,7 @@
 // (GET /api/admin/hello-wasm/greetings).
 import { createElement as h, useEffect, useState } from "react";
 import { Card, Loader, Text } from "@hatchery/ui";
+import { counted } from "./words.js";
 
 export function GreetingsPage({ api }) {
   const [answer, setAnswer] = useState(null);
@@ -13,6 +14,6 @@ export function GreetingsPage({ api }) {
   return h(
     Card,
     { withBorder: true },
-    h(Text, { "data-testid": "greetings-total" }, `${answer.body.greetings} greetings kept.`),
+    h(Text, { "data-testid": "greetings-total" }, `${counted(answer.body.greetings, "greeting")} kept.`),
   );
 }

@@ -4,6 +4,7 @@
 // panel, and it reaches only this plugin's routes.
 import { createElement as h, useEffect, useState } from "react";
 import { Loader, Text } from "@hatchery/ui";
+import { counted } from "./words.js";
 
 export function HelloCard({ api }) {
   const [state, setState] = useState({ loading: true });
@@ -27,6 +28,6 @@ export function HelloCard({ api }) {
     { "data-testid": "hello-widget" },
     greetings === 0
       ? `${greeting}! Nobody has been greeted yet.`
-      : `${greeting}! ${greetings} greeting${greetings === 1 ? "" : "s"} so far.`,
+      : `${greeting}! ${counted(greetings, "greeting")} so far.`,
   );
 }
