@@ -9,13 +9,14 @@
 // through its consent screen with one capability unticked. Screenshots of the pages,
 // light and dark and at phone width, go to <screenshot dir>.
 //
-// node e2e/server.mjs <panel url> <username> <password> <egg file> <port> <plugin package> <subuser email> <screenshot dir>
+// node e2e/server.mjs <panel url> <username> <password> <egg file> <port> <plugin package> <subuser email> <subuser password> <screenshot dir>
 
 import { mkdirSync, readFileSync } from 'node:fs';
 
 import { launch, watch } from './chromium.mjs';
 
-const [panel, username, password, eggFile, port, pluginPackage, subuserEmail, shots] = process.argv.slice(2);
+const [panel, username, password, eggFile, port, pluginPackage, subuserEmail, subuserPassword, shots] =
+  process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const browser = await launch();
 const problems = [];
@@ -151,6 +152,27 @@ try {
   await screenshots(page, 'users-picker');
   await dialog.getByRole('button', { name: 'Add', exact: true }).click();
   await page.getByTestId('subuser').getByText('2 permissions').waitFor();
+
+  // From the subuser's seat: the console to watch and type into, and nothing more.
+  const helper = await (await browser.newContext()).newPage();
+  watch(helper, problems);
+  await helper.goto(`${panel}/sign-in`);
+  await helper.getByLabel('Username or e-mail').fill(subuserEmail);
+  await helper.getByLabel(/^Password/).fill(subuserPassword);
+  await helper.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await helper.getByTestId('server-card').filter({ hasText: 'Browser game' }).click();
+  await helper.getByTestId('console').getByText('you said: ping from chromium').waitFor({ timeout: 30_000 });
+  await helper.getByLabel('Console command').waitFor();
+  const helperTabs = await helper.getByRole('tab').allTextContents();
+  if (helperTabs.join(',') !== 'Console,Settings') throw new Error(`a subuser sees the tabs ${helperTabs.join(', ')}`);
+  for (const power of ['Start', 'Restart', 'Stop']) {
+    if ((await helper.getByRole('button', { name: power, exact: true }).count()) !== 0) {
+      throw new Error(`a subuser without control.${power.toLowerCase()} sees ${power}`);
+    }
+  }
+  if ((await helper.getByText('Administration').count()) !== 0) throw new Error('a subuser sees the admin pages');
+  await helper.screenshot({ path: `${shots}/subuser-console.png`, fullPage: true });
+  await helper.close();
 
   // The remaining pages render, for the record.
   for (const [tab, name] of [

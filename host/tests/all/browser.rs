@@ -123,7 +123,7 @@ fn an_administrator_sets_up_and_runs_a_server_from_the_pages_in_chromium() {
         .env("HATCHERY_TRUSTED_KEYS", &dev_public_key())
         .start();
     let chief = panel.admin_with_password("chief", "correct horse battery");
-    panel.user_key("helper");
+    panel.user_with_password("helper", "helper password");
     let mut node = LocalNode::register(&panel, "local", None);
     node.start_wings();
     let work = tempfile::tempdir().unwrap();
@@ -152,6 +152,7 @@ fn an_administrator_sets_up_and_runs_a_server_from_the_pages_in_chromium() {
             &port,
             package.to_str().unwrap(),
             "helper@example.com",
+            "helper password",
             shots.to_str().unwrap(),
         ],
     );
