@@ -6,7 +6,7 @@
 // node e2e/account-and-admin.mjs <panel url> <admin username> <password>
 
 import { createHmac } from 'node:crypto';
-import { launch, watch } from './chromium.mjs';
+import { launch, signIn, watch } from './chromium.mjs';
 
 const [panel, username, password] = process.argv.slice(2);
 
@@ -32,11 +32,7 @@ try {
   const page = await (await browser.newContext()).newPage();
   watch(page, problems);
 
-  await page.goto(`${panel}/sign-in`);
-  await page.getByLabel('Username or e-mail').fill(username);
-  await page.getByLabel(/^Password/).fill(password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('heading', { name: 'Your servers' }).waitFor();
+  await signIn(page, panel, username, password);
 
   await page.getByRole('link', { name: 'Sign-in providers' }).click();
   await page.getByText('No providers yet').waitFor();

@@ -7,18 +7,14 @@
 
 import { gzipSync } from 'node:zlib';
 
-import { launch } from './chromium.mjs';
+import { launch, signIn } from './chromium.mjs';
 
 const [panel, username, password, runs = '7'] = process.argv.slice(2);
 const browser = await launch();
 try {
-  const signIn = await (await browser.newContext()).newPage();
-  await signIn.goto(`${panel}/sign-in`);
-  await signIn.getByLabel('Username or e-mail').fill(username);
-  await signIn.getByLabel(/^Password/).fill(password);
-  await signIn.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await signIn.getByRole('heading', { name: 'Your servers' }).waitFor();
-  const state = await signIn.context().storageState();
+  const first = await (await browser.newContext()).newPage();
+  await signIn(first, panel, username, password);
+  const state = await first.context().storageState();
 
   const times = [];
   let shipped = null;

@@ -27,3 +27,27 @@ export function watch(page, problems) {
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
 }
+
+/** Fills in the sign-in form `page` shows, and sends it. */
+export async function submitSignIn(page, login, password) {
+  await page.getByLabel('Username or e-mail').fill(login);
+  await page.getByLabel(/^Password/).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** Signs in on the panel's sign-in page and waits for the dashboard. */
+export async function signIn(page, panel, login, password) {
+  await page.goto(`${panel}/sign-in`);
+  await submitSignIn(page, login, password);
+  await page.getByRole('heading', { name: 'Your servers' }).waitFor();
+}
+
+/** Ends a run: what went wrong on its pages fails it, but for problems that contain one of `expected`. */
+export function finish(problems, expected = []) {
+  const unexpected = problems.filter((problem) => !expected.some((text) => problem.includes(text)));
+  if (unexpected.length > 0) {
+    console.error(unexpected.join('\n'));
+    process.exit(1);
+  }
+  console.log('ok');
+}

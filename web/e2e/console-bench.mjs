@@ -6,17 +6,13 @@
 //
 // node e2e/console-bench.mjs <panel url> <username> <password> <server short id> [seconds]
 
-import { launch } from './chromium.mjs';
+import { launch, signIn } from './chromium.mjs';
 
 const [panel, username, password, server, seconds = '10'] = process.argv.slice(2);
 const browser = await launch();
 try {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  await page.goto(`${panel}/sign-in`);
-  await page.getByLabel('Username or e-mail').fill(username);
-  await page.getByLabel(/^Password/).fill(password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('heading', { name: 'Your servers' }).waitFor();
+  await signIn(page, panel, username, password);
   await page.goto(`${panel}/servers/${server}`);
   await page.getByTestId('console').getByText(/flood line \d+/).first().waitFor({ timeout: 60_000 });
 

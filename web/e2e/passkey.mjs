@@ -5,7 +5,7 @@
 //
 // node e2e/passkey.mjs <panel url, on a host name> <username> <password>
 
-import { launch, watch } from './chromium.mjs';
+import { launch, submitSignIn, watch } from './chromium.mjs';
 
 const [panel, username, password] = process.argv.slice(2);
 const browser = await launch();
@@ -29,9 +29,7 @@ try {
   });
 
   await page.goto(`${panel}/sign-in?redirect=/account/security`);
-  await page.getByLabel('Username or e-mail').fill(username);
-  await page.getByLabel(/^Password/).fill(password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await submitSignIn(page, username, password);
   await page.getByRole('heading', { name: 'Passkeys and security keys' }).waitFor();
 
   await page.getByLabel(/^Passkey name/).fill('laptop');
@@ -51,9 +49,7 @@ try {
   // With a passkey, a password alone is not enough: the key is the second step.
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.waitForURL(/\/sign-in/);
-  await page.getByLabel('Username or e-mail').fill(username);
-  await page.getByLabel(/^Password/).fill(password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await submitSignIn(page, username, password);
   await page.waitForURL(/\/sign-in\/second-factor/);
   await page.getByRole('button', { name: 'Use a security key or passkey' }).click();
   await page.getByRole('heading', { name: 'Your servers' }).waitFor();

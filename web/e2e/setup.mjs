@@ -6,7 +6,7 @@
 
 import { mkdirSync } from 'node:fs';
 
-import { launch, watch } from './chromium.mjs';
+import { finish, launch, watch } from './chromium.mjs';
 
 const [link, shots] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
@@ -35,8 +35,4 @@ try {
   await browser.close();
 }
 
-if (problems.length > 0) {
-  console.error(problems.join('\n'));
-  process.exit(1);
-}
-console.log('ok');
+finish(problems);

@@ -184,6 +184,35 @@ pub async fn only_own_routes(
     Ok(next.run(request).await)
 }
 
+/// The web panel: one of its built files, the sandboxed plugin frame, or the app's
+/// page (with the nodes' console origins and the plugins' modules in it).
+async fn app_page(state: &AppState, path: &str, headers: &HeaderMap) -> Result<Response> {
+    if let Some(asset) = super::web::asset(path) {
+        return Ok(asset);
+    }
+    if path == "/plugin-frame" {
+        return Ok(super::web::frame_page(&panel_origin(state, headers)));
+    }
+    let origins = crate::db::nodes::list(&state.db)
+        .await?
+        .iter()
+        .filter_map(|node| {
+            super::web::console_origin(node.scheme.websocket(), &node.fqdn, node.daemon_port)
+        })
+        .collect::<Vec<_>>();
+    let modules: Vec<super::web::PluginModule> = state
+        .plugins
+        .all_ui_contributions()
+        .into_iter()
+        .map(|view| super::web::PluginModule {
+            plugin: view.plugin,
+            url: view.module,
+            integrity: view.integrity,
+        })
+        .collect();
+    Ok(super::web::page(&origins, &modules))
+}
+
 /// The panel's origin as this browser reached it (the Host it sent, the scheme of the
 /// public URL); the public URL's own when the Host is missing or malformed.
 fn panel_origin(state: &AppState, headers: &HeaderMap) -> String {
@@ -195,12 +224,7 @@ fn panel_origin(state: &AppState, headers: &HeaderMap) -> String {
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
     {
-        Some(host)
-            if !host.is_empty()
-                && host.chars().all(|c| {
-                    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
-                }) =>
-        {
+        Some(host) if super::web::is_plain_host(host) => {
             format!("{scheme}://{host}")
         }
         _ => public.to_string(),
@@ -226,30 +250,7 @@ pub async fn fallback(
 ) -> Result<Response> {
     let request_path = uri.path().to_string();
     if !request_path.starts_with("/api/") && matches!(method, Method::GET | Method::HEAD) {
-        if let Some(asset) = super::web::asset(&request_path) {
-            return Ok(asset);
-        }
-        let origins = crate::db::nodes::list(&state.db)
-            .await?
-            .iter()
-            .filter_map(|node| {
-                super::web::console_origin(node.scheme.websocket(), &node.fqdn, node.daemon_port)
-            })
-            .collect::<Vec<_>>();
-        if request_path == "/plugin-frame" {
-            return Ok(super::web::frame_page(&panel_origin(&state, &headers)));
-        }
-        let modules: Vec<super::web::PluginModule> = state
-            .plugins
-            .all_ui_contributions()
-            .into_iter()
-            .map(|view| super::web::PluginModule {
-                plugin: view.plugin,
-                url: view.module,
-                integrity: view.integrity,
-            })
-            .collect();
-        return Ok(super::web::page(&origins, &modules));
+        return app_page(&state, &request_path, &headers).await;
     }
     let (scope, key, path) = if let Some(rest) = request_path.strip_prefix("/api/client/servers/") {
         let (key, rest) = rest.split_once('/').ok_or_else(no_such_endpoint)?;

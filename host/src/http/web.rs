@@ -86,11 +86,16 @@ pub fn content_security_policy(console_origins: &[String], import_map: &str) -> 
 /// `ws://host:port` for a node, or nothing when its name could smuggle another
 /// directive into the policy (the API validates names; this holds regardless).
 pub fn console_origin(scheme: &str, fqdn: &str, port: i32) -> Option<String> {
-    let safe = !fqdn.is_empty()
-        && fqdn
+    is_plain_host(fqdn).then(|| format!("{scheme}://{fqdn}:{port}"))
+}
+
+/// A host name or address (with an optional port) and nothing else, so it may stand
+/// in a Content-Security-Policy source.
+pub fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    safe.then(|| format!("{scheme}://{fqdn}:{port}"))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Hatchery</title>\

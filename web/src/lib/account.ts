@@ -1,14 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
 
+import type { User } from './admin';
 import { type Data, api } from './api';
 
-export interface Account {
-  id: number;
-  uuid: string;
-  username: string;
-  email: string;
-  admin: boolean;
-  language: string;
+/** The signed-in user, with what they may administer. */
+export interface Account extends User {
   /** Admin permissions the account's role gives (root administrators hold all). */
   permissions: string[];
 }

@@ -107,11 +107,6 @@ export interface AdminServer {
   status: string | null;
 }
 
-export interface Paged<T> {
-  data: T[];
-  meta: { page: number; per_page: number; total: number; last_page: number };
-}
-
 export interface Plugin {
   id: string;
   version: string;

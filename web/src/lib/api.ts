@@ -60,3 +60,23 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 export interface Data<T> {
   data: T;
 }
+
+/** The panel's message about `field` (an input's name), when `error` is about it. */
+export function fieldError(error: unknown, field: string): string | undefined {
+  return error instanceof ApiError && error.field === field ? error.message : undefined;
+}
+
+/**
+ * Whether a form shows `error` above its buttons: it names none of the form's fields
+ * (`fields`; one ending in `.` stands for every field under it), so no input shows it.
+ */
+export function unplacedError(error: unknown, fields: readonly string[]): boolean {
+  if (error === null || error === undefined) {
+    return false;
+  }
+  const field = error instanceof ApiError ? error.field : undefined;
+  return (
+    field === undefined ||
+    !fields.some((name) => (name.endsWith('.') ? field.startsWith(name) : field === name))
+  );
+}

@@ -1,8 +1,6 @@
 import { Badge, Card, Group, Loader, Pagination, Stack, Text, TextInput } from '@mantine/core';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
 
-import { api } from '../lib/api';
+import { usePagedSearch } from '../lib/paged';
 import { Empty, ErrorNotice, When } from './parts';
 
 interface ActivityEntry {
@@ -17,11 +15,6 @@ interface ActivityEntry {
   created_at: string;
 }
 
-interface Page {
-  data: ActivityEntry[];
-  meta: { page: number; last_page: number; total: number };
-}
-
 /** `server.power.start` → `power start`, under the area it happened in. */
 export function describeEvent(event: string): { area: string; action: string } {
   const [area = event, ...rest] = event.split('.');
@@ -34,27 +27,14 @@ function propertyText(value: unknown): string {
 
 /** A paged activity log from `path` (which answers `{data, meta}`), newest first. */
 export function ActivityList({ path, queryKey }: { path: string; queryKey: unknown[] }) {
-  const [page, setPage] = useState(1);
-  const [search, setSearch] = useState('');
-  const activity = useQuery({
-    queryKey: [...queryKey, page, search],
-    queryFn: () =>
-      api<Page>(
-        'GET',
-        `${path}?page=${page}&per_page=25${search === '' ? '' : `&search=${encodeURIComponent(search)}`}`,
-      ),
-    placeholderData: keepPreviousData,
-  });
+  const { query: activity, page, setPage, search, setSearch } = usePagedSearch<ActivityEntry>(queryKey, path, 25);
   return (
     <Stack>
       <TextInput
         placeholder="Filter by event, e.g. server.power"
         aria-label="Filter by event"
         value={search}
-        onChange={(event) => {
-          setSearch(event.currentTarget.value);
-          setPage(1);
-        }}
+        onChange={(event) => setSearch(event.currentTarget.value)}
         maw={360}
       />
       {activity.isPending && <Loader aria-label="Loading activity" />}

@@ -3,7 +3,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 
-import { ApiError, api } from '../lib/api';
+import { api, fieldError as fieldErrorOf, unplacedError } from '../lib/api';
 import { ErrorNotice } from './parts';
 
 /** First start: the link in the panel's log creates the first administrator, once. */
@@ -21,10 +21,8 @@ export function Setup() {
       await navigate('/', { replace: true });
     },
   });
-  const fieldError = (field: string) =>
-    create.error instanceof ApiError && create.error.field === field ? create.error.message : undefined;
+  const fieldError = (field: string) => fieldErrorOf(create.error, field);
   const mismatch = form.again !== '' && form.again !== form.password ? 'The two passwords differ.' : undefined;
-  const placed = ['username', 'email', 'password'].some((field) => fieldError(field) !== undefined);
 
   return (
     <Center mih="100vh" p="md">
@@ -82,7 +80,7 @@ export function Setup() {
               onChange={(event) => setForm({ ...form, again: event.currentTarget.value })}
               error={mismatch}
             />
-            {create.isError && !placed && <ErrorNotice error={create.error} />}
+            {unplacedError(create.error, ['username', 'email', 'password']) && <ErrorNotice error={create.error} />}
             <Button type="submit" loading={create.isPending} disabled={token === ''}>
               Create administrator
             </Button>

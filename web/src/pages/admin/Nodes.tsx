@@ -22,7 +22,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 
 import { mayAdminister, useAccount } from '../../lib/account';
 import type { Node, NodeAllocation, NodeHealth } from '../../lib/admin';
-import { type Data, api } from '../../lib/api';
+import { type Data, api, fieldError as fieldErrorOf, unplacedError } from '../../lib/api';
 import { limit } from '../../lib/servers';
 import { Empty, ErrorNotice } from '../parts';
 
@@ -150,9 +150,7 @@ function NodeForm({ onClose }: { onClose: () => void }) {
       await navigate(`/admin/nodes/${answer.data.name}`);
     },
   });
-  const fieldError = (field: string) =>
-    create.error !== null && 'field' in create.error && create.error.field === field ? create.error.message : undefined;
-  const otherError = create.isError && fieldError((create.error as { field?: string }).field ?? '') === undefined;
+  const fieldError = (field: string) => fieldErrorOf(create.error, field);
   return (
     <Modal opened onClose={onClose} title="Add a node">
       <form
@@ -178,7 +176,9 @@ function NodeForm({ onClose }: { onClose: () => void }) {
             <NumberInput label="Memory (MiB)" value={form.memory_mb} min={0} onChange={(v) => setForm({ ...form, memory_mb: Number(v) })} error={fieldError('memory_mb')} />
             <NumberInput label="Disk (MiB)" value={form.disk_mb} min={0} onChange={(v) => setForm({ ...form, disk_mb: Number(v) })} error={fieldError('disk_mb')} />
           </SimpleGrid>
-          {otherError && <ErrorNotice error={create.error} />}
+          {unplacedError(create.error, ['name', 'fqdn', 'daemon_port', 'sftp_port', 'memory_mb', 'disk_mb']) && (
+            <ErrorNotice error={create.error} />
+          )}
           <Group justify="flex-end">
             <Button variant="default" onClick={onClose}>
               Cancel

@@ -3,8 +3,9 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 
 import { mayAdminister, useAccount } from '../../lib/account';
-import type { Node, Paged } from '../../lib/admin';
+import type { Node } from '../../lib/admin';
 import { type Data, api } from '../../lib/api';
+import type { Paged } from '../../lib/paged';
 import { Slot, WidgetCard } from '../../lib/slots';
 import { ActivityList } from '../ActivityList';
 

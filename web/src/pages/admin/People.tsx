@@ -19,14 +19,15 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useDebouncedValue } from '@mantine/hooks';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 
 import { mayAdminister, useAccount } from '../../lib/account';
-import type { Paged, Role, User } from '../../lib/admin';
-import { ApiError, type Data, api } from '../../lib/api';
+import type { Role, User } from '../../lib/admin';
+import { type Data, api, fieldError as fieldErrorOf, unplacedError } from '../../lib/api';
+import { usePagedSearch } from '../../lib/paged';
 import { usePermissionCatalogue } from '../../lib/permissions';
+import { toggled } from '../../lib/sets';
 import { ActivityList } from '../ActivityList';
 import { Empty, ErrorNotice, When } from '../parts';
 
@@ -38,25 +39,14 @@ function useRoles(enabled = true) {
   });
 }
 
-function fieldErrorOf(error: unknown, field: string): string | undefined {
-  return error instanceof ApiError && error.field === field ? error.message : undefined;
-}
-
 export function UsersPage() {
   const account = useAccount();
   const queries = useQueryClient();
-  const [page, setPage] = useState(1);
-  const [search, setSearch] = useState('');
-  const [debounced] = useDebouncedValue(search, 250);
-  const users = useQuery({
-    queryKey: ['admin', 'users', page, debounced],
-    queryFn: () =>
-      api<Paged<User>>(
-        'GET',
-        `/api/admin/users?page=${page}&per_page=50${debounced === '' ? '' : `&search=${encodeURIComponent(debounced)}`}`,
-      ),
-    placeholderData: keepPreviousData,
-  });
+  const { query: users, page, setPage, search, setSearch } = usePagedSearch<User>(
+    ['admin', 'users'],
+    '/api/admin/users',
+    50,
+  );
   const roles = useRoles(mayAdminister(account.data, 'roles.read'));
   const [editing, setEditing] = useState<User | 'new' | null>(null);
   const remove = useMutation({
@@ -70,7 +60,7 @@ export function UsersPage() {
         <Title order={2}>Users</Title>
         {mayAdminister(account.data, 'users.create') && <Button onClick={() => setEditing('new')}>Add a user</Button>}
       </Group>
-      <TextInput placeholder="Search by name or e-mail" aria-label="Search users" value={search} onChange={(e) => { setSearch(e.currentTarget.value); setPage(1); }} maw={320} />
+      <TextInput placeholder="Search by name or e-mail" aria-label="Search users" value={search} onChange={(e) => setSearch(e.currentTarget.value)} maw={320} />
       {users.isPending && <Loader aria-label="Loading users" />}
       {users.isError && <ErrorNotice error={users.error} />}
       {remove.isError && <ErrorNotice error={remove.error} />}
@@ -174,7 +164,6 @@ function UserForm(props: { user: User | null; roles: Role[]; rootAdmin: boolean;
       props.onClose();
     },
   });
-  const placed = ['username', 'email', 'password', 'role_id'].some((field) => fieldErrorOf(save.error, field) !== undefined);
   return (
     <Modal opened onClose={props.onClose} title={props.user === null ? 'Add a user' : `Edit ${props.user.username}`}>
       <form
@@ -210,7 +199,7 @@ function UserForm(props: { user: User | null; roles: Role[]; rootAdmin: boolean;
               onChange={(e) => setForm({ ...form, admin: e.currentTarget.checked })}
             />
           )}
-          {save.isError && !placed && <ErrorNotice error={save.error} />}
+          {unplacedError(save.error, ['username', 'email', 'password', 'role_id']) && <ErrorNotice error={save.error} />}
           <Group justify="flex-end">
             <Button variant="default" onClick={props.onClose}>
               Cancel
@@ -320,20 +309,12 @@ function RoleForm(props: { role: Role | null; onClose: () => void }) {
                   label={permission.description}
                   description={permission.name}
                   checked={chosen.has(permission.name)}
-                  onChange={(e) => {
-                    const next = new Set(chosen);
-                    if (e.currentTarget.checked) {
-                      next.add(permission.name);
-                    } else {
-                      next.delete(permission.name);
-                    }
-                    setChosen(next);
-                  }}
+                  onChange={(e) => setChosen(toggled(chosen, [permission.name], e.currentTarget.checked))}
                 />
               ))}
             </SimpleGrid>
           )}
-          {save.isError && fieldErrorOf(save.error, 'name') === undefined && <ErrorNotice error={save.error} />}
+          {unplacedError(save.error, ['name']) && <ErrorNotice error={save.error} />}
           <Group justify="flex-end">
             <Button variant="default" onClick={props.onClose}>
               Cancel

@@ -23,8 +23,9 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 
 import { type Plugin, grantsFrom } from '../../lib/admin';
-import { ApiError, api, errorFrom } from '../../lib/api';
+import { api, errorFrom, fieldError, unplacedError } from '../../lib/api';
 import { type SettingField, settingFields } from '../../lib/schemaForm';
+import { toggled } from '../../lib/sets';
 import { Empty, ErrorNotice } from '../parts';
 
 const STATE_COLOR = { enabled: 'green', disabled: 'gray', failed: 'red' } as const;
@@ -187,15 +188,7 @@ function Consent(props: { plugin: Plugin; onClose: () => void; onDone: () => Pro
                   label={item.allows}
                   description={item.grant}
                   checked={chosen.has(item.grant)}
-                  onChange={(event) => {
-                    const next = new Set(chosen);
-                    if (event.currentTarget.checked) {
-                      next.add(item.grant);
-                    } else {
-                      next.delete(item.grant);
-                    }
-                    setChosen(next);
-                  }}
+                  onChange={(event) => setChosen(toggled(chosen, [item.grant], event.currentTarget.checked))}
                 />
               ))}
             </Stack>
@@ -254,9 +247,8 @@ function SettingsForm(props: { plugin: Plugin; settings: PluginSettings; onClose
       props.onClose();
     },
   });
-  const errorFor = (key: string) =>
-    save.error instanceof ApiError && save.error.field === `/${key}` ? save.error.message : undefined;
-  const placed = save.error instanceof ApiError && fields.some((field) => `/${field.key}` === (save.error as ApiError).field);
+  // The panel names a setting by its JSON pointer.
+  const errorFor = (key: string) => fieldError(save.error, `/${key}`);
 
   if (fields.length === 0) {
     return <Empty title="No settings">This plugin has nothing to set.</Empty>;
@@ -279,7 +271,10 @@ function SettingsForm(props: { plugin: Plugin; settings: PluginSettings; onClose
             onChange={(value) => setValues({ ...values, [field.key]: value })}
           />
         ))}
-        {save.isError && !placed && <ErrorNotice error={save.error} />}
+        {unplacedError(
+          save.error,
+          fields.map((field) => `/${field.key}`),
+        ) && <ErrorNotice error={save.error} />}
         <Group justify="flex-end">
           <Button variant="default" onClick={props.onClose}>
             Cancel

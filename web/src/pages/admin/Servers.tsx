@@ -16,14 +16,14 @@ import {
   TextInput,
   Title,
 } from '@mantine/core';
-import { useDebouncedValue } from '@mantine/hooks';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 
 import { mayAdminister, useAccount } from '../../lib/account';
-import type { AdminServer, EggDefinition, EggRecord, Node, NodeAllocation, Paged } from '../../lib/admin';
-import { ApiError, type Data, api } from '../../lib/api';
+import type { AdminServer, EggDefinition, EggRecord, Node, NodeAllocation } from '../../lib/admin';
+import { type Data, api, fieldError as fieldErrorOf, unplacedError } from '../../lib/api';
+import { usePagedSearch } from '../../lib/paged';
 import { fieldFor } from '../../lib/rules';
 import { LIFECYCLE, limit, serverPath } from '../../lib/servers';
 import { Empty, ErrorNotice } from '../parts';
@@ -32,18 +32,11 @@ import { Empty, ErrorNotice } from '../parts';
 export function AdminServersPage() {
   const account = useAccount();
   const queries = useQueryClient();
-  const [page, setPage] = useState(1);
-  const [search, setSearch] = useState('');
-  const [debounced] = useDebouncedValue(search, 250);
-  const servers = useQuery({
-    queryKey: ['admin', 'servers', page, debounced],
-    queryFn: () =>
-      api<Paged<AdminServer>>(
-        'GET',
-        `/api/admin/servers?page=${page}&per_page=50${debounced === '' ? '' : `&search=${encodeURIComponent(debounced)}`}`,
-      ),
-    placeholderData: keepPreviousData,
-  });
+  const { query: servers, page, setPage, search, setSearch } = usePagedSearch<AdminServer>(
+    ['admin', 'servers'],
+    '/api/admin/servers',
+    50,
+  );
   const act = useMutation({
     mutationFn: ({ server, action }: { server: AdminServer; action: 'suspend' | 'unsuspend' | 'reinstall' | 'delete' }) =>
       action === 'delete'
@@ -63,7 +56,7 @@ export function AdminServersPage() {
           </Button>
         )}
       </Group>
-      <TextInput placeholder="Search by name" aria-label="Search servers" value={search} onChange={(e) => { setSearch(e.currentTarget.value); setPage(1); }} maw={320} />
+      <TextInput placeholder="Search by name" aria-label="Search servers" value={search} onChange={(e) => setSearch(e.currentTarget.value)} maw={320} />
       {servers.isPending && <Loader aria-label="Loading servers" />}
       {servers.isError && <ErrorNotice error={servers.error} />}
       {act.isError && <ErrorNotice error={act.error} />}
@@ -207,13 +200,18 @@ export function CreateServerPage() {
       await navigate(serverPath(answer.data));
     },
   });
-  const fieldError = (field: string) =>
-    create.error instanceof ApiError && create.error.field === field ? create.error.message : undefined;
-  const unplaced =
-    create.error instanceof ApiError &&
-    (create.error.field === undefined ||
-      !['name', 'owner', 'node', 'egg', 'allocation', 'memory_mb', 'disk_mb', 'cpu_percent'].includes(create.error.field) &&
-        !create.error.field.startsWith('variables.'));
+  const fieldError = (field: string) => fieldErrorOf(create.error, field);
+  const unplaced = unplacedError(create.error, [
+    'name',
+    'owner',
+    'node',
+    'egg',
+    'allocation',
+    'memory_mb',
+    'disk_mb',
+    'cpu_percent',
+    'variables.',
+  ]);
 
   return (
     <form

@@ -2,7 +2,7 @@ import { Button, Card, Code, Group, Stack, Text, TextInput, Textarea, Title } fr
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 
-import { api } from '../../lib/api';
+import { api, fieldError, unplacedError } from '../../lib/api';
 import { useAccount } from '../../lib/account';
 import { can } from '../../lib/servers';
 import { ErrorNotice } from '../parts';
@@ -28,7 +28,7 @@ export function SettingsPage() {
     mutationFn: () => api('POST', `/api/client/servers/${server.short_id}/settings/reinstall`),
     onSuccess: () => queries.invalidateQueries({ queryKey: ['server', server.short_id], exact: true }),
   });
-  const nameError = rename.error !== null && 'field' in rename.error && rename.error.field === 'name' ? rename.error.message : undefined;
+  const nameError = fieldError(rename.error, 'name');
 
   return (
     <Stack>
@@ -50,7 +50,7 @@ export function SettingsPage() {
                 value={description}
                 onChange={(event) => setDescription(event.currentTarget.value)}
               />
-              {rename.isError && nameError === undefined && <ErrorNotice error={rename.error} />}
+              {unplacedError(rename.error, ['name']) && <ErrorNotice error={rename.error} />}
               <Group justify="flex-end" gap="sm">
                 {rename.isSuccess && (
                   <Text size="sm" c="green" role="status">

@@ -14,9 +14,10 @@ import {
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 
-import { type Data, api } from '../../lib/api';
+import { type Data, api, fieldError, unplacedError } from '../../lib/api';
 import { type PermissionInfo, usePermissionCatalogue } from '../../lib/permissions';
 import { can } from '../../lib/servers';
+import { toggled } from '../../lib/sets';
 import { Empty, ErrorNotice, When } from '../parts';
 import { useCurrentServer } from './ServerLayout';
 
@@ -160,18 +161,8 @@ function SubuserForm(props: {
         : api('POST', `${props.base}/${props.subuser.user_uuid}`, { permissions: [...chosen] }),
     onSuccess: props.onSaved,
   });
-  const toggle = (names: string[], on: boolean) => {
-    const next = new Set(chosen);
-    for (const name of names) {
-      if (on) {
-        next.add(name);
-      } else {
-        next.delete(name);
-      }
-    }
-    setChosen(next);
-  };
-  const emailError = save.error !== null && 'field' in save.error && save.error.field === 'email' ? save.error.message : undefined;
+  const toggle = (names: string[], on: boolean) => setChosen(toggled(chosen, names, on));
+  const emailError = fieldError(save.error, 'email');
 
   return (
     <Modal
@@ -248,7 +239,7 @@ function SubuserForm(props: {
               })}
             </Accordion>
           )}
-          {save.isError && emailError === undefined && <ErrorNotice error={save.error} />}
+          {unplacedError(save.error, props.subuser === null ? ['email'] : []) && <ErrorNotice error={save.error} />}
           <Group justify="flex-end">
             <Button variant="default" onClick={props.onClose}>
               Cancel
