@@ -1,4 +1,4 @@
-import { Alert, Center, Stack, Text } from '@mantine/core';
+import { Alert, Button, Center, Group, Stack, Text } from '@mantine/core';
 import type { ReactNode } from 'react';
 
 import { ApiError } from '../lib/api';
@@ -37,4 +37,18 @@ export function When({ at }: { at: number | string | null | undefined }) {
   }
   const date = typeof at === 'number' ? new Date(at * 1000) : new Date(at);
   return <time dateTime={date.toISOString()}>{date.toLocaleString()}</time>;
+}
+
+/** A dialog form's buttons: cancel, and submit (busy while `saving`). */
+export function FormButtons(props: { onCancel: () => void; saving: boolean; submit?: string }) {
+  return (
+    <Group justify="flex-end">
+      <Button variant="default" onClick={props.onCancel}>
+        Cancel
+      </Button>
+      <Button type="submit" loading={props.saving}>
+        {props.submit ?? 'Save'}
+      </Button>
+    </Group>
+  );
 }

@@ -24,7 +24,7 @@ import { mayAdminister, useAccount } from '../../lib/account';
 import type { Node, NodeAllocation, NodeHealth } from '../../lib/admin';
 import { type Data, api, fieldError as fieldErrorOf, unplacedError } from '../../lib/api';
 import { limit } from '../../lib/servers';
-import { Empty, ErrorNotice } from '../parts';
+import { Empty, ErrorNotice, FormButtons } from '../parts';
 
 function useNodes() {
   return useQuery({
@@ -179,14 +179,7 @@ function NodeForm({ onClose }: { onClose: () => void }) {
           {unplacedError(create.error, ['name', 'fqdn', 'daemon_port', 'sftp_port', 'memory_mb', 'disk_mb']) && (
             <ErrorNotice error={create.error} />
           )}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Add
-            </Button>
-          </Group>
+          <FormButtons onCancel={onClose} saving={create.isPending} submit="Add" />
         </Stack>
       </form>
     </Modal>

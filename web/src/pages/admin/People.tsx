@@ -29,7 +29,7 @@ import { usePagedSearch } from '../../lib/paged';
 import { usePermissionCatalogue } from '../../lib/permissions';
 import { toggled } from '../../lib/sets';
 import { ActivityList } from '../ActivityList';
-import { Empty, ErrorNotice, When } from '../parts';
+import { Empty, ErrorNotice, FormButtons, When } from '../parts';
 
 function useRoles(enabled = true) {
   return useQuery({
@@ -200,14 +200,7 @@ function UserForm(props: { user: User | null; roles: Role[]; rootAdmin: boolean;
             />
           )}
           {unplacedError(save.error, ['username', 'email', 'password', 'role_id']) && <ErrorNotice error={save.error} />}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={props.onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending}>
-              Save
-            </Button>
-          </Group>
+          <FormButtons onCancel={props.onClose} saving={save.isPending} />
         </Stack>
       </form>
     </Modal>
@@ -315,14 +308,7 @@ function RoleForm(props: { role: Role | null; onClose: () => void }) {
             </SimpleGrid>
           )}
           {unplacedError(save.error, ['name']) && <ErrorNotice error={save.error} />}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={props.onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending}>
-              Save
-            </Button>
-          </Group>
+          <FormButtons onCancel={props.onClose} saving={save.isPending} />
         </Stack>
       </form>
     </Modal>

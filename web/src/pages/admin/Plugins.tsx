@@ -26,7 +26,7 @@ import { type Plugin, grantsFrom } from '../../lib/admin';
 import { api, errorFrom, fieldError, unplacedError } from '../../lib/api';
 import { type SettingField, settingFields } from '../../lib/schemaForm';
 import { toggled } from '../../lib/sets';
-import { Empty, ErrorNotice } from '../parts';
+import { Empty, ErrorNotice, FormButtons } from '../parts';
 
 const STATE_COLOR = { enabled: 'green', disabled: 'gray', failed: 'red' } as const;
 
@@ -275,14 +275,7 @@ function SettingsForm(props: { plugin: Plugin; settings: PluginSettings; onClose
           save.error,
           fields.map((field) => `/${field.key}`),
         ) && <ErrorNotice error={save.error} />}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={props.onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={save.isPending}>
-            Save
-          </Button>
-        </Group>
+        <FormButtons onCancel={props.onClose} saving={save.isPending} />
       </Stack>
     </form>
   );

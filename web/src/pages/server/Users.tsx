@@ -18,7 +18,7 @@ import { type Data, api, fieldError, unplacedError } from '../../lib/api';
 import { type PermissionInfo, usePermissionCatalogue } from '../../lib/permissions';
 import { can } from '../../lib/servers';
 import { toggled } from '../../lib/sets';
-import { Empty, ErrorNotice, When } from '../parts';
+import { Empty, ErrorNotice, FormButtons, When } from '../parts';
 import { useCurrentServer } from './ServerLayout';
 
 interface Subuser {
@@ -240,14 +240,7 @@ function SubuserForm(props: {
             </Accordion>
           )}
           {unplacedError(save.error, props.subuser === null ? ['email'] : []) && <ErrorNotice error={save.error} />}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={props.onClose}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={save.isPending}>
-              {props.subuser === null ? 'Add' : 'Save'}
-            </Button>
-          </Group>
+          <FormButtons onCancel={props.onClose} saving={save.isPending} submit={props.subuser === null ? 'Add' : 'Save'} />
         </Stack>
       </form>
     </Modal>
