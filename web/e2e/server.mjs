@@ -24,6 +24,8 @@ const problems = [];
 async function screenshots(page, name) {
   for (const scheme of ['light', 'dark']) {
     await page.emulateMedia({ colorScheme: scheme });
+    // Colours change with a short transition; the picture waits for it to end.
+    await page.waitForTimeout(300);
     await page.screenshot({ path: `${shots}/${name}-${scheme}.png`, fullPage: true });
   }
   await page.emulateMedia({ colorScheme: 'light' });
