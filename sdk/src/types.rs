@@ -71,6 +71,21 @@ impl Request {
             .map_err(|err| crate::Error::bad_request(format!("invalid JSON body: {err}")))
     }
 
+    /// The query string's fields, or a 400 error that names the one that is wrong.
+    pub fn query_fields<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::Error> {
+        serde_urlencoded::from_str(&self.query)
+            .map_err(|err| crate::Error::bad_request(format!("invalid query: {err}")))
+    }
+
+    /// One query-string value (percent-decoded), the first if it is given twice.
+    pub fn query_value(&self, name: &str) -> Option<String> {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&self.query)
+            .ok()?
+            .into_iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
     /// The body's fields, from JSON or from an HTML form
     /// (`application/x-www-form-urlencoded`), as the `content-type` says.
     pub fn fields<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::Error> {
@@ -308,6 +323,13 @@ impl DbValue {
     pub fn as_str(&self) -> Option<&str> {
         match self {
             DbValue::Text(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            DbValue::Blob(value) => Some(value),
             _ => None,
         }
     }

@@ -107,7 +107,7 @@ pub async fn stream_target(
     Ok((wings, only))
 }
 
-/// Writes a whole file, atomically.
+/// Writes a whole file, atomically, on behalf of `via` (`plugin:<id>`).
 pub async fn write(
     core: &Core,
     actor: &Actor,
@@ -115,6 +115,7 @@ pub async fn write(
     access: &ServerAccess,
     path: &str,
     contents: Vec<u8>,
+    via: &str,
 ) -> Result<()> {
     let only = write_kind(access)?;
     refuse_unless_ready(server)?;
@@ -123,12 +124,11 @@ pub async fn write(
         .await?
         .write_file(&server.uuid, path, contents, only)
         .await?;
-    written(core, actor, server, path, bytes, "api").await;
+    written(core, actor, server, path, bytes, via).await;
     Ok(())
 }
 
-/// Tells subscribers and the activity log that `path` was written (`via` the API, a
-/// plugin, …).
+/// Tells subscribers and the activity log that `path` was written (`via` a plugin).
 pub async fn written(
     core: &Core,
     actor: &Actor,
@@ -139,7 +139,13 @@ pub async fn written(
 ) {
     core.events.publish(host_event(
         "file.written",
-        json!({ "server": server.uuid, "files": [path], "via": via, "user_id": actor.user_id }),
+        json!({
+            "server": server.uuid,
+            "files": [path],
+            "via": via,
+            "user_id": actor.user_id,
+            "username": actor.user_id.map(|_| actor.name.as_str()),
+        }),
     ));
     core.record(
         actor,

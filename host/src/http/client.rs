@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::api::{Data, PageQuery, Paginated, data, found, paginated};
@@ -653,54 +652,6 @@ pub async fn activity(
     };
     let (rows, total) = activity::page(&state.db, &filter, &page).await?;
     Ok(paginated(rows, total, page))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct FileQuery {
-    /// The file's path inside the server's directory.
-    pub file: String,
-}
-
-/// A file's contents.
-#[utoipa::path(get, path = "/api/client/servers/{server}/files/contents", tag = "files",
-    params(("server" = String, Path), FileQuery),
-    responses((status = 200, description = "the file's bytes", content_type = "application/octet-stream")),
-    security(("api_key" = []), ("session" = [])))]
-pub async fn file_contents(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(key): Path<String>,
-    Query(query): Query<FileQuery>,
-) -> Result<Vec<u8>> {
-    let (server, access) = server_for(&state, &caller, &key).await?;
-    actions::files::read(&state.core(), &server, &access, &query.file, None).await
-}
-
-/// Writes a file (created if missing, replaced whole and atomically otherwise).
-#[utoipa::path(post, path = "/api/client/servers/{server}/files/write", tag = "files",
-    params(("server" = String, Path), FileQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 204, description = "written")),
-    security(("api_key" = []), ("session" = [])))]
-pub async fn file_write(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(key): Path<String>,
-    Query(query): Query<FileQuery>,
-    body: Bytes,
-) -> Result<StatusCode> {
-    let (server, access) = server_for(&state, &caller, &key).await?;
-    actions::files::write(
-        &state.core(),
-        &caller.actor(),
-        &server,
-        &access,
-        &query.file,
-        body.to_vec(),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The server's addresses, the primary first.

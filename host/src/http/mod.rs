@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, get, post, put};
@@ -42,10 +43,9 @@ use crate::secrets::SecretBox;
 use caches::Caches;
 use limiter::LoginLimiter;
 
-/// Largest request body a plugin route receives.
-pub const PLUGIN_BODY_LIMIT: usize = 8 * 1024 * 1024;
-/// Largest file written through the API in one request (uploads go to wings directly).
-pub const FILE_WRITE_LIMIT: usize = 16 * 1024 * 1024;
+/// Largest request body a plugin route receives (a whole file written through
+/// core-files' `files/write`; uploads go to wings directly).
+pub const PLUGIN_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// Largest egg file imported.
 pub const EGG_LIMIT: usize = 4 * 1024 * 1024;
 
@@ -176,14 +176,6 @@ pub fn router(state: AppState) -> Router {
             post(client::allocation_primary),
         )
         .route(
-            "/api/client/servers/{id}/files/contents",
-            get(client::file_contents),
-        )
-        .route(
-            "/api/client/servers/{id}/files/write",
-            post(client::file_write).layer(DefaultBodyLimit::max(FILE_WRITE_LIMIT)),
-        )
-        .route(
             "/api/admin/users",
             get(admin_users::user_list).post(admin_users::user_create),
         )
@@ -280,7 +272,8 @@ pub fn router(state: AppState) -> Router {
             "/api/plugins/{id}/{*path}",
             any(plugin_routes::dispatch).layer(DefaultBodyLimit::max(PLUGIN_BODY_LIMIT)),
         )
-        .fallback(plugin_routes::fallback)
+        // Plugins' server, admin, auth and account routes: the host's own routes win.
+        .fallback(plugin_routes::fallback.layer(DefaultBodyLimit::max(PLUGIN_BODY_LIMIT)))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             plugin_routes::only_own_routes,

@@ -15,7 +15,7 @@ use super::{account, admin_eggs, admin_nodes, admin_servers, admin_users, client
         client::list, client::show, client::websocket, client::resources, client::power, client::command, client::rename,
         client::reinstall, client::startup, client::update_variable, client::docker_image,
         client::subuser_list, client::subuser_create, client::subuser_update, client::subuser_delete,
-        client::activity, client::file_contents, client::file_write,
+        client::activity,
         client::allocation_list, client::allocation_claim, client::allocation_notes,
         client::allocation_primary, client::allocation_release,
         admin_users::user_list, admin_users::user_show, admin_users::user_create, admin_users::user_update,

@@ -389,6 +389,7 @@ pub async fn activity(
                     "files": file_list(&new.properties),
                     "via": via,
                     "user_id": new.actor_id,
+                    "username": new.actor_id.and(new.actor.as_deref()),
                 }),
             ));
         }

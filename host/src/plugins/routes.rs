@@ -23,8 +23,6 @@ pub const CORE_SERVER_ROUTES: &[&str] = &[
     "/network/allocations",
     "/network/allocations/{allocation}",
     "/network/allocations/{allocation}/primary",
-    "/files/contents",
-    "/files/write",
 ];
 
 /// The host's own paths below `/api/admin`.

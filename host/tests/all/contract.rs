@@ -12,7 +12,10 @@ use crate::support::{DIALECTS, Dialect, eventually, panel};
 #[test]
 fn a_plugin_sees_servers_as_each_user_may_and_records_activity_and_secrets() {
     for dialect in DIALECTS {
-        let panel = panel(dialect).plugin("hello-wasm").start();
+        let panel = panel(dialect)
+            .plugin("hello-wasm")
+            .plugin("core-files")
+            .start();
         let admin = panel.admin_key();
         let owner = panel.user_key("owner");
         let helper = panel.user_key("helper");
@@ -324,7 +327,10 @@ fn sign_in_routes_set_sessions_and_admin_routes_need_their_permission() {
 /// wings.
 #[test]
 fn sftp_logins_are_checked_by_the_sign_in_provider() {
-    let panel = panel(Dialect::Sqlite).plugin("sign-in-test").start();
+    let panel = panel(Dialect::Sqlite)
+        .plugin("sign-in-test")
+        .plugin("core-files")
+        .start();
     let admin = panel.admin_key();
     let methods = panel.get("/api/auth/methods");
     assert_eq!(methods.status, 200, "{methods:?}");
@@ -531,6 +537,7 @@ fn a_backup_driver_runs_inside_wings_and_follows_the_panel() {
     use sha2::Digest;
     let panel = panel(Dialect::Sqlite)
         .plugin("local-archives")
+        .plugin("core-files")
         .env("HATCHERY_WASM_TIMEOUT_MS", "1500")
         .start();
     let admin = panel.admin_key();

@@ -827,7 +827,7 @@ impl Drop for SmallDisk {
 
 #[test]
 fn a_full_disk_during_a_write_keeps_the_old_file_and_says_why() {
-    let panel = panel(Dialect::Sqlite).start();
+    let panel = panel(Dialect::Sqlite).plugin("core-files").start();
     let admin = panel.admin_key();
     let owner = panel.user_key("owner");
     let mut node = LocalNode::register(&panel, "local", None);

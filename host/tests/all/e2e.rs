@@ -14,7 +14,10 @@ use crate::support::{Dialect, eventually, panel};
 
 #[test]
 fn a_server_is_created_installed_started_and_deleted_through_real_wings() {
-    let panel = panel(Dialect::Sqlite).plugin("core-auth").start();
+    let panel = panel(Dialect::Sqlite)
+        .plugin("core-auth")
+        .plugin("core-files")
+        .start();
     let work = tempfile::tempdir().unwrap();
     let root_key = panel.admin_key();
     let owner_key = panel.user_with_password("owner", "owner password");

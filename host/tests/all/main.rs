@@ -7,6 +7,7 @@ mod config;
 mod contract;
 mod core_auth;
 mod core_auth_oauth;
+mod core_files;
 mod crashes;
 mod database;
 mod e2e;

@@ -116,7 +116,7 @@ fn send(request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HostError>
 pub fn start_sign_in(request: &Request) -> Result<Response, Error> {
     let provider = oauth_providers::enabled(request)?;
     crate::failures::count_start(request.client_ip(), now())?;
-    let wanted = query_value(request, "redirect");
+    let wanted = request.query_value("redirect");
     let redirect = safe_redirect(wanted.as_deref());
     let (url, state) = open_flow(request, &provider, None, &redirect)?;
     Ok(Response::redirect(&url).with_cookie(FLOW_COOKIE, &state, FLOW_SECONDS as u64))
@@ -232,7 +232,7 @@ fn ended(response: Response) -> Response {
 /// the browser back; sign in, or link, and go on.
 pub fn callback(request: &Request) -> Result<Response, Error> {
     let provider = oauth_providers::enabled(request)?;
-    let state = query_value(request, "state").unwrap_or_default();
+    let state = request.query_value("state").unwrap_or_default();
     // The browser that started the flow holds its state; no other browser does.
     let bound = request
         .cookie(FLOW_COOKIE)
@@ -251,10 +251,10 @@ fn finish(request: &Request, provider: &Provider, flow: &Flow) -> Result<Respons
         Some(_) => "/account/security",
         None => "/sign-in",
     };
-    if query_value(request, "error").is_some() {
+    if request.query_value("error").is_some() {
         return Ok(failed(page, "denied"));
     }
-    let Some(code) = query_value(request, "code") else {
+    let Some(code) = request.query_value("code") else {
         return Ok(failed(page, "denied"));
     };
     let identity = match who_is_it(request, provider, flow, code) {
@@ -725,12 +725,6 @@ fn panel_url(request: &Request) -> Result<String, Error> {
         .panel_url()
         .map(str::to_string)
         .ok_or_else(|| Error::internal("the host did not say the panel's address"))
-}
-
-fn query_value(request: &Request, name: &str) -> Option<String> {
-    oauth2::url::form_urlencoded::parse(request.query.as_bytes())
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {

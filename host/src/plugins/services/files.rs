@@ -142,9 +142,12 @@ impl NodeFiles for HostServices {
         contents: Vec<u8>,
     ) -> Result<(), HostError> {
         let t = self.file_target(caller, key).await?;
-        files::write(&self.core, &t.actor, &t.server, &t.access, path, contents)
-            .await
-            .map_err(host_error)
+        let via = format!("plugin:{}", self.plugin_id);
+        files::write(
+            &self.core, &t.actor, &t.server, &t.access, path, contents, &via,
+        )
+        .await
+        .map_err(host_error)
     }
 
     /// Starts a streamed write: wings receives the parts as they are appended.

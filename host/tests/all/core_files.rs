@@ -1,0 +1,345 @@
+//! core-files against a real wings on podman: Pterodactyl's file API served by the
+//! plugin with each subuser permission enforced, a folder of 20,000 entries listed
+//! whole, and the edit history — saves through the API and over OpenSSH `sftp`
+//! become revisions, diffs name the changed lines, and a restore gives back exactly
+//! the old bytes.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::local_node::{
+    LocalNode, Sftp, add_ports, create_server, import_fixture_egg, server_request, wait_installed,
+};
+use crate::support::{Dialect, Panel, eventually, panel};
+
+struct Files<'a> {
+    panel: &'a Panel,
+    base: String,
+}
+
+impl Files<'_> {
+    fn get(&self, path: &str, key: &str) -> crate::support::Answer {
+        self.panel.get_as(&format!("{}{path}", self.base), key)
+    }
+
+    fn send(&self, method: &str, path: &str, key: &str, body: Value) -> crate::support::Answer {
+        self.panel
+            .json(method, &format!("{}{path}", self.base), key, Some(body))
+    }
+
+    fn write(&self, file: &str, key: &str, bytes: &[u8]) -> crate::support::Answer {
+        self.panel.request(
+            "POST",
+            &format!("{}/write?file={file}", self.base),
+            Some(key),
+            Some(bytes.to_vec()),
+        )
+    }
+
+    fn history(&self, file: &str, key: &str) -> Vec<Value> {
+        let answer = self.get(&format!("/history?file={file}"), key);
+        assert_eq!(answer.status, 200, "{answer:?}");
+        answer.body["data"].as_array().unwrap().clone()
+    }
+}
+
+fn vias(revisions: &[Value]) -> Vec<String> {
+    revisions
+        .iter()
+        .map(|revision| revision["via"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn files_are_managed_as_each_subuser_may_and_every_save_is_a_revision() {
+    let panel = panel(Dialect::Sqlite)
+        .plugin("core-auth")
+        .plugin("core-files")
+        .start();
+    let admin = panel.admin_key();
+    let owner = panel.user_with_password("owner", "owner password");
+    let work = tempfile::tempdir().unwrap();
+    let mut node = LocalNode::register(&panel, "local", None);
+    node.start_wings();
+    import_fixture_egg(&panel, "Fixture Game", str::to_string);
+    let port = add_ports(&panel, &admin, "local", 1)[0];
+    let uuid = create_server(
+        &panel,
+        &admin,
+        server_request("files", "Fixture Game", port.into()),
+    );
+    wait_installed(&panel, &uuid);
+    let short_id = &uuid[..8];
+    let volume = node.volumes.join(&uuid);
+    let files = Files {
+        panel: &panel,
+        base: format!("/api/client/servers/{short_id}/files"),
+    };
+
+    // Saves through the API are revisions, numbered from 1, newest first.
+    let first = b"motd=welcome\nmax-players=10\npvp=true\n";
+    let second = b"motd=welcome\nmax-players=20\npvp=true\n";
+    assert_eq!(files.write("server.cfg", &owner, first).status, 204);
+    assert_eq!(files.write("server.cfg", &owner, second).status, 204);
+    // A save that changes nothing adds no revision.
+    assert_eq!(files.write("/server.cfg", &owner, second).status, 204);
+    let revisions = files.history("server.cfg", &owner);
+    assert_eq!(vias(&revisions), ["api", "api"], "{revisions:?}");
+    assert_eq!(revisions[0]["revision"], 2);
+    assert_eq!(revisions[0]["username"], "owner");
+    assert_eq!(revisions[0]["size"], second.len());
+
+    // A save over OpenSSH's sftp is heard from wings and kept too.
+    let third = b"motd=edited over sftp\nmax-players=20\npvp=false\n";
+    std::fs::write(work.path().join("server.cfg"), third).unwrap();
+    let sftp = Sftp {
+        port: node.sftp_port,
+        dir: work.path().to_path_buf(),
+    };
+    let (ok, output) = sftp.run(
+        &format!("owner.{short_id}"),
+        "owner password",
+        "put server.cfg server.cfg\n",
+    );
+    assert!(ok, "{output}\n{}", node.log());
+    let revisions = eventually(Duration::from_secs(30), "the SFTP save's revision", || {
+        let revisions = files.history("server.cfg", &owner);
+        (revisions.len() == 3).then_some(revisions)
+    });
+    assert_eq!(vias(&revisions), ["sftp", "api", "api"]);
+    assert_eq!(revisions[0]["username"], "owner");
+
+    // The diff names the changed lines.
+    let diff = files.get("/history/diff?file=server.cfg&from=1&to=3", &owner);
+    assert_eq!(diff.status, 200, "{diff:?}");
+    let unified = diff.body["data"]["unified"].as_str().unwrap();
+    for line in [
+        "-motd=welcome",
+        "+motd=edited over sftp",
+        "-max-players=10",
+        "+pvp=false",
+    ] {
+        assert!(
+            unified.lines().any(|seen| seen == line),
+            "{line} in\n{unified}"
+        );
+    }
+    assert_eq!(diff.body["data"]["added"], 3);
+
+    // Restoring gives back exactly the old bytes, and is a revision itself.
+    let restored = files.send(
+        "POST",
+        "/history/restore",
+        &owner,
+        json!({ "file": "server.cfg", "revision": 1 }),
+    );
+    assert_eq!(restored.status, 200, "{restored:?}");
+    assert_eq!(restored.body["data"]["revision"], 4);
+    assert_eq!(restored.body["data"]["via"], "restore");
+    assert_eq!(restored.body["data"]["restored_from"], 1);
+    assert_eq!(std::fs::read(volume.join("server.cfg")).unwrap(), first);
+    let contents = files.get("/contents?file=server.cfg", &owner);
+    assert_eq!(contents.raw, first);
+    let old = files.get("/history/contents?file=server.cfg&revision=3", &owner);
+    assert_eq!(old.raw, third);
+
+    // A file first saved here after it was made elsewhere keeps how it was.
+    std::fs::write(volume.join("made-by-the-game.txt"), "generated\n").unwrap();
+    assert_eq!(
+        files
+            .write("made-by-the-game.txt", &owner, b"edited\n")
+            .status,
+        204
+    );
+    let revisions = files.history("made-by-the-game.txt", &owner);
+    assert_eq!(vias(&revisions), ["api", "original"]);
+    let original = files.get(
+        "/history/contents?file=made-by-the-game.txt&revision=1",
+        &owner,
+    );
+    assert_eq!(original.raw, b"generated\n");
+
+    // Binary files are not kept.
+    assert_eq!(
+        files.write("world.dat", &owner, b"\0\x01binary").status,
+        204
+    );
+    assert!(files.history("world.dat", &owner).is_empty());
+
+    // History follows a rename and survives a delete (restore brings the file back).
+    assert_eq!(
+        files
+            .send(
+                "POST",
+                "/create-folder",
+                &owner,
+                json!({ "root": "/", "name": "config" })
+            )
+            .status,
+        204
+    );
+    let moved = files.send(
+        "PUT",
+        "/rename",
+        &owner,
+        json!({ "root": "/", "files": [{ "from": "server.cfg", "to": "config/server.cfg" }] }),
+    );
+    assert_eq!(moved.status, 204, "{moved:?}");
+    assert_eq!(files.history("config/server.cfg", &owner).len(), 4);
+    assert!(files.history("server.cfg", &owner).is_empty());
+    let deleted = files.send(
+        "POST",
+        "/delete",
+        &owner,
+        json!({ "root": "/config", "files": ["server.cfg"] }),
+    );
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert!(!volume.join("config/server.cfg").exists());
+    let back = files.send(
+        "POST",
+        "/history/restore",
+        &owner,
+        json!({ "file": "/config/server.cfg", "revision": 3 }),
+    );
+    assert_eq!(back.status, 200, "{back:?}");
+    assert_eq!(
+        std::fs::read(volume.join("config/server.cfg")).unwrap(),
+        third
+    );
+
+    // The rest of Pterodactyl's file API.
+    let copied = files.send(
+        "POST",
+        "/copy",
+        &owner,
+        json!({ "location": "/config/server.cfg" }),
+    );
+    assert_eq!(copied.status, 204, "{copied:?}");
+    let chmod = files.send(
+        "POST",
+        "/chmod",
+        &owner,
+        json!({ "root": "/config", "files": [{ "file": "server.cfg", "mode": 600 }] }),
+    );
+    assert_eq!(chmod.status, 204, "{chmod:?}");
+    let listed = files.get("/list?directory=/config", &owner);
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let entries = listed.body["data"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{listed:?}");
+    let cfg = entries
+        .iter()
+        .find(|entry| entry["attributes"]["name"] == "server.cfg")
+        .unwrap();
+    assert_eq!(cfg["object"], "file_object");
+    assert_eq!(cfg["attributes"]["mode"], "-rw-------");
+    assert_eq!(cfg["attributes"]["mode_bits"], "600");
+    assert_eq!(cfg["attributes"]["is_file"], true);
+    let download = files.get("/download?file=config/server.cfg", &owner);
+    assert_eq!(download.body["object"], "signed_url", "{download:?}");
+    let url = download.body["attributes"]["url"].as_str().unwrap();
+    let fetched = ureq::get(url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_vec()
+        .unwrap();
+    assert_eq!(fetched, third);
+    let archive = files.send(
+        "POST",
+        "/compress",
+        &owner,
+        json!({ "root": "/config", "files": ["server.cfg"] }),
+    );
+    assert_eq!(archive.status, 200, "{archive:?}");
+    assert!(
+        archive.body["attributes"]["name"]
+            .as_str()
+            .unwrap()
+            .ends_with(".tar.gz"),
+        "{archive:?}"
+    );
+    let escape = files.get("/contents?file=../../etc/passwd", &owner);
+    assert_eq!(escape.status, 400, "{escape:?}");
+
+    // Each operation checks the permission Pterodactyl uses for it.
+    let lister = panel.user_key("lister");
+    let writer = panel.user_key("writer");
+    let users = format!("/api/client/servers/{short_id}/users");
+    for (email, permissions) in [
+        ("lister@example.com", json!(["file.read", "file.update"])),
+        (
+            "writer@example.com",
+            json!(["file.read", "file.read-content", "file.update"]),
+        ),
+    ] {
+        let added = panel.json(
+            "POST",
+            &users,
+            &owner,
+            Some(json!({ "email": email, "permissions": permissions })),
+        );
+        assert_eq!(added.status, 201, "{added:?}");
+    }
+    assert_eq!(files.get("/list", &lister).status, 200);
+    assert_eq!(
+        files
+            .get("/contents?file=config/server.cfg", &lister)
+            .status,
+        403
+    );
+    assert_eq!(
+        files
+            .get("/download?file=config/server.cfg", &lister)
+            .status,
+        403
+    );
+    assert_eq!(
+        files.get("/history?file=config/server.cfg", &lister).status,
+        403
+    );
+    assert_eq!(files.write("new.txt", &writer, b"new").status, 403);
+    assert!(!volume.join("new.txt").exists());
+    let folder = files.send("POST", "/create-folder", &writer, json!({ "name": "nope" }));
+    assert_eq!(folder.status, 403, "{folder:?}");
+    assert_eq!(files.get("/upload", &writer).status, 403);
+    let removal = files.send(
+        "POST",
+        "/delete",
+        &writer,
+        json!({ "files": ["made-by-the-game.txt"] }),
+    );
+    assert_eq!(removal.status, 403, "{removal:?}");
+    // file.update changes existing files, and its saves are the writer's revisions.
+    assert_eq!(
+        files
+            .write("made-by-the-game.txt", &writer, b"by the writer\n")
+            .status,
+        204
+    );
+    let revisions = files.history("made-by-the-game.txt", &writer);
+    assert_eq!(revisions[0]["username"], "writer");
+
+    // A folder of 20,000 entries lists whole, or page by page.
+    let crowd = volume.join("crowd");
+    std::fs::create_dir(&crowd).unwrap();
+    for n in 0..20_000 {
+        std::fs::write(crowd.join(format!("file-{n:05}.txt")), "x").unwrap();
+    }
+    let listed = files.get("/list?directory=crowd", &owner);
+    assert_eq!(listed.status, 200);
+    let names: Vec<_> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["attributes"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 20_000);
+    assert_eq!(names[19_999], "file-19999.txt");
+    let page = files.get("/list?directory=crowd&per_page=5000&page=4", &owner);
+    assert_eq!(page.body["data"].as_array().unwrap().len(), 5000);
+    assert_eq!(page.body["data"][0]["attributes"]["name"], "file-15000.txt");
+    assert_eq!(page.body["meta"]["pagination"]["total"], 20_000);
+    assert_eq!(page.body["meta"]["pagination"]["total_pages"], 4);
+    node.kill_wings();
+}
