@@ -246,3 +246,50 @@ mod tests {
         assert_eq!(folder.mime, "inode/directory");
     }
 }
+
+/// One entry inside an archive: `GET …/files/archive/list?file=` answers a list of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveEntry {
+    /// The path inside the archive, `/`-separated, folders without a trailing `/`.
+    pub name: String,
+    /// Uncompressed bytes (0 for folders and links).
+    pub size: u64,
+    pub directory: bool,
+    pub symlink: bool,
+    /// Seconds since the Unix epoch, when the archive records it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<i64>,
+}
+
+/// `GET …/files/archive/contents?file=&entry=`: one entry's bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArchiveEntryQuery {
+    pub file: String,
+    pub entry: String,
+}
+
+/// `POST …/files/archive/extract`: `entries` (files or folders; none: everything) of
+/// archive `file` into folder `root`, each landing there under its own name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtractEntries {
+    pub file: String,
+    #[serde(default)]
+    pub entries: Vec<String>,
+    #[serde(default)]
+    pub root: String,
+}
+
+/// `GET …/files/checksum?file=&algorithm=`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChecksumQuery {
+    pub file: String,
+    /// `sha256`, `md5` or `crc32`.
+    pub algorithm: String,
+}
+
+/// A file's checksum, lowercase hex.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Checksum {
+    pub algorithm: String,
+    pub checksum: String,
+}

@@ -229,8 +229,39 @@ mod archives {
 
     /// A tar.gz whose entry names are written raw, so hostile names survive.
     fn tar_gz_with(entries: &[(&str, &[u8], tar::EntryType, &str)]) -> Vec<u8> {
-        let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let mut builder = tar::Builder::new(encoder);
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&tar_with(entries)).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn tar_zst_with(entries: &[(&str, &[u8], tar::EntryType, &str)]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(
+            &tar_with(entries)[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        )
+    }
+
+    /// A 7z archive; an entry with a link target becomes a Unix symlink (p7zip's way:
+    /// the mode in the attributes' high half).
+    fn seven_zip_with(entries: &[(&str, &[u8], &str)]) -> Vec<u8> {
+        let mut writer =
+            sevenz_rust2::ArchiveWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+        for (name, data, link) in entries {
+            let mut entry = sevenz_rust2::ArchiveEntry::new_file(name);
+            let data: &[u8] = if link.is_empty() {
+                data
+            } else {
+                entry.has_windows_attributes = true;
+                entry.windows_attributes = 0x8000 | (0o120777 << 16);
+                link.as_bytes()
+            };
+            writer.push_archive_entry(entry, Some(data)).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    fn tar_with(entries: &[(&str, &[u8], tar::EntryType, &str)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
         for (name, data, kind, link) in entries {
             let mut header = tar::Header::new_gnu();
             header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
@@ -244,7 +275,7 @@ mod archives {
             header.set_cksum();
             builder.append(&header, *data).unwrap();
         }
-        builder.into_inner().unwrap().finish().unwrap()
+        builder.into_inner().unwrap()
     }
 
     fn entries(dir: &std::path::Path) -> Vec<String> {
@@ -376,6 +407,134 @@ mod archives {
     }
 
     #[test]
+    fn every_format_is_browsed_read_and_extracted_in_part() {
+        let s = setup();
+        let files = ServerFiles::open(&s.root, 0).unwrap();
+        let regular = tar::EntryType::Regular;
+        let contents: [(&str, &[u8]); 3] = [
+            ("config/server.properties", b"motd=packed\n"),
+            ("config/ops.json", b"[]"),
+            ("world/level.dat", &[0, 1, 2, 3]),
+        ];
+        let tar_entries: Vec<_> = contents
+            .iter()
+            .map(|(name, data)| (*name, *data, regular, ""))
+            .collect();
+        let seven: Vec<_> = contents
+            .iter()
+            .map(|(name, data)| (*name, *data, ""))
+            .collect();
+        for (name, bytes) in [
+            ("a.zip", zip_with(&contents)),
+            ("a.jar", zip_with(&contents)),
+            ("a.tar", tar_with(&tar_entries)),
+            ("a.tar.gz", tar_gz_with(&tar_entries)),
+            ("a.tar.zst", tar_zst_with(&tar_entries)),
+            ("a.7z", seven_zip_with(&seven)),
+        ] {
+            std::fs::write(s.root.join(name), bytes).unwrap();
+            let listed = files.archive_entries(name).unwrap();
+            let names: Vec<_> = listed.iter().map(|entry| entry.name.as_str()).collect();
+            assert_eq!(
+                names,
+                [
+                    "config/server.properties",
+                    "config/ops.json",
+                    "world/level.dat"
+                ],
+                "{name}"
+            );
+            assert_eq!(listed[2].size, 4, "{name}");
+            assert_eq!(
+                files
+                    .archive_entry(name, "config/server.properties", 1024)
+                    .unwrap(),
+                b"motd=packed\n",
+                "{name}"
+            );
+            let missing = files.archive_entry(name, "nope.txt", 1024).unwrap_err();
+            assert!(
+                missing.to_string().contains("has no entry"),
+                "{name}: {missing}"
+            );
+            let small = files.archive_entry(name, "config/server.properties", 4);
+            assert!(small.is_err(), "{name}: read past its limit");
+
+            // One file lands under its own name; a folder with what it holds.
+            let out = format!("/out-{name}");
+            files.create_dir(&out).unwrap();
+            files
+                .extract(&out, name, &["config/ops.json".into()])
+                .unwrap();
+            let landed = s.root.join(&out[1..]);
+            assert_eq!(entries(&landed), ["ops.json"], "{name}");
+            files.extract(&out, name, &["config".into()]).unwrap();
+            assert_eq!(
+                std::fs::read(landed.join("config/server.properties")).unwrap(),
+                b"motd=packed\n",
+                "{name}"
+            );
+            assert_eq!(entries(&landed), ["config", "ops.json"], "{name}");
+        }
+    }
+
+    #[test]
+    fn hostile_entries_in_any_format_refuse_the_whole_extraction() {
+        let s = setup();
+        let files = ServerFiles::open(&s.root, 0).unwrap();
+        files.create_dir("/target").unwrap();
+        let regular = tar::EntryType::Regular;
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            (
+                "slip.tar.zst",
+                tar_zst_with(&[
+                    ("ok.txt", b"fine", regular, ""),
+                    ("a/../../evil.txt", b"evil", regular, ""),
+                ]),
+                "unsafe entry",
+            ),
+            (
+                "link.7z",
+                seven_zip_with(&[("ok.txt", b"fine", ""), ("sneaky", b"", "../../outside")]),
+                "pointing outside",
+            ),
+            (
+                "slip.7z",
+                seven_zip_with(&[("ok.txt", b"fine", ""), ("../evil.txt", b"evil", "")]),
+                "unsafe entry",
+            ),
+        ];
+        for (name, bytes, expected) in cases {
+            std::fs::write(s.root.join(name), bytes).unwrap();
+            // Choosing only the harmless entry does not get the archive past the checks.
+            for only in [vec![], vec!["ok.txt".to_string()]] {
+                let err = files
+                    .extract("/target", name, &only)
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains(expected), "{name}: `{err}` lacks `{expected}`");
+                assert!(entries(&s.root.join("target")).is_empty(), "{name}");
+            }
+        }
+        assert_eq!(entries(&s.outside), ["secret.txt"]);
+    }
+
+    #[test]
+    fn archives_with_too_many_entries_are_not_opened() {
+        let s = setup();
+        let many: Vec<(String, &[u8])> = (0..=hatchery_wings::files::archives::MAX_ENTRIES)
+            .map(|n| (format!("f{n}"), &b""[..]))
+            .collect();
+        let named: Vec<(&str, &[u8])> = many.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+        std::fs::write(s.root.join("many.zip"), zip_with(&named)).unwrap();
+        let files = ServerFiles::open(&s.root, 0).unwrap();
+        let err = files.archive_entries("many.zip").unwrap_err().to_string();
+        assert!(err.contains("more than 100000 entries"), "{err}");
+        assert!(files.decompress("/", "many.zip").is_err());
+        assert!(!s.root.join("f0").exists());
+    }
+
+    #[test]
     fn zip_bombs_are_stopped_by_ratio_and_quota() {
         let s = setup();
         // 40 MiB of zeros compresses to a few tens of KiB: far beyond 200x its size.
@@ -388,6 +547,12 @@ mod archives {
         let err = files.decompress("/", "bomb.zip").unwrap_err().to_string();
         assert!(err.contains("expands to more than"), "{err}");
         assert!(!s.root.join("zeros.bin").exists());
+        // Reading the entry to view it is refused the same way.
+        let err = files
+            .archive_entry("bomb.zip", "zeros.bin", u64::MAX / 2)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expands to more than"), "{err}");
 
         // Within the ratio but over the quota.
         std::fs::write(

@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use hatchery_protocol::files::{
-    ChmodFiles, Copied, CopyFile, CreateDirectory, Decompress, DirectoryQuery, EntryKind,
-    FileEntry, FileList, FileQuery, RenameFiles, WriteQuery,
+    ArchiveEntry, ArchiveEntryQuery, Checksum, ChecksumQuery, ChmodFiles, Copied, CopyFile,
+    CreateDirectory, Decompress, DirectoryQuery, EntryKind, ExtractEntries, FileEntry, FileList,
+    FileQuery, RenameFiles, WriteQuery,
 };
 
 use super::{ApiError, ApiResult, App};
@@ -40,6 +41,19 @@ pub fn routes<E: Executor>() -> Router<App<E>> {
             "/api/servers/{uuid}/files/decompress",
             post(decompress::<E>),
         )
+        .route(
+            "/api/servers/{uuid}/files/archive/list",
+            get(archive_list::<E>),
+        )
+        .route(
+            "/api/servers/{uuid}/files/archive/contents",
+            get(archive_contents::<E>),
+        )
+        .route(
+            "/api/servers/{uuid}/files/archive/extract",
+            post(archive_extract::<E>),
+        )
+        .route("/api/servers/{uuid}/files/checksum", get(checksum::<E>))
         .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
@@ -272,4 +286,65 @@ async fn decompress<E: Executor>(
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// An archive's entries, read without extracting anything (Hatchery's addition).
+async fn archive_list<E: Executor>(
+    State(manager): State<App<E>>,
+    Path(uuid): Path<String>,
+    Query(query): Query<FileQuery>,
+) -> ApiResult<Json<Vec<ArchiveEntry>>> {
+    let entries = with_files(&manager, &uuid, move |files| {
+        files.archive_entries(&query.file)
+    })
+    .await?;
+    Ok(Json(entries))
+}
+
+/// One file inside an archive, up to the editor's read limit (Hatchery's addition).
+async fn archive_contents<E: Executor>(
+    State(manager): State<App<E>>,
+    Path(uuid): Path<String>,
+    Query(query): Query<ArchiveEntryQuery>,
+) -> ApiResult<Response> {
+    let bytes = with_files(&manager, &uuid, move |files| {
+        files.archive_entry(&query.file, &query.entry, MAX_READ_BYTES)
+    })
+    .await?;
+    let mut response = Body::from(bytes).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/octet-stream"),
+    );
+    Ok(response)
+}
+
+/// Some entries of an archive (or all) into a folder (Hatchery's addition).
+async fn archive_extract<E: Executor>(
+    State(manager): State<App<E>>,
+    Path(uuid): Path<String>,
+    Json(body): Json<ExtractEntries>,
+) -> ApiResult<StatusCode> {
+    with_files(&manager, &uuid, move |files| {
+        files.extract(&body.root, &body.file, &body.entries)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A file's sha256, md5 or crc32 (Hatchery's addition).
+async fn checksum<E: Executor>(
+    State(manager): State<App<E>>,
+    Path(uuid): Path<String>,
+    Query(query): Query<ChecksumQuery>,
+) -> ApiResult<Json<Checksum>> {
+    let algorithm = query.algorithm.clone();
+    let checksum = with_files(&manager, &uuid, move |files| {
+        files.checksum(&query.file, &query.algorithm)
+    })
+    .await?;
+    Ok(Json(Checksum {
+        algorithm,
+        checksum,
+    }))
 }

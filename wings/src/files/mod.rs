@@ -321,6 +321,49 @@ impl ServerFiles {
         Ok(contents)
     }
 
+    /// A file's checksum as lowercase hex: `sha256`, `md5` or `crc32`; any size, read
+    /// in chunks.
+    pub fn checksum(&self, path: &str, algorithm: &str) -> Result<String> {
+        use sha2::Digest as _;
+        use std::io::Read as _;
+        enum Hasher {
+            Sha256(sha2::Sha256),
+            Md5(md5::Md5),
+            Crc32(crc32fast::Hasher),
+        }
+        let mut hasher = match algorithm {
+            "sha256" => Hasher::Sha256(sha2::Sha256::new()),
+            "md5" => Hasher::Md5(md5::Md5::new()),
+            "crc32" => Hasher::Crc32(crc32fast::Hasher::new()),
+            other => {
+                return Err(Error::BadRequest(format!(
+                    "`{other}` is not a checksum wings computes: sha256, md5 or crc32"
+                )));
+            }
+        };
+        let relative = clean(path)?;
+        let mut file = open_regular(&self.root, &relative, &mut read_options(), path)?.into_std();
+        let mut chunk = vec![0u8; 256 * 1024];
+        loop {
+            let read = match file.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(fail(path, err)),
+            };
+            match &mut hasher {
+                Hasher::Sha256(hasher) => hasher.update(&chunk[..read]),
+                Hasher::Md5(hasher) => hasher.update(&chunk[..read]),
+                Hasher::Crc32(hasher) => hasher.update(&chunk[..read]),
+            }
+        }
+        Ok(match hasher {
+            Hasher::Sha256(hasher) => hex::encode(hasher.finalize()),
+            Hasher::Md5(hasher) => hex::encode(hasher.finalize()),
+            Hasher::Crc32(hasher) => format!("{:08x}", hasher.finalize()),
+        })
+    }
+
     /// Writes a whole file atomically, creating parent directories.
     pub fn write(&self, path: &str, contents: &[u8]) -> Result<()> {
         self.write_from(path, contents).map(drop)
@@ -857,445 +900,4 @@ fn fail(path: &str, source: std::io::Error) -> Error {
     }
 }
 
-/// Archives: compressing files into a `.tar.gz` and extracting `.tar.gz`, `.tgz`, `.tar`
-/// and `.zip` archives, with the same confinement as every other operation.
-pub mod archives {
-    use std::io::{Read, Seek};
-    use std::path::{Path, PathBuf};
-
-    use cap_std::fs::Dir;
-
-    use super::{ServerFiles, clean, fail};
-    use crate::error::{Error, Result};
-
-    /// An archive may expand to at most this many times its own size, whatever the
-    /// quota says (zip bombs).
-    pub const MAX_EXPANSION_RATIO: u64 = 200;
-
-    impl ServerFiles {
-        /// Packs `names` (files or directories inside `dir`) into a new
-        /// `archive-<time>.tar.gz` in `dir`; returns its path. Links are stored as
-        /// links, never followed.
-        pub fn compress(&self, dir: &str, names: &[String]) -> Result<String> {
-            let base = clean(dir)?;
-            let stamp = chrono_like_stamp();
-            let archive_path = base.join(format!("archive-{stamp}.tar.gz"));
-            let partial = base.join(format!(".archive-{stamp}.tar.gz.wings-partial"));
-            let written = (|| -> Result<()> {
-                let file = self.root.create(&partial).map_err(|err| fail(dir, err))?;
-                let encoder =
-                    flate2::write::GzEncoder::new(file.into_std(), flate2::Compression::default());
-                let mut builder = tar::Builder::new(encoder);
-                builder.follow_symlinks(false);
-                for name in names {
-                    let relative = clean(&format!("{}/{name}", base.display()))?;
-                    let inside = relative
-                        .strip_prefix(&base)
-                        .unwrap_or(&relative)
-                        .to_path_buf();
-                    if inside.as_os_str().is_empty() {
-                        return Err(Error::BadRequest(format!("`{name}` is not inside `{dir}`")));
-                    }
-                    add_to_tar(&self.root, &mut builder, &relative, &inside)?;
-                }
-                builder
-                    .into_inner()
-                    .and_then(|encoder| encoder.finish())
-                    .map(drop)
-                    .map_err(|source| Error::Io {
-                        context: "cannot finish the archive".into(),
-                        source,
-                    })
-            })();
-            let finished = written.and_then(|()| {
-                let size = self
-                    .root
-                    .metadata(&partial)
-                    .map_err(|err| fail(dir, err))?
-                    .len();
-                // The archive already sits on the disk; the quota has to allow it.
-                self.check_quota(0).map_err(|_| {
-                    Error::QuotaExceeded(format!("not enough disk space for a {size}-byte archive"))
-                })?;
-                self.root
-                    .rename(&partial, &self.root, &archive_path)
-                    .map_err(|err| fail(dir, err))
-            });
-            if let Err(err) = finished {
-                let _ = self.root.remove_file(&partial);
-                return Err(err);
-            }
-            self.usage.invalidate();
-            Ok(format!("/{}", archive_path.display()))
-        }
-
-        /// Extracts `archive` into `dir`. Entries that would land outside `dir`, links
-        /// that point outside it, special files, and expansion beyond the quota or
-        /// [`MAX_EXPANSION_RATIO`] are refused, and then nothing is extracted at all.
-        pub fn decompress(&self, dir: &str, archive: &str) -> Result<()> {
-            let base = clean(dir)?;
-            let archive_relative = clean(archive)?;
-            let archive_size = self
-                .root
-                .metadata(&archive_relative)
-                .map_err(|err| fail(archive, err))?
-                .len();
-            let mut budget = Budget {
-                ratio_bytes: archive_size.max(1).saturating_mul(MAX_EXPANSION_RATIO),
-                files: self,
-                archive,
-            };
-            let staging = base.join(format!(".wings-extract-{}", chrono_like_stamp()));
-            self.root
-                .create_dir_all(&staging)
-                .map_err(|err| fail(dir, err))?;
-            let extracted = (|| -> Result<()> {
-                let stage = self.root.open_dir(&staging).map_err(|err| fail(dir, err))?;
-                let file = super::open_regular(
-                    &self.root,
-                    &archive_relative,
-                    &mut super::read_options(),
-                    archive,
-                )?
-                .into_std();
-                let name = archive.to_ascii_lowercase();
-                if name.ends_with(".zip") {
-                    extract_zip(file, &stage, &mut budget)
-                } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
-                    extract_tar(flate2::read::GzDecoder::new(file), &stage, &mut budget)
-                } else if name.ends_with(".tar") {
-                    extract_tar(file, &stage, &mut budget)
-                } else {
-                    Err(Error::BadRequest(format!(
-                        "`{archive}` is not an archive wings can extract (.zip, .tar.gz, .tgz, .tar)"
-                    )))
-                }?;
-                merge(&self.root, &staging, &base)
-            })();
-            let _ = self.root.remove_dir_all(&staging);
-            // What was reserved is on disk now (or was removed): measure afresh.
-            self.usage.invalidate();
-            extracted
-        }
-    }
-
-    impl ServerFiles {
-        /// Writes the whole server directory to `out` as a tar stream (a backup).
-        /// Links are stored as links, never followed; special files are left out.
-        pub fn archive_all<W: std::io::Write>(&self, out: W) -> Result<W> {
-            let mut builder = tar::Builder::new(out);
-            builder.follow_symlinks(false);
-            let listing_failed = |source| Error::Io {
-                context: "cannot list the server's files".into(),
-                source,
-            };
-            let mut names = Vec::new();
-            for entry in self.root.entries().map_err(listing_failed)? {
-                names.push(entry.map_err(listing_failed)?.file_name());
-            }
-            names.sort_unstable();
-            for name in names {
-                let path = Path::new(&name);
-                add_to_tar(&self.root, &mut builder, path, path)?;
-            }
-            builder.into_inner().map_err(|source| Error::Io {
-                context: "cannot finish the archive".into(),
-                source,
-            })
-        }
-    }
-
-    /// Adds `path` (stored as `inside`) and, for a directory, everything beneath it;
-    /// iterative, so no directory depth can overflow the stack.
-    fn add_to_tar<W: std::io::Write>(
-        root: &Dir,
-        builder: &mut tar::Builder<W>,
-        path: &Path,
-        inside: &Path,
-    ) -> Result<()> {
-        let mut pending = vec![(path.to_path_buf(), inside.to_path_buf())];
-        while let Some((path, inside)) = pending.pop() {
-            let display = path.display().to_string();
-            let metadata = root
-                .symlink_metadata(&path)
-                .map_err(|err| fail(&display, err))?;
-            let io = |source| Error::Io {
-                context: format!("cannot archive `{display}`"),
-                source,
-            };
-            let mut header = tar::Header::new_gnu();
-            header.set_mode(cap_std::fs::PermissionsExt::mode(&metadata.permissions()) & 0o7777);
-            if metadata.is_symlink() {
-                let target = root
-                    .read_link_contents(&path)
-                    .map_err(|err| fail(&display, err))?;
-                header.set_entry_type(tar::EntryType::Symlink);
-                header.set_size(0);
-                builder
-                    .append_link(&mut header, &inside, target)
-                    .map_err(io)?;
-            } else if metadata.is_dir() {
-                header.set_entry_type(tar::EntryType::Directory);
-                header.set_size(0);
-                builder
-                    .append_data(&mut header, &inside, std::io::empty())
-                    .map_err(io)?;
-                let mut children = Vec::new();
-                for entry in root.read_dir(&path).map_err(|err| fail(&display, err))? {
-                    children.push(entry.map_err(io)?.file_name());
-                }
-                // Popped in name order.
-                children.sort_unstable_by(|a, b| b.cmp(a));
-                pending.extend(
-                    children
-                        .into_iter()
-                        .map(|name| (path.join(&name), inside.join(&name))),
-                );
-            } else if metadata.is_file() {
-                let file = super::open_regular(root, &path, &mut super::read_options(), &display)?;
-                header.set_size(file.metadata().map_err(io)?.len());
-                builder
-                    .append_data(&mut header, &inside, file.into_std())
-                    .map_err(io)?;
-            }
-            // Special files are left out: their "contents" never end.
-        }
-        Ok(())
-    }
-
-    /// Where an archive entry may go: a relative path that stays inside.
-    fn entry_path(name: &str, archive: &str) -> Result<PathBuf> {
-        let refuse = || {
-            Error::BadRequest(format!(
-                "`{archive}` contains the unsafe entry `{name}`; nothing was extracted"
-            ))
-        };
-        if name.starts_with('/') || name.contains('\0') || name.contains('\\') {
-            return Err(refuse());
-        }
-        let mut clean = PathBuf::new();
-        for component in Path::new(name).components() {
-            match component {
-                std::path::Component::Normal(part) => clean.push(part),
-                std::path::Component::CurDir => {}
-                _ => return Err(refuse()),
-            }
-        }
-        Ok(clean)
-    }
-
-    /// Whether a link at `link` (relative to the extraction directory) pointing at
-    /// `target` stays inside it: relative targets only, never climbing above the top.
-    fn link_stays_inside(link: &Path, target: &Path) -> bool {
-        if target.is_absolute() {
-            return false;
-        }
-        let mut depth = link.components().count().saturating_sub(1) as i64;
-        for component in target.components() {
-            match component {
-                std::path::Component::ParentDir => depth -= 1,
-                std::path::Component::Normal(_) => depth += 1,
-                std::path::Component::CurDir => {}
-                _ => return false,
-            }
-            if depth < 0 {
-                return false;
-            }
-        }
-        true
-    }
-
-    fn bomb(archive: &str) -> Error {
-        Error::QuotaExceeded(format!(
-            "`{archive}` expands to more than the disk space allowed (or more than {MAX_EXPANSION_RATIO} times its size); nothing was extracted"
-        ))
-    }
-
-    /// What an extraction may still create: bytes within the expansion ratio, and
-    /// bytes and entries within the server's quota and entry limit, reserved as they
-    /// are written so other writes cannot take the same space meanwhile.
-    struct Budget<'a> {
-        ratio_bytes: u64,
-        files: &'a ServerFiles,
-        archive: &'a str,
-    }
-
-    impl Budget<'_> {
-        fn take(&mut self, bytes: u64, entries: u64) -> Result<()> {
-            if bytes > self.ratio_bytes {
-                return Err(bomb(self.archive));
-            }
-            let limits = (self.files.quota.unwrap_or(u64::MAX), self.files.max_entries);
-            let fits = self
-                .files
-                .usage
-                .reserve(bytes, entries, limits, || super::measure(&self.files.root))?;
-            if let Err(used) = fits {
-                if used.entries + entries > limits.1 {
-                    return Err(Error::QuotaExceeded(format!(
-                        "`{}` holds more files than the server may have ({} at most); nothing was extracted",
-                        self.archive, limits.1
-                    )));
-                }
-                return Err(bomb(self.archive));
-            }
-            self.ratio_bytes -= bytes;
-            Ok(())
-        }
-    }
-
-    /// Copies one entry's bytes into the staging directory, within `budget`.
-    fn write_entry(
-        stage: &Dir,
-        path: &Path,
-        reader: &mut dyn Read,
-        budget: &mut Budget<'_>,
-    ) -> Result<()> {
-        let display = path.display().to_string();
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            stage
-                .create_dir_all(parent)
-                .map_err(|err| fail(&display, err))?;
-        }
-        budget.take(0, 1)?;
-        let mut file = stage.create(path).map_err(|err| fail(&display, err))?;
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            let read = match reader.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(read) => read,
-                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    return Err(Error::Io {
-                        context: format!("cannot extract `{display}` from `{}`", budget.archive),
-                        source,
-                    });
-                }
-            };
-            budget.take(read as u64, 0)?;
-            std::io::Write::write_all(&mut file, &chunk[..read])
-                .map_err(|err| fail(&display, err))?;
-        }
-        Ok(())
-    }
-
-    fn extract_tar<R: Read>(reader: R, stage: &Dir, budget: &mut Budget<'_>) -> Result<()> {
-        let archive = budget.archive;
-        let io = |source| Error::Io {
-            context: format!("cannot read `{archive}`"),
-            source,
-        };
-        let mut tar = tar::Archive::new(reader);
-        for entry in tar.entries().map_err(io)? {
-            let mut entry = entry.map_err(io)?;
-            let name = entry.path().map_err(io)?.to_string_lossy().into_owned();
-            let path = entry_path(&name, archive)?;
-            match entry.header().entry_type() {
-                tar::EntryType::Directory => {
-                    if !path.as_os_str().is_empty() {
-                        budget.take(0, 1)?;
-                        stage
-                            .create_dir_all(&path)
-                            .map_err(|err| fail(&name, err))?;
-                    }
-                }
-                tar::EntryType::Regular | tar::EntryType::Continuous => {
-                    write_entry(stage, &path, &mut entry, budget)?
-                }
-                tar::EntryType::Symlink => {
-                    let target = entry
-                        .link_name()
-                        .map_err(io)?
-                        .unwrap_or_default()
-                        .into_owned();
-                    if !link_stays_inside(&path, &target) {
-                        return Err(Error::BadRequest(format!(
-                            "`{archive}` contains the link `{name}` pointing outside the server's directory; nothing was extracted"
-                        )));
-                    }
-                    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                        stage
-                            .create_dir_all(parent)
-                            .map_err(|err| fail(&name, err))?;
-                    }
-                    budget.take(0, 1)?;
-                    stage
-                        .symlink(&target, &path)
-                        .map_err(|err| fail(&name, err))?;
-                }
-                _ => {
-                    return Err(Error::BadRequest(format!(
-                        "`{archive}` contains `{name}`, which is a link or special file; nothing was extracted"
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn extract_zip<R: Read + Seek>(reader: R, stage: &Dir, budget: &mut Budget<'_>) -> Result<()> {
-        let archive = budget.archive;
-        let mut zip = zip::ZipArchive::new(reader).map_err(|err| {
-            Error::BadRequest(format!("`{archive}` is not a valid zip archive: {err}"))
-        })?;
-        for index in 0..zip.len() {
-            let mut entry = zip
-                .by_index(index)
-                .map_err(|err| Error::BadRequest(format!("`{archive}` is damaged: {err}")))?;
-            let name = entry.name().to_string();
-            let path = entry_path(&name, archive)?;
-            if entry.is_symlink() {
-                return Err(Error::BadRequest(format!(
-                    "`{archive}` contains `{name}`, which is a link; nothing was extracted"
-                )));
-            }
-            if entry.is_dir() {
-                if !path.as_os_str().is_empty() {
-                    budget.take(0, 1)?;
-                    stage
-                        .create_dir_all(&path)
-                        .map_err(|err| fail(&name, err))?;
-                }
-            } else {
-                write_entry(stage, &path, &mut entry, budget)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Moves everything from `from` into `into`, replacing files and merging
-    /// directories.
-    fn merge(root: &Dir, from: &Path, into: &Path) -> Result<()> {
-        let display = into.display().to_string();
-        let entries = root.read_dir(from).map_err(|err| fail(&display, err))?;
-        for entry in entries {
-            let entry = entry.map_err(|source| Error::Io {
-                context: "cannot read extracted files".into(),
-                source,
-            })?;
-            let name = entry.file_name();
-            let (source, target) = (from.join(&name), into.join(&name));
-            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-            let target_is_dir = root.symlink_metadata(&target).is_ok_and(|m| m.is_dir());
-            if is_dir && target_is_dir {
-                merge(root, &source, &target)?;
-            } else {
-                if target_is_dir {
-                    root.remove_dir_all(&target)
-                        .map_err(|err| fail(&display, err))?;
-                }
-                root.rename(&source, root, &target)
-                    .map_err(|err| fail(&display, err))?;
-            }
-        }
-        Ok(())
-    }
-
-    /// A sortable, unique-enough stamp for file names.
-    fn chrono_like_stamp() -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        format!("{}-{:09}", now.as_secs(), now.subsec_nanos())
-    }
-}
+pub mod archives;
