@@ -3,7 +3,7 @@
 //! signed-URL tokens (one upload or one download, used once). The shapes and the
 //! signing live in `hatchery-protocol`, shared with wings.
 
-use hatchery_protocol::token::{self, ConsoleClaims, TransferClaims};
+use hatchery_protocol::token::{self, ConsoleClaims, SearchClaims, TransferClaims};
 
 /// How long a console token lives; browsers fetch a new one when wings says
 /// `token expiring`.
@@ -44,6 +44,30 @@ pub fn transfer(
         user_uuid: user_uuid.to_string(),
         unique_id: uuid::Uuid::new_v4().to_string(),
         file_path: file_path.map(str::to_string),
+        exp: expires,
+        iat: now,
+        nbf: now - 5,
+    };
+    (token::sign(&claims, node_token), expires)
+}
+
+/// A token for one search of `directory` and below; inside files too when
+/// `contents` (the user holds `file.read-content`).
+pub fn search(
+    node_token: &str,
+    server_uuid: &str,
+    user_uuid: &str,
+    directory: &str,
+    contents: bool,
+) -> (String, i64) {
+    let now = chrono::Utc::now().timestamp();
+    let expires = now + TRANSFER_LIFETIME_SECONDS;
+    let claims = SearchClaims {
+        server_uuid: server_uuid.to_string(),
+        user_uuid: user_uuid.to_string(),
+        search_id: uuid::Uuid::new_v4().to_string(),
+        directory: directory.to_string(),
+        contents,
         exp: expires,
         iat: now,
         nbf: now - 5,

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use hatchery_protocol::files::{
-    ChmodFile, ChmodFiles, Copied, CopyFile, CreateDirectory, Decompress, FileEntry, FileList,
-    RenameFile, RenameFiles, WriteOnly,
+    ArchiveEntry, Checksum, ChmodFile, ChmodFiles, Copied, CopyFile, CreateDirectory, Decompress,
+    ExtractEntries, FileEntry, FileList, RenameFile, RenameFiles, WriteOnly,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -273,6 +273,52 @@ impl WingsClient {
             file: file.to_string(),
         };
         self.post_json(uuid, "decompress", &body).await
+    }
+
+    /// An archive's entries, read without extracting it.
+    pub async fn archive_entries(&self, uuid: &str, archive: &str) -> Result<Vec<ArchiveEntry>> {
+        let path = format!(
+            "/api/servers/{uuid}/files/archive/list?file={}",
+            encode_query(archive)
+        );
+        self.typed("GET", &path, None).await
+    }
+
+    /// One file inside an archive.
+    pub async fn archive_entry(&self, uuid: &str, archive: &str, entry: &str) -> Result<Vec<u8>> {
+        let path = format!(
+            "/api/servers/{uuid}/files/archive/contents?file={}&entry={}",
+            encode_query(archive),
+            encode_query(entry)
+        );
+        self.send("GET", &path, None).await
+    }
+
+    /// Extracts `entries` (none: all) of `archive` into `root`.
+    pub async fn extract(
+        &self,
+        uuid: &str,
+        archive: &str,
+        entries: &[String],
+        root: &str,
+    ) -> Result<()> {
+        let body = ExtractEntries {
+            file: archive.to_string(),
+            entries: entries.to_vec(),
+            root: root.to_string(),
+        };
+        self.post_json(uuid, "archive/extract", &body).await
+    }
+
+    /// A file's checksum (`sha256`, `md5`, `crc32`), lowercase hex.
+    pub async fn checksum(&self, uuid: &str, file: &str, algorithm: &str) -> Result<String> {
+        let path = format!(
+            "/api/servers/{uuid}/files/checksum?file={}&algorithm={}",
+            encode_query(file),
+            encode_query(algorithm)
+        );
+        let answer: Checksum = self.typed("GET", &path, None).await?;
+        Ok(answer.checksum)
     }
 
     /// The public address of this wings, for signed URLs.

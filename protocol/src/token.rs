@@ -1,6 +1,6 @@
 //! Short-lived HS256 JWTs the panel signs with the node token: console tokens (one
-//! server and the user's permissions on it, Pterodactyl's websocket protocol) and file
-//! transfer tokens (one upload or download).
+//! server and the user's permissions on it, Pterodactyl's websocket protocol), file
+//! transfer tokens (one upload or download) and search tokens (one search).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64URL;
@@ -66,6 +66,38 @@ pub struct TransferClaims {
 }
 
 impl Claims for TransferClaims {
+    fn server_uuid(&self) -> &str {
+        &self.server_uuid
+    }
+    fn expires_at(&self) -> i64 {
+        self.exp
+    }
+    fn not_before(&self) -> i64 {
+        self.nbf
+    }
+}
+
+/// A signed search URL's token: one server, the folder searched and whether contents
+/// may be searched, one use. Its required `search_id` keeps it from passing as a
+/// transfer token, and theirs (`unique_id`) from passing as this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchClaims {
+    pub server_uuid: String,
+    #[serde(default)]
+    pub user_uuid: String,
+    pub search_id: String,
+    /// The folder searched (and everything below it).
+    pub directory: String,
+    /// Whether the holder may search inside files (`file.read-content`).
+    pub contents: bool,
+    pub exp: i64,
+    #[serde(default)]
+    pub iat: i64,
+    #[serde(default)]
+    pub nbf: i64,
+}
+
+impl Claims for SearchClaims {
     fn server_uuid(&self) -> &str {
         &self.server_uuid
     }

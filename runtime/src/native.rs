@@ -487,7 +487,9 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
                     .block_on(services.api_key_revoke(user_id, &identifier)),
             )
         }
-        op if (abi::HOST_FILES_LIST..=abi::HOST_FILES_UPLOAD_URL).contains(&op) => {
+        op if (abi::HOST_FILES_LIST..=abi::HOST_FILES_UPLOAD_URL).contains(&op)
+            || (abi::HOST_FILES_ARCHIVE_LIST..=abi::HOST_FILES_SEARCH_URL).contains(&op) =>
+        {
             let caller = CALLER.with(|slot| slot.borrow().clone());
             serve_files_call(context, &**services, caller.as_ref(), op, input)?
         }
@@ -646,6 +648,35 @@ fn serve_files_call(
         abi::HOST_FILES_UPLOAD_URL => {
             let (server, directory): (String, String) = abi::decode(input)?;
             abi::encode(&runtime.block_on(services.files_upload_url(caller, &server, &directory)))
+        }
+        abi::HOST_FILES_ARCHIVE_LIST => {
+            let (server, path): (String, String) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_archive_list(caller, &server, &path)))
+        }
+        abi::HOST_FILES_ARCHIVE_READ => {
+            let (server, path, entry): (String, String, String) = abi::decode(input)?;
+            abi::encode(
+                &runtime
+                    .block_on(services.files_archive_read(caller, &server, &path, &entry))
+                    .map(ByteBuf::from),
+            )
+        }
+        abi::HOST_FILES_ARCHIVE_EXTRACT => {
+            let (server, path, entries, directory): (String, String, Vec<String>, String) =
+                abi::decode(input)?;
+            abi::encode(&runtime.block_on(
+                services.files_archive_extract(caller, &server, &path, &entries, &directory),
+            ))
+        }
+        abi::HOST_FILES_CHECKSUM => {
+            let (server, path, algorithm): (String, String, String) = abi::decode(input)?;
+            abi::encode(
+                &runtime.block_on(services.files_checksum(caller, &server, &path, &algorithm)),
+            )
+        }
+        abi::HOST_FILES_SEARCH_URL => {
+            let (server, directory): (String, String) = abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_search_url(caller, &server, &directory)))
         }
         other => return Err(format!("unknown file operation {other}")),
     })

@@ -7,9 +7,9 @@
 
 use async_trait::async_trait;
 use hatchery_sdk::{
-    ActivityEntry, ApiKeyInfo, ApiKeyRequest, DbRows, DbValue, Dialect, FileEntry, HostError,
-    LogLevel, MailMessage, NewApiKey, NewSession, NewUser, OutgoingRequest, Principal, Response,
-    Server, SessionInfo, SessionOrigin, SignedUrl, UserInfo,
+    ActivityEntry, ApiKeyInfo, ApiKeyRequest, ArchiveEntry, DbRows, DbValue, Dialect, FileEntry,
+    HostError, LogLevel, MailMessage, NewApiKey, NewSession, NewUser, OutgoingRequest, Principal,
+    Response, Server, SessionInfo, SessionOrigin, SignedUrl, UserInfo,
 };
 
 /// The answer of a call the process hosting the plugin does not serve.
@@ -321,6 +321,50 @@ pub trait NodeFiles: Send + Sync {
         _directory: &str,
     ) -> Result<SignedUrl, HostError> {
         Err(not_here("node-files.upload-url"))
+    }
+    async fn files_archive_list(
+        &self,
+        _caller: Option<&Principal>,
+        _server: &str,
+        _path: &str,
+    ) -> Result<Vec<ArchiveEntry>, HostError> {
+        Err(not_here("node-files.archive-list"))
+    }
+    async fn files_archive_read(
+        &self,
+        _caller: Option<&Principal>,
+        _server: &str,
+        _path: &str,
+        _entry: &str,
+    ) -> Result<Vec<u8>, HostError> {
+        Err(not_here("node-files.archive-read"))
+    }
+    async fn files_archive_extract(
+        &self,
+        _caller: Option<&Principal>,
+        _server: &str,
+        _path: &str,
+        _entries: &[String],
+        _directory: &str,
+    ) -> Result<(), HostError> {
+        Err(not_here("node-files.archive-extract"))
+    }
+    async fn files_checksum(
+        &self,
+        _caller: Option<&Principal>,
+        _server: &str,
+        _path: &str,
+        _algorithm: &str,
+    ) -> Result<String, HostError> {
+        Err(not_here("node-files.checksum"))
+    }
+    async fn files_search_url(
+        &self,
+        _caller: Option<&Principal>,
+        _server: &str,
+        _directory: &str,
+    ) -> Result<SignedUrl, HostError> {
+        Err(not_here("node-files.search-url"))
     }
 }
 

@@ -131,7 +131,7 @@ pub mod http {
 /// recorded in the activity log as theirs. Outside a request it acts as itself.
 pub mod files {
     use super::imp;
-    use crate::{FileEntry, HostError, SignedUrl};
+    use crate::{ArchiveEntry, FileEntry, HostError, SignedUrl};
 
     pub fn list(server: &str, directory: &str) -> Result<Vec<FileEntry>, HostError> {
         imp::files_list(server, directory)
@@ -232,6 +232,42 @@ pub mod files {
     pub fn upload_url(server: &str, directory: &str) -> Result<SignedUrl, HostError> {
         imp::files_upload_url(server, directory)
     }
+
+    /// The entries of archive `path` (zip, jar, tar, tar.gz, tar.zst, 7z), read on the
+    /// node without extracting anything. Needs `file.read-content`.
+    pub fn archive_list(server: &str, path: &str) -> Result<Vec<ArchiveEntry>, HostError> {
+        imp::files_archive_list(server, path)
+    }
+
+    /// The bytes of file `entry` inside archive `path` (at most 32 MiB). Needs
+    /// `file.read-content`.
+    pub fn archive_read(server: &str, path: &str, entry: &str) -> Result<Vec<u8>, HostError> {
+        imp::files_archive_read(server, path, entry)
+    }
+
+    /// Extracts `entries` (none: everything) of archive `path` into `directory`, each
+    /// under its own name; a hostile archive is refused whole. Needs `file.archive`.
+    pub fn archive_extract(
+        server: &str,
+        path: &str,
+        entries: &[String],
+        directory: &str,
+    ) -> Result<(), HostError> {
+        imp::files_archive_extract(server, path, entries, directory)
+    }
+
+    /// A file's checksum as lowercase hex: `sha256`, `md5` or `crc32`. Needs
+    /// `file.read-content`.
+    pub fn checksum(server: &str, path: &str, algorithm: &str) -> Result<String, HostError> {
+        imp::files_checksum(server, path, algorithm)
+    }
+
+    /// A URL the user's browser searches `directory` at, on the node, once; results
+    /// stream back as JSON lines. Needs `file.read` (and `file.read-content` for
+    /// searches by content).
+    pub fn search_url(server: &str, directory: &str) -> Result<SignedUrl, HostError> {
+        imp::files_search_url(server, directory)
+    }
 }
 
 /// The plugin's settings, as the administrator saved them: checked against the JSON
@@ -315,9 +351,9 @@ mod imp {
 
     use crate::abi::{self, guest::host_call};
     use crate::{
-        ActivityEntry, ApiKeyInfo, ApiKeyRequest, DbRows, DbValue, Dialect, FileEntry, HostError,
-        LogLevel, NewApiKey, NewSession, NewUser, Server, SessionInfo, SessionOrigin, SignedUrl,
-        UserInfo,
+        ActivityEntry, ApiKeyInfo, ApiKeyRequest, ArchiveEntry, DbRows, DbValue, Dialect,
+        FileEntry, HostError, LogLevel, NewApiKey, NewSession, NewUser, Server, SessionInfo,
+        SessionOrigin, SignedUrl, UserInfo,
     };
 
     /// A contract 1.1 call: the host answers with an encoded `Result<T, HostError>`.
@@ -514,6 +550,42 @@ mod imp {
         )
     }
 
+    pub fn files_archive_list(server: &str, path: &str) -> Result<Vec<ArchiveEntry>, HostError> {
+        typed(abi::HOST_FILES_ARCHIVE_LIST, &abi::encode(&(server, path)))
+    }
+
+    pub fn files_archive_read(server: &str, path: &str, entry: &str) -> Result<Vec<u8>, HostError> {
+        let bytes: ByteBuf = typed(
+            abi::HOST_FILES_ARCHIVE_READ,
+            &abi::encode(&(server, path, entry)),
+        )?;
+        Ok(bytes.into_vec())
+    }
+
+    pub fn files_archive_extract(
+        server: &str,
+        path: &str,
+        entries: &[String],
+        directory: &str,
+    ) -> Result<(), HostError> {
+        let input = abi::encode(&(server, path, entries, directory));
+        typed(abi::HOST_FILES_ARCHIVE_EXTRACT, &input)
+    }
+
+    pub fn files_checksum(server: &str, path: &str, algorithm: &str) -> Result<String, HostError> {
+        typed(
+            abi::HOST_FILES_CHECKSUM,
+            &abi::encode(&(server, path, algorithm)),
+        )
+    }
+
+    pub fn files_search_url(server: &str, directory: &str) -> Result<SignedUrl, HostError> {
+        typed(
+            abi::HOST_FILES_SEARCH_URL,
+            &abi::encode(&(server, directory)),
+        )
+    }
+
     pub fn identity_find_user(key: &str) -> Result<Option<UserInfo>, HostError> {
         typed(abi::HOST_IDENTITY_FIND_USER, &abi::encode(&key))
     }
@@ -572,9 +644,9 @@ mod imp {
     };
     use crate::wasm::convert;
     use crate::{
-        ActivityEntry, ApiKeyInfo, ApiKeyRequest, DbRows, DbValue, Dialect, FileEntry, HostError,
-        LogLevel, NewApiKey, NewSession, NewUser, Server, SessionInfo, SessionOrigin, SignedUrl,
-        UserInfo,
+        ActivityEntry, ApiKeyInfo, ApiKeyRequest, ArchiveEntry, DbRows, DbValue, Dialect,
+        FileEntry, HostError, LogLevel, NewApiKey, NewSession, NewUser, Server, SessionInfo,
+        SessionOrigin, SignedUrl, UserInfo,
     };
 
     pub fn log(level: LogLevel, message: &str) {
@@ -754,6 +826,35 @@ mod imp {
 
     pub fn files_upload_url(server: &str, directory: &str) -> Result<SignedUrl, HostError> {
         node_files::upload_url(server, directory)
+            .map(convert::signed_url)
+            .map_err(convert::host_error)
+    }
+
+    pub fn files_archive_list(server: &str, path: &str) -> Result<Vec<ArchiveEntry>, HostError> {
+        node_files::archive_list(server, path)
+            .map(|entries| entries.into_iter().map(convert::archive_entry).collect())
+            .map_err(convert::host_error)
+    }
+
+    pub fn files_archive_read(server: &str, path: &str, entry: &str) -> Result<Vec<u8>, HostError> {
+        node_files::archive_read(server, path, entry).map_err(convert::host_error)
+    }
+
+    pub fn files_archive_extract(
+        server: &str,
+        path: &str,
+        entries: &[String],
+        directory: &str,
+    ) -> Result<(), HostError> {
+        node_files::archive_extract(server, path, entries, directory).map_err(convert::host_error)
+    }
+
+    pub fn files_checksum(server: &str, path: &str, algorithm: &str) -> Result<String, HostError> {
+        node_files::checksum(server, path, algorithm).map_err(convert::host_error)
+    }
+
+    pub fn files_search_url(server: &str, directory: &str) -> Result<SignedUrl, HostError> {
+        node_files::search_url(server, directory)
             .map(convert::signed_url)
             .map_err(convert::host_error)
     }

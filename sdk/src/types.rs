@@ -465,6 +465,19 @@ pub struct FileEntry {
     pub mime: String,
 }
 
+/// An entry inside an archive, as [`crate::host::files::archive_list`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveEntry {
+    /// The path inside the archive, `/`-separated.
+    pub name: String,
+    /// Uncompressed bytes (0 for folders and links).
+    pub size: u64,
+    pub directory: bool,
+    pub symlink: bool,
+    /// Seconds since the Unix epoch, when the archive records it.
+    pub modified: Option<i64>,
+}
+
 /// A URL that works once, until `expires_at` (seconds since the Unix epoch).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedUrl {

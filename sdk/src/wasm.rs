@@ -222,6 +222,16 @@ pub(crate) mod convert {
         }
     }
 
+    pub fn archive_entry(entry: wit::ArchiveEntry) -> crate::ArchiveEntry {
+        crate::ArchiveEntry {
+            name: entry.name,
+            size: entry.size,
+            directory: entry.directory,
+            symlink: entry.symlink,
+            modified: entry.modified,
+        }
+    }
+
     pub fn signed_url(url: wit::SignedUrl) -> crate::SignedUrl {
         crate::SignedUrl {
             url: url.url,

@@ -3,7 +3,7 @@
 //! `file.*` set), refuses servers that are not ready, and records what changed. Paths
 //! are confined by wings, which resolves them inside the server's directory itself.
 
-use hatchery_protocol::files::{FileEntry, WriteOnly};
+use hatchery_protocol::files::{ArchiveEntry, FileEntry, WriteOnly};
 use serde_json::json;
 
 use super::servers::refuse_unless_ready;
@@ -342,6 +342,79 @@ pub async fn upload_url(
             node.public_url(),
             crate::wings_client::encode_query(directory)
         ),
+        expires_at,
+    })
+}
+
+/// An archive's entries, read on the node without extracting it.
+pub async fn archive_entries(
+    core: &Core,
+    server: &Server,
+    access: &ServerAccess,
+    archive: &str,
+) -> Result<Vec<ArchiveEntry>> {
+    let wings = wings(core, server, access, "file.read-content").await?;
+    wings.archive_entries(&server.uuid, archive).await
+}
+
+/// One file inside an archive.
+pub async fn archive_entry(
+    core: &Core,
+    server: &Server,
+    access: &ServerAccess,
+    archive: &str,
+    entry: &str,
+) -> Result<Vec<u8>> {
+    let wings = wings(core, server, access, "file.read-content").await?;
+    wings.archive_entry(&server.uuid, archive, entry).await
+}
+
+/// Extracts `entries` (none: all) of `archive` into `root`.
+pub async fn extract(
+    core: &Core,
+    actor: &Actor,
+    server: &Server,
+    access: &ServerAccess,
+    archive: &str,
+    entries: &[String],
+    root: &str,
+) -> Result<()> {
+    let wings = wings(core, server, access, "file.archive").await?;
+    wings.extract(&server.uuid, archive, entries, root).await?;
+    let properties = json!({ "file": archive, "entries": entries, "directory": root });
+    record(core, actor, server, "extract", properties).await;
+    Ok(())
+}
+
+/// A file's checksum, lowercase hex.
+pub async fn checksum(
+    core: &Core,
+    server: &Server,
+    access: &ServerAccess,
+    path: &str,
+    algorithm: &str,
+) -> Result<String> {
+    let wings = wings(core, server, access, "file.read-content").await?;
+    wings.checksum(&server.uuid, path, algorithm).await
+}
+
+/// A URL that searches `directory` on the node, once, within 15 minutes: names for
+/// everyone with `file.read`, contents too for those with `file.read-content`.
+pub async fn search_url(
+    core: &Core,
+    server: &Server,
+    access: &ServerAccess,
+    user_uuid: &str,
+    directory: &str,
+) -> Result<SignedUrl> {
+    access.require("file.read")?;
+    refuse_unless_ready(server)?;
+    let (node, token) = core.node_and_token(server.node_id, true).await?;
+    let contents = access.can("file.read-content");
+    let (signed, expires_at) =
+        node_tokens::search(&token, &server.uuid, user_uuid, directory, contents);
+    Ok(SignedUrl {
+        url: format!("{}/search/files?token={signed}", node.public_url()),
         expires_at,
     })
 }

@@ -44,6 +44,14 @@ impl Files<'_> {
     }
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 fn vias(revisions: &[Value]) -> Vec<String> {
     revisions
         .iter()
@@ -261,6 +269,158 @@ fn files_are_managed_as_each_subuser_may_and_every_save_is_a_revision() {
     );
     let escape = files.get("/contents?file=../../etc/passwd", &owner);
     assert_eq!(escape.status, 400, "{escape:?}");
+
+    // Checksums are computed on the node.
+    let sha = files.get("/checksum?file=config/server.cfg&algorithm=sha256", &owner);
+    assert_eq!(sha.status, 200, "{sha:?}");
+    assert_eq!(sha.body["attributes"]["checksum"], sha256_hex(third));
+    let crc = files.get("/checksum?file=config/server.cfg&algorithm=crc32", &owner);
+    assert_eq!(
+        crc.body["attributes"]["checksum"].as_str().unwrap().len(),
+        8
+    );
+    let md5 = files.get("/checksum?file=config/server.cfg&algorithm=md5", &owner);
+    assert_eq!(
+        md5.body["attributes"]["checksum"].as_str().unwrap().len(),
+        32
+    );
+    assert_eq!(
+        files
+            .get("/checksum?file=config/server.cfg&algorithm=sha1", &owner)
+            .status,
+        400
+    );
+
+    // Search runs on the node and streams its hits from a one-use URL.
+    let search = |key: &str, query: &str| -> Vec<Value> {
+        let signed = files.get(&format!("/search?{query}"), key);
+        assert_eq!(signed.status, 200, "{signed:?}");
+        let url = signed.body["attributes"]["url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let text = ureq::get(&url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        // Spent: the same URL does not search twice.
+        let again = ureq::get(&url)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .unwrap();
+        assert_eq!(again.status(), 403);
+        lines
+    };
+    let found = search(&owner, "name=server&directory=/config");
+    let paths: Vec<_> = found
+        .iter()
+        .filter_map(|hit| hit["path"].as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        ["/config/server copy.cfg", "/config/server.cfg"],
+        "{found:?}"
+    );
+    assert_eq!(found.last().unwrap()["done"], true, "{found:?}");
+    let by_content = search(&owner, "content=OVER+SFTP&glob=*.cfg");
+    let hit = by_content
+        .iter()
+        .find(|hit| hit["path"] == "/config/server.cfg")
+        .unwrap_or_else(|| panic!("{by_content:?}"));
+    assert_eq!(hit["matches"][0]["line"], 1);
+    assert_eq!(hit["matches"][0]["text"], "motd=edited over sftp");
+
+    // Archives are browsed, read and extracted in part on the node.
+    let zip = |entries: &[(&str, &[u8])]| {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data) in entries {
+            writer
+                .start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            writer.write_all(data).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    };
+    std::fs::write(
+        volume.join("mods.zip"),
+        zip(&[
+            ("mods/a.jar", b"jar a"),
+            ("config/a.toml", b"enabled = true\n"),
+        ]),
+    )
+    .unwrap();
+    let listed = files.get("/archive?file=mods.zip", &owner);
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let names: Vec<_> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["attributes"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["mods/a.jar", "config/a.toml"]);
+    let entry = files.get(
+        "/archive/contents?file=mods.zip&entry=config/a.toml",
+        &owner,
+    );
+    assert_eq!(entry.raw, b"enabled = true\n");
+    let extracted = files.send(
+        "POST",
+        "/archive/extract",
+        &owner,
+        json!({ "file": "mods.zip", "entries": ["config/a.toml"], "root": "/config" }),
+    );
+    assert_eq!(extracted.status, 204, "{extracted:?}");
+    assert_eq!(
+        std::fs::read(volume.join("config/a.toml")).unwrap(),
+        b"enabled = true\n"
+    );
+    assert!(!volume.join("config/mods").exists());
+
+    // Hostile archives are refused whole, with a reason, and nothing is written.
+    let before = std::fs::read_dir(&volume).unwrap().count();
+    let mut link_tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Symlink);
+    header.set_size(0);
+    link_tar
+        .append_link(&mut header, "escape", "../../../../etc")
+        .unwrap();
+    let hostile = [
+        (
+            "slip.zip",
+            zip(&[("ok.txt", b"ok"), ("../../evil.txt", b"evil")]),
+            "unsafe entry",
+        ),
+        (
+            "link.tar",
+            link_tar.into_inner().unwrap(),
+            "pointing outside",
+        ),
+        (
+            "bomb.zip",
+            zip(&[("zeros.bin", &vec![0u8; 40 * 1024 * 1024])]),
+            "expands to more than",
+        ),
+    ];
+    for (name, bytes, reason) in hostile {
+        std::fs::write(volume.join(name), bytes).unwrap();
+        let refused = files.send("POST", "/archive/extract", &owner, json!({ "file": name }));
+        assert!(matches!(refused.status, 400 | 413), "{name}: {refused:?}");
+        assert!(refused.raw_text().contains(reason), "{name}: {refused:?}");
+        let decompressed = files.send("POST", "/decompress", &owner, json!({ "file": name }));
+        assert!(decompressed.status >= 400, "{name}: {decompressed:?}");
+    }
+    assert_eq!(std::fs::read_dir(&volume).unwrap().count(), before + 3);
+    assert!(!volume.join("ok.txt").exists() && !volume.join("escape").exists());
 
     // Each operation checks the permission Pterodactyl uses for it.
     let lister = panel.user_key("lister");

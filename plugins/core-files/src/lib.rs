@@ -3,8 +3,10 @@
 //!
 //! - `manager`: Pterodactyl's file API at `/api/client/servers/{server}/files/…`
 //!   (list with no entry cap, contents, write, download and upload URLs, rename, copy,
-//!   delete, create-folder, chmod, compress, decompress). Every file operation runs as
-//!   the caller, so the host checks their `file.*` permission on each.
+//!   delete, create-folder, chmod, compress, decompress), plus search on the node
+//!   (streamed from a signed URL), checksums, and archives browsed, read and extracted
+//!   in part. Every file operation runs as the caller, so the host checks their
+//!   `file.*` permission on each.
 //! - `history`: every save of a text file — through the API or the web editor here,
 //!   over SFTP, by an upload or another plugin (heard as `file.written`) — becomes a
 //!   revision; diffs between any two, restore.
@@ -37,6 +39,11 @@ impl Plugin for CoreFiles {
             ("POST", "/files/chmod") => manager::chmod(&request),
             ("POST", "/files/compress") => manager::compress(&request),
             ("POST", "/files/decompress") => manager::decompress(&request),
+            ("GET", "/files/search") => manager::search(&request),
+            ("GET", "/files/checksum") => manager::checksum(&request),
+            ("GET", "/files/archive") => manager::archive_list(&request),
+            ("GET", "/files/archive/contents") => manager::archive_contents(&request),
+            ("POST", "/files/archive/extract") => manager::archive_extract(&request),
             ("GET", "/files/history") => revisions::list(&request),
             ("GET", "/files/history/contents") => revisions::contents(&request),
             ("GET", "/files/history/diff") => revisions::diff(&request),

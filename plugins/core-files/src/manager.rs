@@ -370,6 +370,86 @@ pub fn decompress(request: &Request) -> Result<Response, Error> {
     Ok(no_content())
 }
 
+/// A one-use URL that runs the search on the node and streams its hits; the query
+/// (`name`, `glob`, `content`, `case_sensitive`, `min_size`, `max_size`,
+/// `modified_after`, `modified_before`, `limit`) is carried into it.
+pub fn search(request: &Request) -> Result<Response, Error> {
+    let directory = paths::normal(&request.query_value("directory").unwrap_or_default())?;
+    let signed = host::files::search_url(server(request)?, &directory)?;
+    let carried: Vec<&str> = request
+        .query
+        .split('&')
+        .filter(|pair| {
+            !pair.is_empty() && !pair.starts_with("directory=") && !pair.starts_with("token=")
+        })
+        .collect();
+    let url = match carried.is_empty() {
+        true => signed.url,
+        false => format!("{}&{}", signed.url, carried.join("&")),
+    };
+    Ok(Response::json(&serde_json::json!({
+        "object": "signed_url",
+        "attributes": { "url": url, "expires_at": signed.expires_at },
+    })))
+}
+
+pub fn checksum(request: &Request) -> Result<Response, Error> {
+    let algorithm = request
+        .query_value("algorithm")
+        .unwrap_or_else(|| "sha256".into());
+    let checksum = host::files::checksum(server(request)?, &file_query(request)?, &algorithm)?;
+    Ok(Response::json(&serde_json::json!({
+        "object": "file_checksum",
+        "attributes": { "algorithm": algorithm, "checksum": checksum },
+    })))
+}
+
+/// An archive's entries, read on the node; nothing is extracted.
+pub fn archive_list(request: &Request) -> Result<Response, Error> {
+    let entries = host::files::archive_list(server(request)?, &file_query(request)?)?;
+    let data: Vec<_> = entries
+        .iter()
+        .map(|entry| serde_json::json!({ "object": "archive_entry", "attributes": entry }))
+        .collect();
+    Ok(Response::json(
+        &serde_json::json!({ "object": "list", "data": data }),
+    ))
+}
+
+pub fn archive_contents(request: &Request) -> Result<Response, Error> {
+    let entry = request
+        .query_value("entry")
+        .ok_or_else(|| Error::bad_request("name the entry: ?entry=<path inside the archive>"))?;
+    let bytes = host::files::archive_read(server(request)?, &file_query(request)?, &entry)?;
+    Ok(Response {
+        status: 200,
+        headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
+        body: bytes,
+    })
+}
+
+#[derive(Deserialize)]
+struct ExtractBody {
+    file: String,
+    #[serde(default)]
+    entries: Vec<String>,
+    #[serde(default = "root_default")]
+    root: String,
+}
+
+/// Extracts chosen entries (or all) of an archive into a folder; a hostile archive is
+/// refused whole and nothing is written.
+pub fn archive_extract(request: &Request) -> Result<Response, Error> {
+    let body: ExtractBody = request.json()?;
+    host::files::archive_extract(
+        server(request)?,
+        &paths::normal(&body.file)?,
+        &body.entries,
+        &paths::normal(&body.root)?,
+    )?;
+    Ok(no_content())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -501,6 +501,77 @@ impl node_files::Host for CallState {
             .map(to_wit_url)
             .map_err(error)
     }
+
+    async fn archive_list(
+        &mut self,
+        server: String,
+        path: String,
+    ) -> Result<Vec<types::ArchiveEntry>, types::HostError> {
+        let entries = self
+            .services
+            .files_archive_list(self.caller.as_ref(), &server, &path)
+            .await
+            .map_err(error)?;
+        Ok(entries
+            .into_iter()
+            .map(|entry| types::ArchiveEntry {
+                name: entry.name,
+                size: entry.size,
+                directory: entry.directory,
+                symlink: entry.symlink,
+                modified: entry.modified,
+            })
+            .collect())
+    }
+
+    async fn archive_read(
+        &mut self,
+        server: String,
+        path: String,
+        entry: String,
+    ) -> Result<Vec<u8>, types::HostError> {
+        self.services
+            .files_archive_read(self.caller.as_ref(), &server, &path, &entry)
+            .await
+            .map_err(error)
+    }
+
+    async fn archive_extract(
+        &mut self,
+        server: String,
+        path: String,
+        entries: Vec<String>,
+        directory: String,
+    ) -> Result<(), types::HostError> {
+        self.services
+            .files_archive_extract(self.caller.as_ref(), &server, &path, &entries, &directory)
+            .await
+            .map_err(error)
+    }
+
+    async fn checksum(
+        &mut self,
+        server: String,
+        path: String,
+        algorithm: String,
+    ) -> Result<String, types::HostError> {
+        self.services
+            .files_checksum(self.caller.as_ref(), &server, &path, &algorithm)
+            .await
+            .map_err(error)
+    }
+
+    async fn search_url(
+        &mut self,
+        server: String,
+        directory: String,
+    ) -> Result<types::SignedUrl, types::HostError> {
+        self.services
+            .files_search_url(self.caller.as_ref(), &server, &directory)
+            .await
+            .map(to_wit_url)
+            .map_err(error)
+    }
 }
 
 impl identity::Host for CallState {

@@ -4,6 +4,7 @@
 
 mod files;
 mod plugins;
+mod search;
 mod servers;
 mod transfers;
 mod websocket;
@@ -29,6 +30,7 @@ pub fn router<E: Executor>(manager: App<E>) -> Router {
         .merge(servers::routes())
         .merge(files::routes())
         .merge(plugins::routes())
+        .merge(search::panel_routes())
         .layer(middleware::from_fn_with_state(
             manager.clone(),
             require_node_token::<E>,
@@ -37,6 +39,7 @@ pub fn router<E: Executor>(manager: App<E>) -> Router {
         .merge(panel_only)
         .merge(websocket::routes())
         .merge(transfers::routes())
+        .merge(search::signed_routes())
         .layer(middleware::from_fn_with_state(manager.clone(), cors::<E>))
         .with_state(manager)
 }

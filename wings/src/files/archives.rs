@@ -263,12 +263,7 @@ fn write_entry(
             Ok(0) => break,
             Ok(read) => read,
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(source) => {
-                return Err(Error::Io {
-                    context: format!("cannot extract `{display}` from `{}`", budget.archive),
-                    source,
-                });
-            }
+            Err(source) => return Err(read_failed(budget.archive, source)),
         };
         budget.take(read as u64, 0)?;
         std::io::Write::write_all(&mut file, &chunk[..read]).map_err(|err| fail(&display, err))?;
@@ -356,14 +351,44 @@ struct Capped<R> {
 impl<R: Read> Read for Capped<R> {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         let read = self.inner.read(buffer)?;
-        self.left = self.left.checked_sub(read as u64).ok_or_else(|| {
-            std::io::Error::other(format!(
-                "`{}` expands to more than {MAX_EXPANSION_RATIO} times its size",
-                self.archive
-            ))
-        })?;
+        self.left = self
+            .left
+            .checked_sub(read as u64)
+            .ok_or_else(|| std::io::Error::other(Expanded(self.archive.clone())))?;
         Ok(read)
     }
+}
+
+/// The error a [`Capped`] reader fails with, found again however the decoder above it
+/// wrapped it.
+#[derive(Debug)]
+struct Expanded(String);
+
+impl std::fmt::Display for Expanded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` expands to more than {MAX_EXPANSION_RATIO} times its size",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for Expanded {}
+
+/// An archive's read failure: a bomb when a [`Capped`] reader stopped it.
+fn read_failed(archive: &str, source: std::io::Error) -> Error {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&source);
+    while let Some(error) = cause {
+        if error.is::<Expanded>() {
+            return bomb(archive);
+        }
+        cause = match error.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as _),
+            None => error.source(),
+        };
+    }
+    Error::BadRequest(format!("cannot read `{archive}`: {source}"))
 }
 
 /// Whether to go on after an entry.
@@ -557,10 +582,6 @@ impl ServerFiles {
         self.usage.invalidate();
         extracted
     }
-}
-
-fn read_failed(archive: &str, source: std::io::Error) -> Error {
-    Error::BadRequest(format!("cannot read `{archive}`: {source}"))
 }
 
 fn too_many(archive: &str) -> Error {

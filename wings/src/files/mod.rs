@@ -901,3 +901,4 @@ fn fail(path: &str, source: std::io::Error) -> Error {
 }
 
 pub mod archives;
+pub mod search;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use hatchery_sdk::{FileEntry, HostError, Principal, SignedUrl};
+use hatchery_sdk::{ArchiveEntry, FileEntry, HostError, Principal, SignedUrl};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -296,6 +296,84 @@ impl NodeFiles for HostServices {
         let t = self.file_target(caller, key).await?;
         let user_uuid = self.user_uuid(&t).await?;
         files::upload_url(&self.core, &t.server, &t.access, &user_uuid, directory)
+            .await
+            .map(signed)
+            .map_err(host_error)
+    }
+
+    async fn files_archive_list(
+        &self,
+        caller: Option<&Principal>,
+        key: &str,
+        path: &str,
+    ) -> Result<Vec<ArchiveEntry>, HostError> {
+        let t = self.file_target(caller, key).await?;
+        let entries = files::archive_entries(&self.core, &t.server, &t.access, path)
+            .await
+            .map_err(host_error)?;
+        Ok(entries
+            .into_iter()
+            .map(|entry| ArchiveEntry {
+                name: entry.name,
+                size: entry.size,
+                directory: entry.directory,
+                symlink: entry.symlink,
+                modified: entry.modified,
+            })
+            .collect())
+    }
+
+    async fn files_archive_read(
+        &self,
+        caller: Option<&Principal>,
+        key: &str,
+        path: &str,
+        entry: &str,
+    ) -> Result<Vec<u8>, HostError> {
+        let t = self.file_target(caller, key).await?;
+        files::archive_entry(&self.core, &t.server, &t.access, path, entry)
+            .await
+            .map_err(host_error)
+    }
+
+    async fn files_archive_extract(
+        &self,
+        caller: Option<&Principal>,
+        key: &str,
+        path: &str,
+        entries: &[String],
+        directory: &str,
+    ) -> Result<(), HostError> {
+        let t = self.file_target(caller, key).await?;
+        files::extract(
+            &self.core, &t.actor, &t.server, &t.access, path, entries, directory,
+        )
+        .await
+        .map_err(host_error)
+    }
+
+    async fn files_checksum(
+        &self,
+        caller: Option<&Principal>,
+        key: &str,
+        path: &str,
+        algorithm: &str,
+    ) -> Result<String, HostError> {
+        let t = self.file_target(caller, key).await?;
+        files::checksum(&self.core, &t.server, &t.access, path, algorithm)
+            .await
+            .map_err(host_error)
+    }
+
+    async fn files_search_url(
+        &self,
+        caller: Option<&Principal>,
+        key: &str,
+        directory: &str,
+    ) -> Result<SignedUrl, HostError> {
+        let t = self.file_target(caller, key).await?;
+        let user_uuid = self.user_uuid(&t).await?;
+        files::search_url(&self.core, &t.server, &t.access, &user_uuid, directory)
             .await
             .map(signed)
             .map_err(host_error)
