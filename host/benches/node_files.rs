@@ -65,6 +65,7 @@ fn main() {
     std::fs::copy(library, native.join("plugin.so")).unwrap();
     let panel = panel(Dialect::Sqlite)
         .plugin("bench-wasm")
+        .plugin("core-files")
         .plugin_from(&native)
         .env("HATCHERY_LOG", "warn")
         .start();

@@ -717,3 +717,118 @@ fn entries_are_bounded() {
     assert!(err.contains("more files than the server may have"), "{err}");
     assert_eq!(std::fs::read_dir(s.root.join("unpack")).unwrap().count(), 0);
 }
+
+/// Search walks the server's directory and nothing else: links are listed by name but
+/// never followed, so a link to the host's files finds none of them.
+#[test]
+fn search_filters_and_never_follows_links() {
+    use hatchery_wings::files::search::SearchQuery;
+    let s = setup();
+    std::fs::create_dir_all(s.root.join("plugins/essentials")).unwrap();
+    std::fs::write(
+        s.root.join("plugins/essentials/config.yml"),
+        "motd: Secret Base\nspawn: 0\n",
+    )
+    .unwrap();
+    std::fs::write(s.root.join("plugins/other.yml"), "x".repeat(5000)).unwrap();
+    std::fs::write(
+        s.root.join("world/level.dat"),
+        [0u8, 1, 2, b's', b'e', b'c', b'r', b'e', b't'],
+    )
+    .unwrap();
+    let files = ServerFiles::open(&s.root, 0).unwrap();
+    let run = |query: SearchQuery,
+               contents: bool|
+     -> (Vec<String>, hatchery_wings::files::search::Summary) {
+        let mut hits = Vec::new();
+        let summary = files
+            .search("/", &query, contents, &mut |hit| {
+                hits.push(hit.path);
+                true
+            })
+            .unwrap();
+        (hits, summary)
+    };
+    let query = |edit: &dyn Fn(&mut SearchQuery)| {
+        let mut query = SearchQuery::default();
+        edit(&mut query);
+        query
+    };
+
+    // By content, case-insensitively; binary files and the host's files are not hits.
+    let (hits, summary) = run(query(&|q| q.content = Some("SECRET".into())), true);
+    assert_eq!(hits, ["/plugins/essentials/config.yml"]);
+    assert!(summary.done && !summary.truncated);
+    // By glob, across folders (a folder's own entries come before its subfolders').
+    let (hits, _) = run(query(&|q| q.glob = Some("plugins/**/*.yml".into())), false);
+    assert_eq!(
+        hits,
+        ["/plugins/other.yml", "/plugins/essentials/config.yml"]
+    );
+    // By name, and by size.
+    let (hits, _) = run(
+        query(&|q| {
+            q.name = Some(".yml".into());
+            q.min_size = Some(1000);
+        }),
+        false,
+    );
+    assert_eq!(hits, ["/plugins/other.yml"]);
+    // Links are found by name, not walked into.
+    let (hits, _) = run(query(&|q| q.name = Some("secret".into())), false);
+    assert_eq!(hits, ["/secret-link"]);
+    // Dates: nothing was modified in the future.
+    let future = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let (hits, _) = run(
+        query(&|q| {
+            q.name = Some("yml".into());
+            q.modified_after = Some(future);
+        }),
+        false,
+    );
+    assert!(hits.is_empty());
+    // The limit truncates, and says so.
+    let (hits, summary) = run(
+        query(&|q| {
+            q.name = Some("e".into());
+            q.limit = Some(2);
+        }),
+        false,
+    );
+    assert_eq!(hits.len(), 2);
+    assert!(summary.truncated);
+
+    // Without file.read-content, contents are not searched; hostile folders are refused.
+    let refused = files.search(
+        "/",
+        &query(&|q| q.content = Some("motd".into())),
+        false,
+        &mut |_| true,
+    );
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("file.read-content")
+    );
+    for hostile in ["../outside", "/escape", "/../.."] {
+        let result = files.search(
+            hostile,
+            &query(&|q| q.name = Some("secret".into())),
+            true,
+            &mut |_| true,
+        );
+        assert!(result.is_err(), "{hostile} was searched");
+    }
+    let empty = files.search("/", &SearchQuery::default(), true, &mut |_| true);
+    assert!(
+        empty
+            .unwrap_err()
+            .to_string()
+            .contains("say what to look for")
+    );
+}

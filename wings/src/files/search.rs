@@ -296,14 +296,19 @@ impl ServerFiles {
         else {
             return Ok(Vec::new());
         };
+        // A NUL in the first 8 KiB marks a binary file: the rest is not read.
+        let mut file = file.into_std();
         let mut bytes = Vec::new();
-        file.into_std()
-            .take(MAX_CONTENT_BYTES)
+        (&mut file)
+            .take(8192)
             .read_to_end(&mut bytes)
             .map_err(|err| fail(&display, err))?;
-        if bytes[..bytes.len().min(8192)].contains(&0) {
+        if bytes.contains(&0) {
             return Ok(Vec::new());
         }
+        file.take(MAX_CONTENT_BYTES)
+            .read_to_end(&mut bytes)
+            .map_err(|err| fail(&display, err))?;
         let text = String::from_utf8_lossy(&bytes);
         let mut matches = Vec::new();
         for (index, line) in text.lines().enumerate() {
