@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use hatchery_protocol::files::{
     ArchiveEntry, Checksum, ChmodFile, ChmodFiles, Copied, CopyFile, CreateDirectory, Decompress,
-    ExtractEntries, FileEntry, FileList, RenameFile, RenameFiles, WriteOnly,
+    ExtractEntries, FileEntry, FileList, PullFile, RenameFile, RenameFiles, WriteOnly,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -321,6 +321,24 @@ impl WingsClient {
         Ok(answer.checksum)
     }
 
+    /// Starts downloading `url` into `root` on the node (in the background).
+    pub async fn pull(
+        &self,
+        uuid: &str,
+        url: &str,
+        root: &str,
+        file_name: Option<&str>,
+    ) -> Result<()> {
+        let body = PullFile {
+            url: url.to_string(),
+            root: root.to_string(),
+            file_name: file_name.map(str::to_string),
+            use_header: true,
+            foreground: false,
+        };
+        self.post_json(uuid, "pull", &body).await
+    }
+
     /// The public address of this wings, for signed URLs.
     pub fn base_url(&self) -> &str {
         &self.base
@@ -340,8 +358,9 @@ impl WingsClient {
         path: &str,
         body: Option<Value>,
     ) -> Result<T> {
-        let answer = self.call(method, path, body).await?;
-        serde_json::from_value(answer).map_err(|err| {
+        // Straight into `T`: a listing of 20,000 entries is not built as a tree first.
+        let answer = self.send(method, path, json_body(body)).await?;
+        serde_json::from_slice(&answer).map_err(|err| {
             Error::Node(format!(
                 "wings on node {} answered {path} in a shape this panel does not know: {err}",
                 self.node
@@ -350,13 +369,7 @@ impl WingsClient {
     }
 
     async fn call(&self, method: &'static str, path: &str, body: Option<Value>) -> Result<Value> {
-        let body = body.map(|body| {
-            (
-                "application/json",
-                serde_json::to_vec(&body).expect("JSON encodes"),
-            )
-        });
-        let bytes = self.send(method, path, body).await?;
+        let bytes = self.send(method, path, json_body(body)).await?;
         Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
@@ -480,4 +493,14 @@ pub fn encode_query(value: &str) -> String {
         }
     }
     encoded
+}
+
+/// A JSON request body as `send` takes it.
+fn json_body(body: Option<Value>) -> Option<(&'static str, Vec<u8>)> {
+    body.map(|body| {
+        (
+            "application/json",
+            serde_json::to_vec(&body).expect("JSON encodes"),
+        )
+    })
 }

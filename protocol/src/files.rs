@@ -293,3 +293,21 @@ pub struct Checksum {
     pub algorithm: String,
     pub checksum: String,
 }
+
+/// `POST …/files/pull`: download `url` into folder `root` (Pterodactyl's body). The
+/// name is `file_name`, else the one the server gives (`use_header`), else the URL's
+/// last segment. wings answers at once and downloads in the background, recording
+/// the outcome in the server's activity.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PullFile {
+    pub url: String,
+    #[serde(default)]
+    pub root: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub use_header: bool,
+    /// Answer only once the download finished (or failed).
+    #[serde(default)]
+    pub foreground: bool,
+}

@@ -488,7 +488,7 @@ fn serve_host_call(context: &NativeContext, op: u32, input: &[u8]) -> Result<Vec
             )
         }
         op if (abi::HOST_FILES_LIST..=abi::HOST_FILES_UPLOAD_URL).contains(&op)
-            || (abi::HOST_FILES_ARCHIVE_LIST..=abi::HOST_FILES_SEARCH_URL).contains(&op) =>
+            || (abi::HOST_FILES_ARCHIVE_LIST..=abi::HOST_FILES_PULL).contains(&op) =>
         {
             let caller = CALLER.with(|slot| slot.borrow().clone());
             serve_files_call(context, &**services, caller.as_ref(), op, input)?
@@ -677,6 +677,17 @@ fn serve_files_call(
         abi::HOST_FILES_SEARCH_URL => {
             let (server, directory): (String, String) = abi::decode(input)?;
             abi::encode(&runtime.block_on(services.files_search_url(caller, &server, &directory)))
+        }
+        abi::HOST_FILES_PULL => {
+            let (server, url, directory, file_name): (String, String, String, Option<String>) =
+                abi::decode(input)?;
+            abi::encode(&runtime.block_on(services.files_pull(
+                caller,
+                &server,
+                &url,
+                &directory,
+                file_name.as_deref(),
+            )))
         }
         other => return Err(format!("unknown file operation {other}")),
     })

@@ -366,6 +366,16 @@ pub trait NodeFiles: Send + Sync {
     ) -> Result<SignedUrl, HostError> {
         Err(not_here("node-files.search-url"))
     }
+    async fn files_pull(
+        &self,
+        _caller: Option<&Principal>,
+        _server: &str,
+        _url: &str,
+        _directory: &str,
+        _file_name: Option<&str>,
+    ) -> Result<(), HostError> {
+        Err(not_here("node-files.pull"))
+    }
 }
 
 /// `text` cut to at most `limit` bytes, on a character boundary.

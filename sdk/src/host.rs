@@ -268,6 +268,18 @@ pub mod files {
     pub fn search_url(server: &str, directory: &str) -> Result<SignedUrl, HostError> {
         imp::files_search_url(server, directory)
     }
+
+    /// Starts downloading `url` into `directory` on the node, named `file_name` or
+    /// after the URL; only public addresses are reached, and the outcome lands in the
+    /// server's activity. Needs `file.create`.
+    pub fn pull(
+        server: &str,
+        url: &str,
+        directory: &str,
+        file_name: Option<&str>,
+    ) -> Result<(), HostError> {
+        imp::files_pull(server, url, directory, file_name)
+    }
 }
 
 /// The plugin's settings, as the administrator saved them: checked against the JSON
@@ -586,6 +598,16 @@ mod imp {
         )
     }
 
+    pub fn files_pull(
+        server: &str,
+        url: &str,
+        directory: &str,
+        file_name: Option<&str>,
+    ) -> Result<(), HostError> {
+        let input = abi::encode(&(server, url, directory, file_name));
+        typed(abi::HOST_FILES_PULL, &input)
+    }
+
     pub fn identity_find_user(key: &str) -> Result<Option<UserInfo>, HostError> {
         typed(abi::HOST_IDENTITY_FIND_USER, &abi::encode(&key))
     }
@@ -857,6 +879,15 @@ mod imp {
         node_files::search_url(server, directory)
             .map(convert::signed_url)
             .map_err(convert::host_error)
+    }
+
+    pub fn files_pull(
+        server: &str,
+        url: &str,
+        directory: &str,
+        file_name: Option<&str>,
+    ) -> Result<(), HostError> {
+        node_files::pull(server, url, directory, file_name).map_err(convert::host_error)
     }
 
     pub fn identity_find_user(key: &str) -> Result<Option<UserInfo>, HostError> {

@@ -53,6 +53,11 @@ pub struct ApiConfig {
     /// Reverse proxies in front of wings: only requests from these addresses may name
     /// the client's address in `X-Real-IP` or `X-Forwarded-For`.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Refuse every "pull a file from a URL" request (Pterodactyl's key).
+    pub disable_remote_download: bool,
+    /// Let pulls reach private, loopback and link-local addresses (Hatchery's key; off:
+    /// a pull must not become a way into the node's own network).
+    pub remote_download_private_networks: bool,
 }
 
 impl Default for ApiConfig {
@@ -63,6 +68,8 @@ impl Default for ApiConfig {
             ssl: SslConfig::default(),
             upload_limit: 100,
             trusted_proxies: Vec::new(),
+            disable_remote_download: false,
+            remote_download_private_networks: false,
         }
     }
 }

@@ -832,3 +832,96 @@ fn search_filters_and_never_follows_links() {
             .contains("say what to look for")
     );
 }
+
+/// A tiny HTTP server on 127.0.0.1 answering every request with `body` (and a
+/// `Content-Disposition` naming it `served.txt`); returns its address.
+fn serve(body: &'static [u8], requests: usize) -> std::net::SocketAddr {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let mut stream = stream.unwrap();
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Disposition: attachment; filename=\"served.txt\"\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body);
+        }
+    });
+    address
+}
+
+/// Pulls reach only public addresses (unless the node allows private ones), stream
+/// into place within a size limit, and leave nothing when refused or cut off.
+#[test]
+fn pulls_reach_only_public_addresses_and_stay_within_their_limit() {
+    use hatchery_wings::files::pull::PullPolicy;
+    let s = setup();
+    let files = ServerFiles::open(&s.root, 0).unwrap();
+    let open = PullPolicy {
+        private_networks: true,
+        max_bytes: 1024,
+    };
+    let address = serve(b"modpack contents", 4);
+    let url = format!("http://{address}/downloads/pack%20v1.txt");
+    assert_eq!(
+        files.pull(&url, "/world", None, false, &open).unwrap(),
+        "/world/pack v1.txt"
+    );
+    assert_eq!(
+        std::fs::read(s.root.join("world/pack v1.txt")).unwrap(),
+        b"modpack contents"
+    );
+    assert_eq!(
+        files.pull(&url, "/", None, true, &open).unwrap(),
+        "/served.txt"
+    );
+    assert_eq!(
+        files
+            .pull(&url, "/", Some("named.txt"), true, &open)
+            .unwrap(),
+        "/named.txt"
+    );
+
+    // The node's own network is off limits by default.
+    let guarded = PullPolicy {
+        private_networks: false,
+        max_bytes: 1024,
+    };
+    let refused = files
+        .pull(&url, "/", Some("never.txt"), false, &guarded)
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("not a public address"),
+        "{refused}"
+    );
+    assert!(!s.root.join("never.txt").exists());
+    // Bigger than allowed: nothing is left.
+    let big = serve(&[b'x'; 4096], 1);
+    let cut = files
+        .pull(&format!("http://{big}/big.bin"), "/", None, false, &open)
+        .unwrap_err();
+    assert!(!s.root.join("big.bin").exists(), "{cut}");
+    for bad in ["ftp://example.com/x", "not a url", "file:///etc/passwd"] {
+        assert!(files.pull(bad, "/", None, false, &open).is_err(), "{bad}");
+    }
+    let escape = files.pull(&url, "/../outside", Some("x.txt"), false, &open);
+    assert!(escape.is_err());
+    assert_eq!(entries_of(&s.outside), ["secret.txt"]);
+}
+
+fn entries_of(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}

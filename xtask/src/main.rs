@@ -645,6 +645,8 @@ fn bench(layout: &Layout) -> Result<()> {
             "-p",
             "bench-plugin",
             "-p",
+            "core-files",
+            "-p",
             "wings",
         ],
     )?;

@@ -419,6 +419,31 @@ pub async fn search_url(
     })
 }
 
+/// A download from a URL into the server's directory.
+pub struct Pull<'a> {
+    pub url: &'a str,
+    pub directory: &'a str,
+    pub file_name: Option<&'a str>,
+}
+
+/// Starts `pull` on the node, which downloads in the background from public
+/// addresses only and records the outcome in the server's activity.
+pub async fn pull(
+    core: &Core,
+    actor: &Actor,
+    server: &Server,
+    access: &ServerAccess,
+    pull: &Pull<'_>,
+) -> Result<()> {
+    let wings = wings(core, server, access, "file.create").await?;
+    wings
+        .pull(&server.uuid, pull.url, pull.directory, pull.file_name)
+        .await?;
+    let properties = json!({ "url": pull.url, "directory": pull.directory });
+    record(core, actor, server, "pull-started", properties).await;
+    Ok(())
+}
+
 /// A URL that works once, until `expires_at` (seconds since the Unix epoch).
 #[derive(Debug, Clone)]
 pub struct SignedUrl {

@@ -318,6 +318,8 @@ pub const WINGS_EVENTS: &[&str] = &[
     "server:sftp.rename",
     "server:sftp.delete",
     "server:file.uploaded",
+    "server:file.pull",
+    "server:file.pull-failed",
 ];
 /// Largest metadata kept for one wings activity entry.
 const MAX_WINGS_METADATA_BYTES: usize = 16 * 1024;
@@ -379,6 +381,7 @@ pub async fn activity(
         let written = match new.event.as_str() {
             "server.sftp.write" | "server.sftp.create" => Some("sftp"),
             "server.file.uploaded" => Some("upload"),
+            "server.file.pull" => Some("pull"),
             _ => None,
         };
         if let Some(via) = written {

@@ -422,6 +422,47 @@ fn files_are_managed_as_each_subuser_may_and_every_save_is_a_revision() {
     assert_eq!(std::fs::read_dir(&volume).unwrap().count(), before + 3);
     assert!(!volume.join("ok.txt").exists() && !volume.join("escape").exists());
 
+    // Pulls: the node reaches only public addresses, so a URL on this machine fails
+    // (the reason lands in the activity log, nothing is written); a host the
+    // administrator does not list is refused at once.
+    let pulled = files.send(
+        "POST",
+        "/pull",
+        &owner,
+        json!({ "url": "http://127.0.0.1:9/pack.zip", "directory": "/" }),
+    );
+    assert_eq!(pulled.status, 204, "{pulled:?}");
+    let activity =
+        format!("/api/client/servers/{short_id}/activity?search=server.file.pull-failed");
+    let failure = eventually(Duration::from_secs(30), "the pull's outcome", || {
+        let log = panel.get_as(&activity, &owner);
+        log.body["data"]
+            .as_array()
+            .and_then(|rows| rows.first().cloned())
+    });
+    assert!(
+        failure["properties"]["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("not a public address")),
+        "{failure:?}"
+    );
+    assert!(!volume.join("pack.zip").exists());
+    let narrowed = panel.json(
+        "PUT",
+        "/api/admin/plugins/core-files/settings",
+        &admin,
+        Some(json!({ "pull_hosts": ["example.org"] })),
+    );
+    assert_eq!(narrowed.status, 200, "{narrowed:?}");
+    let refused = files.send(
+        "POST",
+        "/pull",
+        &owner,
+        json!({ "url": "https://example.com/x.zip" }),
+    );
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert!(refused.raw_text().contains("pull_hosts"), "{refused:?}");
+
     // Each operation checks the permission Pterodactyl uses for it.
     let lister = panel.user_key("lister");
     let writer = panel.user_key("writer");
@@ -463,6 +504,13 @@ fn files_are_managed_as_each_subuser_may_and_every_save_is_a_revision() {
     let folder = files.send("POST", "/create-folder", &writer, json!({ "name": "nope" }));
     assert_eq!(folder.status, 403, "{folder:?}");
     assert_eq!(files.get("/upload", &writer).status, 403);
+    let pull = files.send(
+        "POST",
+        "/pull",
+        &writer,
+        json!({ "url": "https://example.org/x" }),
+    );
+    assert_eq!(pull.status, 403, "{pull:?}");
     let removal = files.send(
         "POST",
         "/delete",

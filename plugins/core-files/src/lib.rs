@@ -40,6 +40,7 @@ impl Plugin for CoreFiles {
             ("POST", "/files/compress") => manager::compress(&request),
             ("POST", "/files/decompress") => manager::decompress(&request),
             ("GET", "/files/search") => manager::search(&request),
+            ("POST", "/files/pull") => manager::pull(&request),
             ("GET", "/files/checksum") => manager::checksum(&request),
             ("GET", "/files/archive") => manager::archive_list(&request),
             ("GET", "/files/archive/contents") => manager::archive_contents(&request),

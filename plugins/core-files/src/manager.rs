@@ -88,10 +88,12 @@ pub fn list(request: &Request) -> Result<Response, Error> {
     });
     let total = entries.len();
     let Some(per_page) = query.per_page else {
-        let data: Vec<_> = entries.iter().map(file_object).collect();
-        return Ok(Response::json(
-            &serde_json::json!({ "object": "list", "data": data }),
-        ));
+        let data = entries.iter().map(file_object).collect();
+        return Ok(Response::json(&ListPage {
+            object: "list",
+            data,
+            meta: None,
+        }));
     };
     if !(1..=10_000).contains(&per_page) {
         return Err(Error::bad_request("per_page is 1 to 10000"));
@@ -103,20 +105,31 @@ pub fn list(request: &Request) -> Result<Response, Error> {
         .take(per_page)
         .map(file_object)
         .collect();
-    Ok(Response::json(&serde_json::json!({
-        "object": "list",
-        "data": data,
-        "meta": { "pagination": {
-            "total": total,
-            "count": data.len(),
-            "per_page": per_page,
-            "current_page": page,
-            "total_pages": total.div_ceil(per_page),
-        }},
-    })))
+    let meta = serde_json::json!({ "pagination": {
+        "total": total,
+        "count": data.len(),
+        "per_page": per_page,
+        "current_page": page,
+        "total_pages": total.div_ceil(per_page),
+    }});
+    Ok(Response::json(&ListPage {
+        object: "list",
+        data,
+        meta: Some(meta),
+    }))
 }
 
-fn file_query(request: &Request) -> Result<String, Error> {
+/// A listing, serialised as it is (20,000 entries are not built as a JSON tree first).
+#[derive(Serialize)]
+struct ListPage<'a> {
+    object: &'static str,
+    data: Vec<FileObject<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<serde_json::Value>,
+}
+
+/// The `?file=` a route is about, normalised.
+pub fn file_query(request: &Request) -> Result<String, Error> {
     let file = request
         .query_value("file")
         .ok_or_else(|| Error::bad_request("name the file: ?file=<path>"))?;
@@ -370,6 +383,70 @@ pub fn decompress(request: &Request) -> Result<Response, Error> {
     Ok(no_content())
 }
 
+#[derive(Deserialize)]
+struct PullBody {
+    url: String,
+    #[serde(default = "root_default")]
+    directory: String,
+    #[serde(default)]
+    filename: Option<String>,
+}
+
+/// Whether `host` is one the administrator lists: exact, `*.domain` for its
+/// subdomains, or `*`.
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    allowed.iter().any(|pattern| {
+        let pattern = pattern.trim().to_ascii_lowercase();
+        pattern == "*"
+            || pattern == host
+            || pattern
+                .strip_prefix("*.")
+                .is_some_and(|domain| host.ends_with(&format!(".{domain}")))
+    })
+}
+
+/// The host part of an http(s) URL.
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?;
+    let host = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next()?,
+        None => host.split(':').next()?,
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+/// Starts a download on the node, from a host the administrator allows (settings
+/// `pull_hosts`); the node itself reaches only public addresses. Pterodactyl's body.
+pub fn pull(request: &Request) -> Result<Response, Error> {
+    #[derive(Deserialize)]
+    struct Settings {
+        pull_hosts: Vec<String>,
+    }
+    let body: PullBody = request.json()?;
+    let host = url_host(&body.url).ok_or_else(|| {
+        Error::bad_request(format!("`{}` is not an http:// or https:// URL", body.url))
+    })?;
+    let settings: Settings = host::settings::get()?;
+    if !host_allowed(host, &settings.pull_hosts) {
+        return Err(Error::forbidden(format!(
+            "files may not be pulled from {host}; an administrator lists the hosts allowed in the Files plugin's settings (pull_hosts)"
+        )));
+    }
+    let directory = paths::normal(&body.directory)?;
+    host::files::pull(
+        server(request)?,
+        &body.url,
+        &directory,
+        body.filename.as_deref(),
+    )?;
+    Ok(no_content())
+}
+
 /// A one-use URL that runs the search on the node and streams its hits; the query
 /// (`name`, `glob`, `content`, `case_sensitive`, `min_size`, `max_size`,
 /// `modified_after`, `modified_before`, `limit`) is carried into it.
@@ -453,6 +530,22 @@ pub fn archive_extract(request: &Request) -> Result<Response, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pulls_reach_only_hosts_the_administrator_lists() {
+        let allowed = ["example.com".to_string(), "*.modrinth.com".to_string()];
+        assert!(host_allowed("example.com", &allowed));
+        assert!(host_allowed("cdn.modrinth.com", &allowed));
+        assert!(!host_allowed("modrinth.com.evil.net", &allowed));
+        assert!(!host_allowed("notexample.com", &allowed));
+        assert!(host_allowed("anything.net", &["*".to_string()]));
+        assert_eq!(
+            url_host("https://user@cdn.example.com:8443/a?b"),
+            Some("cdn.example.com")
+        );
+        assert_eq!(url_host("http://[::1]:80/"), Some("::1"));
+        assert_eq!(url_host("ftp://example.com/x"), None);
+    }
 
     #[test]
     fn modes_read_as_pterodactyl_sends_them() {

@@ -10,17 +10,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::history::{self, Save, diff};
+use crate::manager::file_query;
 use crate::{limits, paths, server};
 
 /// What this plugin's own writes are published as; those are kept already.
 const OWN_WRITES: &str = "plugin:core-files";
-
-fn file(request: &Request) -> Result<String, Error> {
-    let file = request
-        .query_value("file")
-        .ok_or_else(|| Error::bad_request("name the file: ?file=<path>"))?;
-    paths::normal(&file)
-}
 
 fn revision_number(request: &Request, name: &str) -> Result<Option<i64>, Error> {
     request
@@ -36,7 +30,7 @@ fn revision_number(request: &Request, name: &str) -> Result<Option<i64>, Error> 
 
 /// A file's revisions, newest first.
 pub fn list(request: &Request) -> Result<Response, Error> {
-    let revisions = history::revisions(server(request)?, &file(request)?)?;
+    let revisions = history::revisions(server(request)?, &file_query(request)?)?;
     Ok(Response::json(
         &json!({ "object": "list", "data": revisions }),
     ))
@@ -46,7 +40,7 @@ pub fn list(request: &Request) -> Result<Response, Error> {
 pub fn contents(request: &Request) -> Result<Response, Error> {
     let revision = revision_number(request, "revision")?
         .ok_or_else(|| Error::bad_request("name the revision: ?revision=<number>"))?;
-    let bytes = history::contents(server(request)?, &file(request)?, revision)?;
+    let bytes = history::contents(server(request)?, &file_query(request)?, revision)?;
     Ok(Response {
         status: 200,
         headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
@@ -59,7 +53,7 @@ pub fn contents(request: &Request) -> Result<Response, Error> {
 /// before `to`.
 pub fn diff(request: &Request) -> Result<Response, Error> {
     let server = server(request)?;
-    let path = file(request)?;
+    let path = file_query(request)?;
     let revisions = history::revisions(server, &path)?;
     let Some(newest) = revisions.first() else {
         return Err(Error::not_found(format!("{path} has no history")));

@@ -572,6 +572,25 @@ impl node_files::Host for CallState {
             .map(to_wit_url)
             .map_err(error)
     }
+
+    async fn pull(
+        &mut self,
+        server: String,
+        url: String,
+        directory: String,
+        file_name: Option<String>,
+    ) -> Result<(), types::HostError> {
+        self.services
+            .files_pull(
+                self.caller.as_ref(),
+                &server,
+                &url,
+                &directory,
+                file_name.as_deref(),
+            )
+            .await
+            .map_err(error)
+    }
 }
 
 impl identity::Host for CallState {

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use hatchery_protocol::files::{
     ArchiveEntry, ArchiveEntryQuery, Checksum, ChecksumQuery, ChmodFiles, Copied, CopyFile,
     CreateDirectory, Decompress, DirectoryQuery, EntryKind, ExtractEntries, FileEntry, FileList,
-    FileQuery, RenameFiles, WriteQuery,
+    FileQuery, PullFile, RenameFiles, WriteQuery,
 };
 
 use super::{ApiError, ApiResult, App};
@@ -54,6 +54,7 @@ pub fn routes<E: Executor>() -> Router<App<E>> {
             post(archive_extract::<E>),
         )
         .route("/api/servers/{uuid}/files/checksum", get(checksum::<E>))
+        .route("/api/servers/{uuid}/files/pull", post(pull::<E>))
         .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
@@ -347,4 +348,60 @@ async fn checksum<E: Executor>(
         algorithm,
         checksum,
     }))
+}
+
+/// Downloads a URL into the server's directory. In the background unless
+/// `foreground`; either way the outcome is recorded in the server's activity
+/// (`server:file.pull`, or `server:file.pull-failed` with the reason).
+async fn pull<E: Executor>(
+    State(manager): State<App<E>>,
+    Path(uuid): Path<String>,
+    Json(body): Json<PullFile>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    if manager.config.api.disable_remote_download {
+        return Err(ApiError(Error::Forbidden(
+            "this node does not pull files from URLs (api.disable_remote_download)".into(),
+        )));
+    }
+    let files = manager.server(&uuid)?.files()?;
+    let policy = crate::files::pull::PullPolicy {
+        private_networks: manager.config.api.remote_download_private_networks,
+        max_bytes: manager.config.api.upload_limit.saturating_mul(1024 * 1024),
+    };
+    let foreground = body.foreground;
+    let recorder = manager.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let pulled = files.pull(
+            &body.url,
+            &body.root,
+            body.file_name.as_deref(),
+            body.use_header,
+            &policy,
+        );
+        let (event, metadata) = match &pulled {
+            Ok(path) => (
+                "server:file.pull",
+                serde_json::json!({ "url": body.url, "file": path, "files": [path] }),
+            ),
+            Err(err) => (
+                "server:file.pull-failed",
+                serde_json::json!({ "url": body.url, "error": err.to_string() }),
+            ),
+        };
+        recorder.record_activity(&uuid, None, event, metadata, "");
+        pulled
+    });
+    if !foreground {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({ "started": true })),
+        ));
+    }
+    let path = work.await.map_err(|err| {
+        ApiError(Error::Io {
+            context: "pull".into(),
+            source: std::io::Error::other(err.to_string()),
+        })
+    })??;
+    Ok((StatusCode::OK, Json(serde_json::json!({ "file": path }))))
 }

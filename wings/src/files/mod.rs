@@ -901,4 +901,5 @@ fn fail(path: &str, source: std::io::Error) -> Error {
 }
 
 pub mod archives;
+pub mod pull;
 pub mod search;

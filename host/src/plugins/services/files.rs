@@ -378,6 +378,25 @@ impl NodeFiles for HostServices {
             .map(signed)
             .map_err(host_error)
     }
+
+    async fn files_pull(
+        &self,
+        caller: Option<&Principal>,
+        key: &str,
+        url: &str,
+        directory: &str,
+        file_name: Option<&str>,
+    ) -> Result<(), HostError> {
+        let t = self.file_target(caller, key).await?;
+        let pull = files::Pull {
+            url,
+            directory,
+            file_name,
+        };
+        files::pull(&self.core, &t.actor, &t.server, &t.access, &pull)
+            .await
+            .map_err(host_error)
+    }
 }
 
 /// A file being streamed to wings. Dropped unfinished, it makes the upload fail, so
