@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::local_node::{
     LocalNode, Sftp, add_ports, create_server, import_fixture_egg, server_request, wait_installed,
 };
-use crate::support::{Dialect, Panel, eventually, panel};
+use crate::support::{DIALECTS, Dialect, Panel, eventually, panel};
 
 struct Files<'a> {
     panel: &'a Panel,
@@ -61,7 +61,15 @@ fn vias(revisions: &[Value]) -> Vec<String> {
 
 #[test]
 fn files_are_managed_as_each_subuser_may_and_every_save_is_a_revision() {
-    let panel = panel(Dialect::Sqlite)
+    for dialect in DIALECTS {
+        files_are_managed_on(dialect);
+    }
+}
+
+/// The whole file manager on one panel database (the history lives in core-files'
+/// own store: a SQLite file, or its own PostgreSQL schema).
+fn files_are_managed_on(dialect: Dialect) {
+    let panel = panel(dialect)
         .plugin("core-auth")
         .plugin("core-files")
         .start();
