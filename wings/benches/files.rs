@@ -133,7 +133,7 @@ fn build_tree(root: &std::path::Path, target: u64) -> (u64, u64) {
                 for line in 0..(20 + random() % 200) {
                     text.push_str(&format!("key-{line}: value {}\n", random() % 100_000));
                 }
-                if n % 997 == 0 {
+                if n.is_multiple_of(997) {
                     text.push_str("secret: needle-42\n");
                 }
                 (

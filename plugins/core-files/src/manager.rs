@@ -153,18 +153,20 @@ pub fn write(request: &Request) -> Result<Response, Error> {
     let limits = limits()?;
     let principal = request.principal.as_ref();
     let keeping = history::keeps(&request.body, &limits);
-    if keeping && request.can("file.read-content") && history::newest(server, &path)?.is_none() {
-        if let Ok(before) = host::files::read(server, &path) {
-            remember(&Save {
-                server,
-                path: &path,
-                content: &before,
-                user_id: None,
-                username: None,
-                via: "original",
-                restored_from: None,
-            });
-        }
+    if keeping
+        && request.can("file.read-content")
+        && history::newest(server, &path)?.is_none()
+        && let Ok(before) = host::files::read(server, &path)
+    {
+        remember(&Save {
+            server,
+            path: &path,
+            content: &before,
+            user_id: None,
+            username: None,
+            via: "original",
+            restored_from: None,
+        });
     }
     host::files::write(server, &path, &request.body)?;
     if keeping {

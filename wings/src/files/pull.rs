@@ -146,7 +146,7 @@ impl ServerFiles {
             .path()
             .rsplit('/')
             .find(|segment| !segment.is_empty())
-            .map(|segment| percent_decoded(segment));
+            .map(percent_decoded);
         let name = file_name
             .map(str::to_string)
             .or(from_header)
