@@ -15,9 +15,7 @@ mod local_node;
 
 use std::time::{Duration, Instant};
 
-use local_node::{
-    LocalNode, add_ports, create_server, import_fixture_egg, server_request, wait_installed,
-};
+use local_node::installed_server;
 use support::{Dialect, panel};
 
 const SAVES: usize = 100;
@@ -51,16 +49,7 @@ fn main() {
         .start();
     let admin = panel.admin_key();
     panel.user_key("owner");
-    let mut node = LocalNode::register(&panel, "local", None);
-    node.start_wings();
-    import_fixture_egg(&panel, "Fixture Game", str::to_string);
-    let port = add_ports(&panel, &admin, "local", 1)[0];
-    let uuid = create_server(
-        &panel,
-        &admin,
-        server_request("files", "Fixture Game", port.into()),
-    );
-    wait_installed(&panel, &uuid);
+    let (mut node, uuid) = installed_server(&panel, &admin, "files");
     let files = format!("/api/client/servers/{uuid}/files");
 
     // A 1 MiB config-like text, then 100 saves each changing one line.

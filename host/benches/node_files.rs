@@ -16,9 +16,7 @@ mod local_node;
 
 use std::time::{Duration, Instant};
 
-use local_node::{
-    LocalNode, add_ports, create_server, import_fixture_egg, server_request, wait_installed,
-};
+use local_node::installed_server;
 use support::{Dialect, panel};
 
 const FILE_BYTES: usize = 1024 * 1024;
@@ -71,16 +69,7 @@ fn main() {
         .start();
     let admin = panel.admin_key();
     panel.user_key("owner");
-    let mut node = LocalNode::register(&panel, "local", None);
-    node.start_wings();
-    import_fixture_egg(&panel, "Fixture Game", str::to_string);
-    let port = add_ports(&panel, &admin, "local", 1)[0];
-    let uuid = create_server(
-        &panel,
-        &admin,
-        server_request("files", "Fixture Game", port.into()),
-    );
-    wait_installed(&panel, &uuid);
+    let (mut node, uuid) = installed_server(&panel, &admin, "files");
     let contents: Vec<u8> = (0..FILE_BYTES).map(|i| (i * 7 % 251) as u8).collect();
     let written = panel.request(
         "POST",

@@ -213,7 +213,7 @@ fn listings_have_no_entry_cap_and_reads_have_a_size_cap() {
 mod archives {
     use std::io::Write;
 
-    use super::setup;
+    use super::{entries, setup};
     use hatchery_wings::files::ServerFiles;
 
     fn zip_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
@@ -276,15 +276,6 @@ mod archives {
             builder.append(&header, *data).unwrap();
         }
         builder.into_inner().unwrap()
-    }
-
-    fn entries(dir: &std::path::Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
     }
 
     #[test]
@@ -914,10 +905,11 @@ fn pulls_reach_only_public_addresses_and_stay_within_their_limit() {
     }
     let escape = files.pull(&url, "/../outside", Some("x.txt"), false, &open);
     assert!(escape.is_err());
-    assert_eq!(entries_of(&s.outside), ["secret.txt"]);
+    assert_eq!(entries(&s.outside), ["secret.txt"]);
 }
 
-fn entries_of(dir: &std::path::Path) -> Vec<String> {
+/// The names in `dir`, sorted.
+fn entries(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

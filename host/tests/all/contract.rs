@@ -5,7 +5,8 @@
 use serde_json::json;
 
 use crate::local_node::{
-    LocalNode, Sftp, add_ports, create_server, import_fixture_egg, server_request, wait_installed,
+    LocalNode, Sftp, add_ports, create_server, import_fixture_egg, installed_server,
+    server_request, wait_installed,
 };
 use crate::support::{DIALECTS, Dialect, eventually, panel};
 
@@ -20,16 +21,7 @@ fn a_plugin_sees_servers_as_each_user_may_and_records_activity_and_secrets() {
         let owner = panel.user_key("owner");
         let helper = panel.user_key("helper");
         let stranger = panel.user_key("stranger");
-        let mut node = LocalNode::register(&panel, "local", None);
-        node.start_wings();
-        import_fixture_egg(&panel, "Fixture Game", str::to_string);
-        let port = add_ports(&panel, &admin, "local", 1)[0];
-        let uuid = create_server(
-            &panel,
-            &admin,
-            server_request("shared", "Fixture Game", port.into()),
-        );
-        wait_installed(&panel, &uuid);
+        let (mut node, uuid) = installed_server(&panel, &admin, "shared");
         let added = panel.json(
             "POST",
             &format!("/api/client/servers/{uuid}/users"),

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::local_node::{
-    LocalNode, Sftp, add_ports, create_server, import_fixture_egg, server_request, wait_installed,
-};
+use crate::local_node::{Sftp, installed_server};
 use crate::support::{DIALECTS, Dialect, Panel, eventually, panel};
 
 struct Files<'a> {
@@ -76,16 +74,7 @@ fn files_are_managed_on(dialect: Dialect) {
     let admin = panel.admin_key();
     let owner = panel.user_with_password("owner", "owner password");
     let work = tempfile::tempdir().unwrap();
-    let mut node = LocalNode::register(&panel, "local", None);
-    node.start_wings();
-    import_fixture_egg(&panel, "Fixture Game", str::to_string);
-    let port = add_ports(&panel, &admin, "local", 1)[0];
-    let uuid = create_server(
-        &panel,
-        &admin,
-        server_request("files", "Fixture Game", port.into()),
-    );
-    wait_installed(&panel, &uuid);
+    let (mut node, uuid) = installed_server(&panel, &admin, "files");
     let short_id = &uuid[..8];
     let volume = node.volumes.join(&uuid);
     let files = Files {

@@ -272,6 +272,22 @@ pub fn create_server(panel: &Panel, admin_key: &str, body: Value) -> String {
     created.body["data"]["uuid"].as_str().unwrap().to_string()
 }
 
+/// Node `local` with its wings running and the fixture egg imported, and a small
+/// server `name` of `owner` installed on it; returns the node and the server's uuid.
+pub fn installed_server(panel: &Panel, admin_key: &str, name: &str) -> (LocalNode, String) {
+    let mut node = LocalNode::register(panel, "local", None);
+    node.start_wings();
+    import_fixture_egg(panel, "Fixture Game", str::to_string);
+    let port = add_ports(panel, admin_key, "local", 1)[0];
+    let uuid = create_server(
+        panel,
+        admin_key,
+        server_request(name, "Fixture Game", port.into()),
+    );
+    wait_installed(panel, &uuid);
+    (node, uuid)
+}
+
 /// Waits until the panel shows the server as installed.
 pub fn wait_installed(panel: &Panel, uuid: &str) {
     eventually(Duration::from_secs(90), "the install", || {

@@ -200,6 +200,27 @@ pub struct Entry {
     pub modified: u64,
 }
 
+impl Entry {
+    /// Entry `name` as `metadata` describes it (links not followed).
+    fn new(name: String, metadata: &cap_std::fs::Metadata) -> Entry {
+        let file_type = metadata.file_type();
+        Entry {
+            name,
+            size: metadata.len(),
+            directory: file_type.is_dir(),
+            file: file_type.is_file(),
+            symlink: file_type.is_symlink(),
+            mode: metadata.permissions().mode() & 0o7777,
+            modified: seconds(
+                metadata
+                    .modified()
+                    .ok()
+                    .map(cap_std::time::SystemTime::into_std),
+            ),
+        }
+    }
+}
+
 impl ServerFiles {
     /// Opens the server directory `root` (created if missing) with a quota in MiB
     /// (0 is unlimited).
@@ -272,21 +293,8 @@ impl ServerFiles {
         for item in dir.entries().map_err(|err| fail(path, err))? {
             let item = item.map_err(|err| fail(path, err))?;
             let metadata = item.metadata().map_err(|err| fail(path, err))?;
-            let file_type = metadata.file_type();
-            entries.push(Entry {
-                name: item.file_name().to_string_lossy().into_owned(),
-                size: metadata.len(),
-                directory: file_type.is_dir(),
-                file: file_type.is_file(),
-                symlink: file_type.is_symlink(),
-                mode: metadata.permissions().mode() & 0o7777,
-                modified: seconds(
-                    metadata
-                        .modified()
-                        .ok()
-                        .map(cap_std::time::SystemTime::into_std),
-                ),
-            });
+            let name = item.file_name().to_string_lossy().into_owned();
+            entries.push(Entry::new(name, &metadata));
         }
         entries.sort_by(|a, b| {
             b.directory
@@ -618,24 +626,10 @@ impl ServerFiles {
             self.root.symlink_metadata(dir_path(&relative))
         }
         .map_err(|err| fail(path, err))?;
-        let file_type = metadata.file_type();
         let name = relative
             .file_name()
             .map_or_else(|| "/".to_string(), |n| n.to_string_lossy().into_owned());
-        Ok(Entry {
-            name,
-            size: metadata.len(),
-            directory: file_type.is_dir(),
-            file: file_type.is_file(),
-            symlink: file_type.is_symlink(),
-            mode: metadata.permissions().mode() & 0o7777,
-            modified: seconds(
-                metadata
-                    .modified()
-                    .ok()
-                    .map(cap_std::time::SystemTime::into_std),
-            ),
-        })
+        Ok(Entry::new(name, &metadata))
     }
 
     /// A client path in its canonical form inside the server: `/`, `/plugins/a.jar`.
