@@ -423,34 +423,69 @@ fn ensure_mail_sink() -> Result<()> {
 }
 
 /// The database tests need PostgreSQL; start the local cluster if it is not running.
+/// Connections the test PostgreSQL accepts: many panels (each with a pool per
+/// plugin) run side by side in one test run, past the default 100.
+const TEST_POSTGRES_CONNECTIONS: u32 = 400;
+
 fn ensure_postgres() -> Result<()> {
     if std::env::var_os("TEST_POSTGRES_URL").is_some() {
         return Ok(());
     }
     let reachable = || std::net::TcpStream::connect(("127.0.0.1", 5432)).is_ok();
-    if reachable() {
-        return Ok(());
-    }
-    step("starting PostgreSQL");
+    let wait = || {
+        for _ in 0..30 {
+            if reachable() {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+        bail!(
+            "PostgreSQL is not reachable on 127.0.0.1:5432; start it, or point TEST_POSTGRES_URL at a server"
+        )
+    };
     let version = std::fs::read_dir("/etc/postgresql")
         .ok()
         .and_then(|mut entries| entries.next())
         .and_then(|entry| entry.ok())
         .map(|entry| entry.file_name().to_string_lossy().into_owned());
-    if let Some(version) = version {
-        let _ = Command::new("pg_ctlcluster")
-            .args(["--skip-systemctl-redirect", &version, "main", "start"])
-            .status();
-    }
-    for _ in 0..30 {
-        if reachable() {
-            return Ok(());
+    let cluster = |action: &str| {
+        if let Some(version) = &version {
+            let _ = Command::new("pg_ctlcluster")
+                .args(["--skip-systemctl-redirect", version, "main", action])
+                .status();
         }
-        std::thread::sleep(std::time::Duration::from_secs(1));
+    };
+    if !reachable() {
+        step("starting PostgreSQL");
+        cluster("start");
+        wait()?;
     }
-    bail!(
-        "PostgreSQL is not reachable on 127.0.0.1:5432; start it, or point TEST_POSTGRES_URL at a server"
-    )
+    // The machine's own cluster (not one TEST_POSTGRES_URL names) gets room for them.
+    let psql = |sql: &str| {
+        Command::new("psql")
+            .args([
+                "-XAtq",
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "-c",
+                sql,
+            ])
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    let allowed = psql("SHOW max_connections").and_then(|value| value.parse::<u32>().ok());
+    if version.is_some() && allowed.is_some_and(|allowed| allowed < TEST_POSTGRES_CONNECTIONS) {
+        step(&format!(
+            "letting PostgreSQL take {TEST_POSTGRES_CONNECTIONS} connections (the tests run many panels at once)"
+        ));
+        psql(&format!(
+            "ALTER SYSTEM SET max_connections = {TEST_POSTGRES_CONNECTIONS}"
+        ));
+        cluster("restart");
+        wait()?;
+    }
+    Ok(())
 }
 
 /// The image wings' tests run game servers in; no registry is reachable, so it is
