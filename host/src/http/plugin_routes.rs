@@ -196,9 +196,11 @@ async fn app_page(state: &AppState, path: &str, headers: &HeaderMap) -> Result<R
     let origins = crate::db::nodes::list(&state.db)
         .await?
         .iter()
-        .filter_map(|node| {
-            super::web::console_origin(node.scheme.websocket(), &node.fqdn, node.daemon_port)
+        .flat_map(|node| {
+            [node.scheme.websocket(), node.scheme.as_str()]
+                .map(|scheme| super::web::node_origin(scheme, &node.fqdn, node.daemon_port))
         })
+        .flatten()
         .collect::<Vec<_>>();
     let modules: Vec<super::web::PluginModule> = state
         .plugins

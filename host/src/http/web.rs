@@ -66,11 +66,12 @@ fn script_hash(script: &str) -> String {
 
 /// What the app may load: only the panel's own scripts (and its import map, by hash);
 /// styles inline too (the component library sets CSS variables at run time); frames
-/// only from itself (sandboxed plugin pages); nothing may frame it. Consoles connect
-/// to the nodes' wings, so their websocket origins join `connect-src`.
-pub fn content_security_policy(console_origins: &[String], import_map: &str) -> String {
+/// only from itself (sandboxed plugin pages); nothing may frame it. Consoles, file
+/// searches and transfers go to the nodes' wings, so their websocket and http(s)
+/// origins join `connect-src`.
+pub fn content_security_policy(node_origins: &[String], import_map: &str) -> String {
     let mut connect = String::from("'self'");
-    for origin in console_origins {
+    for origin in node_origins {
         connect.push(' ');
         connect.push_str(origin);
     }
@@ -83,9 +84,9 @@ pub fn content_security_policy(console_origins: &[String], import_map: &str) -> 
     )
 }
 
-/// `ws://host:port` for a node, or nothing when its name could smuggle another
-/// directive into the policy (the API validates names; this holds regardless).
-pub fn console_origin(scheme: &str, fqdn: &str, port: i32) -> Option<String> {
+/// `ws://host:port` (or `http://…`) for a node, or nothing when its name could smuggle
+/// another directive into the policy (the API validates names; this holds regardless).
+pub fn node_origin(scheme: &str, fqdn: &str, port: i32) -> Option<String> {
     is_plain_host(fqdn).then(|| format!("{scheme}://{fqdn}:{port}"))
 }
 
@@ -159,7 +160,7 @@ fn with_import_map(html: &[u8], map: &str) -> Vec<u8> {
 }
 
 /// The app's page, for every path it routes in the browser.
-pub fn page(console_origins: &[String], plugin_modules: &[PluginModule]) -> Response {
+pub fn page(node_origins: &[String], plugin_modules: &[PluginModule]) -> Response {
     let map = import_map(plugin_modules);
     let page = file("/index.html").map_or_else(
         || NOT_BUILT.as_bytes().to_vec(),
@@ -167,7 +168,7 @@ pub fn page(console_origins: &[String], plugin_modules: &[PluginModule]) -> Resp
     );
     let mut response = respond(StatusCode::OK, "text/html; charset=utf-8", "no-cache", page);
     let headers = response.headers_mut();
-    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(console_origins, &map)) {
+    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(node_origins, &map)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

@@ -57,8 +57,8 @@ fn the_web_panel_is_served_with_a_strict_policy_and_cached_assets() {
     );
     assert_eq!(panel.get("/assets/gone-1234.js").status, 404);
 
-    // Consoles connect to the nodes' wings: each node's websocket origin, and only
-    // those, join connect-src.
+    // Consoles, searches and transfers connect to the nodes' wings: each node's
+    // websocket and http origins, and only those, join connect-src.
     assert!(!policy.contains("ws://"), "{policy}");
     let node = panel.json(
         "POST",
@@ -70,7 +70,9 @@ fn the_web_panel_is_served_with_a_strict_policy_and_cached_assets() {
     let with_node = panel.get("/servers/abc");
     let policy = with_node.header("content-security-policy").unwrap();
     assert!(
-        policy.contains("connect-src 'self' ws://west.example.net:8443;"),
+        policy.contains(
+            "connect-src 'self' ws://west.example.net:8443 http://west.example.net:8443;"
+        ),
         "{policy}"
     );
 
