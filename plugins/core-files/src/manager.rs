@@ -158,39 +158,45 @@ pub fn write(request: &Request) -> Result<Response, Error> {
         && history::newest(server, &path)?.is_none()
         && let Ok(before) = host::files::read(server, &path)
     {
-        remember(&Save {
-            server,
-            path: &path,
-            content: &before,
-            user_id: None,
-            username: None,
-            via: "original",
-            restored_from: None,
-        });
+        remember(
+            &Save {
+                server,
+                path: &path,
+                content: &before,
+                user_id: None,
+                username: None,
+                via: "original",
+                restored_from: None,
+            },
+            &limits,
+        );
     }
     host::files::write(server, &path, &request.body)?;
     if keeping {
-        remember(&Save {
-            server,
-            path: &path,
-            content: &request.body,
-            user_id: principal.map(|caller| caller.user_id),
-            username: principal.map(|caller| caller.username.as_str()),
-            via: if request.session_id().is_some() {
-                "web"
-            } else {
-                "api"
+        remember(
+            &Save {
+                server,
+                path: &path,
+                content: &request.body,
+                user_id: principal.map(|caller| caller.user_id),
+                username: principal.map(|caller| caller.username.as_str()),
+                via: if request.session_id().is_some() {
+                    "web"
+                } else {
+                    "api"
+                },
+                restored_from: None,
             },
-            restored_from: None,
-        });
+            &limits,
+        );
     }
     Ok(no_content())
 }
 
 /// Keeps a revision of a save that already happened: failing to keep it must not turn
 /// the save into an error, so it is logged.
-fn remember(save: &Save<'_>) {
-    if let Err(err) = limits().and_then(|limits| history::record(save, &limits)) {
+fn remember(save: &Save<'_>, limits: &history::Limits) {
+    if let Err(err) = history::record(save, limits) {
         host::log(
             hatchery_sdk::LogLevel::Warn,
             &format!(

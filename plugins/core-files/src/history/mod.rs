@@ -145,9 +145,18 @@ pub fn record(save: &Save<'_>, limits: &Limits) -> Result<Option<Revision>, Erro
         }
     };
     apply_limits(save.server, save.path, limits)?;
-    Ok(revisions(save.server, save.path)?
-        .into_iter()
-        .find(|revision| revision.revision == kept))
+    one(save.server, save.path, kept)
+}
+
+fn one(server: &str, path: &str, seq: i64) -> Result<Option<Revision>, Error> {
+    let rows = host::query(
+        &format!(
+            "SELECT {COLUMNS} FROM core_files__revisions \
+             WHERE server = $1 AND path = $2 AND seq = $3"
+        ),
+        &[server.into(), path.into(), seq.into()],
+    )?;
+    Ok(rows.iter().next().map(|row| revision(&row)))
 }
 
 /// How a new revision is stored: a delta from `newest` when that is clearly smaller
