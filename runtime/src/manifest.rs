@@ -515,6 +515,10 @@ pub struct UiContribution {
     /// The page's address segment, for slots that are pages (`server.tabs/v1`,
     /// `admin.pages/v1`): lowercase letters, digits and dashes.
     pub path: Option<String>,
+    /// Where it sits among the slot's items, lower first (0–1000; the panel's own
+    /// server tabs are at 10, 50, 70, 80, 90 and 100). Without it: after them.
+    #[serde(default)]
+    pub order: Option<u16>,
 }
 
 fn default_export() -> String {
@@ -852,6 +856,11 @@ impl Manifest {
                     "ui: path `{path}` may hold only lowercase letters, digits and dashes"
                 ));
             }
+            if let Some(order) = contribution.order
+                && order > 1000
+            {
+                return Err(format!("ui: order {order} is past 1000"));
+            }
         }
 
         for pattern in &self.capabilities.subscribe {
@@ -1118,6 +1127,11 @@ title = "Hello"
                 r#"module = "ui/card.js""#,
                 r#"module = "card.css""#,
                 "ui: module `card.css` must be a .js or .mjs file inside ui/",
+            ),
+            (
+                r#"module = "ui/card.js""#,
+                "module = \"ui/card.js\"\norder = 5000",
+                "ui: order 5000 is past 1000",
             ),
             (r#"host = ">=0.1, <1""#, r#"host = "soon""#, "host"),
             (r#"runtime = "wasm""#, r#"runtime = "python""#, "runtime"),

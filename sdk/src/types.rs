@@ -119,6 +119,12 @@ impl Request {
         self.header("x-hatchery-panel-url")
     }
 
+    /// How the caller signed in: `"session"` for a person in the web panel (a browser
+    /// session), `"api-key"` for an API key; `None` when the caller is anonymous.
+    pub fn credential(&self) -> Option<&str> {
+        self.header("x-hatchery-credential")
+    }
+
     /// On an auth route (`scope = "auth"`), the id of the browser session the caller
     /// signed in with (none for an API key): "this browser" in a list of sessions.
     pub fn session_id(&self) -> Option<i64> {

@@ -109,9 +109,11 @@ async fn handle(
     };
 
     let client_ip = auth::client_ip(&state, peer.as_ref().map(|Extension(peer)| peer), &headers);
-    let principal = auth::principal(&state, &method, &headers, client_ip.as_deref())
-        .await?
-        .map(|(principal, _)| principal);
+    let (principal, credential) =
+        match auth::principal(&state, &method, &headers, client_ip.as_deref()).await? {
+            Some((principal, session_id)) => (Some(principal), Some(Credential::of(session_id))),
+            None => (None, None),
+        };
     policy::authorize(principal.as_ref(), route.auth, route.permission.as_deref())?;
     let call = PluginCall {
         route: &route,
@@ -122,6 +124,7 @@ async fn handle(
         headers: &headers,
         body,
         principal,
+        credential,
         server_context: None,
         session_id: None,
         client_ip,
@@ -289,6 +292,7 @@ pub async fn fallback(
             Some((principal, session_id)) => (Some(principal), session_id),
             None => (None, None),
         };
+    let credential = principal.as_ref().map(|_| Credential::of(session_id));
     let mut server_context = None;
     match (scope, key) {
         (RouteScope::Server, Some(key)) => {
@@ -315,6 +319,7 @@ pub async fn fallback(
         headers: &headers,
         body,
         principal,
+        credential,
         server_context,
         // Sign-in flows tell "this browser" from the caller's other sessions.
         session_id: session_id.filter(|_| scope == RouteScope::Auth),
@@ -379,6 +384,8 @@ struct PluginCall<'a> {
     headers: &'a HeaderMap,
     body: Bytes,
     principal: Option<hatchery_sdk::Principal>,
+    /// How the caller signed in, when they did.
+    credential: Option<Credential>,
     /// (server uuid, the caller's permissions on it) for server routes.
     server_context: Option<(String, String)>,
     /// The client's address (behind trusted proxies, the one they forwarded).
@@ -387,6 +394,29 @@ struct PluginCall<'a> {
     session_id: Option<i64>,
     /// The panel's public address, for links plugins send and show.
     panel_url: &'a str,
+}
+
+/// How a caller proved who they are: a person in the web panel, or a script.
+#[derive(Clone, Copy)]
+enum Credential {
+    Session,
+    ApiKey,
+}
+
+impl Credential {
+    fn of(session_id: Option<i64>) -> Self {
+        match session_id {
+            Some(_) => Credential::Session,
+            None => Credential::ApiKey,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Credential::Session => "session",
+            Credential::ApiKey => "api-key",
+        }
+    }
 }
 
 async fn call_plugin(
@@ -415,6 +445,12 @@ async fn call_plugin(
         && let Some(own) = plugin_cookies::own_cookies(id, call.headers)
     {
         headers.push(("cookie".into(), own));
+    }
+    if let Some(credential) = call.credential {
+        headers.push((
+            format!("{HOST_HEADER_PREFIX}credential"),
+            credential.as_str().to_string(),
+        ));
     }
     if let Some(session_id) = call.session_id {
         headers.push((

@@ -1309,6 +1309,7 @@ impl PluginHost {
                         integrity: asset.integrity.clone(),
                         path: contribution.path.clone(),
                         permission: contribution.permission.clone(),
+                        order: contribution.order,
                         trusted: plugin.grants.ui_trusted,
                     });
                 }
@@ -1335,6 +1336,8 @@ pub struct UiContributionView {
     pub permission: Option<String>,
     /// Rendered in the panel's page (granted `ui_trusted`) rather than a sandboxed frame.
     pub trusted: bool,
+    /// Its place among the slot's items, lower first; none: after the panel's own.
+    pub order: Option<u16>,
 }
 
 pub fn host_version() -> semver::Version {

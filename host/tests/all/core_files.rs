@@ -11,13 +11,20 @@ use serde_json::{Value, json};
 use crate::local_node::{Sftp, installed_server};
 use crate::support::{DIALECTS, Dialect, Panel, eventually, panel};
 
-struct Files<'a> {
+pub struct Files<'a> {
     panel: &'a Panel,
     base: String,
 }
 
-impl Files<'_> {
-    fn get(&self, path: &str, key: &str) -> crate::support::Answer {
+impl<'a> Files<'a> {
+    pub fn new(panel: &'a Panel, short_id: &str) -> Self {
+        Files {
+            panel,
+            base: format!("/api/client/servers/{short_id}/files"),
+        }
+    }
+
+    pub fn get(&self, path: &str, key: &str) -> crate::support::Answer {
         self.panel.get_as(&format!("{}{path}", self.base), key)
     }
 
@@ -26,7 +33,7 @@ impl Files<'_> {
             .json(method, &format!("{}{path}", self.base), key, Some(body))
     }
 
-    fn write(&self, file: &str, key: &str, bytes: &[u8]) -> crate::support::Answer {
+    pub fn write(&self, file: &str, key: &str, bytes: &[u8]) -> crate::support::Answer {
         self.panel.request(
             "POST",
             &format!("{}/write?file={file}", self.base),
@@ -35,7 +42,7 @@ impl Files<'_> {
         )
     }
 
-    fn history(&self, file: &str, key: &str) -> Vec<Value> {
+    pub fn history(&self, file: &str, key: &str) -> Vec<Value> {
         let answer = self.get(&format!("/history?file={file}"), key);
         assert_eq!(answer.status, 200, "{answer:?}");
         answer.body["data"].as_array().unwrap().clone()
@@ -77,10 +84,7 @@ fn files_are_managed_on(dialect: Dialect) {
     let (mut node, uuid) = installed_server(&panel, &admin, "files");
     let short_id = &uuid[..8];
     let volume = node.volumes.join(&uuid);
-    let files = Files {
-        panel: &panel,
-        base: format!("/api/client/servers/{short_id}/files"),
-    };
+    let files = Files::new(&panel, short_id);
 
     // Saves through the API are revisions, numbered from 1, newest first.
     let first = b"motd=welcome\nmax-players=10\npvp=true\n";

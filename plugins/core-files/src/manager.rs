@@ -180,10 +180,9 @@ pub fn write(request: &Request) -> Result<Response, Error> {
                 content: &request.body,
                 user_id: principal.map(|caller| caller.user_id),
                 username: principal.map(|caller| caller.username.as_str()),
-                via: if request.session_id().is_some() {
-                    "web"
-                } else {
-                    "api"
+                via: match request.credential() {
+                    Some("session") => "web",
+                    _ => "api",
                 },
                 restored_from: None,
             },

@@ -35,7 +35,12 @@ export interface Contribution {
   /** On server slots: the server permission needed on the server shown. */
   permission: string | null;
   trusted: boolean;
+  /** Its place among the slot's items, lower first; null: after the panel's own. */
+  order: number | null;
 }
+
+/** Where a contribution without an `order` goes: after everything the panel places. */
+export const LAST = 1001;
 
 /** The enabled plugins' contributions the signed-in person may see. */
 export function useContributions(slot: SlotId) {
@@ -52,7 +57,12 @@ export function useContributions(slot: SlotId) {
     refetchInterval: 30_000,
     staleTime: 5_000,
   });
-  return { ...query, data: query.data?.filter((contribution) => contribution.slot === slot) };
+  return {
+    ...query,
+    data: query.data
+      ?.filter((contribution) => contribution.slot === slot)
+      .sort((a, b) => (a.order ?? LAST) - (b.order ?? LAST)),
+  };
 }
 
 /** A page contribution's address segment: its `path`, or its title in lowercase. */

@@ -3,19 +3,44 @@
 // the components are the panel's own, so a plugin looks like the rest of the panel.
 
 export {
+  ActionIcon,
   Alert,
+  Anchor,
   Badge,
+  Box,
+  Breadcrumbs,
   Button,
   Card,
+  Center,
+  Checkbox,
+  CloseButton,
+  Code,
+  Divider,
   Group,
+  Kbd,
   Loader,
+  Menu,
+  Modal,
+  NumberInput,
+  Paper,
+  Progress,
+  ScrollArea,
+  SegmentedControl,
+  Select,
   SimpleGrid,
+  Skeleton,
   Stack,
+  Switch,
   Table,
   Text,
   TextInput,
+  Textarea,
   Title,
+  Tooltip,
+  UnstyledButton,
+  useComputedColorScheme,
 } from '@mantine/core';
+export { useDebouncedValue, useMediaQuery } from '@mantine/hooks';
 
 /** Where a plugin route lives: its scope, as in the manifest. */
 export type RouteScope = 'panel' | 'server' | 'admin' | 'account';

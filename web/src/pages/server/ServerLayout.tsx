@@ -11,17 +11,20 @@ import {
   useResources,
   useServer,
 } from '../../lib/servers';
-import { pagePath, useContributions } from '../../lib/slots';
+import { LAST, pagePath, useContributions } from '../../lib/slots';
 import { ErrorNotice } from '../parts';
 
-/** The server pages and the permission each needs to be shown. */
+/**
+ * The server pages, the permission each needs to be shown, and their places: in
+ * Pterodactyl's order, with gaps where plugins' tabs go (core-files' Files at 20).
+ */
 const PAGES = [
-  { page: 'console', label: 'Console', permission: 'websocket.connect' },
-  { page: 'startup', label: 'Startup', permission: 'startup.read' },
-  { page: 'network', label: 'Network', permission: 'allocation.read' },
-  { page: 'users', label: 'Users', permission: 'user.read' },
-  { page: 'settings', label: 'Settings', permission: null },
-  { page: 'activity', label: 'Activity', permission: 'activity.read' },
+  { page: 'console', label: 'Console', permission: 'websocket.connect', order: 10 },
+  { page: 'users', label: 'Users', permission: 'user.read', order: 50 },
+  { page: 'network', label: 'Network', permission: 'allocation.read', order: 70 },
+  { page: 'startup', label: 'Startup', permission: 'startup.read', order: 80 },
+  { page: 'settings', label: 'Settings', permission: null, order: 90 },
+  { page: 'activity', label: 'Activity', permission: 'activity.read', order: 100 },
 ];
 
 export function useCurrentServer(): ServerDetails {
@@ -49,11 +52,11 @@ export function ServerLayout() {
   const segment = rest.startsWith('p/') ? rest : (rest.split('/')[0] ?? '');
   const current = segment === '' ? 'console' : segment;
   const tabs = [
-    ...pages.map((page) => ({ value: page.page, label: page.label })),
+    ...pages.map((page) => ({ value: page.page, label: page.label, order: page.order })),
     ...(pluginTabs.data ?? [])
       .filter((tab) => tab.permission === null || can(details.permissions, tab.permission))
-      .map((tab) => ({ value: `p/${tab.plugin}/${pagePath(tab)}`, label: tab.title })),
-  ];
+      .map((tab) => ({ value: `p/${tab.plugin}/${pagePath(tab)}`, label: tab.title, order: tab.order ?? LAST })),
+  ].sort((a, b) => a.order - b.order);
   const primary = details.allocations.find((allocation) => allocation.id === details.allocation_id);
   const lifecycle = details.status === null ? undefined : LIFECYCLE[details.status];
   const power = resources.data === undefined ? undefined : POWER[resources.data.current_state];
