@@ -169,6 +169,21 @@ fn files_are_managed_on(dialect: Dialect) {
     );
     assert_eq!(original.raw, b"generated\n");
 
+    // A rename over SFTP carries the history to the new name.
+    assert_eq!(files.write("notes.txt", &owner, b"notes\n").status, 204);
+    let (ok, output) = sftp.run(
+        &format!("owner.{short_id}"),
+        "owner password",
+        "rename notes.txt game-notes.txt\n",
+    );
+    assert!(ok, "{output}\n{}", node.log());
+    let followed = eventually(Duration::from_secs(30), "the history to follow", || {
+        let revisions = files.history("game-notes.txt", &owner);
+        (revisions.len() == 1).then_some(revisions)
+    });
+    assert_eq!(followed[0]["size"], 6);
+    assert!(files.history("notes.txt", &owner).is_empty());
+
     // Binary files are not kept.
     assert_eq!(
         files.write("world.dat", &owner, b"\0\x01binary").status,

@@ -58,6 +58,7 @@ impl Plugin for CoreFiles {
         let payload: serde_json::Value = serde_json::from_str(&event.payload)?;
         match event.name.as_str() {
             "file.written" => revisions::capture(&payload),
+            "activity.server.sftp.rename" => revisions::follow_renames(&payload),
             "activity.admin.server.delete" => match payload["subject_id"].as_str() {
                 Some(server) => history::forget_server(server),
                 None => Ok(()),

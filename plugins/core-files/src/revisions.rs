@@ -187,3 +187,22 @@ pub fn capture(payload: &Value) -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// A rename over SFTP (wings reports it, with the paths the client sent) carries the
+/// file's history to its new name, as a rename through the API does.
+pub fn follow_renames(payload: &Value) -> Result<(), Error> {
+    let Some(server) = payload["subject_id"].as_str() else {
+        return Ok(());
+    };
+    let renames = payload["properties"]["files"].as_array();
+    for rename in renames.into_iter().flatten() {
+        let (Some(from), Some(to)) = (rename["from"].as_str(), rename["to"].as_str()) else {
+            continue;
+        };
+        let (Ok(from), Ok(to)) = (paths::normal(from), paths::normal(to)) else {
+            continue;
+        };
+        history::moved(server, &from, &to)?;
+    }
+    Ok(())
+}
