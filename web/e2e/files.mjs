@@ -1,19 +1,19 @@
 // The Files tab (the core-files plugin's page) in real Chromium against a real panel,
 // wings and podman: a folder of thousands of entries listed whole but drawn a screenful
 // at a time; files picked with their boxes and packed; a file dropped onto the list and
-// uploaded with progress; a rename and a download from the context menu; a file edited
+// uploaded with progress, and a folder picked whole; a rename and a download from the context menu; a file edited
 // in CodeMirror and saved with Ctrl+S, leaving asked about while unsaved, its history
 // beside it, a save's changes shown, an old revision restored; a draft offered back; an
 // archive browsed, an entry read and a folder of it extracted; a content search whose
 // hit opens the editor. Screenshots, light and dark and at phone width, go to <shots>.
 //
-// node e2e/files.mjs <panel url> <username> <password> <server short id> <screenshot dir>
+// node e2e/files.mjs <panel url> <username> <password> <server short id> <folder to upload> <screenshot dir>
 
 import { mkdirSync } from 'node:fs';
 
 import { finish, launch, signIn, watch } from './chromium.mjs';
 
-const [panel, username, password, server, shots] = process.argv.slice(2);
+const [panel, username, password, server, folder, shots] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const browser = await launch();
 const problems = [];
@@ -85,6 +85,13 @@ try {
   await list.dispatchEvent('drop', { dataTransfer: dropped });
   await files.getByTestId('uploads').getByText(/^Uploaded/).waitFor();
   await row('dropped.txt').waitFor();
+
+  // A whole folder from the folder picker lands with everything inside it.
+  await files.getByTestId('upload-folder-input').setInputFiles(folder);
+  await row('pack').getByText('pack', { exact: true }).click();
+  await row('config').waitFor();
+  await row('readme.txt').waitFor();
+  await files.getByRole('navigation', { name: 'Folder' }).getByRole('link', { name: 'home' }).click();
 
   // Renamed from its context menu, then downloaded from it.
   await row('dropped.txt').click({ button: 'right' });

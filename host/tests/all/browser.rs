@@ -313,10 +313,10 @@ fn the_first_administrator_is_created_from_the_setup_link_in_chromium() {
 }
 
 /// The Files tab (core-files' page) in Chromium against real wings: a folder of 5,000
-/// entries, picking and packing, a dropped upload, a rename and a download, an edit
-/// saved with Ctrl+S and then restored from its history, a draft offered back, an
-/// archive browsed and partly extracted, a content search. What the page did is on
-/// the node and in the history.
+/// entries, picking and packing, a dropped upload and a folder upload, a rename and a
+/// download, an edit saved with Ctrl+S and then restored from its history, a draft
+/// offered back, an archive browsed and partly extracted, a content search. What the
+/// page did is on the node and in the history.
 #[test]
 fn files_are_managed_edited_and_restored_in_chromium() {
     let panel = panel(Dialect::Sqlite)
@@ -359,6 +359,11 @@ fn files_are_managed_edited_and_restored_in_chromium() {
             .status,
         204
     );
+    let work = tempfile::tempdir().unwrap();
+    let pack = work.path().join("pack");
+    std::fs::create_dir_all(pack.join("config")).unwrap();
+    std::fs::write(pack.join("readme.txt"), "a folder picked whole\n").unwrap();
+    std::fs::write(pack.join("config/settings.yml"), "enabled: true\n").unwrap();
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/files");
 
     run_in_chromium(
@@ -368,6 +373,7 @@ fn files_are_managed_edited_and_restored_in_chromium() {
             "chief",
             "correct horse battery",
             short_id,
+            pack.to_str().unwrap(),
             shots.to_str().unwrap(),
         ],
     );
@@ -389,6 +395,10 @@ fn files_are_managed_edited_and_restored_in_chromium() {
         "uploaded by dropping\n"
     );
     assert!(!volume.join("dropped.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(volume.join("pack/config/settings.yml")).unwrap(),
+        "enabled: true\n"
+    );
     assert_eq!(
         std::fs::read_to_string(volume.join("extracted/docs/more/deep.txt")).unwrap(),
         "Deep down\n"

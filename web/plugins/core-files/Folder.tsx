@@ -24,6 +24,7 @@ import { type DragEvent, type KeyboardEvent, type MouseEvent, useCallback, useEf
 import { type FileEntry, isArchive, join, parent, upload } from './client';
 import { PathCrumbs, errorText, useAction, useFiles } from './context';
 import { ChecksumDialog, ChmodDialog, PullDialog, TextDialog } from './dialogs';
+import { MAX_FILES, type Picked, droppedFiles, pickedFiles } from './dropped';
 import { EDITABLE_BYTES, ago, bytes, isText, nameProblem } from './format';
 import { ArchiveIcon, FileIcon, FolderIcon, LinkIcon, MoreIcon, RefreshIcon, SearchIcon, TextIcon, UploadIcon } from './icons';
 import { VirtualList } from './VirtualList';
@@ -241,9 +242,10 @@ export function FolderPage({ directory }: { directory: string }) {
     }
   };
 
-  // Uploads go to the node directly, a few at a time, each with its own one-use URL.
+  // Uploads go to the node directly, a few at a time, each with its own one-use URL
+  // for the folder it lands in (the node makes missing folders).
   const nextUpload = useRef(0);
-  const queue = useRef<{ id: number; file: File }[]>([]);
+  const queue = useRef<{ id: number; picked: Picked }[]>([]);
   const running = useRef(0);
   const pump = () => {
     while (running.current < PARALLEL_UPLOADS && queue.current.length > 0) {
@@ -256,12 +258,14 @@ export function FolderPage({ directory }: { directory: string }) {
         setUploads((old) => old.map((item) => (item.id === job.id ? { ...item, ...change } : item)));
       void (async () => {
         try {
-          const url = await client.uploadUrl(directory);
-          const sending = upload(url, job.file, (sent) => update({ sent }));
+          const url = await client.uploadUrl(job.picked.folder === '' ? directory : join(directory, job.picked.folder));
+          const sending = upload(url, job.picked.file, (sent) => update({ sent }));
           update({ state: 'sending', abort: sending.abort });
           await sending.done;
-          update({ state: 'done', sent: job.file.size });
-          load();
+          update({ state: 'done', sent: job.picked.file.size });
+          if (queue.current.length === 0) {
+            load();
+          }
         } catch (error) {
           update({ state: 'failed', error: errorText(error) });
         } finally {
@@ -272,11 +276,21 @@ export function FolderPage({ directory }: { directory: string }) {
     }
   };
 
-  const startUploads = (files: File[]) => {
-    const added = files.map((file) => ({ id: ++nextUpload.current, file }));
+  const startUploads = (picked: Picked[]) => {
+    if (picked.length > MAX_FILES) {
+      notify({ kind: 'error', message: `That is more than ${MAX_FILES} files: pack them into a .zip, upload it, and extract it here.` });
+      return;
+    }
+    const added = picked.map((one) => ({ id: ++nextUpload.current, picked: one }));
     setUploads((old) => [
       ...old.filter((item) => item.state !== 'done'),
-      ...added.map(({ id, file }) => ({ id, name: file.name, size: file.size, sent: 0, state: 'waiting' as const })),
+      ...added.map(({ id, picked: one }) => ({
+        id,
+        name: one.folder === '' ? one.file.name : `${one.folder}/${one.file.name}`,
+        size: one.file.size,
+        sent: 0,
+        state: 'waiting' as const,
+      })),
     ]);
     queue.current.push(...added);
     pump();
@@ -285,18 +299,24 @@ export function FolderPage({ directory }: { directory: string }) {
   const drop = (event: DragEvent) => {
     event.preventDefault();
     setDropping(false);
-    const items = [...event.dataTransfer.items];
-    const folders = items.filter((item) => item.webkitGetAsEntry?.()?.isDirectory === true).length;
-    const files = [...event.dataTransfer.files].filter((_, index) => items[index]?.webkitGetAsEntry?.()?.isDirectory !== true);
-    if (folders > 0) {
-      notify({ kind: 'error', message: 'Folders cannot be uploaded here: compress them into a .zip and extract it here, or use SFTP.' });
-    }
-    if (files.length > 0) {
-      startUploads(files);
-    }
+    void (async () => {
+      try {
+        const { files, empty } = await droppedFiles(event.dataTransfer);
+        for (const folder of empty) {
+          await client.createFolder(directory, folder);
+        }
+        if (empty.length > 0 && files.length === 0) {
+          load();
+        }
+        startUploads(files);
+      } catch (error) {
+        notify({ kind: 'error', message: `The dropped files could not be read: ${errorText(error)}` });
+      }
+    })();
   };
 
   const picker = useRef<HTMLInputElement>(null);
+  const folderPicker = useRef<HTMLInputElement>(null);
   const single = menu?.entry;
   const menuTargets = single !== undefined && selected.has(single.name) && chosen.length > 1 ? chosen : single === undefined ? [] : [single];
 
@@ -332,6 +352,9 @@ export function FolderPage({ directory }: { directory: string }) {
           <Button size="xs" variant="default" onClick={() => setDialog({ kind: 'pull' })}>
             From URL
           </Button>
+          <Button size="xs" variant="default" onClick={() => folderPicker.current?.click()}>
+            Upload folder
+          </Button>
           <Button size="xs" leftSection={<UploadIcon />} onClick={() => picker.current?.click()}>
             Upload
           </Button>
@@ -342,7 +365,18 @@ export function FolderPage({ directory }: { directory: string }) {
             hidden
             data-testid="upload-input"
             onChange={(event) => {
-              startUploads([...(event.currentTarget.files ?? [])]);
+              startUploads(pickedFiles(event.currentTarget.files));
+              event.currentTarget.value = '';
+            }}
+          />
+          <input
+            ref={folderPicker}
+            type="file"
+            hidden
+            data-testid="upload-folder-input"
+            {...{ webkitdirectory: '' }}
+            onChange={(event) => {
+              startUploads(pickedFiles(event.currentTarget.files));
               event.currentTarget.value = '';
             }}
           />
@@ -470,7 +504,7 @@ export function FolderPage({ directory }: { directory: string }) {
           <Stack align="center" gap={4} py="xl" px="md">
             <Text fw={500}>{filter === '' ? 'This folder is empty' : 'Nothing here matches the filter'}</Text>
             <Text size="sm" c="dimmed" ta="center">
-              {filter === '' ? 'Drop files here, or use Upload, New file or New folder.' : 'Clear the filter to see everything.'}
+              {filter === '' ? 'Drop files or folders here, or use Upload, New file or New folder.' : 'Clear the filter to see everything.'}
             </Text>
           </Stack>
         ) : (
