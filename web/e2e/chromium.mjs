@@ -28,6 +28,19 @@ export function watch(page, problems) {
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
 }
 
+/** `screenshots(page, name)`: the page, light and dark, as `<dir>/<name>-<scheme>.png`. */
+export function screenshotsTo(dir) {
+  return async (page, name) => {
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      // Colours change with a short transition; the picture waits for it to end.
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: `${dir}/${name}-${scheme}.png`, fullPage: true });
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+  };
+}
+
 /** Fills in the sign-in form `page` shows, and sends it. */
 export async function submitSignIn(page, login, password) {
   await page.getByLabel('Username or e-mail').fill(login);

@@ -11,21 +11,13 @@
 
 import { mkdirSync } from 'node:fs';
 
-import { finish, launch, signIn, watch } from './chromium.mjs';
+import { finish, launch, screenshotsTo, signIn, watch } from './chromium.mjs';
 
 const [panel, username, password, server, folder, shots] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const browser = await launch();
+const screenshots = screenshotsTo(shots);
 const problems = [];
-
-async function screenshots(page, name) {
-  for (const scheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: `${shots}/${name}-${scheme}.png`, fullPage: true });
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
 
 function check(condition, message) {
   if (!condition) throw new Error(message);

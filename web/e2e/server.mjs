@@ -13,23 +13,14 @@
 
 import { mkdirSync, readFileSync } from 'node:fs';
 
-import { finish, launch, signIn, watch } from './chromium.mjs';
+import { finish, launch, screenshotsTo, signIn, watch } from './chromium.mjs';
 
 const [panel, username, password, eggFile, port, pluginPackage, subuserEmail, subuserPassword, shots] =
   process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const browser = await launch();
+const screenshots = screenshotsTo(shots);
 const problems = [];
-
-async function screenshots(page, name) {
-  for (const scheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme: scheme });
-    // Colours change with a short transition; the picture waits for it to end.
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: `${shots}/${name}-${scheme}.png`, fullPage: true });
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
 
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });

@@ -2,10 +2,10 @@
 // and chosen entries (or everything) extracted into a folder.
 
 import { Button, Checkbox, Group, Loader, Modal, Paper, Stack, Text, UnstyledButton } from '@hatchery/ui';
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 
-import { type ArchiveEntry, baseName, parent } from './client';
-import { PathCrumbs, errorText, useFiles } from './context';
+import { baseName, parent } from './client';
+import { PathCrumbs, useFetched, useFiles } from './context';
 import { TextDialog } from './dialogs';
 import { bytes, isText } from './format';
 import { itemsIn } from './tree';
@@ -14,23 +14,12 @@ import { VirtualList } from './VirtualList';
 
 export function ArchiveBrowser({ path }: { path: string }) {
   const { client, go, notify } = useFiles();
-  const [entries, setEntries] = useState<ArchiveEntry[] | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
+  const { data: entries, error: failure } = useFetched(useCallback(() => client.archive(path), [client, path]));
   const [folder, setFolder] = useState('');
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [viewing, setViewing] = useState<string | null>(null);
   const [extracting, setExtracting] = useState<string[] | null>(null);
 
-  useEffect(() => {
-    let live = true;
-    client.archive(path).then(
-      (list) => live && setEntries(list),
-      (error: unknown) => live && setFailure(errorText(error)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [client, path]);
 
   const items = useMemo(() => itemsIn(entries ?? [], folder), [entries, folder]);
   const total = entries?.reduce((sum, entry) => sum + entry.size, 0) ?? 0;
@@ -175,18 +164,7 @@ export function ArchiveBrowser({ path }: { path: string }) {
 
 function EntryView({ archive, entry, close }: { archive: string; entry: string; close: () => void }) {
   const { client } = useFiles();
-  const [text, setText] = useState<string | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    client.archiveEntry(archive, entry).then(
-      (body) => live && setText(body),
-      (error: unknown) => live && setFailure(errorText(error)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [archive, client, entry]);
+  const { data: text, error: failure } = useFetched(useCallback(() => client.archiveEntry(archive, entry), [archive, client, entry]));
   return (
     <Modal opened onClose={close} title={entry} size="xl" fullScreen={window.innerWidth < 640}>
       {text === null && failure === null && <Loader size="sm" />}

@@ -19,10 +19,10 @@ import {
   UnstyledButton,
   useMediaQuery,
 } from '@hatchery/ui';
-import { type DragEvent, type KeyboardEvent, type MouseEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type DragEvent, type KeyboardEvent, type MouseEvent, useCallback, useMemo, useRef, useState } from 'react';
 
 import { type FileEntry, isArchive, join, parent, upload } from './client';
-import { PathCrumbs, errorText, useAction, useFiles } from './context';
+import { PathCrumbs, errorText, useAction, useFetched, useFiles } from './context';
 import { ChecksumDialog, ChmodDialog, PullDialog, TextDialog } from './dialogs';
 import { MAX_FILES, type Picked, droppedFiles, pickedFiles } from './dropped';
 import { EDITABLE_BYTES, ago, bytes, isText, nameProblem } from './format';
@@ -86,8 +86,6 @@ function EntryIcon({ entry }: { entry: FileEntry }) {
 
 export function FolderPage({ directory }: { directory: string }) {
   const { client, go, notify, ask } = useFiles();
-  const [entries, setEntries] = useState<FileEntry[] | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
   const [filter, setFilter] = useState('');
   const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: 'name', descending: false });
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -101,27 +99,12 @@ export function FolderPage({ directory }: { directory: string }) {
   const wide = useMediaQuery('(min-width: 48em)');
   const [version, setVersion] = useState(0);
   const load = useCallback(() => setVersion((old) => old + 1), []);
-
-  useEffect(() => {
-    let live = true;
-    client.list(directory).then(
-      (listed) => {
-        if (live) {
-          setEntries(listed);
-          setLoadError(null);
-        }
-      },
-      (error: unknown) => {
-        if (live) {
-          setLoadError(errorText(error));
-          setEntries([]);
-        }
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [client, directory, version]);
+  const listing = useFetched(
+    useCallback(() => client.list(directory), [client, directory]),
+    version,
+  );
+  const entries = listing.data;
+  const loadError = listing.error;
 
   const shown = useMemo(() => {
     const needle = filter.trim().toLowerCase();
@@ -490,7 +473,7 @@ export function FolderPage({ directory }: { directory: string }) {
           some={chosen.length > 0}
           selectAll={(on) => setSelected(on ? new Set(shown.map((entry) => entry.name)) : new Set())}
         />
-        {entries === null ? (
+        {entries === null && loadError === null ? (
           <Stack gap={6} p="sm" aria-label="Loading the folder">
             {[0, 1, 2, 3, 4].map((line) => (
               <Skeleton key={line} height={24} />

@@ -2,10 +2,10 @@
 // a comparison with the file as it is now, and restore (which is a save too).
 
 import { Badge, Button, Group, Loader, Modal, Paper, ScrollArea, Stack, Text } from '@hatchery/ui';
-import { useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
 
-import type { Diff, Revision } from './client';
-import { errorText, useFiles } from './context';
+import type { Revision } from './client';
+import { errorText, useFetched, useFiles } from './context';
 import { ago, bytes } from './format';
 
 const HOW: Record<string, string> = {
@@ -35,30 +35,13 @@ export function HistoryPanel({
   restored: () => void;
 }) {
   const { client, ask, notify } = useFiles();
-  const [revisions, setRevisions] = useState<Revision[] | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
+  const history = useFetched(
+    useCallback(() => client.history(path), [client, path]),
+    version,
+  );
+  const revisions = history.data;
+  const failure = history.error;
   const [diff, setDiff] = useState<{ title: string; from: number; to: number | 'current' } | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    client.history(path).then(
-      (list) => {
-        if (live) {
-          setRevisions(list);
-          setFailure(null);
-        }
-      },
-      (error: unknown) => {
-        if (live) {
-          setFailure(errorText(error));
-          setRevisions([]);
-        }
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [client, path, version]);
 
   const restore = (revision: Revision) =>
     ask({
@@ -81,13 +64,13 @@ export function HistoryPanel({
       <Text fw={600} size="sm" mb={6}>
         History
       </Text>
-      {revisions === null && <Loader size="sm" aria-label="Loading the history" />}
+      {revisions === null && failure === null && <Loader size="sm" aria-label="Loading the history" />}
       {failure !== null && (
         <Text size="sm" c="red">
           {failure}
         </Text>
       )}
-      {revisions !== null && revisions.length === 0 && failure === null && (
+      {revisions !== null && revisions.length === 0 && (
         <Text size="sm" c="dimmed">
           No saves kept yet. Every save from here, the API or SFTP becomes a revision you can compare and restore.
         </Text>
@@ -157,18 +140,7 @@ const TINT = {
 
 function DiffDialog({ path, title, from, to, close }: { path: string; title: string; from: number; to: number | 'current'; close: () => void }) {
   const { client } = useFiles();
-  const [diff, setDiff] = useState<Diff | null>(null);
-  const [failure, setFailure] = useState<string | null>(null);
-  useEffect(() => {
-    let live = true;
-    client.diff(path, from, to).then(
-      (answer) => live && setDiff(answer),
-      (error: unknown) => live && setFailure(errorText(error)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [client, path, from, to]);
+  const { data: diff, error: failure } = useFetched(useCallback(() => client.diff(path, from, to), [client, path, from, to]));
   return (
     <Modal opened onClose={close} title={title} size="xl" fullScreen={window.innerWidth < 640}>
       {diff === null && failure === null && <Loader size="sm" aria-label="Loading the changes" />}

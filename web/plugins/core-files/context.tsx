@@ -2,7 +2,7 @@
 // and the confirmation dialog; and the path breadcrumbs each view shows.
 
 import { Anchor, Breadcrumbs, Button, Group, Modal, Text } from '@hatchery/ui';
-import { createContext, useContext, useState } from 'react';
+import { createContext, useContext, useEffect, useState } from 'react';
 
 import { type FilesClient, FilesError } from './client';
 
@@ -51,6 +51,26 @@ export function errorText(error: unknown): string {
     return error.message;
   }
   return 'Something went wrong.';
+}
+
+/**
+ * What `load` answers, asked again when `load` changes (make it with `useCallback`) or
+ * `again` does; an answer to an older question is dropped. Until the first answer both
+ * are null; while asking again, the last answer stays.
+ */
+export function useFetched<T>(load: () => Promise<T>, again = 0): { data: T | null; error: string | null } {
+  const [answer, setAnswer] = useState<{ data: T | null; error: string | null }>({ data: null, error: null });
+  useEffect(() => {
+    let live = true;
+    load().then(
+      (data) => live && setAnswer({ data, error: null }),
+      (error: unknown) => live && setAnswer({ data: null, error: errorText(error) }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [load, again]);
+  return answer;
 }
 
 /** Runs `work`, saying its failure (or `done`) in the notice line. */

@@ -7,6 +7,38 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { errorText, useFiles } from './context';
 import { modeBits, modeOctal, validMode } from './format';
 
+/** A form's sending: busy while it runs; a failure is the form's problem; done closes it. */
+function useSending(close: () => void) {
+  const [problem, setProblem] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const send = async (work: () => Promise<void>) => {
+    setBusy(true);
+    try {
+      await work();
+      close();
+    } catch (error) {
+      setProblem(errorText(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { problem, setProblem, busy, send };
+}
+
+/** Cancel, and the form's own button. */
+function FormButtons({ close, busy, action }: { close: () => void; busy: boolean; action: string }) {
+  return (
+    <Group justify="flex-end" mt="md">
+      <Button variant="default" onClick={close}>
+        Cancel
+      </Button>
+      <Button type="submit" loading={busy}>
+        {action}
+      </Button>
+    </Group>
+  );
+}
+
 /** One text field and a button; the field's problem (or the server's refusal) shows at it. */
 export function TextDialog({
   title,
@@ -28,28 +60,19 @@ export function TextDialog({
   close: () => void;
 }) {
   const [value, setValue] = useState(initial);
-  const [problem, setProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const send = async (event: FormEvent) => {
+  const { problem, setProblem, busy, send } = useSending(close);
+  const sendForm = (event: FormEvent) => {
     event.preventDefault();
     const wrong = check?.(value) ?? null;
     if (wrong !== null) {
       setProblem(wrong);
       return;
     }
-    setBusy(true);
-    try {
-      await submit(value.trim());
-      close();
-    } catch (error) {
-      setProblem(errorText(error));
-    } finally {
-      setBusy(false);
-    }
+    void send(() => submit(value.trim()));
   };
   return (
     <Modal opened onClose={close} title={title} centered>
-      <form onSubmit={send}>
+      <form onSubmit={sendForm}>
         <TextInput
           label={label}
           description={description}
@@ -63,14 +86,7 @@ export function TextDialog({
           autoComplete="off"
           spellCheck={false}
         />
-        <Group justify="flex-end" mt="md">
-          <Button variant="default" onClick={close}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={busy}>
-            {action}
-          </Button>
-        </Group>
+        <FormButtons close={close} busy={busy} action={action} />
       </form>
     </Modal>
   );
@@ -92,8 +108,7 @@ export function ChmodDialog({
   close: () => void;
 }) {
   const [text, setText] = useState(initial);
-  const [problem, setProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { problem, setProblem, busy, send } = useSending(close);
   const bits = modeBits(validMode(text) ? text : initial);
   const tick = (index: number, on: boolean) => {
     const next = [...bits];
@@ -101,25 +116,17 @@ export function ChmodDialog({
     setText(modeOctal(next));
     setProblem(null);
   };
-  const send = async (event: FormEvent) => {
+  const sendForm = (event: FormEvent) => {
     event.preventDefault();
     if (!validMode(text)) {
       setProblem('Three digits from 0 to 7, like 644 or 755.');
       return;
     }
-    setBusy(true);
-    try {
-      await submit(text);
-      close();
-    } catch (error) {
-      setProblem(errorText(error));
-    } finally {
-      setBusy(false);
-    }
+    void send(() => submit(text));
   };
   return (
     <Modal opened onClose={close} title={names.length === 1 ? `Permissions of ${names[0]}` : `Permissions of ${names.length} items`} centered>
-      <form onSubmit={send}>
+      <form onSubmit={sendForm}>
         <Table withRowBorders={false} verticalSpacing={4}>
           <Table.Thead>
             <Table.Tr>
@@ -158,14 +165,7 @@ export function ChmodDialog({
           maxLength={3}
           w={120}
         />
-        <Group justify="flex-end" mt="md">
-          <Button variant="default" onClick={close}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={busy}>
-            Apply
-          </Button>
-        </Group>
+        <FormButtons close={close} busy={busy} action="Apply" />
       </form>
     </Modal>
   );
@@ -176,28 +176,21 @@ export function PullDialog({ directory, close, pulled }: { directory: string; cl
   const { client } = useFiles();
   const [url, setUrl] = useState('');
   const [name, setName] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const send = async (event: FormEvent) => {
+  const { problem, setProblem, busy, send } = useSending(close);
+  const sendForm = (event: FormEvent) => {
     event.preventDefault();
     if (!/^https?:\/\/\S+$/.test(url.trim())) {
       setProblem('An http:// or https:// address.');
       return;
     }
-    setBusy(true);
-    try {
+    void send(async () => {
       await client.pull(url.trim(), directory, name.trim());
       pulled();
-      close();
-    } catch (error) {
-      setProblem(errorText(error));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Modal opened onClose={close} title="Download a file from a URL" centered>
-      <form onSubmit={send}>
+      <form onSubmit={sendForm}>
         <Stack gap="sm">
           <Text size="sm" c="dimmed">
             The node downloads it into {directory}; it appears here when it is done, and the outcome is in the activity log.
@@ -220,14 +213,7 @@ export function PullDialog({ directory, close, pulled }: { directory: string; cl
             onChange={(event) => setName(event.currentTarget.value)}
           />
         </Stack>
-        <Group justify="flex-end" mt="md">
-          <Button variant="default" onClick={close}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={busy}>
-            Download
-          </Button>
-        </Group>
+        <FormButtons close={close} busy={busy} action="Download" />
       </form>
     </Modal>
   );
