@@ -5,15 +5,16 @@
 // in CodeMirror and saved with Ctrl+S, leaving asked about while unsaved, its history
 // beside it, a save's changes shown, an old revision restored; a draft offered back; an
 // archive browsed, an entry read and a folder of it extracted; a content search whose
-// hit opens the editor. Screenshots, light and dark and at phone width, go to <shots>.
+// hit opens the editor; a subuser who may only read sees no way to change anything.
+// Screenshots, light and dark and at phone width, go to <shots>.
 //
-// node e2e/files.mjs <panel url> <username> <password> <server short id> <folder to upload> <screenshot dir>
+// node e2e/files.mjs <panel url> <username> <password> <server short id> <reader> <reader password> <folder to upload> <screenshot dir>
 
 import { mkdirSync } from 'node:fs';
 
 import { finish, launch, screenshotsTo, signIn, watch } from './chromium.mjs';
 
-const [panel, username, password, server, folder, shots] = process.argv.slice(2);
+const [panel, username, password, server, reader, readerPassword, folder, shots] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const browser = await launch();
 const screenshots = screenshotsTo(shots);
@@ -176,6 +177,28 @@ try {
   await screenshots(page, 'files-search');
   await files.getByRole('grid', { name: 'Search results' }).getByText('/config/server.properties').click();
   await files.locator('.cm-content').getByText('max-players=10').waitFor();
+
+  // A subuser who may only read: no way to add, change or delete is offered.
+  const readerPage = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  watch(readerPage, problems);
+  await signIn(readerPage, panel, reader, readerPassword);
+  await readerPage.goto(`${panel}/servers/${server}/p/core-files/files#dir=%2Fconfig`);
+  const readerFiles = readerPage.getByTestId('core-files');
+  await readerFiles.locator('[role="row"][data-name="server.properties"]').waitFor();
+  for (const name of ['Upload', 'New file', 'New folder']) {
+    check((await readerFiles.getByRole('button', { name, exact: true }).count()) === 0, `the reader is offered ${name}`);
+  }
+  await readerFiles.getByRole('button', { name: 'Actions for server.properties' }).click();
+  await readerPage.getByRole('menuitem', { name: 'Edit' }).waitFor();
+  const offered = await readerPage.getByRole('menuitem').allInnerTexts();
+  check(!offered.some((item) => ['Rename', 'Delete', 'Move', 'Copy'].includes(item)), `the reader is offered ${offered.join(', ')}`);
+  await readerPage.getByRole('menuitem', { name: 'Edit' }).click();
+  await readerFiles.getByTestId('editor-status').getByText('Read only').waitFor();
+  await readerFiles.locator('.cm-content').getByText('max-players=10').waitFor();
+  await readerFiles.getByRole('region', { name: 'History' }).getByTestId('revision').first().waitFor();
+  check((await readerFiles.getByRole('button', { name: 'Save' }).count()) === 0, 'the reader is offered Save');
+  check((await readerFiles.getByRole('button', { name: 'Restore' }).count()) === 0, 'the reader is offered Restore');
+  await screenshots(readerPage, 'files-reader');
 
   // At phone width the list still fits.
   await page.setViewportSize({ width: 390, height: 844 });

@@ -315,8 +315,9 @@ fn the_first_administrator_is_created_from_the_setup_link_in_chromium() {
 /// The Files tab (core-files' page) in Chromium against real wings: a folder of 5,000
 /// entries, picking and packing, a dropped upload and a folder upload, a rename and a
 /// download, an edit saved with Ctrl+S and then restored from its history, a draft
-/// offered back, an archive browsed and partly extracted, a content search. What the
-/// page did is on the node and in the history.
+/// offered back, an archive browsed and partly extracted, a content search; and a
+/// subuser who may only read is offered nothing else. What the page did is on the node
+/// and in the history.
 #[test]
 fn files_are_managed_edited_and_restored_in_chromium() {
     let panel = panel(Dialect::Sqlite)
@@ -326,8 +327,20 @@ fn files_are_managed_edited_and_restored_in_chromium() {
     let admin = panel.admin_key();
     let chief = panel.admin_with_password("chief", "correct horse battery");
     panel.user_with_password("owner", "owner password");
+    panel.user_with_password("reader", "reader password");
     let (node, uuid) = installed_server(&panel, &admin, "files");
     let short_id = &uuid[..8];
+    // A subuser who may look at files and read them, and nothing more.
+    let added = panel.json(
+        "POST",
+        &format!("/api/client/servers/{short_id}/users"),
+        &chief,
+        Some(serde_json::json!({
+            "email": "reader@example.com",
+            "permissions": ["file.read", "file.read-content"],
+        })),
+    );
+    assert_eq!(added.status, 201, "{added:?}");
     let volume = node.volumes.join(&uuid);
     std::fs::create_dir_all(volume.join("many")).unwrap();
     for index in 0..5_000 {
@@ -373,6 +386,8 @@ fn files_are_managed_edited_and_restored_in_chromium() {
             "chief",
             "correct horse battery",
             short_id,
+            "reader",
+            "reader password",
             pack.to_str().unwrap(),
             shots.to_str().unwrap(),
         ],

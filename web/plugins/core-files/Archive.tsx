@@ -13,7 +13,7 @@ import { FileIcon, FolderIcon, TextIcon } from './icons';
 import { VirtualList } from './VirtualList';
 
 export function ArchiveBrowser({ path }: { path: string }) {
-  const { client, go, notify } = useFiles();
+  const { client, go, notify, can } = useFiles();
   const { data: entries, error: failure } = useFetched(useCallback(() => client.archive(path), [client, path]));
   const [folder, setFolder] = useState('');
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -33,12 +33,16 @@ export function ArchiveBrowser({ path }: { path: string }) {
           <Button size="xs" variant="default" onClick={() => go({ kind: 'dir', path: parent(path) })}>
             Close
           </Button>
-          <Button size="xs" variant="default" disabled={selected.size === 0} onClick={() => setExtracting([...selected])}>
-            Extract selected ({selected.size})
-          </Button>
-          <Button size="xs" disabled={entries === null} onClick={() => setExtracting([])}>
-            Extract all
-          </Button>
+          {can('file.archive') && (
+            <>
+              <Button size="xs" variant="default" disabled={selected.size === 0} onClick={() => setExtracting([...selected])}>
+                Extract selected ({selected.size})
+              </Button>
+              <Button size="xs" disabled={entries === null} onClick={() => setExtracting([])}>
+                Extract all
+              </Button>
+            </>
+          )}
         </Group>
       </Group>
       <Group gap={4} wrap="wrap" aria-label="Inside the archive">
@@ -120,7 +124,7 @@ export function ArchiveBrowser({ path }: { path: string }) {
                   <UnstyledButton
                     role="gridcell"
                     style={{ display: 'flex', alignItems: 'center', gap: 8, minWidth: 0 }}
-                    onClick={() => (item.directory ? setFolder(item.path) : isText(item.name, '') ? setViewing(item.path) : setExtracting([item.path]))}
+                    onClick={() => (item.directory ? setFolder(item.path) : isText(item.name, '') ? setViewing(item.path) : can('file.archive') && setExtracting([item.path]))}
                   >
                     {item.directory ? <FolderIcon /> : isText(item.name, '') ? <TextIcon /> : <FileIcon />}
                     <Text size="sm" truncate>

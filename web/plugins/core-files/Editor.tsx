@@ -49,7 +49,9 @@ function writeDraft(key: string, draft: Draft | null) {
 }
 
 export function EditorPage({ path }: { path: string }) {
-  const { client, server, go, notify, guard } = useFiles();
+  const { client, server, go, notify, guard, can } = useFiles();
+  // Saving an existing file needs file.update; without it the editor only shows.
+  const readOnly = !can('file.update');
   const [loaded, setLoaded] = useState<Loaded>({ state: 'loading' });
   const [dirty, setDirty] = useState(false);
   const [saving, setSaving] = useState(false);
@@ -91,7 +93,7 @@ export function EditorPage({ path }: { path: string }) {
 
   const save = useCallback(async () => {
     const handle = editor.current;
-    if (handle === null) {
+    if (handle === null || readOnly) {
       return;
     }
     const doc = handle.doc();
@@ -114,7 +116,7 @@ export function EditorPage({ path }: { path: string }) {
     } finally {
       setSaving(false);
     }
-  }, [client, key, notify, path]);
+  }, [client, key, notify, path, readOnly]);
 
   // The editor itself: made once the text is here, remade when it is loaded anew.
   useEffect(() => {
@@ -133,6 +135,7 @@ export function EditorPage({ path }: { path: string }) {
         text: loaded.text,
         filename: baseName(path),
         dark,
+        readOnly,
         onSave: () => void save(),
         onChange: (doc) => {
           const changed = savedDoc.current === null || !doc.eq(savedDoc.current);
@@ -159,7 +162,7 @@ export function EditorPage({ path }: { path: string }) {
     };
     // The theme follows below without remaking the editor.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [loaded, key, path, save]);
+  }, [loaded, key, path, readOnly, save]);
 
   useEffect(() => {
     editor.current?.setDark(dark);
@@ -188,7 +191,7 @@ export function EditorPage({ path }: { path: string }) {
         <PathCrumbs path={path} />
         <Group gap="xs" wrap="wrap">
           <Badge variant="light" color={dirty ? 'yellow' : 'gray'} data-testid="editor-status">
-            {status}
+            {readOnly ? 'Read only' : status}
           </Badge>
           <Button size="xs" variant="default" onClick={() => setHistoryOpen((open) => !open)} aria-pressed={historyOpen}>
             History
@@ -196,9 +199,11 @@ export function EditorPage({ path }: { path: string }) {
           <Button size="xs" variant="default" onClick={() => go({ kind: 'dir', path: parent(path) })}>
             Close
           </Button>
-          <Button size="xs" onClick={() => void save()} loading={saving} disabled={loaded.state !== 'ready'} title="Ctrl+S / ⌘S">
-            Save
-          </Button>
+          {!readOnly && (
+            <Button size="xs" onClick={() => void save()} loading={saving} disabled={loaded.state !== 'ready'} title="Ctrl+S / ⌘S">
+              Save
+            </Button>
+          )}
         </Group>
       </Group>
 

@@ -85,7 +85,7 @@ function EntryIcon({ entry }: { entry: FileEntry }) {
 }
 
 export function FolderPage({ directory }: { directory: string }) {
-  const { client, go, notify, ask } = useFiles();
+  const { client, go, notify, ask, can } = useFiles();
   const [filter, setFilter] = useState('');
   const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: 'name', descending: false });
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -118,6 +118,8 @@ export function FolderPage({ directory }: { directory: string }) {
     const path = join(directory, entry.name);
     if (!entry.is_file) {
       go({ kind: 'dir', path });
+    } else if (!can('file.read-content')) {
+      notify({ kind: 'error', message: `You may see ${entry.name} here but not open it.` });
     } else if (isArchive(entry.name)) {
       go({ kind: 'archive', path });
     } else if (editable(entry)) {
@@ -282,6 +284,10 @@ export function FolderPage({ directory }: { directory: string }) {
   const drop = (event: DragEvent) => {
     event.preventDefault();
     setDropping(false);
+    if (!can('file.create')) {
+      notify({ kind: 'error', message: 'You may not upload files to this server.' });
+      return;
+    }
     void (async () => {
       try {
         const { files, empty } = await droppedFiles(event.dataTransfer);
@@ -300,8 +306,10 @@ export function FolderPage({ directory }: { directory: string }) {
 
   const picker = useRef<HTMLInputElement>(null);
   const folderPicker = useRef<HTMLInputElement>(null);
+  // The context menu acts on the selection when opened on one of it, else on its row.
   const single = menu?.entry;
   const menuTargets = single !== undefined && selected.has(single.name) && chosen.length > 1 ? chosen : single === undefined ? [] : [single];
+  const lone = menuTargets.length === 1 ? (menuTargets[0] ?? null) : null;
 
   return (
     <Stack
@@ -326,21 +334,25 @@ export function FolderPage({ directory }: { directory: string }) {
           <Button size="xs" variant="default" leftSection={<SearchIcon />} onClick={() => go({ kind: 'search', path: directory })}>
             Search
           </Button>
-          <Button size="xs" variant="default" onClick={() => setDialog({ kind: 'new-folder' })}>
-            New folder
-          </Button>
-          <Button size="xs" variant="default" onClick={() => setDialog({ kind: 'new-file' })}>
-            New file
-          </Button>
-          <Button size="xs" variant="default" onClick={() => setDialog({ kind: 'pull' })}>
-            From URL
-          </Button>
-          <Button size="xs" variant="default" onClick={() => folderPicker.current?.click()}>
-            Upload folder
-          </Button>
-          <Button size="xs" leftSection={<UploadIcon />} onClick={() => picker.current?.click()}>
-            Upload
-          </Button>
+          {can('file.create') && (
+            <>
+              <Button size="xs" variant="default" onClick={() => setDialog({ kind: 'new-folder' })}>
+                New folder
+              </Button>
+              <Button size="xs" variant="default" onClick={() => setDialog({ kind: 'new-file' })}>
+                New file
+              </Button>
+              <Button size="xs" variant="default" onClick={() => setDialog({ kind: 'pull' })}>
+                From URL
+              </Button>
+              <Button size="xs" variant="default" onClick={() => folderPicker.current?.click()}>
+                Upload folder
+              </Button>
+              <Button size="xs" leftSection={<UploadIcon />} onClick={() => picker.current?.click()}>
+                Upload
+              </Button>
+            </>
+          )}
           <input
             ref={picker}
             type="file"
@@ -444,18 +456,26 @@ export function FolderPage({ directory }: { directory: string }) {
           <Group justify="space-between" gap="xs">
             <Text size="sm">{chosen.length === 1 ? '1 selected' : `${chosen.length} selected`}</Text>
             <Group gap="xs">
-              <Button size="compact-sm" variant="default" onClick={() => setDialog({ kind: 'move', entries: chosen })}>
-                Move
-              </Button>
-              <Button size="compact-sm" variant="default" onClick={() => setDialog({ kind: 'chmod', entries: chosen })}>
-                Permissions
-              </Button>
-              <Button size="compact-sm" variant="default" loading={busy} onClick={() => void compress(chosen)}>
-                Compress
-              </Button>
-              <Button size="compact-sm" color="red" variant="light" onClick={() => remove(chosen)}>
-                Delete
-              </Button>
+              {can('file.update') && (
+                <>
+                  <Button size="compact-sm" variant="default" onClick={() => setDialog({ kind: 'move', entries: chosen })}>
+                    Move
+                  </Button>
+                  <Button size="compact-sm" variant="default" onClick={() => setDialog({ kind: 'chmod', entries: chosen })}>
+                    Permissions
+                  </Button>
+                </>
+              )}
+              {can('file.archive') && (
+                <Button size="compact-sm" variant="default" loading={busy} onClick={() => void compress(chosen)}>
+                  Compress
+                </Button>
+              )}
+              {can('file.delete') && (
+                <Button size="compact-sm" color="red" variant="light" onClick={() => remove(chosen)}>
+                  Delete
+                </Button>
+              )}
               <Button size="compact-sm" variant="subtle" onClick={() => setSelected(new Set())}>
                 Clear
               </Button>
@@ -546,36 +566,38 @@ export function FolderPage({ directory }: { directory: string }) {
           <div style={{ position: 'fixed', left: menu?.x ?? 0, top: menu?.y ?? 0, width: 1, height: 1, pointerEvents: 'none' }} />
         </Menu.Target>
         <Menu.Dropdown>
-          {single !== undefined && menuTargets.length === 1 && (
+          {menuTargets.length > 0 && <Menu.Label>{lone === null ? `${menuTargets.length} selected` : lone.name}</Menu.Label>}
+          {lone !== null && (
             <>
-              <Menu.Label>{single.name}</Menu.Label>
-              <Menu.Item onClick={() => open(single)}>{single.is_file ? (isArchive(single.name) ? 'Browse' : editable(single) ? 'Edit' : 'Download') : 'Open'}</Menu.Item>
-              {single.is_file && isArchive(single.name) && (
-                <Menu.Item onClick={() => void act(() => client.decompress(directory, single.name), `Extracted ${single.name}.`).then(load)}>
+              {(!lone.is_file || can('file.read-content')) && (
+                <Menu.Item onClick={() => open(lone)}>{lone.is_file ? (isArchive(lone.name) ? 'Browse' : editable(lone) ? 'Edit' : 'Download') : 'Open'}</Menu.Item>
+              )}
+              {lone.is_file && isArchive(lone.name) && can('file.archive') && (
+                <Menu.Item onClick={() => void act(() => client.decompress(directory, lone.name), `Extracted ${lone.name}.`).then(load)}>
                   Extract here
                 </Menu.Item>
               )}
-              {single.is_file && (isArchive(single.name) || editable(single)) && (
-                <Menu.Item onClick={() => void download(single)}>Download</Menu.Item>
+              {lone.is_file && (isArchive(lone.name) || editable(lone)) && can('file.read-content') && (
+                <Menu.Item onClick={() => void download(lone)}>Download</Menu.Item>
               )}
-              <Menu.Item onClick={() => setDialog({ kind: 'rename', entry: single })}>Rename</Menu.Item>
-              <Menu.Item onClick={() => setDialog({ kind: 'move', entries: [single] })}>Move</Menu.Item>
-              {single.is_file && <Menu.Item onClick={() => void act(() => client.copy(join(directory, single.name)), `Copied ${single.name}.`).then(load)}>Copy</Menu.Item>}
-              <Menu.Item onClick={() => setDialog({ kind: 'chmod', entries: [single] })}>Permissions</Menu.Item>
-              <Menu.Item onClick={() => void compress([single])}>Compress</Menu.Item>
-              {single.is_file && <Menu.Item onClick={() => setDialog({ kind: 'checksum', entry: single })}>Checksums</Menu.Item>}
-              <Menu.Divider />
-              <Menu.Item color="red" onClick={() => remove([single])}>
-                Delete
-              </Menu.Item>
+              {can('file.update') && <Menu.Item onClick={() => setDialog({ kind: 'rename', entry: lone })}>Rename</Menu.Item>}
+              {lone.is_file && can('file.create') && (
+                <Menu.Item onClick={() => void act(() => client.copy(join(directory, lone.name)), `Copied ${lone.name}.`).then(load)}>Copy</Menu.Item>
+              )}
+              {lone.is_file && can('file.read-content') && (
+                <Menu.Item onClick={() => setDialog({ kind: 'checksum', entry: lone })}>Checksums</Menu.Item>
+              )}
             </>
           )}
-          {menuTargets.length > 1 && (
+          {can('file.update') && (
             <>
-              <Menu.Label>{menuTargets.length} selected</Menu.Label>
               <Menu.Item onClick={() => setDialog({ kind: 'move', entries: menuTargets })}>Move</Menu.Item>
               <Menu.Item onClick={() => setDialog({ kind: 'chmod', entries: menuTargets })}>Permissions</Menu.Item>
-              <Menu.Item onClick={() => void compress(menuTargets)}>Compress</Menu.Item>
+            </>
+          )}
+          {can('file.archive') && <Menu.Item onClick={() => void compress(menuTargets)}>Compress</Menu.Item>}
+          {can('file.delete') && (
+            <>
               <Menu.Divider />
               <Menu.Item color="red" onClick={() => remove(menuTargets)}>
                 Delete

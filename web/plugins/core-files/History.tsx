@@ -34,7 +34,7 @@ export function HistoryPanel({
   wide: boolean;
   restored: () => void;
 }) {
-  const { client, ask, notify } = useFiles();
+  const { client, ask, notify, can } = useFiles();
   const history = useFetched(
     useCallback(() => client.history(path), [client, path]),
     version,
@@ -115,7 +115,7 @@ export function HistoryPanel({
                     >
                       Compare with now
                     </Button>
-                    {index > 0 && (
+                    {index > 0 && can('file.update') && (
                       <Button size="compact-xs" variant="subtle" color="orange" onClick={() => restore(revision)}>
                         Restore
                       </Button>

@@ -31,6 +31,8 @@ export interface FilesTools {
   go: (view: View) => void;
   notify: (notice: Notice | null) => void;
   ask: (confirm: Confirm) => void;
+  /** Whether the person holds a server permission (to hide what they cannot do). */
+  can: (permission: string) => boolean;
   /** The editor hands over its "are there unsaved changes?" while it is open. */
   guard: (unsaved: (() => boolean) | null) => void;
 }

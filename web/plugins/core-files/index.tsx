@@ -81,6 +81,13 @@ export default function Files({ server }: SlotProps) {
   // Stable, so the editor hands its check over once, not on every change of `go`.
   const guard = useCallback((check: (() => boolean) | null) => setUnsaved(() => check), []);
 
+  // A panel too old to say the person's permissions shows everything; it checks anyway.
+  const granted = (server?.permissions ?? ['*']).join(',');
+  const can = useMemo(() => {
+    const held = new Set(granted.split(','));
+    return (permission: string) => held.has('*') || held.has(permission);
+  }, [granted]);
+
   const tools: FilesTools = useMemo(
     () => ({
       client,
@@ -89,8 +96,9 @@ export default function Files({ server }: SlotProps) {
       notify: setNotice,
       ask: setConfirm,
       guard,
+      can,
     }),
-    [client, go, guard, server?.short_id],
+    [can, client, go, guard, server?.short_id],
   );
 
   if (server === undefined) {

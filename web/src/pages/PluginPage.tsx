@@ -1,14 +1,14 @@
 import { Loader, Stack, Title } from '@mantine/core';
 import { useParams } from 'react-router';
 
-import type { SlotId } from '../shared/hatchery-ui';
+import type { SlotId, SlotProps } from '../shared/hatchery-ui';
 import { ContributionView, pagePath, useContributions } from '../lib/slots';
 import { NotFound } from './NotFound';
 import { ErrorNotice } from './parts';
 import { useCurrentServer } from './server/ServerLayout';
 
 /** A page a plugin adds (`admin.pages/v1`, `server.tabs/v1`), found by plugin and path. */
-function PluginPage({ slot, server }: { slot: SlotId; server?: { uuid: string; short_id: string; name: string } }) {
+function PluginPage({ slot, server }: { slot: SlotId; server?: SlotProps['server'] }) {
   const { plugin = '', page = '' } = useParams();
   const contributions = useContributions(slot);
   if (contributions.isPending) {
@@ -35,5 +35,10 @@ export function PluginAdminPage() {
 
 export function PluginServerTab() {
   const server = useCurrentServer();
-  return <PluginPage slot="server.tabs/v1" server={{ uuid: server.uuid, short_id: server.short_id, name: server.name }} />;
+  return (
+    <PluginPage
+      slot="server.tabs/v1"
+      server={{ uuid: server.uuid, short_id: server.short_id, name: server.name, permissions: server.permissions }}
+    />
+  );
 }

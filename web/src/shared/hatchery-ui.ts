@@ -67,8 +67,12 @@ export interface SlotProps {
   slot: string;
   /** The person looking. */
   user: { username: string; admin: boolean };
-  /** Set on server slots (`server.tabs/v1`). */
-  server?: { uuid: string; short_id: string; name: string };
+  /**
+   * Set on server slots (`server.tabs/v1`). `permissions` are the person's on this
+   * server (`["*"]` for its owner and administrators), to hide what they cannot do;
+   * the panel checks every call again whatever the page shows.
+   */
+  server?: { uuid: string; short_id: string; name: string; permissions: string[] };
   api: PluginApi;
 }
 
