@@ -98,7 +98,7 @@ export function FolderPage({ directory }: { directory: string }) {
   const [busy, act] = useAction();
   const wide = useMediaQuery('(min-width: 48em)');
   const [version, setVersion] = useState(0);
-  const load = useCallback(() => setVersion((old) => old + 1), []);
+  const reload = useCallback(() => setVersion((old) => old + 1), []);
   const listing = useFetched(
     useCallback(() => client.list(directory), [client, directory]),
     version,
@@ -179,7 +179,7 @@ export function FolderPage({ directory }: { directory: string }) {
       run: async () => {
         if (await act(() => client.remove(directory, targets.map((entry) => entry.name)), `Deleted ${targets.length === 1 ? targets[0]?.name : `${targets.length} items`}.`)) {
           setSelected(new Set());
-          load();
+          reload();
         }
       },
     });
@@ -194,7 +194,7 @@ export function FolderPage({ directory }: { directory: string }) {
     ) {
       notify({ kind: 'done', message: `Packed into ${(made as FileEntry | null)?.name ?? 'a new archive'}.` });
       setSelected(new Set());
-      load();
+      reload();
     }
   };
 
@@ -249,7 +249,7 @@ export function FolderPage({ directory }: { directory: string }) {
           await sending.done;
           update({ state: 'done', sent: job.picked.file.size });
           if (queue.current.length === 0) {
-            load();
+            reload();
           }
         } catch (error) {
           update({ state: 'failed', error: errorText(error) });
@@ -295,7 +295,7 @@ export function FolderPage({ directory }: { directory: string }) {
           await client.createFolder(directory, folder);
         }
         if (empty.length > 0 && files.length === 0) {
-          load();
+          reload();
         }
         startUploads(files);
       } catch (error) {
@@ -388,7 +388,7 @@ export function FolderPage({ directory }: { directory: string }) {
           style={{ flex: 1 }}
         />
         <Tooltip label="Refresh">
-          <ActionIcon variant="default" aria-label="Refresh" onClick={() => load()}>
+          <ActionIcon variant="default" aria-label="Refresh" onClick={() => reload()}>
             <RefreshIcon />
           </ActionIcon>
         </Tooltip>
@@ -573,7 +573,7 @@ export function FolderPage({ directory }: { directory: string }) {
                 <Menu.Item onClick={() => open(lone)}>{lone.is_file ? (isArchive(lone.name) ? 'Browse' : editable(lone) ? 'Edit' : 'Download') : 'Open'}</Menu.Item>
               )}
               {lone.is_file && isArchive(lone.name) && can('file.archive') && (
-                <Menu.Item onClick={() => void act(() => client.decompress(directory, lone.name), `Extracted ${lone.name}.`).then(load)}>
+                <Menu.Item onClick={() => void act(() => client.decompress(directory, lone.name), `Extracted ${lone.name}.`).then(reload)}>
                   Extract here
                 </Menu.Item>
               )}
@@ -582,7 +582,7 @@ export function FolderPage({ directory }: { directory: string }) {
               )}
               {can('file.update') && <Menu.Item onClick={() => setDialog({ kind: 'rename', entry: lone })}>Rename</Menu.Item>}
               {lone.is_file && can('file.create') && (
-                <Menu.Item onClick={() => void act(() => client.copy(join(directory, lone.name)), `Copied ${lone.name}.`).then(load)}>Copy</Menu.Item>
+                <Menu.Item onClick={() => void act(() => client.copy(join(directory, lone.name)), `Copied ${lone.name}.`).then(reload)}>Copy</Menu.Item>
               )}
               {lone.is_file && can('file.read-content') && (
                 <Menu.Item onClick={() => setDialog({ kind: 'checksum', entry: lone })}>Checksums</Menu.Item>
@@ -617,7 +617,7 @@ export function FolderPage({ directory }: { directory: string }) {
           close={() => setDialog(null)}
           submit={async (name) => {
             await client.createFolder(directory, name);
-            load();
+            reload();
           }}
         />
       )}
@@ -646,7 +646,7 @@ export function FolderPage({ directory }: { directory: string }) {
           close={() => setDialog(null)}
           pulled={() => {
             notify({ kind: 'done', message: 'The node is downloading it; refresh in a moment to see it.' });
-            window.setTimeout(() => load(), 3000);
+            window.setTimeout(() => reload(), 3000);
           }}
         />
       )}
@@ -661,7 +661,7 @@ export function FolderPage({ directory }: { directory: string }) {
           submit={async (name) => {
             await client.rename(directory, [{ from: dialog.entry.name, to: name }]);
             setSelected(new Set());
-            load();
+            reload();
           }}
         />
       )}
@@ -682,7 +682,7 @@ export function FolderPage({ directory }: { directory: string }) {
             );
             notify({ kind: 'done', message: `Moved into ${into}.` });
             setSelected(new Set());
-            load();
+            reload();
           }}
         />
       )}
@@ -696,7 +696,7 @@ export function FolderPage({ directory }: { directory: string }) {
               directory,
               dialog.entries.map((entry) => ({ file: entry.name, mode })),
             );
-            load();
+            reload();
           }}
         />
       )}

@@ -31,7 +31,7 @@ function viewOf(hash: string): View {
   return { kind: 'dir', path: params.get('dir') ?? '/' };
 }
 
-export function hashOf(view: View): string {
+function hashOf(view: View): string {
   return `#${new URLSearchParams({ [view.kind]: view.path }).toString()}`;
 }
 
